@@ -1,0 +1,16 @@
+// One error type for everything a user can get wrong (files, options, images):
+// what() is the one line printed on stderr, "FILE: problem".
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace vmitrace {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& msg) : std::runtime_error(msg) {}
+  Error(const std::string& file, const std::string& problem)
+      : std::runtime_error(file + ": " + problem) {}
+};
+
+}  // namespace vmitrace

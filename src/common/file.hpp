@@ -1,0 +1,28 @@
+// Whole-file reads with errors that name the file. Transparent decompression of
+// .xz / .gz / .zst by content (magic bytes), not by extension.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vmitrace {
+
+// Reads the file; throws Error("PATH: problem") if missing, a directory, unreadable.
+std::vector<uint8_t> read_file(const std::string& path);
+
+// Like read_file, then decompresses when the content starts with an xz, gzip or
+// zstd magic. Throws Error naming the file on a corrupt/truncated stream.
+// max_out bounds the decompressed size (hostile inputs).
+std::vector<uint8_t> read_file_decompressed(const std::string& path,
+                                            uint64_t max_out = 4ull << 30);
+
+enum class Compression { none, xz, gzip, zstd, lzma, bzip2, lz4, lzo };
+Compression sniff_compression(const uint8_t* data, size_t len);
+const char* compression_name(Compression c);
+
+// Decompresses one buffer (xz, gzip, zstd); throws Error(what, problem).
+// Trailing garbage after a complete stream is ignored (bzImage payloads have some).
+std::vector<uint8_t> decompress(const uint8_t* data, size_t len, Compression c,
+                                const std::string& what, uint64_t max_out = 4ull << 30);
+
+}  // namespace vmitrace

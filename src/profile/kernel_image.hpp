@@ -1,0 +1,40 @@
+// Building a Linux profile from a kernel image alone: bzImage/vmlinuz payload
+// decompression, the .BTF section (types, through libbpf) and the kallsyms tables
+// (symbols) found in the image's data.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "profile/profile.hpp"
+
+namespace vmitrace::profile {
+
+struct KernelSymbol {
+  std::string name;
+  char type;          // kallsyms type letter ('T', 't', 'D', ...)
+  uint64_t address;   // link-time address (per-CPU symbols: the per-CPU offset)
+};
+
+struct KernelImage {
+  std::vector<uint8_t> vmlinux;        // the ELF
+  bool is_64bit = true;
+  std::vector<KernelSymbol> symbols;   // from kallsyms (or System.map)
+  std::string banner;                  // linux_banner text
+};
+
+// path: a bzImage/vmlinuz or a vmlinux ELF. Throws Error("PATH: problem").
+KernelImage read_kernel_image(const std::string& path);
+// Extracts kallsyms from a vmlinux ELF image (both the 6.1 and the 6.2+ layouts).
+std::vector<KernelSymbol> extract_kallsyms(const std::vector<uint8_t>& vmlinux,
+                                           const std::string& what);
+// Parses a System.map ("ADDR TYPE NAME" lines).
+std::vector<KernelSymbol> read_system_map(const std::string& path);
+
+struct BuildOptions {
+  std::string system_map;  // when set, its symbols take precedence
+};
+// Builds the whole profile (types from .BTF, symbols from kallsyms / System.map).
+Profile build_linux_profile(const std::string& image_path, const BuildOptions& opt = {});
+
+}  // namespace vmitrace::profile

@@ -1,0 +1,79 @@
+// The contract between backends (how guest state is reached) and everything above
+// them (OS layers, the syscalls plugin). Nothing above src/backends/ includes a
+// backend header: they only see these interfaces.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace vmitrace::vmi {
+
+// Registers the OS layers and plugins need. Backends map them to what they have.
+enum class Reg : uint8_t {
+  rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp,
+  r8, r9, r10, r11, r12, r13, r14, r15,
+  rip, rflags, cr0, cr3, cr4, fs_base, gs_base, k_gs_base,
+  count
+};
+const char* reg_name(Reg r);
+
+// The guest as seen from inside one hook callback on one vCPU. Valid only during the
+// callback (on the vCPU thread, guest stopped at the hooked instruction).
+class Vcpu {
+ public:
+  virtual ~Vcpu() = default;
+  virtual unsigned index() const = 0;
+  // false when the backend cannot read that register.
+  virtual bool read_reg(Reg r, uint64_t& out) = 0;
+  // Reads up to len bytes at guest-virtual va through the current address space.
+  // Returns the number of bytes read from the start (0 if va is unmapped); never
+  // reads past an unmapped page, never throws.
+  virtual size_t read_virt(uint64_t va, void* buf, size_t len) = 0;
+  // Host wall-clock time of the event, nanoseconds since the Unix epoch.
+  virtual uint64_t timestamp_ns() = 0;
+  // Guest pointer width in bytes (8 for x86-64 guests, 4 for i386).
+  virtual unsigned pointer_size() const = 0;
+
+  // Helpers built on read_virt: true only when every byte was read.
+  bool read_u64(uint64_t va, uint64_t& out) { return read_virt(va, &out, 8) == 8; }
+  bool read_u32(uint64_t va, uint32_t& out) { return read_virt(va, &out, 4) == 4; }
+  bool read_ptr(uint64_t va, uint64_t& out) {
+    if (pointer_size() == 8) return read_u64(va, out);
+    uint32_t v = 0;
+    if (!read_u32(va, v)) return false;
+    out = v;
+    return true;
+  }
+};
+
+using HookId = uint64_t;
+// Runs on the vCPU thread that hit the hooked address. Must not block for long.
+using HookFn = std::function<void(Vcpu&, uint64_t addr)>;
+
+// What an OS layer / plugin may ask of a backend.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  // Calls fn every time a vCPU is about to execute the instruction at guest-virtual
+  // va (any address space). May be called from a hook callback while the guest runs;
+  // the hook takes effect once stale translated code is flushed (the backend does it).
+  virtual HookId add_hook(uint64_t va, HookFn fn) = 0;
+  virtual void remove_hook(HookId id) = 0;
+  // Calls fn on a vCPU that is executing kernel code (x86-64: rip in the upper half;
+  // i386: rip >= 0xc0000000), again and again until fn returns true. Used once at
+  // start to find the kernel (KASLR slide) and place the hooks.
+  virtual void when_in_kernel(std::function<bool(Vcpu&)> fn) = 0;
+};
+
+// Where finished event records go (the ring in the QEMU plugin, a queue elsewhere).
+// Called on vCPU threads: implementations must be thread-safe and must not format.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // rec points to a record of `size` bytes (event::Record + blobs).
+  virtual void emit(const void* rec, size_t size) = 0;
+};
+
+}  // namespace vmitrace::vmi
