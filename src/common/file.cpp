@@ -14,6 +14,7 @@
 #include <zstd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -215,19 +216,25 @@ std::vector<uint8_t> decompress_lz4_frame(const uint8_t* data, size_t len, const
 
 }  // namespace
 
-std::vector<uint8_t> read_file(const std::string& path) {
+std::vector<uint8_t> read_file(const std::string& path) { return read_file_padded(path, 0); }
+
+std::vector<uint8_t> read_file_padded(const std::string& path, size_t padding) {
   Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) throw Error(path, std::strerror(errno));
   struct stat st {};
   if (::fstat(f.fd, &st) != 0) throw Error(path, std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory");
   std::vector<uint8_t> buf;
-  // Regular files: one allocation of the right size; pipes etc. grow as they come.
-  buf.resize(S_ISREG(st.st_mode) && st.st_size > 0 ? size_t(st.st_size) : 65536);
+  // Regular files: one allocation of the right size (+1 byte to see EOF without a
+  // second allocation, + the caller's padding); pipes etc. grow as they come.
+  // Touching fresh memory is the main cost of reading a large file, so never
+  // allocate and zero more than needed.
+  size_t want = S_ISREG(st.st_mode) && st.st_size > 0 ? size_t(st.st_size) + 1 : 65536;
+  buf.resize(want + padding);
   size_t used = 0;
   for (;;) {
-    if (used == buf.size()) buf.resize(buf.size() * 2);
-    ssize_t n = ::read(f.fd, buf.data() + used, buf.size() - used);
+    if (used + padding == buf.size()) buf.resize(buf.size() * 2);
+    ssize_t n = ::read(f.fd, buf.data() + used, buf.size() - padding - used);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw Error(path, std::strerror(errno));
@@ -235,6 +242,8 @@ std::vector<uint8_t> read_file(const std::string& path) {
     if (n == 0) break;
     used += size_t(n);
   }
+  // Keep the capacity (padding bytes stay allocated and zeroed past size()).
+  std::fill(buf.begin() + used, buf.end(), 0);
   buf.resize(used);
   return buf;
 }

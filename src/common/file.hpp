@@ -9,6 +9,9 @@ namespace vmitrace {
 
 // Reads the file; throws Error("PATH: problem") if missing, a directory, unreadable.
 std::vector<uint8_t> read_file(const std::string& path);
+// Same, with at least `padding` zeroed bytes of spare capacity after size()
+// (parsers that read past the end, e.g. simdjson, can then use the buffer in place).
+std::vector<uint8_t> read_file_padded(const std::string& path, size_t padding);
 
 // Like read_file, then decompresses when the content starts with an xz, gzip or
 // zstd magic. Throws Error naming the file on a corrupt/truncated stream.

@@ -60,6 +60,7 @@ static_assert(sizeof(Record) % 8 == 0);
 
 inline constexpr uint32_t kFlagUserUnknown = 1u << 0;   // uid could not be read
 inline constexpr uint32_t kFlagContextUnknown = 1u << 1; // task could not be read
+inline constexpr uint32_t kFlagArgsUnknown = 1u << 2;    // pt_regs unreadable: args are 0
 
 // Builds a record plus blobs in a caller-provided buffer (no allocation on the vCPU
 // thread). Blobs must be appended in argument order.

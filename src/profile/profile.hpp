@@ -62,6 +62,11 @@ struct Metadata {
   uint32_t pdb_age = 0;
   std::string pdb_name;
   uint32_t pointer_size = 8;      // from the "pointer" base type
+  // Linux: where symbols/types came from, written as metadata.linux items
+  // ({"kind": "symtab"|"system-map"|"dwarf", "name": ...}); empty kind = not written.
+  std::string symbols_kind, symbols_name;
+  std::string types_kind, types_name;
+  uint32_t pdb_machine_type = 0;  // Windows: IMAGE_FILE_MACHINE_* (34404 = AMD64)
 };
 
 class Profile {

@@ -34,21 +34,39 @@ struct ArgInfo {
   const char* name;   // "pathname"
   const char* ctype;  // "const char *"
   ArgKind kind;
+  uint8_t bits;       // width of the value the kernel uses (16/32/64; ia32: at most 32):
+                      // raw values are masked to it
+  int8_t len_arg;     // buffer: index of the argument holding its length, else -1
 };
 
 struct SyscallInfo {
   uint32_t nr;
-  const char* name;     // "openat"
-  const char* symbol;   // "__x64_sys_openat" (entry point in the kernel)
+  const char* name;     // "openat" (the user-space name, as in <asm/unistd_64.h>)
+  const char* symbol;   // "__x64_sys_openat" (entry point in a 64-bit kernel; ia32 table:
+                        // the __ia32_compat_sys_* / __ia32_sys_* one); "" when the kernel
+                        // does not implement the number (sys_ni_syscall)
   uint8_t nargs;
   ArgInfo args[6];
+  const char* symbol_native32;  // ia32 table: entry point in a native 32-bit kernel
+                                // ("" when absent there); x64 table: ""
 };
+
+// Blob conventions for captured arguments (event::Record blobs):
+//   string:       the bytes before the NUL (Capture::truncated when the limit hit first)
+//   string_array: the strings one after the other, each followed by a NUL
+//   buffer:       the first bytes of the buffer
 
 // nullptr when the number is not in the table (the caller prints "sys_<nr>").
 const SyscallInfo* lookup(event::Abi abi, uint32_t nr);
 const SyscallInfo* lookup(event::Abi abi, std::string_view name);
 std::span<const SyscallInfo> table(event::Abi abi);
 // "x64" / "x32" (ia32 and compat calls are "x32", as the specification says).
+// Windows tables are not there yet: "nt" / "win32k".
 const char* abi_type_name(event::Abi abi);
+
+// Masks a raw argument value to the width the kernel uses (see ArgInfo::bits).
+inline uint64_t mask_arg(uint64_t v, unsigned bits) {
+  return bits >= 64 ? v : v & ((uint64_t{1} << bits) - 1);
+}
 
 }  // namespace vmitrace::syscalls

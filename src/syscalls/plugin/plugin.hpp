@@ -5,10 +5,13 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "vmi/vmi.hpp"
+
+namespace vmitrace::profile { class Profile; }
 
 namespace vmitrace::syscalls {
 
@@ -16,7 +19,11 @@ struct PluginConfig {
   std::string profile_path;          // ISF of the guest kernel
   std::string filter_file;           // syscalls_filter_file; empty = every syscall
   bool disable_sysret = false;       // no return hooks at all
-  uint32_t string_limit = 256;       // bytes captured per string argument
+  uint32_t string_limit = 256;       // bytes captured per string argument (max 8192)
+  bool warn_unknown_filter_names = true;  // off when the CLI already warned
+  // Called once, on a vCPU thread, when tracing stops for good at run time (e.g. the
+  // profile does not match the running kernel). The message is also on stderr.
+  std::function<void(const std::string&)> on_fatal;
 };
 
 struct PluginStats {
@@ -24,17 +31,31 @@ struct PluginStats {
   uint64_t returns_unpaired = 0;     // return without a pending entry (e.g. fork child)
   uint64_t entries_lost = 0;         // entry replaced before its return came
   uint64_t read_failures = 0;        // guest reads that failed (marked values)
+  uint64_t pending = 0;              // entries waiting for their return now
 };
 
 class Plugin {
  public:
-  // Loads the profile and the filter; throws vmitrace::Error("FILE: problem").
+  // Loads the profile and the filter; throws vmitrace::Error("FILE: problem"),
+  // also when the profile has no usable hook point.
   Plugin(const PluginConfig& cfg, vmi::Backend& backend, vmi::EventSink& sink);
-  ~Plugin();
+  // Same with a profile already in memory (tests, profiles built from a kernel image).
+  Plugin(const PluginConfig& cfg, profile::Profile prof, vmi::Backend& backend,
+         vmi::EventSink& sink);
+  ~Plugin();  // removes its hooks: the backend must outlive the plugin
+  Plugin(const Plugin&) = delete;
+  Plugin& operator=(const Plugin&) = delete;
+
   // Asks the backend to find the kernel (KASLR) and then places the hooks. The
   // chosen hook points are printed once on stderr.
   void start();
   PluginStats stats() const;
+  // One line: "x64 via x64_sys_call, ia32 via ia32_sys_call, return via ...".
+  std::string hook_plan() const;
+  // True once the hooks are in place.
+  bool tracing() const;
+  // The fatal run-time error ("" while none), e.g. the banner mismatch.
+  std::string error() const;
 
  private:
   struct Impl;

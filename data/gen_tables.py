@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Build-time generator: data/*.tbl -> C++ arrays (one .cpp, compiled into
+syscalls_table_lib). Usage:
+  gen_tables.py OUT.cpp --syscalls linux_x64=FILE linux_ia32=FILE --consts FILE...
+
+Syscall tables: see the header of data/linux-x64.tbl. Each argument's kind is the
+{override} written in the file, else derived from its C type and name (rules below).
+Constant sets (data/const/ID.tbl): "value<TAB>NAME[<TAB>text]" lines; "#!kind: enum"
+(exact match) or "#!kind: flags" (bit set), "#!zero: NAME" names the value 0.
+Any malformed line stops the build with FILE:LINE: problem.
+"""
+import argparse
+import re
+import sys
+
+KINDS = {"int_", "uint_", "ptr", "string", "string_array", "fd", "dirfd", "mode",
+         "open_flags", "prot", "mmap_flags", "prctl_option", "arch_prctl_code",
+         "signal", "buffer", "out_ptr"}
+
+# Arguments that are NUL-terminated strings when their type is a char pointer.
+STRING_NAMES = {"filename", "pathname", "path", "name", "oldname", "newname",
+                "from_pathname", "to_pathname", "new_root", "put_old", "special",
+                "specialfile", "u_name", "uname", "name_user", "_fs_name", "_key",
+                "_type", "_description", "_callout_info", "uargs", "cmdline_ptr",
+                "dev_name", "dir_name", "type"}
+FD_NAMES = {"fd", "ufd", "pidfd", "epfd", "oldfd", "newfd", "fd_in", "fd_out",
+            "in_fd", "out_fd", "fdin", "fdout", "fildes", "ruleset_fd", "group_fd",
+            "fs_fd", "fanotify_fd", "kernel_fd", "initrd_fd"}
+DIRFD_NAMES = {"dfd", "dirfd", "olddfd", "newdfd", "from_dfd", "to_dfd", "mountdirfd"}
+SIGNAL_NAMES = {"sig"}
+# Typedefs that are pointers although no '*' is written.
+POINTER_TYPEDEFS = {"cap_user_header_t", "cap_user_data_t", "__sighandler_t", "compat_uptr_t"}
+SIGNED_TYPES = {"int", "long", "pid_t", "__s32", "compat_long_t", "compat_pid_t",
+                "compat_off_t", "compat_ssize_t", "key_serial_t", "key_t", "clockid_t",
+                "timer_t", "mqd_t", "off_t", "loff_t", "rwf_t"}
+# Width of the value the kernel uses (x86-64); everything else is 64 bits.
+BITS16 = {"umode_t", "compat_mode_t", "old_uid_t", "old_gid_t"}
+BITS32 = {"int", "unsigned int", "unsigned", "u32", "__u32", "__s32", "pid_t", "uid_t",
+          "gid_t", "clockid_t", "timer_t", "mqd_t", "key_t", "key_serial_t", "qid_t",
+          "rwf_t"}
+
+
+class DataError(Exception):
+    pass
+
+
+def base_type(ctype):
+    t = ctype.replace("const ", "").strip()
+    return t
+
+
+def is_pointer(ctype):
+    return "*" in ctype or base_type(ctype) in POINTER_TYPEDEFS
+
+
+def type_bits(ctype):
+    if is_pointer(ctype):
+        return 64
+    t = base_type(ctype)
+    if t in BITS16:
+        return 16
+    if t in BITS32 or t.startswith("compat_") or t.startswith("enum "):
+        return 32
+    return 64
+
+
+def derive_kind(ctype, name):
+    ptr = is_pointer(ctype)
+    t = base_type(ctype)
+    if ptr and name in ("argv", "envp"):
+        return "string_array"
+    if ptr and re.fullmatch(r"char\s*\*", t) and name in STRING_NAMES:
+        return "string"
+    if ptr:
+        return "ptr"
+    if name in DIRFD_NAMES:
+        return "dirfd"
+    if name in FD_NAMES:
+        return "fd"
+    if t in ("umode_t", "compat_mode_t"):
+        return "mode"
+    if name in SIGNAL_NAMES:
+        return "signal"
+    return "int_" if t in SIGNED_TYPES else "uint_"
+
+
+def parse_arg(text, where):
+    m = re.fullmatch(r"(.*?)\s*(?:\{(\w+)(?::(\w+))?\})?", text.strip())
+    decl, kind, lenarg = m.group(1), m.group(2), m.group(3)
+    nm = re.search(r"(\w+)$", decl)
+    if not nm or not decl[: nm.start()].strip():
+        raise DataError(f"{where}: argument '{text}' is not 'TYPE NAME'")
+    name = nm.group(1)
+    ctype = " ".join(decl[: nm.start()].split())
+    if kind is not None and kind not in KINDS:
+        raise DataError(f"{where}: unknown kind '{kind}'")
+    if lenarg is not None and kind != "buffer":
+        raise DataError(f"{where}: only {{buffer:LEN}} takes a length argument")
+    return {"name": name, "ctype": ctype, "kind": kind or derive_kind(ctype, name),
+            "lenarg": lenarg}
+
+
+def read_syscalls(path):
+    rows, names = [], set()
+    with open(path) as f:
+        for ln, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.startswith("#"):
+                continue
+            where = f"{path}:{ln}"
+            cols = line.split("\t")
+            if len(cols) < 4:
+                raise DataError(f"{where}: expected at least 4 tab-separated columns")
+            if len(cols) > 10:
+                raise DataError(f"{where}: more than 6 arguments")
+            try:
+                nr = int(cols[0])
+            except ValueError:
+                raise DataError(f"{where}: bad number '{cols[0]}'")
+            if not 0 <= nr < 4096:
+                raise DataError(f"{where}: number {nr} out of range")
+            name = cols[1]
+            if not re.fullmatch(r"\w+", name) or name in names:
+                raise DataError(f"{where}: bad or duplicate name '{name}'")
+            names.add(name)
+            args = [parse_arg(a, where) for a in cols[4:]]
+            for a in args:
+                if a["lenarg"]:
+                    idx = [i for i, b in enumerate(args) if b["name"] == a["lenarg"]]
+                    if not idx:
+                        raise DataError(f"{where}: length argument '{a['lenarg']}' not found")
+                    a["lenidx"] = idx[0]
+            rows.append({"nr": nr, "name": name, "symbol": "" if cols[2] == "-" else cols[2],
+                         "alt": "" if cols[3] == "-" else cols[3], "args": args})
+    if len({r["nr"] for r in rows}) != len(rows):
+        raise DataError(f"{path}: duplicate syscall numbers")
+    return sorted(rows, key=lambda r: r["nr"])
+
+
+def read_consts(path):
+    kind, zero, vals = None, None, []
+    with open(path) as f:
+        for ln, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            where = f"{path}:{ln}"
+            m = re.match(r"#!(\w+):\s*(\S+)", line)
+            if m:
+                if m.group(1) == "kind":
+                    kind = m.group(2)
+                elif m.group(1) == "zero":
+                    zero = m.group(2)
+                continue
+            if not line.strip() or line.startswith("#"):
+                continue
+            cols = line.split("\t")
+            if len(cols) < 2:
+                raise DataError(f"{where}: expected 'value<TAB>NAME'")
+            try:
+                v = int(cols[0], 0)
+            except ValueError:
+                raise DataError(f"{where}: bad value '{cols[0]}'")
+            vals.append((v, cols[1], cols[2] if len(cols) > 2 else ""))
+    if kind not in ("enum", "flags"):
+        raise DataError(f"{path}: missing '#!kind: enum|flags'")
+    if kind == "enum":
+        vals.sort()
+        if len({v for v, _, _ in vals}) != len(vals):
+            raise DataError(f"{path}: duplicate values")
+    return kind, zero, vals
+
+
+def cstr(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def emit_table(out, ident, abi, rows):
+    is32 = abi == "linux_ia32"
+    out.append(f"const SyscallInfo k{ident}Entries[] = {{")
+    for r in rows:
+        args = []
+        for a in r["args"]:
+            bits = type_bits(a["ctype"])
+            if is32:
+                bits = min(bits, 32)
+            args.append(f"{{{cstr(a['name'])}, {cstr(a['ctype'])}, ArgKind::{a['kind']}, "
+                        f"{bits}, {a.get('lenidx', -1)}}}")
+        out.append(f"  {{{r['nr']}, {cstr(r['name'])}, {cstr(r['symbol'])}, {len(r['args'])}, "
+                   f"{{{', '.join(args)}}}, {cstr(r['alt'])}}},")
+    out.append("};")
+    limit = rows[-1]["nr"] + 1 if rows else 0
+    by_nr = [-1] * limit
+    for i, r in enumerate(rows):
+        by_nr[r["nr"]] = i
+    out.append(f"const int16_t k{ident}ByNr[] = {{{', '.join(map(str, by_nr)) or '-1'}}};")
+    order = sorted(range(len(rows)), key=lambda i: rows[i]["name"])
+    out.append(f"const uint16_t k{ident}ByName[] = {{{', '.join(map(str, order)) or '0'}}};")
+    out.append(f"extern const TableData k{ident};")
+    out.append(f"const TableData k{ident}{{k{ident}Entries, {len(rows)}, k{ident}ByNr, {limit}, "
+               f"k{ident}ByName}};")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--syscalls", nargs="+", default=[])
+    ap.add_argument("--consts", nargs="+", default=[])
+    a = ap.parse_args()
+    out = ["// Generated by data/gen_tables.py from data/*.tbl: do not edit.",
+           '#include "syscalls/table_data.hpp"', "",
+           "namespace vmitrace::syscalls::data {", ""]
+    try:
+        for spec in a.syscalls:
+            abi, path = spec.split("=", 1)
+            ident = "".join(p.capitalize() for p in abi.split("_"))
+            emit_table(out, ident, abi, read_syscalls(path))
+            out.append("")
+        sets = []
+        for path in a.consts:
+            ident = re.sub(r"\.tbl$", "", path.rsplit("/", 1)[-1])
+            kind, zero, vals = read_consts(path)
+            out.append(f"const NamedValue k_{ident}[] = {{")
+            for v, n, t in vals:
+                out.append(f"  {{{v:#x}ull, {cstr(n)}, {cstr(t)}}},")
+            out.append("};")
+            sets.append(f"const ConstSet {ident}{{{cstr(ident)}, {'true' if kind == 'flags' else 'false'}, "
+                        f"{cstr(zero) if zero else 'nullptr'}, {{data::k_{ident}, {len(vals)}}}}};")
+    except DataError as e:
+        sys.exit(f"gen_tables.py: {e}")
+    out.append("}  // namespace vmitrace::syscalls::data")
+    out += ["", "namespace vmitrace::syscalls::consts {"] + sets + ["}  // namespace vmitrace::syscalls::consts"]
+    with open(a.out, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Builds the lab initramfs (.cache/guest/initramfs.cpio.gz): busybox-static
+# amd64 from the host (/bin/busybox + applet links), busybox-static i386 from
+# its Debian package (/bin32/busybox), the lab workload programs lab64/lab32
+# (freestanding C, raw syscalls) and guest/init as /init.
+# Rebuilt only when an input changes (hash kept in initramfs.stamp).
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+guest="$repo/guest"
+cache="$repo/.cache/guest"
+debs="$cache/debs"
+out="$cache/initramfs.cpio.gz"
+stamp="$cache/initramfs.stamp"
+mkdir -p "$debs"
+
+die() { echo "build-initramfs: $*" >&2; exit 1; }
+busybox64=/bin/busybox
+[[ -x $busybox64 ]] && file -L "$busybox64" | grep -q 'statically linked' ||
+  die "$busybox64 missing or not static: apt-get install busybox-static"
+for tool in gcc cpio gzip dpkg; do command -v $tool >/dev/null || die "needs $tool (scripts/install-deps.sh)"; done
+
+# The i386 busybox is only downloaded and unpacked, never installed.
+busybox32_deb=$(compgen -G "$debs/busybox-static_*_i386.deb" | head -n 1 || true)
+if [[ -z $busybox32_deb ]]; then
+  echo "build-initramfs: downloading busybox-static:i386"
+  (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root busybox-static:i386 >/dev/null) ||
+    die "apt-get download busybox-static:i386 failed (needs 'dpkg --add-architecture i386' + apt-get update: scripts/install-deps.sh)"
+  busybox32_deb=$(compgen -G "$debs/busybox-static_*_i386.deb" | head -n 1)
+fi
+
+CFLAGS=(-O2 -Wall -Wextra -Werror -nostdlib -static -ffreestanding -fno-stack-protector -fno-pie -no-pie
+        -fno-builtin -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables -Wl,--build-id=none)
+
+inputs_hash() {
+  {
+    sha256sum "$guest/build-initramfs.sh" "$guest/init" "$guest"/workload/*.[ch] "$busybox64" "$busybox32_deb" |
+      awk '{ print $1 }'
+    gcc --version | head -n 1
+    echo "${CFLAGS[*]}"
+  } | sha256sum | awk '{ print $1 }'
+}
+want=$(inputs_hash)
+if [[ -s $out && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+  exit 0
+fi
+
+tmp=$(mktemp -d "$cache/initramfs.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+root="$tmp/root"
+mkdir -p "$root"/{bin,bin32,sbin,dev,proc,sys,tmp,etc}
+
+cp "$busybox64" "$root/bin/busybox"
+for applet in $("$busybox64" --list); do
+  [[ $applet == busybox || -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
+done
+
+dpkg -x "$busybox32_deb" "$tmp/bb32"
+cp "$tmp/bb32/bin/busybox" "$root/bin32/busybox"
+
+gcc "${CFLAGS[@]}" "$guest/workload/lab.c" -o "$root/bin/lab64" || die "compiling lab64 failed"
+gcc -m32 "${CFLAGS[@]}" "$guest/workload/lab.c" -o "$root/bin/lab32" ||
+  die "compiling lab32 (gcc -m32) failed"
+
+cp "$guest/init" "$root/init"
+chmod 755 "$root/init" "$root/bin/lab64" "$root/bin/lab32" "$root/bin/busybox" "$root/bin32/busybox"
+# The kernel opens /dev/console before running /init; without root we cannot
+# create the node, and /init reopens the console from devtmpfs instead.
+mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
+
+(cd "$root" && find . -print | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$tmp/initramfs.cpio.gz"
+mv "$tmp/initramfs.cpio.gz" "$out"
+echo "$want" >"$stamp"
+echo "build-initramfs: wrote $out ($(stat -c %s "$out") bytes)"

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Fetches the lab's guest kernels from Debian packages without installing them:
+# resolves the current versioned package behind linux-image-cloud-amd64
+# (bookworm -> 6.1, bookworm-backports -> 6.12), `apt-get download`s it into
+# .cache/guest/debs and unpacks vmlinuz + System.map with `dpkg -x` into
+# .cache/guest/kernel-<series>/{vmlinuz,System.map,release}.
+# Idempotent: when the resolved release is already unpacked it only checks.
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cache="$repo/.cache/guest"
+debs="$cache/debs"
+mkdir -p "$debs"
+
+die() { echo "fetch-kernels: $*" >&2; exit 1; }
+command -v apt-cache >/dev/null && command -v dpkg >/dev/null || die "needs apt-cache and dpkg (a Debian host)"
+
+# resolve SERIES: prints the versioned image package of that series, or nothing.
+resolve() {
+  local -a target=()
+  [[ $1 == 6.12 ]] && target=(-t bookworm-backports)
+  apt-cache depends "${target[@]}" linux-image-cloud-amd64 2>/dev/null |
+    awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
+}
+
+# apt-cache takes seconds here (Docker-style images disable apt's binary
+# cache), so remember the answers until the package lists change.
+resolved="$cache/resolved"
+lists_key() { ls -l --time-style=+%s /var/lib/apt/lists/ 2>/dev/null | sha256sum | cut -c1-16; }
+resolve_cached() {  # resolve_cached SERIES
+  local key pkg
+  key=$(lists_key)
+  pkg=$(awk -v k="$key" -v s="$1" '$1 == k && $2 == s { print $3 }' "$resolved" 2>/dev/null)
+  if [[ -z $pkg ]]; then
+    pkg=$(resolve "$1")
+    if [[ -n $pkg ]]; then
+      { grep -vF " $1 " "$resolved" 2>/dev/null || true; echo "$key $1 $pkg"; } >"$resolved.new"
+      mv "$resolved.new" "$resolved"
+    fi
+  fi
+  echo "$pkg"
+}
+
+# matches SERIES PACKAGE: is the package of the kernel series we expect?
+matches() {
+  case "$1:$2" in
+    6.1:linux-image-6.1.0-*-cloud-amd64) return 0 ;;
+    6.12:linux-image-6.12.*-cloud-amd64) return 0 ;;
+  esac
+  return 1
+}
+
+download() {  # download PACKAGE: into $debs unless already there
+  local pkg=$1
+  compgen -G "$debs/${pkg}_*_amd64.deb" >/dev/null && return 0
+  echo "fetch-kernels: downloading $pkg"
+  if ! (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null 2>&1); then
+    # Stale package lists point at files the mirror has dropped: refresh once.
+    apt-get update -qq >/dev/null 2>&1 || true
+    (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null) || die "apt-get download $pkg failed"
+  fi
+}
+
+unpack() {  # unpack SERIES PACKAGE
+  local series=$1 pkg=$2 release=${2#linux-image-}
+  local dir="$cache/kernel-$series" deb tmp
+  deb=$(compgen -G "$debs/${pkg}_*_amd64.deb" | head -n 1)
+  tmp=$(mktemp -d "$cache/unpack.XXXXXX")
+  trap 'rm -rf "$tmp"' RETURN
+  dpkg -x "$deb" "$tmp"
+  [[ -f $tmp/boot/vmlinuz-$release ]] || die "$deb: no boot/vmlinuz-$release inside"
+  mkdir -p "$dir"
+  cp "$tmp/boot/vmlinuz-$release" "$dir/vmlinuz.new"
+  cp "$tmp/boot/System.map-$release" "$dir/System.map.new" 2>/dev/null || : >"$dir/System.map.new"
+  mv "$dir/vmlinuz.new" "$dir/vmlinuz"
+  mv "$dir/System.map.new" "$dir/System.map"
+  echo "$release" >"$dir/release"   # written last: marks the directory complete
+  # Older images of the same series are dead weight once a newer one is unpacked.
+  local old
+  for old in "$debs"/linux-image-*_amd64.deb; do
+    [[ -e $old ]] || continue
+    local name=${old##*/}; name=${name%%_*}
+    if [[ $name != "$pkg" ]] && matches "$series" "$name"; then rm -f "$old"; fi
+  done
+}
+
+for series in 6.1 6.12; do
+  dir="$cache/kernel-$series"
+  pkg=$(resolve_cached "$series")
+  if [[ -z $pkg ]]; then
+    apt-get update -qq >/dev/null 2>&1 || true
+    pkg=$(resolve_cached "$series")
+  fi
+  if [[ -z $pkg ]] || ! matches "$series" "$pkg"; then
+    if [[ -s $dir/vmlinuz && -s $dir/release ]]; then
+      echo "fetch-kernels: cannot resolve the $series cloud kernel (got '${pkg:-nothing}'); keeping $(cat "$dir/release")" >&2
+      continue
+    fi
+    die "cannot resolve the $series cloud kernel package (got '${pkg:-nothing}'); is bookworm-backports in the apt sources? run scripts/install-deps.sh"
+  fi
+  release=${pkg#linux-image-}
+  if [[ -s $dir/vmlinuz && -f $dir/release && "$(cat "$dir/release")" == "$release" ]]; then
+    continue
+  fi
+  download "$pkg"
+  unpack "$series" "$pkg"
+  echo "fetch-kernels: kernel-$series = $release"
+done

@@ -1,0 +1,110 @@
+// `vmitrace profile IMAGE --output FILE.json [--system-map FILE]`: builds a
+// Volatility3 ISF profile of a Linux kernel from its vmlinuz/vmlinux.
+// `vmitrace profile --info FILE.json`: summary of an existing ISF (any producer).
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "app/commands.hpp"
+#include "common/error.hpp"
+#include "profile/kernel_image.hpp"
+#include "profile/profile.hpp"
+
+namespace vmitrace::app {
+
+namespace {
+
+struct ProfileOptions {
+  std::string image, output, system_map, info;
+};
+
+// Writes through a temporary file and renames it, so an interrupted run never
+// leaves a half-written profile under the requested name.
+void write_file_atomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw Error(path, std::string("cannot create: ") + std::strerror(errno));
+  size_t n = std::fwrite(text.data(), 1, text.size(), f);
+  int err = errno;
+  if (std::fclose(f) != 0 || n != text.size()) {
+    std::remove(tmp.c_str());
+    throw Error(path, std::string("write failed: ") + std::strerror(err));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    std::remove(tmp.c_str());
+    throw Error(path, std::string("cannot rename the temporary file: ") + std::strerror(err));
+  }
+}
+
+void print_info(const std::string& path) {
+  auto t0 = std::chrono::steady_clock::now();
+  profile::Profile p = profile::Profile::load(path);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto& m = p.metadata;
+  fmt::print("file:       {}\n", path);
+  fmt::print("format:     {} (producer {} {})\n", m.format, m.producer_name.empty() ? "?" : m.producer_name,
+             m.producer_version);
+  fmt::print("os:         {}\n", m.os.empty() ? "unknown" : m.os);
+  if (!m.banner.empty()) {
+    std::string b = m.banner;
+    while (!b.empty() && (b.back() == '\n' || b.back() == '\0')) b.pop_back();
+    fmt::print("banner:     {}\n", b);
+  }
+  if (!m.pdb_guid.empty()) fmt::print("pdb:        {} GUID {} age {}\n", m.pdb_name, m.pdb_guid, m.pdb_age);
+  fmt::print("pointer:    {} bytes\n", m.pointer_size);
+  fmt::print("symbols:    {}\n", p.symbols.size());
+  fmt::print("user types: {}\n", p.user_types.size());
+  fmt::print("base types: {}\n", p.base_types.size());
+  fmt::print("enums:      {}\n", p.enums.size());
+  fmt::print("load time:  {:.3f} s\n", secs);
+}
+
+void build(const ProfileOptions& o) {
+  auto t0 = std::chrono::steady_clock::now();
+  profile::BuildOptions bo;
+  bo.system_map = o.system_map;
+  profile::Profile p = profile::build_linux_profile(o.image, bo);
+  write_file_atomically(o.output, profile::to_isf_json(p));
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fmt::print(stderr, "vmitrace: {}: {} symbols ({}), {} types, {} enums from {} in {:.2f} s\n", o.output,
+             p.symbols.size(), o.system_map.empty() ? "kallsyms" : "System.map", p.user_types.size(),
+             p.enums.size(), o.image, secs);
+}
+
+}  // namespace
+
+void add_profile_command(CLI::App& app) {
+  auto opt = std::make_shared<ProfileOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "profile",
+      "Build a Volatility3 ISF profile (JSON) of a Linux kernel from its vmlinuz or vmlinux: "
+      "types from the .BTF section, symbols from the kallsyms tables in the image.");
+  cmd->add_option("IMAGE", opt->image, "Kernel image: bzImage/vmlinuz (xz, gzip, zstd, lz4, lzma) or vmlinux ELF");
+  auto* out = cmd->add_option("-o,--output", opt->output, "ISF JSON file to write");
+  cmd->add_option("--system-map", opt->system_map, "System.map whose symbols replace the kallsyms ones");
+  auto* info = cmd->add_option("--info", opt->info, "Print a summary of an existing ISF file (plain, .xz, .gz) and exit");
+  info->excludes(out);
+  cmd->footer(
+      "Examples:\n"
+      "  vmitrace profile /boot/vmlinuz-6.1.0-56-cloud-amd64 --output kernel.json\n"
+      "  vmitrace profile vmlinuz --system-map System.map -o kernel.json\n"
+      "  vmitrace profile --info linux_deb_5.10.0-8-amd64.json.xz");
+  cmd->callback([opt] {
+    if (!opt->info.empty()) {
+      if (!opt->image.empty()) throw CLI::ValidationError("--info", "takes the ISF file; give no IMAGE with it");
+      print_info(opt->info);
+      return;
+    }
+    if (opt->image.empty()) throw CLI::RequiredError("IMAGE");
+    if (opt->output.empty()) throw CLI::RequiredError("--output");
+    build(*opt);
+  });
+}
+
+}  // namespace vmitrace::app

@@ -1,0 +1,562 @@
+// `vmitrace run [options] -- qemu-system-x86_64 ARGS...`: starts QEMU with the
+// capture plugin, reads the events it publishes in a shared-memory ring, formats
+// them on a writer thread and writes them out; exits with QEMU's status.
+//
+// Signals: SIGINT/SIGTERM/SIGHUP are forwarded to QEMU (a second one kills it);
+// whatever QEMU published before it died is drained and written.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "app/commands.hpp"
+#include "common/error.hpp"
+#include "event/record.hpp"
+#include "ipc/ring.hpp"
+#include "output/format.hpp"
+#include "profile/kernel_image.hpp"
+#include "profile/profile.hpp"
+#include "syscalls/table.hpp"
+
+extern char** environ;
+
+namespace vmitrace::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunOptions {
+  std::string profile;
+  std::string format = "json";
+  std::string output;
+  std::string filter_file;
+  std::string win32k_profile;
+  bool disable_sysret = false;
+  std::string args_style = "raw";
+  uint32_t string_limit = 256;
+  std::string plugin;
+  std::string backpressure = "block";
+  uint32_t ring_mb = 64;
+  std::vector<std::string> qemu;
+};
+
+// ---- checks and paths -----------------------------------------------------------
+
+void check_readable_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw Error(path, std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(path, std::strerror(errno));
+  ::close(fd);
+}
+
+std::string absolute(const std::string& p) {
+  std::error_code ec;
+  auto a = fs::absolute(p, ec);
+  return ec ? p : a.string();
+}
+
+// QEMU's option parser splits -plugin arguments on ','; a literal comma is ",,".
+std::string qemu_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
+std::string self_dir() {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : p.parent_path().string();
+}
+
+// The plugin is looked for next to the binary, then in the build tree's root
+// (the binary may be in build/src/app), then where `meson install` puts it.
+std::string default_plugin() {
+  std::string dir = self_dir();
+  for (const char* rel : {"/libvmitrace-qemu.so", "/../libvmitrace-qemu.so",
+                          "/../../libvmitrace-qemu.so", "/../lib/vmitrace/libvmitrace-qemu.so",
+                          "/../lib/x86_64-linux-gnu/vmitrace/libvmitrace-qemu.so"}) {
+    std::string p = dir + rel;
+    if (::access(p.c_str(), R_OK) == 0) return fs::weakly_canonical(p).string();
+  }
+  throw Error("libvmitrace-qemu.so", "QEMU plugin not found next to vmitrace (use --plugin PATH)");
+}
+
+// Runs `qemu --version` and checks that it is QEMU 10 or later (plugin API v4:
+// register and memory reads). Throws Error naming the binary.
+void check_qemu(const std::string& qemu) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) throw Error(qemu, "pipe: " + std::string(std::strerror(errno)));
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+  std::vector<char*> argv{const_cast<char*>(qemu.c_str()), const_cast<char*>("--version"), nullptr};
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, qemu.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(pipefd[1]);
+  if (rc != 0) {
+    ::close(pipefd[0]);
+    throw Error(qemu, std::string("cannot run QEMU: ") + std::strerror(rc));
+  }
+  std::string text;
+  char buf[512];
+  for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (text.size() < 4096) text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(pipefd[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  auto at = text.find("version ");
+  if (at == std::string::npos || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw Error(qemu, "does not look like QEMU (no version from --version)");
+  int major = std::atoi(text.c_str() + at + 8);
+  if (major < 10)
+    throw Error(qemu, "QEMU " + std::to_string(major) +
+                          " found; vmitrace needs QEMU 10 or later (plugin API with register "
+                          "and memory access)");
+}
+
+// ---- profile from -kernel, cached -----------------------------------------------
+
+std::string find_kernel_arg(const std::vector<std::string>& args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if ((a == "-kernel" || a == "--kernel") && i + 1 < args.size()) return args[i + 1];
+    for (const char* pre : {"-kernel=", "--kernel="})
+      if (a.rfind(pre, 0) == 0) return a.substr(std::strlen(pre));
+  }
+  return {};
+}
+
+std::string cache_dir() {
+  const char* x = std::getenv("XDG_CACHE_HOME");
+  std::string base;
+  if (x && *x) {
+    base = x;
+  } else {
+    const char* home = std::getenv("HOME");
+    if (!home || !*home) throw Error("$HOME", "not set; cannot place the profile cache (use -r)");
+    base = std::string(home) + "/.cache";
+  }
+  return base + "/vmitrace/profiles";
+}
+
+// FNV-1a over the image's canonical path, size and mtime: a rebuilt image gets a
+// new profile; the cache never answers for a different file.
+std::string cache_key(const std::string& image) {
+  struct stat st {};
+  if (::stat(image.c_str(), &st) != 0) throw Error(image, std::strerror(errno));
+  std::string id = fs::weakly_canonical(image).string() + "|" + std::to_string(st.st_size) + "|" +
+                   std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : id) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return fmt::format("{}-{:016x}.json", fs::path(image).filename().string(), h);
+}
+
+std::string profile_for_kernel(const std::string& image) {
+  check_readable_file(image);
+  std::string dir = cache_dir();
+  std::string path = dir + "/" + cache_key(image);
+  if (::access(path.c_str(), R_OK) == 0) {
+    fmt::print(stderr, "vmitrace: profile {} (cached, from {})\n", path, image);
+    return path;
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir, "cannot create profile cache: " + ec.message());
+  auto t0 = std::chrono::steady_clock::now();
+  profile::Profile p = profile::build_linux_profile(image);
+  std::string json = profile::to_isf_json(p);
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    f.write(json.data(), static_cast<std::streamsize>(json.size()));
+    f.close();
+    if (!f) {
+      ::unlink(tmp.c_str());
+      throw Error(tmp, "cannot write profile cache");
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    throw Error(path, std::string("cannot write profile cache: ") + std::strerror(errno));
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fmt::print(stderr, "vmitrace: profile {} built from {} in {:.1f} s\n", path, image, secs);
+  return path;
+}
+
+// ---- output -------------------------------------------------------------------
+
+// Buffered writer on a file descriptor; remembers the first error.
+class Sink {
+ public:
+  explicit Sink(const std::string& path) : name_(path.empty() ? "stdout" : path) {
+    if (path.empty()) {
+      fd_ = 1;
+    } else {
+      fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd_ < 0) throw Error(path, std::string("cannot open output: ") + std::strerror(errno));
+      own_ = true;
+    }
+  }
+  ~Sink() {
+    if (own_) ::close(fd_);
+  }
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  // Writes everything in buf; on error keeps the unwritten rest in buf.
+  bool write_all(std::string& buf) {
+    size_t off = 0;
+    while (off < buf.size() && ok()) {
+      ssize_t n = ::write(fd_, buf.data() + off, buf.size() - off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        error_ = name_ + ": write failed: " + std::strerror(errno);
+        break;
+      }
+      off += static_cast<size_t>(n);
+    }
+    buf.erase(0, off);
+    return ok();
+  }
+  bool close_file() {
+    if (own_) {
+      own_ = false;
+      if (::close(fd_) != 0 && ok()) error_ = name_ + ": close failed: " + std::strerror(errno);
+    }
+    return ok();
+  }
+
+ private:
+  std::string name_;
+  int fd_ = -1;
+  bool own_ = false;
+  std::string error_;
+};
+
+struct Counts {
+  uint64_t events = 0, syscalls = 0, sysrets = 0, malformed = 0, unwritten_lines = 0;
+  std::unordered_map<uint64_t, uint64_t> by_call;  // (abi << 32 | nr) -> entries
+};
+
+// The writer thread: pops until QEMU is gone and the ring is empty; EventUID is
+// one counter in pop order.
+void writer_loop(ipc::EventRing& ring, Sink& sink, const output::FormatOptions& fo,
+                 const std::atomic<bool>& producer_done, Counts& counts,
+                 const std::function<void()>& on_output_error) {
+  std::vector<uint8_t> rec(event::kMaxRecord + 64);
+  std::string out;
+  out.reserve(1 << 20);
+  auto idle = std::chrono::microseconds(50);
+  uint64_t uid = 0;
+  for (;;) {
+    size_t n = ring.pop(rec.data(), rec.size());
+    if (n == 0) {
+      if (!out.empty() && sink.ok() && !sink.write_all(out)) on_output_error();
+      if (producer_done.load(std::memory_order_acquire) && ring.pending() == 0) break;
+      std::this_thread::sleep_for(idle);
+      if (idle < std::chrono::microseconds(2000)) idle *= 2;
+      continue;
+    }
+    idle = std::chrono::microseconds(50);
+    auto* r = reinterpret_cast<event::Record*>(rec.data());
+    if (n < sizeof(event::Record) || n > rec.size() || r->size > n ||
+        r->size < sizeof(event::Record)) {
+      ++counts.malformed;
+      continue;
+    }
+    ++counts.events;
+    if (r->kind == event::Kind::syscall) {
+      ++counts.syscalls;
+      ++counts.by_call[(uint64_t{static_cast<uint8_t>(r->abi)} << 32) | r->nr];
+    } else if (r->kind == event::Kind::sysret) {
+      ++counts.sysrets;
+    }
+    if (!sink.ok()) {
+      ++counts.unwritten_lines;
+      continue;
+    }
+    output::format_event(*r, uid++, fo, out);
+    if (out.size() >= (1 << 20) && !sink.write_all(out)) on_output_error();
+  }
+  if (!out.empty() && sink.ok() && !sink.write_all(out)) on_output_error();
+  if (!sink.ok())
+    counts.unwritten_lines += static_cast<uint64_t>(std::count(out.begin(), out.end(), '\n'));
+}
+
+const char* abi_name(event::Abi a) {
+  switch (a) {
+    case event::Abi::linux_x64: return "x64";
+    case event::Abi::linux_ia32: return "x32";
+    case event::Abi::win_nt: return "nt";
+    case event::Abi::win_win32k: return "win32k";
+  }
+  return "?";
+}
+
+void print_summary(const Counts& c, const ipc::EventRing& ring, double secs) {
+  auto rs = ring.stats();
+  fmt::print(stderr, "vmitrace: {} events in {:.1f} s: {} syscall, {} sysret; dropped {}",
+             c.events, secs, c.syscalls, c.sysrets, rs.dropped);
+  if (rs.too_large) fmt::print(stderr, " ({} too large)", rs.too_large);
+  if (c.malformed) fmt::print(stderr, "; {} malformed records skipped", c.malformed);
+  fmt::print(stderr, "\n");
+  std::vector<std::pair<uint64_t, uint64_t>> top(c.by_call.begin(), c.by_call.end());
+  std::sort(top.begin(), top.end(), [](auto& a, auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  if (top.size() > 10) top.resize(10);
+  if (!top.empty()) {
+    std::string line;
+    for (auto& [key, n] : top) {
+      auto abi = static_cast<event::Abi>(key >> 32);
+      auto nr = static_cast<uint32_t>(key);
+      const syscalls::SyscallInfo* info = syscalls::lookup(abi, nr);
+      std::string name = info ? info->name : fmt::format("sys_{}", nr);
+      if (abi != event::Abi::linux_x64) name += fmt::format("/{}", abi_name(abi));
+      line += fmt::format("{}{} {}", line.empty() ? "" : ", ", name, n);
+    }
+    fmt::print(stderr, "vmitrace: top syscalls: {}\n", line);
+  }
+  if (ring.closed()) {
+    using ipc::Counter;
+    fmt::print(stderr,
+               "vmitrace: plugin: {} syscalls, {} sysrets, {} returns without entry, {} entries "
+               "without return, {} guest reads failed\n",
+               ring.counter(Counter::syscalls), ring.counter(Counter::sysrets),
+               ring.counter(Counter::returns_unpaired), ring.counter(Counter::entries_lost),
+               ring.counter(Counter::read_failures));
+  } else if (ring.producer_attached()) {
+    fmt::print(stderr, "vmitrace: QEMU ended without closing the capture (killed or crashed); "
+                       "every event it published was written\n");
+    if (rs.torn) fmt::print(stderr, "vmitrace: 1 event was being written when QEMU died (lost)\n");
+  }
+}
+
+// ---- the run ------------------------------------------------------------------
+
+// Removes the ring file on every way out of run().
+struct Unlinker {
+  std::string path;
+  ~Unlinker() {
+    if (!path.empty()) ::unlink(path.c_str());
+  }
+};
+
+std::string ring_path() {
+  std::random_device rd;
+  return fmt::format("/dev/shm/vmitrace-{}-{:08x}.ring", ::getpid(), rd());
+}
+
+int run(const RunOptions& o) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (o.qemu.empty()) throw Error("run", "no QEMU command given (vmitrace run [options] -- qemu-system-x86_64 ...)");
+  output::FormatOptions fo;
+  fo.format = output::parse_format(o.format);
+  if (o.args_style == "raw") fo.args = output::ArgStyle::raw;
+  else if (o.args_style == "rich") fo.args = output::ArgStyle::rich;
+  else throw Error("--args", "expected raw or rich, got '" + o.args_style + "'");
+  fo.string_limit = o.string_limit;
+  if (!o.filter_file.empty()) check_readable_file(o.filter_file);
+  if (!o.win32k_profile.empty()) check_readable_file(o.win32k_profile);
+  std::string plugin = o.plugin.empty() ? default_plugin() : o.plugin;
+  check_readable_file(plugin);
+  check_qemu(o.qemu[0]);
+
+  std::string profile;
+  if (!o.profile.empty()) {
+    check_readable_file(o.profile);
+    profile = absolute(o.profile);
+  } else {
+    std::string kernel = find_kernel_arg(o.qemu);
+    if (kernel.empty())
+      throw Error("run", "no profile: give -r PROFILE, or boot a -kernel IMAGE to build one from");
+    profile = profile_for_kernel(kernel);
+  }
+
+  Sink sink(o.output);
+  Unlinker unlinker{ring_path()};
+  ipc::EventRing ring = ipc::EventRing::create(unlinker.path, size_t{o.ring_mb} << 20);
+
+  std::string parg = qemu_escape(absolute(plugin)) + ",ring=" + qemu_escape(unlinker.path) +
+                     ",profile=" + qemu_escape(profile) +
+                     ",sysret=" + (o.disable_sysret ? "off" : "on") +
+                     ",strlen=" + std::to_string(o.string_limit) +
+                     ",backpressure=" + o.backpressure;
+  if (!o.filter_file.empty()) parg += ",filter=" + qemu_escape(absolute(o.filter_file));
+  std::vector<std::string> args = o.qemu;
+  args.push_back("-plugin");
+  args.push_back(parg);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  // The signals we handle are blocked in every thread and taken with sigtimedwait
+  // by this one; QEMU starts with the default mask and dispositions.
+  sigset_t handled, old;
+  sigemptyset(&handled);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&handled, s);
+  pthread_sigmask(SIG_BLOCK, &handled, &old);
+  ::signal(SIGPIPE, SIG_IGN);  // a closed output pipe is a write error, not a death
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, dflt;
+  sigemptyset(&none);
+  sigemptyset(&dflt);
+  sigaddset(&dflt, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &dflt);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t qpid = 0;
+  int rc = posix_spawnp(&qpid, argv[0], nullptr, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    throw Error(o.qemu[0], std::string("cannot start QEMU: ") + std::strerror(rc));
+  }
+
+  std::atomic<bool> producer_done{false};
+  std::atomic<bool> output_failed{false};
+  Counts counts;
+  std::string ring_error;
+  auto stop_capture = [&] {
+    // Nothing more can be written: stop the guest, and do not let QEMU block on a
+    // full ring waiting for us.
+    if (!output_failed.exchange(true)) {
+      ring.mark_reader_gone();
+      ::kill(qpid, SIGTERM);
+    }
+  };
+  std::thread writer([&] {
+    try {
+      writer_loop(ring, sink, fo, producer_done, counts, stop_capture);
+    } catch (const std::exception& e) {  // a corrupt ring: stop reading it
+      ring_error = e.what();
+      stop_capture();
+    }
+  });
+
+  int status = 0;
+  int forwarded = 0;
+  bool exited = false;
+  while (!exited) {
+    timespec ts{0, 100 * 1000 * 1000};
+    int sig = sigtimedwait(&handled, nullptr, &ts);
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+      // First signal: ask QEMU to quit (it flushes the plugin); second: kill it.
+      ::kill(qpid, ++forwarded == 1 ? SIGTERM : SIGKILL);
+    }
+    pid_t w = ::waitpid(qpid, &status, WNOHANG);
+    if (w == qpid) exited = true;
+    // Once QEMU has the ring mapped the file is not needed any more.
+    if (!unlinker.path.empty() && ring.producer_attached()) {
+      ::unlink(unlinker.path.c_str());
+      unlinker.path.clear();
+    }
+  }
+  producer_done.store(true, std::memory_order_release);
+  writer.join();
+  // The handled signals stay blocked: a late Ctrl-C must not cut the summary short.
+  sink.close_file();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  print_summary(counts, ring, secs);
+
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (!ring.producer_attached()) {
+    fmt::print(stderr, "vmitrace: QEMU exited (status {}) before the plugin started: see QEMU's "
+                       "message above (plugin {} failed to load?)\n", code, plugin);
+    return code ? code : 1;
+  }
+  if (!ring_error.empty()) {
+    fmt::print(stderr, "vmitrace: {}\n", ring_error);
+    return code ? code : 1;
+  }
+  if (!ring_error.empty()) {
+    fmt::print(stderr, "vmitrace: {}\n", ring_error);
+    return code ? code : 1;
+  }
+  if (!sink.ok()) {
+    fmt::print(stderr, "vmitrace: {} ({} events not written)\n", sink.error(),
+               counts.unwritten_lines);
+    return code ? code : 1;
+  }
+  return code;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Start a QEMU guest with the capture plugin and trace its system calls "
+             "(like strace -- cmd).");
+  cmd->set_config("--config", "", "Read options from this file (same names as the options)");
+  cmd->add_option("-r,--profile", o->profile,
+                  "ISF profile of the guest kernel (default: built from QEMU's -kernel image, cached)");
+  cmd->add_option("-o,--format", o->format, "Output format: json, kv, csv or default")
+      ->check(CLI::IsMember({"json", "kv", "csv", "default"}));
+  cmd->add_option("--output", o->output, "Write events to this file (default: stdout)");
+  cmd->add_option("--syscalls_filter_file,--syscalls-filter-file", o->filter_file,
+                  "Trace only the syscalls named in this file (one per line, # comments)");
+  cmd->add_option("--win32k_profile,--win32k-profile", o->win32k_profile,
+                  "win32k profile (Windows guests; checked, unused for Linux)");
+  cmd->add_flag("--disable_sysret,--disable-sysret", o->disable_sysret,
+                "Do not hook syscall returns (no sysret events)");
+  cmd->add_option("--args", o->args_style, "Argument rendering: raw or rich")
+      ->check(CLI::IsMember({"raw", "rich"}));
+  cmd->add_option("--string-limit,--string_limit", o->string_limit,
+                  "Bytes captured per string argument (1..65536)")
+      ->check(CLI::Range(1u, 65536u));
+  cmd->add_option("--on-backpressure,--on_backpressure", o->backpressure,
+                  "When the writer cannot keep up: block the guest or drop events (counted)")
+      ->check(CLI::IsMember({"block", "drop"}));
+  cmd->add_option("--ring-mb,--ring_mb", o->ring_mb, "Size of the event ring in MiB (1..4096)")
+      ->check(CLI::Range(1u, 4096u));
+  cmd->add_option("--plugin", o->plugin,
+                  "QEMU plugin library (default: libvmitrace-qemu.so next to vmitrace)");
+  cmd->add_option("qemu", o->qemu, "QEMU command line (after --)")->required();
+  cmd->footer(
+      "Examples:\n"
+      "  vmitrace run -- qemu-system-x86_64 -kernel vmlinuz -initrd initrd.gz -nographic\n"
+      "  vmitrace run -r kernel.json -o kv --output log.txt -- qemu-system-x86_64 ...\n"
+      "Exit status: QEMU's (128+N if it was killed by signal N).");
+  cmd->callback([o] { exit_status = run(*o); });
+}
+
+}  // namespace vmitrace::app

@@ -1,0 +1,85 @@
+// Entry point of libvmitrace-qemu.so: QEMU calls qemu_plugin_install() when it
+// loads `-plugin libvmitrace-qemu.so,ring=...,profile=...`. Capture happens here
+// (inside QEMU); formatting and output happen in the vmitrace process.
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <string>
+
+#include "backends/qemu_plugin/plugin_args.hpp"
+#include "backends/qemu_plugin/qemu_api.h"
+#include "backends/qemu_plugin/qemu_backend.hpp"
+#include "backends/qemu_plugin/ring_sink.hpp"
+#include "common/error.hpp"
+#include "ipc/ring.hpp"
+#include "syscalls/plugin/plugin.hpp"
+
+// The API version this plugin was written against (QEMU accepts min..cur).
+extern "C" {
+VMITRACE_QEMU_EXPORT int qemu_plugin_version = 4;
+}
+
+namespace {
+
+using namespace vmitrace;
+using namespace vmitrace::backends::qemu;
+
+// Everything the plugin keeps alive for the life of QEMU. Intentionally never
+// destroyed: vCPU threads may still be inside a callback when QEMU exits.
+struct State {
+  PluginArgs args;
+  ipc::EventRing ring;
+  std::unique_ptr<RingSink> sink;
+  std::unique_ptr<QemuBackend> backend;
+  std::unique_ptr<syscalls::Plugin> plugin;
+};
+State* g_state = nullptr;
+
+void say(const std::string& line) {
+  // qemu_plugin_outs only prints with -d plugin: errors go to QEMU's stderr.
+  std::fprintf(stderr, "vmitrace: %s\n", line.c_str());
+  std::fflush(stderr);
+}
+
+void at_exit() {
+  State* s = g_state;
+  if (!s) return;
+  auto st = s->plugin->stats();
+  s->ring.set_counter(ipc::Counter::syscalls, st.syscalls);
+  s->ring.set_counter(ipc::Counter::sysrets, st.sysrets);
+  s->ring.set_counter(ipc::Counter::returns_unpaired, st.returns_unpaired);
+  s->ring.set_counter(ipc::Counter::entries_lost, st.entries_lost);
+  s->ring.set_counter(ipc::Counter::read_failures, st.read_failures);
+  s->ring.mark_closed();
+}
+
+}  // namespace
+
+extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
+                                                        const qemu_info_t* info, int argc,
+                                                        char** argv) {
+  try {
+    if (g_state) throw Error("qemu plugin", "loaded twice");
+    auto s = std::make_unique<State>();
+    s->args = parse_plugin_args(argc, argv);
+    s->ring = ipc::EventRing::attach(s->args.ring);
+    s->sink = std::make_unique<RingSink>(s->ring, s->args.block);
+    s->backend = std::make_unique<QemuBackend>(id, *info);
+    syscalls::PluginConfig cfg;
+    cfg.profile_path = s->args.profile;
+    cfg.filter_file = s->args.filter;
+    cfg.disable_sysret = !s->args.sysret;
+    cfg.string_limit = s->args.string_limit;
+    s->plugin = std::make_unique<syscalls::Plugin>(cfg, *s->backend, *s->sink);
+    s->backend->install(&at_exit);
+    g_state = s.release();
+    g_state->plugin->start();
+    return 0;
+  } catch (const std::exception& e) {
+    say(e.what());
+    return 1;
+  } catch (...) {
+    say("qemu plugin: unexpected error at install");
+    return 1;
+  }
+}

@@ -1,0 +1,21 @@
+// The arguments vmitrace passes to the QEMU plugin: -plugin LIB,key=value,...
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace vmitrace::backends::qemu {
+
+struct PluginArgs {
+  std::string ring;           // ring=PATH      shared-memory event ring (required)
+  std::string profile;        // profile=PATH   ISF of the guest kernel (required)
+  std::string filter;         // filter=PATH    syscalls_filter_file
+  bool sysret = true;         // sysret=on|off
+  uint32_t string_limit = 256;  // strlen=N (1..65536)
+  bool block = true;          // backpressure=block|drop
+};
+
+// Parses argv entries "key=value"; throws vmitrace::Error("qemu plugin: ...")
+// naming the bad argument.
+PluginArgs parse_plugin_args(int argc, const char* const* argv);
+
+}  // namespace vmitrace::backends::qemu

@@ -1,0 +1,102 @@
+// The Linux guest kernel as the syscalls plugin sees it: where the kernel is
+// (KASLR slide), which task runs on a vCPU, and that task's process context.
+// Everything the hot path needs (offsets, per-CPU location) is resolved from the
+// profile once, at construction; the hot path never touches the profile's maps.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "event/record.hpp"
+#include "profile/profile.hpp"
+#include "vmi/vmi.hpp"
+
+namespace vmitrace::oslinux {
+
+inline constexpr uint32_t kNoOffset = UINT32_MAX;  // field absent from the profile
+
+// struct pt_regs offsets (x86-64 names; i386 has the same field names).
+struct PtRegsLayout {
+  uint32_t di = kNoOffset, si = kNoOffset, dx = kNoOffset, r10 = kNoOffset, r8 = kNoOffset,
+           r9 = kNoOffset, bx = kNoOffset, cx = kNoOffset, bp = kNoOffset, ax = kNoOffset,
+           orig_ax = kNoOffset, sp = kNoOffset, ip = kNoOffset;
+  uint32_t size = 0;  // bytes read in one go at each hook (covers every field above)
+};
+
+struct TaskLayout {
+  uint32_t pid = kNoOffset, tgid = kNoOffset, comm = kNoOffset, real_parent = kNoOffset,
+           group_leader = kNoOffset, cred = kNoOffset, mm = kNoOffset;
+  uint32_t cred_uid = kNoOffset;
+};
+
+// Where the pointer to the running task lives.
+struct CurrentTask {
+  bool per_cpu = true;   // offset from the per-CPU base (GS on x86-64), not slid
+  uint64_t where = 0;    // per-CPU offset, or link-time address of a plain variable
+  bool known = false;
+  std::string source;    // "pcpu_hot.current_task" / "current_task" (for messages)
+};
+
+// Process context of one task, as carried in every event record. Fields that could
+// not be read keep -1 (ids) / empty names and set flags (event::kFlag*).
+struct ProcessContext {
+  int64_t pid = -1, tid = -1, ppid = -1, uid = -1;
+  char process_name[event::kCommLen] = {};
+  char thread_name[event::kCommLen] = {};
+  uint32_t flags = 0;
+};
+
+class LinuxKernel {
+ public:
+  // Resolves symbols and offsets; throws vmitrace::Error("WHAT: problem") when the
+  // profile lacks something the tracer cannot work without (pt_regs, linux_banner).
+  LinuxKernel(const profile::Profile& p, std::string what);
+
+  const profile::Profile& profile() const { return prof_; }
+  const std::string& what() const { return what_; }
+  unsigned pointer_size() const { return ptr_size_; }
+  const PtRegsLayout& pt_regs() const { return regs_; }
+  const TaskLayout& task_layout() const { return task_; }
+  const CurrentTask& current_task_location() const { return current_; }
+
+  // --- KASLR ---------------------------------------------------------------
+  enum class Locate { found, retry, mismatch };
+  // Looks for linux_banner at every 2 MiB-aligned slide of the kernel text range,
+  // from a vCPU in kernel mode. `found`: slide() is set. `retry`: nothing readable
+  // matched (e.g. KPTI user page tables at this moment); call again later.
+  // `mismatch`: the profile is not this kernel; *error says why (one line).
+  Locate locate(vmi::Vcpu& cpu, std::string* error);
+  bool located() const { return located_; }
+  uint64_t slide() const { return slide_; }
+  // Only for tests and for callers that learnt the slide elsewhere.
+  void set_slide(uint64_t s) { slide_ = s; located_ = true; }
+  uint64_t runtime(uint64_t link_address) const { return link_address + slide_; }
+  std::optional<uint64_t> runtime_symbol(std::string_view name) const;
+
+  // --- hot path (vCPU thread; bounded reads, no allocation) ---------------
+  bool is_kernel_pointer(uint64_t p) const;
+  // The running task on this vCPU (kernel mode, after swapgs); 0 when unreadable.
+  uint64_t current_task(vmi::Vcpu& cpu) const;
+  // PID = tgid, TID = pid, PPID = real_parent->tgid, ProcessName =
+  // group_leader->comm, ThreadName = comm, UserId = cred->uid.
+  void read_context(vmi::Vcpu& cpu, uint64_t task, ProcessContext& out) const;
+  // Reads a pointer-sized value (4 or 8 bytes by the guest's pointer size).
+  bool read_pointer(vmi::Vcpu& cpu, uint64_t va, uint64_t& out) const;
+
+ private:
+  const profile::Profile& prof_;
+  std::string what_;
+  unsigned ptr_size_ = 8;
+  PtRegsLayout regs_;
+  TaskLayout task_;
+  CurrentTask current_;
+  uint64_t banner_link_ = 0;
+  std::string banner_;  // full banner from the profile ("" when unknown)
+  uint64_t text_link_ = 0;
+  uint64_t slide_ = 0;
+  bool located_ = false;
+  unsigned misses_ = 0;  // scans that read memory but found no banner
+};
+
+}  // namespace vmitrace::oslinux

@@ -1,0 +1,131 @@
+// Resolves, once, the offsets and symbols the hot path needs from the profile.
+#include <cstring>
+
+#include "common/error.hpp"
+#include "os/linux/kernel.hpp"
+
+namespace vmitrace::oslinux {
+namespace {
+
+uint32_t offset_or(const profile::Profile& p, std::string_view type, std::string_view field,
+                   uint32_t fallback) {
+  auto off = p.field_offset(type, field);
+  return off && *off < (1u << 20) ? static_cast<uint32_t>(*off) : fallback;
+}
+
+// struct pt_regs is part of the user ABI (ptrace) and has not moved in decades, so
+// when a profile lacks the type we use the known layout rather than give up.
+PtRegsLayout known_pt_regs(unsigned ptr_size) {
+  PtRegsLayout r;
+  if (ptr_size == 8) {
+    r.bp = 32; r.bx = 40; r.r10 = 56; r.r9 = 64; r.r8 = 72; r.ax = 80; r.cx = 88;
+    r.dx = 96; r.si = 104; r.di = 112; r.orig_ax = 120; r.ip = 128; r.sp = 152;
+    r.size = 168;
+  } else {
+    r.bx = 0; r.cx = 4; r.dx = 8; r.si = 12; r.di = 16; r.bp = 20; r.ax = 24;
+    r.orig_ax = 44; r.ip = 48; r.sp = 60;
+    r.size = 68;
+  }
+  return r;
+}
+
+PtRegsLayout pt_regs_from(const profile::Profile& p, unsigned ptr_size) {
+  PtRegsLayout k = known_pt_regs(ptr_size);
+  if (!p.type("pt_regs")) return k;
+  PtRegsLayout r;
+  r.di = offset_or(p, "pt_regs", "di", k.di);
+  r.si = offset_or(p, "pt_regs", "si", k.si);
+  r.dx = offset_or(p, "pt_regs", "dx", k.dx);
+  r.r10 = offset_or(p, "pt_regs", "r10", k.r10);
+  r.r8 = offset_or(p, "pt_regs", "r8", k.r8);
+  r.r9 = offset_or(p, "pt_regs", "r9", k.r9);
+  r.bx = offset_or(p, "pt_regs", "bx", k.bx);
+  r.cx = offset_or(p, "pt_regs", "cx", k.cx);
+  r.bp = offset_or(p, "pt_regs", "bp", k.bp);
+  r.ax = offset_or(p, "pt_regs", "ax", k.ax);
+  r.orig_ax = offset_or(p, "pt_regs", "orig_ax", k.orig_ax);
+  r.sp = offset_or(p, "pt_regs", "sp", k.sp);
+  r.ip = offset_or(p, "pt_regs", "ip", k.ip);
+  // Read enough to cover every field we use (bounded: a profile is input too).
+  uint32_t end = 0;
+  for (uint32_t o : {r.di, r.si, r.dx, r.r10, r.r8, r.r9, r.bx, r.cx, r.bp, r.ax, r.orig_ax,
+                     r.sp, r.ip})
+    if (o != kNoOffset && o + ptr_size > end) end = o + ptr_size;
+  if (end > 512) throw Error("pt_regs", "implausible pt_regs layout in the profile");
+  r.size = end;
+  return r;
+}
+
+// Banner text without trailing NULs (ISF constant_data keeps the terminator).
+std::string clean_banner(std::string s) {
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
+    : prof_(p), what_(std::move(what)) {
+  ptr_size_ = p.metadata.pointer_size == 4 ? 4 : 8;
+  regs_ = pt_regs_from(p, ptr_size_);
+
+  task_.pid = offset_or(p, "task_struct", "pid", kNoOffset);
+  task_.tgid = offset_or(p, "task_struct", "tgid", kNoOffset);
+  task_.comm = offset_or(p, "task_struct", "comm", kNoOffset);
+  task_.real_parent = offset_or(p, "task_struct", "real_parent", kNoOffset);
+  task_.group_leader = offset_or(p, "task_struct", "group_leader", kNoOffset);
+  task_.cred = offset_or(p, "task_struct", "cred", kNoOffset);
+  task_.mm = offset_or(p, "task_struct", "mm", kNoOffset);
+  task_.cred_uid = offset_or(p, "cred", "uid", kNoOffset);
+
+  // Current task: 6.2 .. 6.14 keep it in pcpu_hot; before and after, in the per-CPU
+  // variable current_task.
+  if (auto hot = p.symbol("pcpu_hot")) {
+    if (auto off = p.field_offset("pcpu_hot", "current_task")) {
+      current_ = {true, *hot + *off, true, "pcpu_hot.current_task"};
+    }
+  }
+  if (!current_.known) {
+    if (auto ct = p.symbol("current_task")) current_ = {true, *ct, true, "current_task"};
+  }
+  // A per-CPU symbol's value is an offset from the per-CPU base; a value that is
+  // itself a kernel address is an ordinary variable (uniprocessor builds).
+  if (current_.known && is_kernel_pointer(current_.where)) current_.per_cpu = false;
+
+  auto banner = p.symbol("linux_banner");
+  if (!banner)
+    throw Error(what_, "no linux_banner symbol in the profile: cannot locate the kernel (KASLR)");
+  banner_link_ = *banner;
+  auto it = p.symbols.find("linux_banner");
+  if (it != p.symbols.end() && it->second.constant_data)
+    banner_ = clean_banner(*it->second.constant_data);
+  if (banner_.empty()) banner_ = clean_banner(p.metadata.banner);
+  if (!banner_.empty() && banner_.rfind("Linux version ", 0) != 0)
+    throw Error(what_, "the profile's banner does not start with \"Linux version \"");
+  if (banner_.size() > 1024) banner_.resize(1024);
+
+  if (auto t = p.symbol("_text")) text_link_ = *t;
+  else if (auto s = p.symbol("_stext")) text_link_ = *s;
+  else text_link_ = ptr_size_ == 8 ? 0xffffffff81000000ull : 0xc1000000ull;
+}
+
+std::optional<uint64_t> LinuxKernel::runtime_symbol(std::string_view name) const {
+  auto a = prof_.symbol(name);
+  if (!a) return std::nullopt;
+  return runtime(*a);
+}
+
+bool LinuxKernel::is_kernel_pointer(uint64_t p) const {
+  // x86-64: the canonical upper half; i386: above the default 3G/1G split.
+  return ptr_size_ == 8 ? p >= 0xffff800000000000ull : (p >= 0xc0000000ull && p <= 0xffffffffull);
+}
+
+bool LinuxKernel::read_pointer(vmi::Vcpu& cpu, uint64_t va, uint64_t& out) const {
+  if (ptr_size_ == 8) return cpu.read_u64(va, out);
+  uint32_t v = 0;
+  if (!cpu.read_u32(va, v)) return false;
+  out = v;
+  return true;
+}
+
+}  // namespace vmitrace::oslinux

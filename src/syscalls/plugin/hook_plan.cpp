@@ -1,0 +1,137 @@
+#include "syscalls/plugin/hook_plan.hpp"
+
+#include "common/error.hpp"
+#include "syscalls/table.hpp"
+
+namespace vmitrace::syscalls {
+namespace {
+
+using event::Abi;
+
+bool add_if(const profile::Profile& p, std::vector<HookPoint>& out, const char* sym,
+            EntryKind kind, Abi abi, bool returns_value) {
+  auto a = p.symbol(sym);
+  if (!a) return false;
+  out.push_back({sym, *a, kind, abi, 0, returns_value});
+  return true;
+}
+
+// The per-syscall functions of one ABI, optionally only the filtered names. With
+// pt_regs wrappers (4.17+) the table's symbol column names them; older kernels
+// have sys_NAME taking the arguments directly (x64 only: i386 passes them on the stack).
+size_t add_per_syscall(const profile::Profile& p, std::vector<HookPoint>& out, Abi abi,
+                       const std::vector<std::string>* filter, bool allow_plain) {
+  size_t added = 0;
+  const bool native32 = p.metadata.pointer_size == 4;
+  auto add_one = [&](const SyscallInfo& s) {
+    const char* c = native32 ? s.symbol_native32 : s.symbol;
+    if (!c || !*c) return;  // sys_ni_syscall: nothing to hook
+    std::string_view sym = c;  // sys_ni_syscall: nothing to hook
+    for (const auto& h : out)  // one function may serve several numbers: hook it once
+      if (h.symbol == sym) return;
+    if (auto a = p.symbol(sym)) {
+      out.push_back({std::string(sym), *a, EntryKind::per_syscall_regs, abi, s.nr, true});
+      ++added;
+      return;
+    }
+    if (!allow_plain || native32) return;
+    std::string plain = std::string("sys_") + s.name;
+    if (auto a = p.symbol(plain)) {
+      out.push_back({plain, *a, EntryKind::per_syscall_args, abi, s.nr, true});
+      ++added;
+    }
+  };
+  if (filter) {
+    for (const auto& n : *filter)
+      if (const SyscallInfo* s = lookup(abi, n)) add_one(*s);
+  } else {
+    for (const SyscallInfo& s : table(abi)) add_one(s);
+  }
+  return added;
+}
+
+std::string join_symbols(const std::vector<HookPoint>& e, Abi abi) {
+  std::string s;
+  size_t n = 0, per = 0;
+  for (const auto& h : e) {
+    if (h.abi != abi) continue;
+    bool per_call = h.kind == EntryKind::per_syscall_regs || h.kind == EntryKind::per_syscall_args;
+    if (per_call) { ++per; continue; }
+    s += (n++ ? "+" : "") + h.symbol;
+  }
+  if (per) {
+    std::string first;
+    for (const auto& h : e)
+      if (h.abi == abi) { first = h.symbol; break; }
+    s += (n ? " and " : "") + std::to_string(per) + " per-syscall functions" +
+         (per == 1 ? " (" + first + ")" : " (" + first + ", ...)");
+  }
+  return s.empty() ? "none" : s;
+}
+
+}  // namespace
+
+HookPlan choose_hook_plan(const profile::Profile& p, const std::vector<std::string>* filter,
+                          bool disable_sysret, const std::string& what) {
+  HookPlan plan;
+  auto& e = plan.entries;
+  const bool is64 = p.metadata.pointer_size != 4;
+
+  if (filter) {
+    // Only the listed syscalls' own functions: the others run unhooked, at no cost.
+    if (is64) add_per_syscall(p, e, Abi::linux_x64, filter, true);
+    add_per_syscall(p, e, Abi::linux_ia32, filter, false);
+  }
+  const bool have_x64 = [&] {
+    for (const auto& h : e) if (h.abi == Abi::linux_x64) return true;
+    return false;
+  }();
+  if (!filter || e.empty()) {
+    // No filter, or no per-syscall function of the listed names: dispatchers (the
+    // plugin still drops unlisted syscalls).
+    if (is64 && !have_x64) {
+      if (!add_if(p, e, "x64_sys_call", EntryKind::dispatcher, Abi::linux_x64, true) &&
+          !add_if(p, e, "do_syscall_64", EntryKind::do_syscall_64, Abi::linux_x64, false))
+        add_per_syscall(p, e, Abi::linux_x64, nullptr, true);
+    }
+    if (!add_if(p, e, "ia32_sys_call", EntryKind::dispatcher, Abi::linux_ia32, true)) {
+      bool any = add_if(p, e, "int80_emulation", EntryKind::regs_orig_ax, Abi::linux_ia32, false);
+      any |= add_if(p, e, "do_int80_syscall_32", EntryKind::regs_orig_ax, Abi::linux_ia32, false);
+      any |= add_if(p, e, "do_fast_syscall_32", EntryKind::fast_32, Abi::linux_ia32, false);
+      if (!any) add_per_syscall(p, e, Abi::linux_ia32, nullptr, false);
+    }
+  }
+
+  bool primary = false;
+  for (const auto& h : e)
+    if (h.abi == (is64 ? Abi::linux_x64 : Abi::linux_ia32)) primary = true;
+  if (!primary)
+    throw Error(what, std::string("no syscall hook point in the profile (none of ") +
+                          (is64 ? "x64_sys_call, do_syscall_64, __x64_sys_*, sys_*"
+                                : "ia32_sys_call, do_int80_syscall_32, __ia32_sys_*") +
+                          ")");
+
+  if (!disable_sysret) {
+    if (auto a = p.symbol("syscall_exit_to_user_mode")) {
+      plan.ret = ReturnKind::exit_to_user_mode;
+      plan.ret_symbol = "syscall_exit_to_user_mode";
+      plan.ret_link = *a;
+    } else {
+      plan.ret = ReturnKind::return_address;
+    }
+  }
+  return plan;
+}
+
+std::string HookPlan::describe() const {
+  std::string s = "x64 via " + join_symbols(entries, event::Abi::linux_x64) + ", ia32 via " +
+                  join_symbols(entries, event::Abi::linux_ia32) + ", return via ";
+  switch (ret) {
+    case ReturnKind::none: s += "none (disable_sysret)"; break;
+    case ReturnKind::exit_to_user_mode: s += ret_symbol; break;
+    case ReturnKind::return_address: s += "return addresses of the hooked functions"; break;
+  }
+  return s;
+}
+
+}  // namespace vmitrace::syscalls

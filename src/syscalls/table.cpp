@@ -1,0 +1,58 @@
+// Lookups over the generated arrays (see table_data.hpp): by number through a dense
+// index, by name through a name-sorted index (binary search).
+#include "syscalls/table.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "syscalls/table_data.hpp"
+
+namespace vmitrace::syscalls {
+namespace {
+
+const data::TableData* table_of(event::Abi abi) {
+  switch (abi) {
+    case event::Abi::linux_x64: return &data::kLinuxX64;
+    case event::Abi::linux_ia32: return &data::kLinuxIa32;
+    default: return nullptr;  // Windows tables come later
+  }
+}
+
+}  // namespace
+
+const SyscallInfo* lookup(event::Abi abi, uint32_t nr) {
+  const data::TableData* t = table_of(abi);
+  if (!t || nr >= t->nr_limit) return nullptr;
+  int16_t i = t->by_nr[nr];
+  return i < 0 ? nullptr : &t->entries[i];
+}
+
+const SyscallInfo* lookup(event::Abi abi, std::string_view name) {
+  const data::TableData* t = table_of(abi);
+  if (!t) return nullptr;
+  const uint16_t* begin = t->by_name;
+  const uint16_t* end = t->by_name + t->count;
+  const uint16_t* it = std::lower_bound(begin, end, name, [t](uint16_t i, std::string_view n) {
+    return std::string_view(t->entries[i].name) < n;
+  });
+  if (it == end || std::string_view(t->entries[*it].name) != name) return nullptr;
+  return &t->entries[*it];
+}
+
+std::span<const SyscallInfo> table(event::Abi abi) {
+  const data::TableData* t = table_of(abi);
+  if (!t) return {};
+  return {t->entries, t->count};
+}
+
+const char* abi_type_name(event::Abi abi) {
+  switch (abi) {
+    case event::Abi::linux_x64: return "x64";
+    case event::Abi::linux_ia32: return "x32";
+    case event::Abi::win_nt: return "nt";
+    case event::Abi::win_win32k: return "win32k";
+  }
+  return "unknown";
+}
+
+}  // namespace vmitrace::syscalls

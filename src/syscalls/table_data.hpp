@@ -1,0 +1,23 @@
+// Internal: the layout of the arrays data/gen_tables.py generates (included by the
+// generated source and by table.cpp only).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "syscalls/constants.hpp"
+#include "syscalls/table.hpp"
+
+namespace vmitrace::syscalls::data {
+
+struct TableData {
+  const SyscallInfo* entries;  // sorted by number
+  size_t count;
+  const int16_t* by_nr;        // [nr_limit]: index into entries, -1 for a hole
+  uint32_t nr_limit;
+  const uint16_t* by_name;     // [count]: indices into entries, sorted by name
+};
+
+extern const TableData kLinuxX64;
+extern const TableData kLinuxIa32;
+
+}  // namespace vmitrace::syscalls::data

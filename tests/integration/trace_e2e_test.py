@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""End-to-end: boot a lab guest (KASLR on, QEMU TCG) under `vmitrace run`, then check
+the events against the ground truth the guest's workload printed on its console
+(GT lines, guest/README.md).
+
+usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12 --variant full|smp2|filter|nosysret
+"""
+import argparse
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAB_FILE64 = "/tmp/vmitrace-lab/file64.txt"
+LAB_FILE32 = "/tmp/vmitrace-lab/file32.txt"
+MISSING = "/nonexistent/vmitrace-missing"
+FILTER = ["openat", "close", "mmap", "prctl", "nanosleep"]
+
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def parse_gt(console):
+    """GT <prog> call <name> k=v ...  ->  {prog: {"start": {...}, "calls": [(name, {...})], ...}}"""
+    progs = {}
+    kv_re = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+    for line in console.splitlines():
+        if not line.startswith("GT "):
+            continue
+        parts = line.split(" ", 3)
+        if len(parts) < 3:
+            continue
+        prog, what = parts[1], parts[2]
+        rest = parts[3] if len(parts) > 3 else ""
+        entry = progs.setdefault(prog, {"calls": []})
+        if what == "call":
+            name, _, rest = rest.partition(" ")
+        kv = {}
+        for k, v in kv_re.findall(rest):
+            kv[k] = json.loads(v) if v.startswith('"') else v
+        if what == "call":
+            entry["calls"].append((name, kv))
+        else:
+            entry[what] = kv
+    return progs
+
+
+def load_events(path):
+    events = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            try:
+                ev = json.loads(line)
+            except ValueError as e:
+                check(False, f"events line {n} is not JSON: {e}: {line[:200]!r}")
+                continue
+            events.append(ev)
+    return events
+
+
+def check_schema(events):
+    ints = ["PID", "PPID", "TID", "UserId", "vCPU", "Syscall"]
+    uids = []
+    for ev in events:
+        plugin = ev.get("Plugin")
+        if not check(plugin in ("syscall", "sysret"), f"bad Plugin in {ev}"):
+            continue
+        for k in ints + (["NArgs"] if plugin == "syscall" else []):
+            check(isinstance(ev.get(k), int), f"{k} is not an int in {ev}")
+        for k in ["TimeStamp", "ProcessName", "Method", "EventUID", "Module", "CR3"]:
+            check(isinstance(ev.get(k), str), f"{k} is not a string in {ev}")
+        check(re.fullmatch(r"\d+\.\d{6}", ev.get("TimeStamp", "")) is not None, f"TimeStamp {ev.get('TimeStamp')}")
+        check(re.fullmatch(r"0x[0-9a-f]+", ev.get("CR3", "")) is not None, f"CR3 {ev.get('CR3')}")
+        uids.append(int(ev["EventUID"], 16))
+        if plugin == "syscall":
+            fixed = {"Plugin", "TimeStamp", "PID", "PPID", "TID", "UserName", "UserId", "ProcessName",
+                     "Method", "EventUID", "ThreadName", "Module", "vCPU", "CR3", "Syscall", "NArgs", "Type"}
+            args = [k for k in ev if k not in fixed]
+            check(len(args) == ev["NArgs"], f"NArgs {ev['NArgs']} but {len(args)} arguments in {ev}")
+            for k in args:
+                check(isinstance(ev[k], str), f"argument {k} is not a string in {ev}")
+            check(ev.get("Type") in ("x64", "x32"), f"Type in {ev}")
+        else:
+            check(re.fullmatch(r"0x[0-9a-f]+", ev.get("Ret", "")) is not None, f"Ret in {ev}")
+            check(isinstance(ev.get("Info"), str), f"Info in {ev}")
+    check(uids == list(range(uids[0], uids[0] + len(uids))) if uids else False, "EventUIDs are not contiguous")
+
+
+def pair(events):
+    """Entry events of one thread followed by their sysret (same TID, same Syscall)."""
+    pending = {}
+    pairs = []
+    for ev in events:
+        key = (ev["PID"], ev["TID"])
+        if ev["Plugin"] == "syscall":
+            pending[key] = ev
+            pairs.append([ev, None])
+        else:
+            for p in reversed(pairs):
+                if p[1] is None and (p[0]["PID"], p[0]["TID"]) == key and p[0]["Syscall"] == ev["Syscall"]:
+                    p[1] = ev
+                    break
+    return pairs
+
+
+def find(pairs, pid, tid, method, pred=lambda e: True):
+    return [p for p in pairs if p[0]["PID"] == pid and p[0]["TID"] == tid
+            and p[0]["Method"] == method and pred(p[0])]
+
+
+def hexs(v):
+    return hex(int(v) & 0xffffffffffffffff)
+
+
+def check_prog(pairs, gt, prog, typ, path, sysret, only=None):
+    start = gt.get(prog, {}).get("start")
+    if not check(start is not None, f"no GT start line for {prog}"):
+        return
+    pid, tid = int(start["pid"]), int(start["tid"])
+    mine = [p for p in pairs if p[0]["PID"] == pid]
+    check(len(mine) > 0, f"{prog}: no event with PID {pid}")
+    for p in mine:
+        check(p[0]["Type"] == typ, f"{prog}: Type {p[0]['Type']} != {typ}: {p[0]}")
+    # Every call the workload reports (of the traced set) is there, in this thread, with its result.
+    for name, kv in gt[prog]["calls"]:
+        if only is not None and name not in only:
+            continue
+        if name in ("exit", "exit_group"):
+            continue
+        cpid, ctid = int(kv["pid"]), int(kv["tid"])
+        cands = find(pairs, cpid, ctid, name)
+        if "filename" in kv:
+            cands = [p for p in cands if p[0].get("filename") == kv["filename"]]
+        if not check(cands, f"{prog}: no {name} event for pid {cpid} tid {ctid} ({kv})"):
+            continue
+        if sysret and "ret" in kv:
+            want = hexs(kv["ret"]) if typ == "x64" else hex(int(kv["ret"]) & 0xffffffff)
+            check(any(p[1] is not None and p[1]["Ret"] == want for p in cands),
+                  f"{prog}: {name} {kv}: no sysret with Ret {want}: {[p[1] for p in cands]}")
+            if "errno" in kv:
+                check(any(p[1] is not None and p[1]["Info"] == kv["errno"] for p in cands),
+                      f"{prog}: {name}: no sysret with Info {kv['errno']}")
+    if only is None or "openat" in only:
+        opens = find(pairs, pid, tid, "openat", lambda e: e.get("filename") == path)
+        check(len(opens) >= 2, f"{prog}: openat of {path} seen {len(opens)} times")
+        for p in opens:
+            check(p[0]["ProcessName"] == prog, f"{prog}: ProcessName {p[0]['ProcessName']}")
+            check(p[0]["ThreadName"] == prog, f"{prog}: ThreadName {p[0]['ThreadName']}")
+            check(p[0]["UserId"] == 0 and p[0]["UserName"] == "root", f"{prog}: user in {p[0]}")
+        miss = find(pairs, pid, tid, "openat", lambda e: e.get("filename") == MISSING)
+        if check(miss, f"{prog}: no openat of {MISSING}") and sysret:
+            check(miss[0][1] is not None and miss[0][1]["Info"] == "ENOENT", f"{prog}: missing path sysret {miss[0][1]}")
+    mm = "mmap" if typ == "x64" else "mmap2"
+    if only is None or mm in only or "mmap" in (only or []):
+        maps = find(pairs, pid, tid, mm, lambda e: e.get("prot") == "PROT_READ | PROT_WRITE")
+        check(maps, f"{prog}: no {mm} with prot PROT_READ | PROT_WRITE")
+    if only is None or "prctl" in only:
+        pr = find(pairs, pid, tid, "prctl", lambda e: e.get("option") == "PR_SET_NAME")
+        if check(pr, f"{prog}: no prctl PR_SET_NAME"):
+            after = [p for p in mine if p[0]["EventUID"] > pr[0][0]["EventUID"]]
+            check(any(p[0]["ThreadName"] == "vmt-renamed" for p in after),
+                  f"{prog}: ThreadName not vmt-renamed after PR_SET_NAME")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--variant", default="full", choices=["full", "smp2", "filter", "nosysret"])
+    a = ap.parse_args()
+    vmitrace = os.path.join(a.build, "vmitrace")
+    if not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs.cpio.gz")):
+        print("FAIL: the lab is not set up: run guest/setup.sh", file=sys.stderr)
+        return 1
+    tmp = tempfile.mkdtemp(prefix="vmitrace-e2e-")
+    events_path = os.path.join(tmp, "events.jsonl")
+    console_path = os.path.join(tmp, "console.log")
+    run_opts = ["-o", "json", "--output", events_path]
+    launch_opts = ["--kernel", a.kernel, "--log", console_path, "--timeout", "600"]
+    if a.variant == "smp2":
+        launch_opts += ["--smp", "2"]
+    if a.variant == "filter":
+        fpath = os.path.join(tmp, "filter.txt")
+        with open(fpath, "w") as f:
+            f.write("# the five syscalls of the filter test\n\n" + "\n".join(FILTER) + "\n")
+        run_opts += ["--syscalls_filter_file", fpath]
+    if a.variant == "nosysret":
+        run_opts += ["--disable_sysret"]
+    cmd = [os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--", vmitrace, "run"] + run_opts + ["--"]
+    print("running:", " ".join(shlex.quote(c) for c in cmd), flush=True)
+    r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+    sys.stderr.write(r.stderr[-4000:])
+    check(r.returncode == 0, f"launch/vmitrace exited {r.returncode}")
+    console = open(console_path, errors="replace").read() if os.path.exists(console_path) else ""
+    check("GT done" in console, "the guest did not finish its workload")
+    check(re.search(r"vmitrace: hooks: ", r.stderr) is not None, "the hook plan was not printed on stderr")
+    events = load_events(events_path) if os.path.exists(events_path) else []
+    check(len(events) > 0, "no events")
+    if events:
+        check_schema(events)
+    gt = parse_gt(console)
+    pairs = pair(events)
+    sysret = a.variant != "nosysret"
+    only = FILTER if a.variant == "filter" else None
+    check_prog(pairs, gt, "lab64", "x64", LAB_FILE64, sysret, only)
+    check_prog(pairs, gt, "lab32", "x32", LAB_FILE32, sysret, only)
+    if a.variant == "filter":
+        methods = {e["Method"] for e in events}
+        check(methods <= set(FILTER) | {"mmap2"}, f"filter: unexpected methods {sorted(methods - set(FILTER))}")
+    if a.variant == "nosysret":
+        check(not any(e["Plugin"] == "sysret" for e in events), "disable_sysret: sysret events present")
+    else:
+        check(any(e["Plugin"] == "sysret" for e in events), "no sysret events")
+    if a.variant in ("full", "smp2"):
+        # The child process and the second thread are told apart.
+        child = gt.get("lab64", {}).get("child")
+        if check(child is not None, "no GT child line"):
+            c = find(pairs, int(child["pid"]), int(child["tid"]), "getppid")
+            check(c and c[0][0]["PPID"] == int(child["ppid"]), f"child getppid event/PPID: {c[:1]}")
+        th = gt.get("lab64", {}).get("thread")
+        if check(th is not None, "no GT thread line"):
+            t = find(pairs, int(th["pid"]), int(th["tid"]), "gettid")
+            check(t and t[0][1] is not None and t[0][1]["Ret"] == hexs(th["tid"]), f"thread gettid: {t[:1]}")
+    print(f"{len(events)} events, {len(failures)} failed checks")
+    for f in failures[:40]:
+        print("FAIL:", f)
+    if failures:
+        print(f"(kept {tmp} for inspection)")
+        return 1
+    subprocess.run(["rm", "-rf", tmp])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

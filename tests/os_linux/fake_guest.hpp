@@ -1,0 +1,218 @@
+// Test doubles for the VMI contract: guest memory as a sparse page map (unmapped
+// pages fail reads, as a real backend does), a vCPU over it, a backend that records
+// hooks and lets a test fire them, and a synthetic Linux profile built in code.
+#pragma once
+#include <array>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "profile/profile.hpp"
+#include "vmi/vmi.hpp"
+
+namespace vmitrace::testing {
+
+class FakeMemory {
+ public:
+  static constexpr uint64_t kPage = 4096;
+  void map(uint64_t va, size_t len) {
+    for (uint64_t p = va & ~(kPage - 1); p < va + len; p += kPage) pages_[p];
+  }
+  void unmap(uint64_t va) { pages_.erase(va & ~(kPage - 1)); }
+  void write(uint64_t va, const void* data, size_t len) {
+    map(va, len);
+    const auto* s = static_cast<const uint8_t*>(data);
+    for (size_t i = 0; i < len; ++i) pages_[(va + i) & ~(kPage - 1)][(va + i) & (kPage - 1)] = s[i];
+  }
+  void write_u64(uint64_t va, uint64_t v) { write(va, &v, 8); }
+  void write_u32(uint64_t va, uint32_t v) { write(va, &v, 4); }
+  void write_str(uint64_t va, const std::string& s) { write(va, s.c_str(), s.size() + 1); }
+  size_t read(uint64_t va, void* buf, size_t len) const {
+    auto* d = static_cast<uint8_t*>(buf);
+    size_t done = 0;
+    while (done < len) {
+      uint64_t cur = va + done;
+      auto it = pages_.find(cur & ~(kPage - 1));
+      if (it == pages_.end()) break;
+      size_t off = cur & (kPage - 1);
+      size_t n = std::min<size_t>(len - done, kPage - off);
+      std::memcpy(d + done, it->second.data() + off, n);
+      done += n;
+    }
+    return done;
+  }
+
+ private:
+  std::map<uint64_t, std::array<uint8_t, kPage>> pages_;
+};
+
+class FakeVcpu : public vmi::Vcpu {
+ public:
+  FakeVcpu(const FakeMemory& mem, unsigned index, unsigned ptr_size = 8)
+      : mem_(mem), index_(index), ptr_size_(ptr_size) {}
+  unsigned index() const override { return index_; }
+  bool read_reg(vmi::Reg r, uint64_t& out) override {
+    out = regs[static_cast<size_t>(r)];
+    return true;
+  }
+  size_t read_virt(uint64_t va, void* buf, size_t len) override {
+    ++reads;
+    return mem_.read(va, buf, len);
+  }
+  uint64_t timestamp_ns() override { return 1700000000123456789ull; }
+  unsigned pointer_size() const override { return ptr_size_; }
+  uint64_t& reg(vmi::Reg r) { return regs[static_cast<size_t>(r)]; }
+
+  uint64_t regs[static_cast<size_t>(vmi::Reg::count)] = {};
+  uint64_t reads = 0;
+
+ private:
+  const FakeMemory& mem_;
+  unsigned index_;
+  unsigned ptr_size_;
+};
+
+class FakeBackend : public vmi::Backend {
+ public:
+  std::string name() const override { return "fake"; }
+  vmi::HookId add_hook(uint64_t va, vmi::HookFn fn) override {
+    std::lock_guard lock(mu);
+    hooks[++next] = {va, std::move(fn)};
+    return next;
+  }
+  void remove_hook(vmi::HookId id) override {
+    std::lock_guard lock(mu);
+    hooks.erase(id);
+    ++removed;
+  }
+  void when_in_kernel(std::function<bool(vmi::Vcpu&)> fn) override { kernel_fn = std::move(fn); }
+
+  // Calls the when_in_kernel callback once; true when it is done.
+  bool run_kernel(vmi::Vcpu& cpu) { return kernel_fn && kernel_fn(cpu); }
+  bool hooked(uint64_t va) {
+    std::lock_guard lock(mu);
+    for (auto& [id, h] : hooks) if (h.first == va) return true;
+    return false;
+  }
+  // Runs every hook at va (returns how many ran).
+  int fire(uint64_t va, vmi::Vcpu& cpu) {
+    std::vector<vmi::HookFn> fns;
+    {
+      std::lock_guard lock(mu);
+      for (auto& [id, h] : hooks) if (h.first == va) fns.push_back(h.second);
+    }
+    for (auto& f : fns) f(cpu, va);
+    return static_cast<int>(fns.size());
+  }
+
+  std::mutex mu;
+  std::map<vmi::HookId, std::pair<uint64_t, vmi::HookFn>> hooks;
+  std::function<bool(vmi::Vcpu&)> kernel_fn;
+  vmi::HookId next = 0;
+  int removed = 0;
+};
+
+// --- a synthetic x86-64 Linux kernel ------------------------------------------
+struct Synth {
+  static constexpr uint64_t kText = 0xffffffff81000000ull;
+  static constexpr uint64_t kBanner = 0xffffffff82000100ull;
+  static constexpr uint64_t kPcpuHot = 0x1f000;  // per-CPU offset, not slid
+  static constexpr uint64_t kCurrentOff = 0x8;   // pcpu_hot.current_task
+  static constexpr uint32_t kPid = 0x100, kTgid = 0x104, kMm = 0x108, kRealParent = 0x110,
+                            kGroupLeader = 0x118, kCred = 0x120, kComm = 0x200, kUid = 4;
+  static inline const std::string kBannerText =
+      "Linux version 6.1.0-56-cloud-amd64 (debian-kernel@lists.debian.org) #1 SMP "
+      "PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-01-01)\n";
+};
+
+inline profile::Field field_at(uint64_t off) {
+  profile::Field f;
+  f.offset = off;
+  f.type.kind = "base";
+  f.type.name = "int";
+  return f;
+}
+
+inline void add_symbol(profile::Profile& p, const std::string& name, uint64_t addr) {
+  p.symbols[name].address = addr;
+}
+
+// Symbols and types of the synthetic kernel. with_dispatchers: x64_sys_call etc.
+inline profile::Profile synthetic_profile(bool with_banner_text = true) {
+  profile::Profile p;
+  p.metadata.os = "linux";
+  p.metadata.pointer_size = 8;
+  add_symbol(p, "_text", Synth::kText);
+  add_symbol(p, "linux_banner", Synth::kBanner);
+  if (with_banner_text) p.symbols["linux_banner"].constant_data = Synth::kBannerText + '\0';
+  add_symbol(p, "pcpu_hot", Synth::kPcpuHot);
+
+  auto& hot = p.user_types["pcpu_hot"];
+  hot.kind = "struct";
+  hot.size = 64;
+  hot.fields["current_task"] = field_at(Synth::kCurrentOff);
+
+  auto& t = p.user_types["task_struct"];
+  t.kind = "struct";
+  t.size = 0x300;
+  t.fields["pid"] = field_at(Synth::kPid);
+  t.fields["tgid"] = field_at(Synth::kTgid);
+  t.fields["mm"] = field_at(Synth::kMm);
+  t.fields["real_parent"] = field_at(Synth::kRealParent);
+  t.fields["group_leader"] = field_at(Synth::kGroupLeader);
+  t.fields["cred"] = field_at(Synth::kCred);
+  t.fields["comm"] = field_at(Synth::kComm);
+
+  auto& c = p.user_types["cred"];
+  c.kind = "struct";
+  c.size = 64;
+  c.fields["uid"] = field_at(Synth::kUid);
+
+  // x86-64 struct pt_regs.
+  auto& r = p.user_types["pt_regs"];
+  r.kind = "struct";
+  r.size = 168;
+  const std::pair<const char*, uint64_t> regs[] = {
+      {"r15", 0}, {"r14", 8}, {"r13", 16}, {"r12", 24}, {"bp", 32}, {"bx", 40}, {"r11", 48},
+      {"r10", 56}, {"r9", 64}, {"r8", 72}, {"ax", 80}, {"cx", 88}, {"dx", 96}, {"si", 104},
+      {"di", 112}, {"orig_ax", 120}, {"ip", 128}, {"cs", 136}, {"flags", 144}, {"sp", 152},
+      {"ss", 160}};
+  for (auto& [n, o] : regs) r.fields[n] = field_at(o);
+  return p;
+}
+
+// pt_regs offsets used by tests to write a frame.
+namespace ptregs {
+inline constexpr uint64_t bp = 32, bx = 40, r10 = 56, r9 = 64, r8 = 72, ax = 80, cx = 88,
+                          dx = 96, si = 104, di = 112, orig_ax = 120, sp = 152;
+}
+
+// A task in guest memory.
+struct FakeTask {
+  uint64_t addr;
+  int32_t pid, tgid;
+  std::string comm;
+  uint64_t parent, leader, cred;
+};
+
+inline void write_task(FakeMemory& m, const FakeTask& t) {
+  m.map(t.addr, 0x300);
+  m.write_u32(t.addr + Synth::kPid, static_cast<uint32_t>(t.pid));
+  m.write_u32(t.addr + Synth::kTgid, static_cast<uint32_t>(t.tgid));
+  char comm[16] = {};
+  std::memcpy(comm, t.comm.data(), std::min<size_t>(16, t.comm.size()));
+  m.write(t.addr + Synth::kComm, comm, 16);
+  m.write_u64(t.addr + Synth::kRealParent, t.parent);
+  m.write_u64(t.addr + Synth::kGroupLeader, t.leader);
+  m.write_u64(t.addr + Synth::kCred, t.cred);
+}
+
+inline void write_cred(FakeMemory& m, uint64_t addr, uint32_t uid) {
+  m.map(addr, 64);
+  m.write_u32(addr + Synth::kUid, uid);
+}
+
+}  // namespace vmitrace::testing

@@ -1,0 +1,232 @@
+#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+#include "fake_guest.hpp"
+#include "os/linux/kernel.hpp"
+
+namespace vmitrace::testing {
+namespace {
+
+using oslinux::LinuxKernel;
+using vmi::Reg;
+
+constexpr uint64_t kSlide = 0x1a400000;  // 210 * 2 MiB
+constexpr uint64_t kGs = 0xffff888000100000ull;
+
+TEST(Kaslr, FindsNonZeroSlide) {
+  auto prof = synthetic_profile();
+  LinuxKernel k(prof, "synth.json");
+  FakeMemory mem;
+  // Other candidates are mapped too (kernel text mapped around it), with other bytes.
+  for (uint64_t s = 0; s < kSlide; s += 0x200000) mem.write_str(Synth::kBanner + s, "garbage!");
+  mem.write_str(Synth::kBanner + kSlide, Synth::kBannerText);
+  FakeVcpu cpu(mem, 0);
+  std::string err;
+  EXPECT_EQ(k.locate(cpu, &err), LinuxKernel::Locate::found) << err;
+  EXPECT_TRUE(k.located());
+  EXPECT_EQ(k.slide(), kSlide);
+  EXPECT_EQ(k.runtime(Synth::kText), Synth::kText + kSlide);
+}
+
+TEST(Kaslr, NoKaslrIsSlideZero) {
+  auto prof = synthetic_profile();
+  LinuxKernel k(prof, "synth.json");
+  FakeMemory mem;
+  mem.write_str(Synth::kBanner, Synth::kBannerText);
+  FakeVcpu cpu(mem, 0);
+  EXPECT_EQ(k.locate(cpu, nullptr), LinuxKernel::Locate::found);
+  EXPECT_EQ(k.slide(), 0u);
+}
+
+TEST(Kaslr, BannerMismatchIsAnErrorNamingBoth) {
+  auto prof = synthetic_profile();
+  LinuxKernel k(prof, "synth.json");
+  FakeMemory mem;
+  mem.write_str(Synth::kBanner + kSlide, "Linux version 6.12.95+deb12-cloud-amd64 (x) #1\n");
+  FakeVcpu cpu(mem, 0);
+  std::string err;
+  EXPECT_EQ(k.locate(cpu, &err), LinuxKernel::Locate::mismatch);
+  EXPECT_FALSE(k.located());
+  EXPECT_NE(err.find("synth.json: profile does not match the running kernel"), std::string::npos);
+  EXPECT_NE(err.find("6.12.95"), std::string::npos) << err;
+  EXPECT_NE(err.find("6.1.0-56"), std::string::npos) << err;
+  EXPECT_EQ(err.find('\n'), std::string::npos);
+}
+
+TEST(Kaslr, WithoutBannerTextThePrefixDecides) {
+  auto prof = synthetic_profile(false);
+  LinuxKernel k(prof, "synth.json");
+  FakeMemory mem;
+  mem.write_str(Synth::kBanner + kSlide, "Linux version anything\n");
+  FakeVcpu cpu(mem, 0);
+  EXPECT_EQ(k.locate(cpu, nullptr), LinuxKernel::Locate::found);
+  EXPECT_EQ(k.slide(), kSlide);
+}
+
+TEST(Kaslr, UnreadableKernelRetriesReadableWithoutBannerGivesUp) {
+  auto prof = synthetic_profile();
+  LinuxKernel k(prof, "synth.json");
+  FakeMemory empty;
+  FakeVcpu cpu(empty, 0);
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(k.locate(cpu, nullptr), LinuxKernel::Locate::retry);
+
+  LinuxKernel k2(prof, "synth.json");
+  FakeMemory mem;
+  for (uint64_t s = 0; s < (1ull << 30); s += 0x200000) mem.write_str(Synth::kBanner + s, "nope");
+  FakeVcpu cpu2(mem, 0);
+  std::string err;
+  int calls = 0;
+  LinuxKernel::Locate r;
+  while ((r = k2.locate(cpu2, &err)) == LinuxKernel::Locate::retry && calls < 100) ++calls;
+  EXPECT_EQ(r, LinuxKernel::Locate::mismatch);
+  EXPECT_LT(calls, 100);
+  EXPECT_NE(err.find("linux_banner not found"), std::string::npos);
+}
+
+TEST(Kaslr, ScanStaysInsideTheKernelImageWindow) {
+  auto prof = synthetic_profile();
+  LinuxKernel k(prof, "synth.json");
+  FakeMemory mem;
+  FakeVcpu cpu(mem, 0);
+  k.locate(cpu, nullptr);
+  // One read per 2 MiB candidate between _text and 0xffffffffc0000000.
+  EXPECT_EQ(cpu.reads, (0xffffffffc0000000ull - Synth::kText) / 0x200000);
+}
+
+TEST(LinuxKernelProfile, MissingBannerSymbolIsAnError) {
+  auto prof = synthetic_profile();
+  prof.symbols.erase("linux_banner");
+  try {
+    LinuxKernel k(prof, "p.json");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("p.json: no linux_banner"), std::string::npos);
+  }
+}
+
+TEST(LinuxKernelProfile, PtRegsFromProfileOrKnownLayout) {
+  auto prof = synthetic_profile();
+  prof.user_types["pt_regs"].fields["r10"].offset = 56;
+  LinuxKernel k(prof, "p");
+  EXPECT_EQ(k.pt_regs().r10, 56u);
+  EXPECT_EQ(k.pt_regs().orig_ax, 120u);
+  EXPECT_EQ(k.pt_regs().size, 160u);  // up to sp (152 + 8)
+  prof.user_types.erase("pt_regs");
+  LinuxKernel k2(prof, "p");
+  EXPECT_EQ(k2.pt_regs().di, 112u);
+  EXPECT_EQ(k2.pt_regs().cx, 88u);
+}
+
+// A guest with one process: init (1) -> bash (100, leader) with thread 101.
+struct TaskGuest {
+  static constexpr uint64_t kInit = 0xffff888001000000ull, kBash = 0xffff888001001000ull,
+                            kThread = 0xffff888001002000ull, kCredRoot = 0xffff888002000000ull,
+                            kCredUser = 0xffff888002001000ull;
+  FakeMemory mem;
+  profile::Profile prof = synthetic_profile();
+  LinuxKernel k{prof, "synth"};
+  TaskGuest() {
+    write_task(mem, {kInit, 1, 1, "init", kInit, kInit, kCredRoot});
+    write_task(mem, {kBash, 100, 100, "bash", kInit, kBash, kCredUser});
+    write_task(mem, {kThread, 101, 100, "worker", kInit, kBash, kCredUser});
+    write_cred(mem, kCredRoot, 0);
+    write_cred(mem, kCredUser, 1000);
+    k.set_slide(kSlide);
+  }
+  void run(FakeVcpu& cpu, uint64_t task) {
+    cpu.reg(Reg::gs_base) = kGs;
+    mem.write_u64(kGs + Synth::kPcpuHot + Synth::kCurrentOff, task);
+  }
+};
+
+TEST(ProcessContext, ThreadOfAProcess) {
+  TaskGuest g;
+  FakeVcpu cpu(g.mem, 0);
+  g.run(cpu, TaskGuest::kThread);
+  uint64_t task = g.k.current_task(cpu);
+  ASSERT_EQ(task, TaskGuest::kThread);
+  oslinux::ProcessContext c;
+  g.k.read_context(cpu, task, c);
+  EXPECT_EQ(c.pid, 100);
+  EXPECT_EQ(c.tid, 101);
+  EXPECT_EQ(c.ppid, 1);
+  EXPECT_EQ(c.uid, 1000);
+  EXPECT_STREQ(c.process_name, "bash");
+  EXPECT_STREQ(c.thread_name, "worker");
+  EXPECT_EQ(c.flags, 0u);
+}
+
+TEST(ProcessContext, RootAndSelfParentLoop) {
+  TaskGuest g;
+  FakeVcpu cpu(g.mem, 0);
+  g.run(cpu, TaskGuest::kInit);
+  oslinux::ProcessContext c;
+  g.k.read_context(cpu, g.k.current_task(cpu), c);
+  EXPECT_EQ(c.pid, 1);
+  EXPECT_EQ(c.ppid, 1);  // real_parent points at itself: one read, no walk
+  EXPECT_EQ(c.uid, 0);
+  EXPECT_STREQ(c.process_name, "init");
+}
+
+TEST(ProcessContext, LegacyCurrentTaskSymbol) {
+  auto prof = synthetic_profile();
+  prof.symbols.erase("pcpu_hot");
+  add_symbol(prof, "current_task", 0x1a000);
+  LinuxKernel k(prof, "synth");
+  EXPECT_EQ(k.current_task_location().source, "current_task");
+  FakeMemory mem;
+  mem.write_u64(kGs + 0x1a000, TaskGuest::kBash);
+  FakeVcpu cpu(mem, 0);
+  cpu.reg(Reg::gs_base) = kGs;
+  EXPECT_EQ(k.current_task(cpu), TaskGuest::kBash);
+}
+
+TEST(ProcessContext, GarbageAndUnmappedPointersGiveMarkedValues) {
+  TaskGuest g;
+  FakeVcpu cpu(g.mem, 0);
+  oslinux::ProcessContext c;
+
+  // No GS base / user-space "task" / unmapped task.
+  EXPECT_EQ(g.k.current_task(cpu), 0u);
+  g.run(cpu, 0x400000);
+  EXPECT_EQ(g.k.current_task(cpu), 0u);
+  g.k.read_context(cpu, 0x400000, c);
+  EXPECT_EQ(c.pid, -1);
+  EXPECT_TRUE(c.flags & event::kFlagContextUnknown);
+  g.k.read_context(cpu, 0xffff888077770000ull, c);
+  EXPECT_EQ(c.pid, -1);
+  EXPECT_EQ(c.tid, -1);
+  EXPECT_EQ(c.ppid, -1);
+  EXPECT_EQ(c.uid, -1);
+  EXPECT_STREQ(c.process_name, "");
+  EXPECT_TRUE(c.flags & event::kFlagContextUnknown);
+  EXPECT_TRUE(c.flags & event::kFlagUserUnknown);
+
+  // Readable task whose pointers are garbage.
+  constexpr uint64_t kBad = 0xffff888001003000ull;
+  write_task(g.mem, {kBad, 7, 7, "evil", 0x4141414141414141ull, 0xffff8880deadb000ull,
+                     0xffffffffffffff00ull});
+  g.k.read_context(cpu, kBad, c);
+  EXPECT_EQ(c.pid, 7);
+  EXPECT_EQ(c.tid, 7);
+  EXPECT_EQ(c.ppid, -1);
+  EXPECT_EQ(c.uid, -1);
+  EXPECT_STREQ(c.process_name, "");
+  EXPECT_STREQ(c.thread_name, "evil");
+  EXPECT_FALSE(c.flags & event::kFlagContextUnknown);
+  EXPECT_TRUE(c.flags & event::kFlagUserUnknown);
+}
+
+TEST(ProcessContext, CommWithoutNulStaysBounded) {
+  TaskGuest g;
+  constexpr uint64_t kLong = 0xffff888001004000ull;
+  write_task(g.mem, {kLong, 9, 9, "0123456789abcdefXYZ", kLong, kLong, TaskGuest::kCredUser});
+  FakeVcpu cpu(g.mem, 0);
+  oslinux::ProcessContext c;
+  g.k.read_context(cpu, kLong, c);
+  EXPECT_EQ(std::string(c.thread_name, 16), "0123456789abcdef");
+  EXPECT_EQ(std::string(c.process_name, 16), "0123456789abcdef");
+}
+
+}  // namespace
+}  // namespace vmitrace::testing

@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/error.hpp"
+#include "plugin_fixture.hpp"
+#include "syscalls/filter.hpp"
+
+namespace vmitrace::testing {
+namespace {
+
+using syscalls::load_linux_filter;
+using syscalls::parse_filter;
+using syscalls::read_filter_file;
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Filter, CommentsBlanksWhitespaceAndDuplicates) {
+  auto n = parse_filter("# header\n\n  openat  \r\n\tread # trailing comment\nopenat\n   \n#x\nwrite");
+  EXPECT_EQ(n, (std::vector<std::string>{"openat", "read", "write"}));
+}
+
+TEST(Filter, UnknownNamesWarnedOnceNamingTheFile) {
+  TempFile f("openat\nnot_a_syscall\nexecve\nbogus2\n");
+  ::testing::internal::CaptureStderr();
+  auto lf = load_linux_filter(f.path);
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(lf.names, (std::vector<std::string>{"openat", "execve"}));
+  EXPECT_EQ(lf.unknown, (std::vector<std::string>{"not_a_syscall", "bogus2"}));
+  EXPECT_EQ(err, "vmitrace: warning: " + f.path +
+                     ": unknown syscall names ignored: not_a_syscall, bogus2\n");
+}
+
+TEST(Filter, QuietWhenAsked) {
+  TempFile f("openat\nnope\n");
+  ::testing::internal::CaptureStderr();
+  load_linux_filter(f.path, false);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(Filter, Ia32OnlyNameIsKnown) {
+  // socketcall exists only in the 32-bit table.
+  auto lf = syscalls::check_linux_filter({"socketcall"});
+  EXPECT_EQ(lf.names.size(), 1u);
+}
+
+TEST(Filter, EmptyOrOnlyUnknownIsAnError) {
+  TempFile empty("");
+  EXPECT_EQ(error_of([&] { load_linux_filter(empty.path, false); }),
+            empty.path + ": no known syscall names in the filter file");
+  TempFile comments("# nothing\n\n");
+  EXPECT_NE(error_of([&] { load_linux_filter(comments.path, false); }), "");
+  TempFile unknown("foo\nbar\n");
+  EXPECT_NE(error_of([&] { load_linux_filter(unknown.path, false); }), "");
+}
+
+TEST(Filter, DirectoryAndMissingFileAreErrors) {
+  const std::string dir = ::testing::TempDir();
+  EXPECT_EQ(error_of([&] { read_filter_file(dir); }),
+            dir + ": is a directory, not a syscall filter file");
+  const std::string missing = dir + "/vmitrace_no_such_filter";
+  EXPECT_EQ(error_of([&] { read_filter_file(missing); }), missing + ": No such file or directory");
+}
+
+TEST(Filter, PluginRejectsBadFilterFile) {
+  FakeBackend be;
+  CollectSink sink;
+  syscalls::PluginConfig cfg;
+  cfg.filter_file = ::testing::TempDir();
+  EXPECT_THROW(syscalls::Plugin(cfg, dispatcher_profile(), be, sink), Error);
+}
+
+}  // namespace
+}  // namespace vmitrace::testing

@@ -1,0 +1,201 @@
+// The generated syscall tables: known entries, lookups, and coverage of the
+// reference facts (../shared/data/linux-syscalls, skipped when absent).
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "syscalls/table.hpp"
+
+using vmitrace::event::Abi;
+using namespace vmitrace::syscalls;
+
+namespace {
+
+// ../shared/data next to the repository; VMITRACE_SHARED_DATA in the environment
+// overrides it.
+std::string ref_dir() {
+  const char* env = std::getenv("VMITRACE_SHARED_DATA");
+  return std::string(env && *env ? env : VMITRACE_SHARED_DATA) + "/linux-syscalls";
+}
+
+TEST(SyscallTable, OpenatX64) {
+  const SyscallInfo* s = lookup(Abi::linux_x64, 257);
+  ASSERT_NE(s, nullptr);
+  EXPECT_STREQ(s->name, "openat");
+  EXPECT_STREQ(s->symbol, "__x64_sys_openat");
+  ASSERT_EQ(s->nargs, 4);
+  EXPECT_STREQ(s->args[0].name, "dfd");
+  EXPECT_EQ(s->args[0].kind, ArgKind::dirfd);
+  EXPECT_EQ(s->args[0].bits, 32);
+  EXPECT_STREQ(s->args[1].name, "filename");
+  EXPECT_STREQ(s->args[1].ctype, "const char *");
+  EXPECT_EQ(s->args[1].kind, ArgKind::string);
+  EXPECT_STREQ(s->args[2].name, "flags");
+  EXPECT_EQ(s->args[2].kind, ArgKind::open_flags);
+  EXPECT_STREQ(s->args[3].name, "mode");
+  EXPECT_EQ(s->args[3].kind, ArgKind::mode);
+  EXPECT_EQ(s->args[3].bits, 16);  // umode_t
+}
+
+TEST(SyscallTable, OpenatIa32) {
+  const SyscallInfo* s = lookup(Abi::linux_ia32, 295);
+  ASSERT_NE(s, nullptr);
+  EXPECT_STREQ(s->name, "openat");
+  EXPECT_STREQ(s->symbol, "__ia32_compat_sys_openat");
+  EXPECT_STREQ(s->symbol_native32, "__ia32_sys_openat");
+  EXPECT_EQ(s->nargs, 4);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "openat"), s);
+}
+
+TEST(SyscallTable, MmapX64) {
+  const SyscallInfo* s = lookup(Abi::linux_x64, "mmap");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->nr, 9u);
+  ASSERT_EQ(s->nargs, 6);
+  const char* names[] = {"addr", "len", "prot", "flags", "fd", "off"};
+  ArgKind kinds[] = {ArgKind::uint_, ArgKind::uint_, ArgKind::prot,
+                     ArgKind::mmap_flags, ArgKind::fd, ArgKind::uint_};
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_STREQ(s->args[i].name, names[i]) << i;
+    EXPECT_EQ(s->args[i].kind, kinds[i]) << i;
+    EXPECT_EQ(s->args[i].bits, 64) << i;
+  }
+}
+
+TEST(SyscallTable, KindsOfNotableArguments) {
+  const SyscallInfo* ex = lookup(Abi::linux_x64, "execve");
+  ASSERT_NE(ex, nullptr);
+  EXPECT_EQ(ex->nr, 59u);
+  EXPECT_EQ(ex->args[0].kind, ArgKind::string);
+  EXPECT_EQ(ex->args[1].kind, ArgKind::string_array);
+  EXPECT_EQ(ex->args[2].kind, ArgKind::string_array);
+  const SyscallInfo* ex32 = lookup(Abi::linux_ia32, "execve");
+  ASSERT_NE(ex32, nullptr);
+  EXPECT_EQ(ex32->nr, 11u);
+  EXPECT_EQ(ex32->args[1].kind, ArgKind::string_array);  // compat_uptr_t *argv
+
+  const SyscallInfo* rd = lookup(Abi::linux_x64, 0);
+  ASSERT_NE(rd, nullptr);
+  EXPECT_EQ(rd->args[0].kind, ArgKind::fd);
+  EXPECT_EQ(rd->args[1].kind, ArgKind::buffer);
+  EXPECT_EQ(rd->args[1].len_arg, 2);
+  EXPECT_EQ(rd->args[2].len_arg, -1);
+
+  EXPECT_EQ(lookup(Abi::linux_x64, "prctl")->args[0].kind, ArgKind::prctl_option);
+  EXPECT_EQ(lookup(Abi::linux_x64, "arch_prctl")->args[0].kind, ArgKind::arch_prctl_code);
+  EXPECT_EQ(lookup(Abi::linux_x64, "mprotect")->args[2].kind, ArgKind::prot);
+  EXPECT_EQ(lookup(Abi::linux_x64, "kill")->args[1].kind, ArgKind::signal);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "mmap2")->args[2].kind, ArgKind::prot);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "mmap2")->nr, 192u);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "mmap2")->args[0].bits, 32);  // ia32: 32 bits at most
+}
+
+TEST(SyscallTable, UserSpaceNames) {
+  // The names strace and <asm/unistd_64.h> use, not the kernel's entry names.
+  EXPECT_EQ(lookup(Abi::linux_x64, "stat")->nr, 4u);
+  EXPECT_STREQ(lookup(Abi::linux_x64, 4)->symbol, "__x64_sys_newstat");
+  EXPECT_EQ(lookup(Abi::linux_x64, "uname")->nr, 63u);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "fcntl")->nr, 55u);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "fcntl64")->nr, 221u);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "clock_gettime64")->nr, 403u);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "clock_gettime")->nr, 265u);
+}
+
+TEST(SyscallTable, UnknownNumbersAndNames) {
+  EXPECT_EQ(lookup(Abi::linux_x64, 400), nullptr);  // hole (32-bit time64 range)
+  EXPECT_EQ(lookup(Abi::linux_x64, 470), nullptr);
+  EXPECT_EQ(lookup(Abi::linux_x64, 0xffffffffu), nullptr);
+  EXPECT_EQ(lookup(Abi::linux_ia32, 100000), nullptr);
+  EXPECT_EQ(lookup(Abi::win_nt, 0), nullptr);
+  EXPECT_EQ(lookup(Abi::linux_x64, "no_such_call"), nullptr);
+  EXPECT_EQ(lookup(Abi::linux_x64, ""), nullptr);
+  EXPECT_EQ(lookup(Abi::linux_x64, "mmap2"), nullptr);  // ia32 only
+  EXPECT_TRUE(table(Abi::win_nt).empty());
+}
+
+TEST(SyscallTable, AbiTypeNames) {
+  EXPECT_STREQ(abi_type_name(Abi::linux_x64), "x64");
+  EXPECT_STREQ(abi_type_name(Abi::linux_ia32), "x32");
+}
+
+TEST(SyscallTable, EveryEntryIsConsistent) {
+  for (Abi abi : {Abi::linux_x64, Abi::linux_ia32}) {
+    auto t = table(abi);
+    ASSERT_GT(t.size(), 300u);
+    std::set<std::string> names;
+    uint32_t prev = 0;
+    for (size_t i = 0; i < t.size(); ++i) {
+      const SyscallInfo& s = t[i];
+      SCOPED_TRACE(s.name);
+      if (i) {
+        EXPECT_GT(s.nr, prev);
+      }
+      prev = s.nr;
+      EXPECT_TRUE(names.insert(s.name).second) << "duplicate name";
+      EXPECT_EQ(lookup(abi, s.nr), &s);
+      EXPECT_EQ(lookup(abi, s.name), &s);
+      ASSERT_LE(s.nargs, 6);
+      for (unsigned a = 0; a < s.nargs; ++a) {
+        EXPECT_NE(s.args[a].name[0], '\0');
+        EXPECT_TRUE(s.args[a].bits == 16 || s.args[a].bits == 32 || s.args[a].bits == 64);
+        if (abi == Abi::linux_ia32) {
+          EXPECT_LE(s.args[a].bits, 32);
+        }
+        EXPECT_LT(s.args[a].len_arg, static_cast<int>(s.nargs));
+      }
+      // Implemented in some kernel: the table knows its entry point.
+      if (s.nargs > 0) {
+        EXPECT_TRUE(s.symbol[0] || s.symbol_native32[0]);
+      }
+    }
+  }
+}
+
+// Every syscall of the reference tables is in ours, with its full signature: no
+// syscall that takes arguments shows NArgs 0.
+struct RefCase {
+  const char* file;
+  Abi abi;
+  bool native32;  // compare with symbol_native32
+};
+
+void check_reference(const RefCase& rc) {
+  std::string path = ref_dir() + "/" + rc.file;
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "reference data absent: " << path;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.load(path);
+  size_t n = 0;
+  simdjson::dom::array all = doc["syscalls"];
+  for (simdjson::dom::element e : all) {
+    uint64_t nr = e["number"].get_uint64();
+    std::string_view symbol = e["symbol"].get_string();
+    simdjson::dom::array sig = e["signature"];
+    SCOPED_TRACE(std::string(rc.file) + " nr " + std::to_string(nr));
+    const SyscallInfo* s = lookup(rc.abi, static_cast<uint32_t>(nr));
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(s->nargs, sig.size());
+    EXPECT_EQ(std::string_view(rc.native32 ? s->symbol_native32 : s->symbol), symbol);
+    if (!rc.native32) {  // argument names: ours follow these files
+      size_t i = 0;
+      for (std::string_view decl : sig) {
+        size_t cut = decl.find_last_of(" *");
+        ASSERT_LT(i, s->nargs);
+        EXPECT_EQ(std::string_view(s->args[i].name), decl.substr(cut + 1));
+        ++i;
+      }
+    }
+    ++n;
+  }
+  EXPECT_GT(n, 300u);
+}
+
+TEST(SyscallTableReference, X64v61) { check_reference({"x86-64-x64-v6.1.json", Abi::linux_x64, false}); }
+TEST(SyscallTableReference, X64v617) { check_reference({"x86-64-x64-v6.17.json", Abi::linux_x64, false}); }
+TEST(SyscallTableReference, Ia32Compat) { check_reference({"x86-64-ia32-v6.17.json", Abi::linux_ia32, false}); }
+TEST(SyscallTableReference, Ia32Native) { check_reference({"x86-32-ia32-v6.17.json", Abi::linux_ia32, true}); }
+
+}  // namespace
