@@ -97,12 +97,13 @@ void add_profile_command(CLI::App& app) {
       "  vmitrace profile --info linux_deb_5.10.0-8-amd64.json.xz");
   cmd->callback([opt] {
     if (!opt->info.empty()) {
-      if (!opt->image.empty()) throw CLI::ValidationError("--info", "takes the ISF file; give no IMAGE with it");
+      if (!opt->image.empty()) throw Error("profile", "--info takes the ISF file; give no IMAGE with it");
       print_info(opt->info);
       return;
     }
-    if (opt->image.empty()) throw CLI::RequiredError("IMAGE");
-    if (opt->output.empty()) throw CLI::RequiredError("--output");
+    // One-line errors, like every other bad option (CLI11's own add a second line).
+    if (opt->image.empty()) throw Error("profile", "IMAGE is required (or --info FILE.json); see --help");
+    if (opt->output.empty()) throw Error("profile", "--output FILE.json is required; see --help");
     build(*opt);
   });
 }

@@ -94,12 +94,11 @@ std::string self_dir() {
   return ec ? std::string(".") : p.parent_path().string();
 }
 
-// The plugin is looked for next to the binary, then in the build tree's root
-// (the binary may be in build/src/app), then where `meson install` puts it.
+// The plugin is looked for next to the binary (the build tree), then where
+// `meson install` puts it.
 std::string default_plugin() {
   std::string dir = self_dir();
-  for (const char* rel : {"/libvmitrace-qemu.so", "/../libvmitrace-qemu.so",
-                          "/../../libvmitrace-qemu.so", "/../lib/vmitrace/libvmitrace-qemu.so",
+  for (const char* rel : {"/libvmitrace-qemu.so", "/../lib/vmitrace/libvmitrace-qemu.so",
                           "/../lib/x86_64-linux-gnu/vmitrace/libvmitrace-qemu.so"}) {
     std::string p = dir + rel;
     if (::access(p.c_str(), R_OK) == 0) return fs::weakly_canonical(p).string();
@@ -138,7 +137,8 @@ void check_qemu(const std::string& qemu) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  auto at = text.find("version ");
+  auto at = text.find("QEMU emulator version ");
+  if (at != std::string::npos) at += std::strlen("QEMU emulator ");
   if (at == std::string::npos || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw Error(qemu, "does not look like QEMU (no version from --version)");
   int major = std::atoi(text.c_str() + at + 8);
@@ -474,11 +474,13 @@ int run(const RunOptions& o) {
 
   int status = 0;
   int forwarded = 0;
+  int got_signal = 0;
   bool exited = false;
   while (!exited) {
     timespec ts{0, 100 * 1000 * 1000};
     int sig = sigtimedwait(&handled, nullptr, &ts);
     if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+      if (!got_signal) got_signal = sig;
       // First signal: ask QEMU to quit (it flushes the plugin); second: kill it.
       ::kill(qpid, ++forwarded == 1 ? SIGTERM : SIGKILL);
     }
@@ -495,18 +497,15 @@ int run(const RunOptions& o) {
   // The handled signals stay blocked: a late Ctrl-C must not cut the summary short.
   sink.close_file();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  print_summary(counts, ring, secs);
-
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // Interrupted by the user: QEMU exits 0 on SIGTERM, the run still did not finish.
+  if (code == 0 && got_signal) code = 128 + got_signal;
   if (!ring.producer_attached()) {
     fmt::print(stderr, "vmitrace: QEMU exited (status {}) before the plugin started: see QEMU's "
                        "message above (plugin {} failed to load?)\n", code, plugin);
     return code ? code : 1;
   }
-  if (!ring_error.empty()) {
-    fmt::print(stderr, "vmitrace: {}\n", ring_error);
-    return code ? code : 1;
-  }
+  print_summary(counts, ring, secs);
   if (!ring_error.empty()) {
     fmt::print(stderr, "vmitrace: {}\n", ring_error);
     return code ? code : 1;

@@ -32,10 +32,12 @@ struct Fd {
 
 // Grows `out` for the next decoder call without passing max_out; returns false
 // when the limit is already reached.
-bool grow(std::vector<uint8_t>& out, size_t used, uint64_t max_out) {
+bool grow(std::vector<uint8_t>& out, size_t used, uint64_t max_out, uint64_t hint = 0) {
   if (used < out.size()) return true;
   if (used >= max_out) return false;
-  uint64_t want = out.empty() ? (1u << 20) : uint64_t(out.size()) * 2;
+  // +1 so that a correct hint leaves room to see the end of the stream.
+  uint64_t first = hint ? std::min<uint64_t>(hint + 1, 1ull << 32) : (1u << 20);
+  uint64_t want = out.empty() ? first : uint64_t(out.size()) * 2;
   if (want > max_out) want = max_out;
   out.resize(size_t(want));
   return true;
@@ -45,7 +47,7 @@ bool grow(std::vector<uint8_t>& out, size_t used, uint64_t max_out) {
   throw Error(what, "decompressed data exceeds the limit of " + std::to_string(max_out) + " bytes");
 }
 
-std::vector<uint8_t> decompress_xz(const uint8_t* data, size_t len, bool alone,
+std::vector<uint8_t> decompress_xz(const uint8_t* data, size_t len, bool alone, uint64_t hint,
                                    const std::string& what, uint64_t max_out) {
   lzma_stream s = LZMA_STREAM_INIT;
   // The memory limit protects against headers asking for absurd dictionaries.
@@ -56,7 +58,7 @@ std::vector<uint8_t> decompress_xz(const uint8_t* data, size_t len, bool alone,
   s.next_in = data;
   s.avail_in = len;
   for (;;) {
-    if (!grow(out, used, max_out)) {
+    if (!grow(out, used, max_out, hint)) {
       lzma_end(&s);
       too_big(what, max_out);
     }
@@ -76,7 +78,7 @@ std::vector<uint8_t> decompress_xz(const uint8_t* data, size_t len, bool alone,
   return out;
 }
 
-std::vector<uint8_t> decompress_gzip(const uint8_t* data, size_t len, const std::string& what,
+std::vector<uint8_t> decompress_gzip(const uint8_t* data, size_t len, uint64_t hint, const std::string& what,
                                      uint64_t max_out) {
   z_stream s{};
   if (inflateInit2(&s, 16 + MAX_WBITS) != Z_OK) throw Error(what, "cannot initialise the gzip decoder");
@@ -85,7 +87,7 @@ std::vector<uint8_t> decompress_gzip(const uint8_t* data, size_t len, const std:
   size_t in_left = len;
   s.next_in = const_cast<Bytef*>(data);
   for (;;) {
-    if (!grow(out, used, max_out)) {
+    if (!grow(out, used, max_out, hint)) {
       inflateEnd(&s);
       too_big(what, max_out);
     }
@@ -110,17 +112,21 @@ std::vector<uint8_t> decompress_gzip(const uint8_t* data, size_t len, const std:
   return out;
 }
 
-std::vector<uint8_t> decompress_zstd(const uint8_t* data, size_t len, const std::string& what,
+std::vector<uint8_t> decompress_zstd(const uint8_t* data, size_t len, uint64_t hint, const std::string& what,
                                      uint64_t max_out) {
   ZSTD_DCtx* ctx = ZSTD_createDCtx();
   if (!ctx) throw Error(what, "cannot initialise the zstd decoder");
   // Kernel payloads use windows larger than zstd's default limit (2^27).
   ZSTD_DCtx_setParameter(ctx, ZSTD_d_windowLogMax, 31);
+  if (!hint) {
+    unsigned long long fcs = ZSTD_getFrameContentSize(data, len);
+    if (fcs != ZSTD_CONTENTSIZE_UNKNOWN && fcs != ZSTD_CONTENTSIZE_ERROR) hint = fcs;
+  }
   std::vector<uint8_t> out;
   ZSTD_inBuffer in{data, len, 0};
   ZSTD_outBuffer ob{nullptr, 0, 0};
   for (;;) {
-    if (!grow(out, ob.pos, max_out)) {
+    if (!grow(out, ob.pos, max_out, hint)) {
       ZSTD_freeDCtx(ctx);
       too_big(what, max_out);
     }
@@ -148,12 +154,13 @@ uint32_t le32(const uint8_t* p) { return uint32_t(p[0]) | uint32_t(p[1]) << 8 | 
 // The kernel's LZ4 "legacy" format: magic, then blocks of (le32 compressed size,
 // data), each expanding to at most 8 MiB. The bzImage appends the le32
 // decompressed size, which ends the stream.
-std::vector<uint8_t> decompress_lz4_legacy(const uint8_t* data, size_t len, const std::string& what,
+std::vector<uint8_t> decompress_lz4_legacy(const uint8_t* data, size_t len, uint64_t hint, const std::string& what,
                                            uint64_t max_out) {
   constexpr uint32_t kMagic = 0x184C2102;
   constexpr size_t kBlock = 8u << 20;
   const size_t max_chunk = size_t(LZ4_compressBound(int(kBlock)));
   std::vector<uint8_t> out;
+  if (hint) out.resize(size_t(std::min<uint64_t>(hint, max_out)));
   size_t pos = 4, used = 0;
   while (pos + 4 <= len) {
     uint32_t chunk = le32(data + pos);
@@ -166,13 +173,22 @@ std::vector<uint8_t> decompress_lz4_legacy(const uint8_t* data, size_t len, cons
       throw Error(what, "corrupt lz4 data (bad block size)");
     }
     pos += 4;
-    if (used + kBlock > max_out) {
-      if (used >= max_out) too_big(what, max_out);
+    if (used >= max_out) too_big(what, max_out);
+    // Decode into the room we have (a right size hint makes that the whole
+    // output); if a block does not fit, make room for a full block and retry.
+    int n = -1;
+    size_t room = out.size() - used;
+    if (room > 0)
+      n = LZ4_decompress_safe(reinterpret_cast<const char*>(data + pos), reinterpret_cast<char*>(out.data() + used),
+                              int(chunk), int(std::min(room, kBlock)));
+    if (n < 0 && room < kBlock) {
+      size_t want = size_t(std::min<uint64_t>(max_out, std::max<uint64_t>(out.size() * 2, used + kBlock)));
+      out.resize(want);
+      room = std::min(out.size() - used, kBlock);
+      n = LZ4_decompress_safe(reinterpret_cast<const char*>(data + pos), reinterpret_cast<char*>(out.data() + used),
+                              int(chunk), int(room));
+      if (n < 0 && room < kBlock) too_big(what, max_out);
     }
-    size_t room = size_t(std::min<uint64_t>(kBlock, max_out - used));
-    if (out.size() < used + room) out.resize(std::max(out.size() * 2, used + room));
-    int n = LZ4_decompress_safe(reinterpret_cast<const char*>(data + pos),
-                                reinterpret_cast<char*>(out.data() + used), int(chunk), int(room));
     if (n < 0) throw Error(what, "corrupt lz4 data");
     used += size_t(n);
     pos += chunk;
@@ -182,7 +198,7 @@ std::vector<uint8_t> decompress_lz4_legacy(const uint8_t* data, size_t len, cons
   return out;
 }
 
-std::vector<uint8_t> decompress_lz4_frame(const uint8_t* data, size_t len, const std::string& what,
+std::vector<uint8_t> decompress_lz4_frame(const uint8_t* data, size_t len, uint64_t hint, const std::string& what,
                                           uint64_t max_out) {
   LZ4F_dctx* ctx = nullptr;
   if (LZ4F_isError(LZ4F_createDecompressionContext(&ctx, LZ4F_VERSION)))
@@ -190,7 +206,7 @@ std::vector<uint8_t> decompress_lz4_frame(const uint8_t* data, size_t len, const
   std::vector<uint8_t> out;
   size_t used = 0, pos = 0;
   for (;;) {
-    if (!grow(out, used, max_out)) {
+    if (!grow(out, used, max_out, hint)) {
       LZ4F_freeDecompressionContext(ctx);
       too_big(what, max_out);
     }
@@ -281,16 +297,17 @@ const char* compression_name(Compression c) {
 }
 
 std::vector<uint8_t> decompress(const uint8_t* data, size_t len, Compression c,
-                                const std::string& what, uint64_t max_out) {
+                                const std::string& what, uint64_t max_out, uint64_t hint) {
+  if (hint > max_out) hint = 0;  // a lie; grow as needed and let max_out stop it
   switch (c) {
     case Compression::none: return std::vector<uint8_t>(data, data + len);
-    case Compression::xz: return decompress_xz(data, len, false, what, max_out);
-    case Compression::lzma: return decompress_xz(data, len, true, what, max_out);
-    case Compression::gzip: return decompress_gzip(data, len, what, max_out);
-    case Compression::zstd: return decompress_zstd(data, len, what, max_out);
+    case Compression::xz: return decompress_xz(data, len, false, hint, what, max_out);
+    case Compression::lzma: return decompress_xz(data, len, true, hint, what, max_out);
+    case Compression::gzip: return decompress_gzip(data, len, hint, what, max_out);
+    case Compression::zstd: return decompress_zstd(data, len, hint, what, max_out);
     case Compression::lz4:
-      if (len >= 4 && data[0] == 0x02) return decompress_lz4_legacy(data, len, what, max_out);
-      return decompress_lz4_frame(data, len, what, max_out);
+      if (len >= 4 && data[0] == 0x02) return decompress_lz4_legacy(data, len, hint, what, max_out);
+      return decompress_lz4_frame(data, len, hint, what, max_out);
     case Compression::bzip2:
     case Compression::lzo: break;
   }

@@ -23,9 +23,12 @@ enum class Compression { none, xz, gzip, zstd, lzma, bzip2, lz4, lzo };
 Compression sniff_compression(const uint8_t* data, size_t len);
 const char* compression_name(Compression c);
 
-// Decompresses one buffer (xz, gzip, zstd); throws Error(what, problem).
+// Decompresses one buffer (xz, lzma, gzip, zstd, lz4); throws Error(what, problem).
 // Trailing garbage after a complete stream is ignored (bzImage payloads have some).
+// size_hint (optional, untrusted) is the expected output size: the buffer is
+// allocated once at that size instead of growing (a wrong hint only costs time).
 std::vector<uint8_t> decompress(const uint8_t* data, size_t len, Compression c,
-                                const std::string& what, uint64_t max_out = 4ull << 30);
+                                const std::string& what, uint64_t max_out = 4ull << 30,
+                                uint64_t size_hint = 0);
 
 }  // namespace vmitrace

@@ -40,7 +40,9 @@ std::vector<uint8_t> bzimage_payload(const std::vector<uint8_t>& img, const std:
                   len > 2 ? d[off + 2] : 0, len > 3 ? d[off + 3] : 0);
     throw Error(what, std::string("unknown bzImage payload compression (magic ") + magic + ")");
   }
-  return decompress(d + off, len, c, what + " (bzImage payload)", kMaxVmlinux);
+  // The build appends the decompressed size (le32) to every payload: a hint only.
+  uint64_t hint = len >= 8 ? le32(d + off + len - 4) : 0;
+  return decompress(d + off, len, c, what + " (bzImage payload)", kMaxVmlinux, hint);
 }
 
 }  // namespace vmitrace::profile

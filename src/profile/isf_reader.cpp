@@ -230,9 +230,9 @@ void parse_symbols(dom::element v, Profile& p, Where& w) {
 
 Profile parse_padded(const uint8_t* data, size_t len, const std::string& what) {
   Profile p;
+  dom::parser parser;  // outlives the catch blocks: `w` holds views into its strings
   Where w;
   try {
-    dom::parser parser;
     dom::element root = parser.parse(data, len, false);  // caller guarantees the padding
     if (root.type() != dom::element_type::OBJECT) throw Error(what, "not an ISF file (not a JSON object)");
     unsigned seen = 0;

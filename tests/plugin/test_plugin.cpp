@@ -157,6 +157,20 @@ TEST(Plugin, RecycledTaskStructDoesNotInheritAnEntry) {
   EXPECT_EQ(g.plugin->stats().entries_lost, 1u);
 }
 
+TEST(Plugin, ExecveFromANonLeaderThreadStillPairs) {
+  PluginGuest g(dispatcher_profile());
+  g.boot();
+  auto leader = g.thread(700, 700, "mt");
+  auto t = g.thread(701, 700, "mt", leader.task);
+  g.enter64(0, t, nr_of("execve"));
+  g.mem.write_u32(t.task + Synth::kPid, 700);  // de_thread: it now has the leader's PID
+  g.leave(0, t, 0);
+  ASSERT_EQ(g.sink.count(), 2u);
+  EXPECT_EQ(g.sink.rec(1).kind, Kind::sysret);
+  EXPECT_EQ(g.sink.rec(1).nr, nr_of("execve"));
+  EXPECT_EQ(g.sink.rec(1).tid, 700);
+}
+
 TEST(Plugin, Ia32ThroughIa32SysCall) {
   PluginGuest g(dispatcher_profile());
   g.boot();

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cstring>
+#include <functional>
+
 #include "common/error.hpp"
 #include "profile/profile.hpp"
 #include "test_paths.hpp"
@@ -197,4 +200,10 @@ TEST(IsfLoad, Dwarf2jsonLinuxProfile) {
   EXPECT_EQ(p.symbol("init_task"), 18446744071601994048ull);
   EXPECT_EQ(p.enum_value("pid_type", "PIDTYPE_TGID"), 1);
   EXPECT_GT(p.symbols.size(), 100000u);
+  // Through our writer and back: the same model.
+  Profile q = Profile::parse(to_isf_json(p), "roundtrip");
+  EXPECT_EQ(q.symbols.size(), p.symbols.size());
+  EXPECT_EQ(q.user_types.size(), p.user_types.size());
+  EXPECT_EQ(q.field_offset("__call_single_node", "u_flags"), 8u);
+  EXPECT_EQ(q.metadata.banner, p.metadata.banner);
 }

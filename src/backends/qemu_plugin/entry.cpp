@@ -62,7 +62,6 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     if (g_state) throw Error("qemu plugin", "loaded twice");
     auto s = std::make_unique<State>();
     s->args = parse_plugin_args(argc, argv);
-    s->ring = ipc::EventRing::attach(s->args.ring);
     s->sink = std::make_unique<RingSink>(s->ring, s->args.block);
     s->backend = std::make_unique<QemuBackend>(id, *info);
     syscalls::PluginConfig cfg;
@@ -71,6 +70,8 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     cfg.disable_sysret = !s->args.sysret;
     cfg.string_limit = s->args.string_limit;
     s->plugin = std::make_unique<syscalls::Plugin>(cfg, *s->backend, *s->sink);
+    // Attached last: vmitrace takes "producer attached" to mean the plugin loaded.
+    s->ring = ipc::EventRing::attach(s->args.ring);
     s->backend->install(&at_exit);
     g_state = s.release();
     g_state->plugin->start();

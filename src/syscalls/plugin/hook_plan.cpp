@@ -63,7 +63,8 @@ std::string join_symbols(const std::vector<HookPoint>& e, Abi abi) {
     std::string first;
     for (const auto& h : e)
       if (h.abi == abi) { first = h.symbol; break; }
-    s += (n ? " and " : "") + std::to_string(per) + " per-syscall functions" +
+    s += (n ? " and " : "") + std::to_string(per) +
+         (per == 1 ? " per-syscall function" : " per-syscall functions") +
          (per == 1 ? " (" + first + ")" : " (" + first + ", ...)");
   }
   return s.empty() ? "none" : s;

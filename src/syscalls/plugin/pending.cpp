@@ -54,7 +54,8 @@ bool PendingTable::take(const PendingKey& key, PendingEntry& out) {
   out = s.slots[hole];
   // Backward-shift deletion: keeps probe chains intact without tombstones.
   unsigned j = hole;
-  for (;;) {
+  // At most one lap: a full shard has no empty slot to stop at.
+  for (unsigned step = 1; step < kSlots; ++step) {
     j = (j + 1) % kSlots;
     PendingEntry& next = s.slots[j];
     if (!next.used) break;

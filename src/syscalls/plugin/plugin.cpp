@@ -69,10 +69,12 @@ struct Plugin::Impl {
   bool filtered = false;
   std::bitset<kMaxNr> allow[2];
   uint32_t no_return[2][2] = {{UINT32_MAX, UINT32_MAX}, {UINT32_MAX, UINT32_MAX}};
+  uint32_t exec_nr[2][2] = {{UINT32_MAX, UINT32_MAX}, {UINT32_MAX, UINT32_MAX}};
 
   PendingTable pending;
   std::atomic<uint64_t> n_syscalls{0}, n_sysrets{0}, n_unpaired{0}, n_lost{0}, n_read_fail{0};
 
+  std::mutex locate_mu;  // the KASLR scan
   std::mutex hooks_mu;  // hooks, return sites, error text
   std::vector<vmi::HookId> hooks;
   std::atomic<uint64_t> ret_sites[kMaxReturnSites] = {};
@@ -102,6 +104,8 @@ struct Plugin::Impl {
     for (Abi a : {Abi::linux_x64, Abi::linux_ia32}) {
       if (const SyscallInfo* s = lookup(a, "exit")) no_return[abi_index(a)][0] = s->nr;
       if (const SyscallInfo* s = lookup(a, "exit_group")) no_return[abi_index(a)][1] = s->nr;
+      if (const SyscallInfo* s = lookup(a, "execve")) exec_nr[abi_index(a)][0] = s->nr;
+      if (const SyscallInfo* s = lookup(a, "execveat")) exec_nr[abi_index(a)][1] = s->nr;
     }
     if (!kernel->current_task_location().known)
       std::fprintf(stderr,
@@ -118,6 +122,10 @@ struct Plugin::Impl {
     const auto& nr2 = no_return[abi_index(abi)];
     return nr == nr2[0] || nr == nr2[1];
   }
+  bool is_exec(Abi abi, uint32_t nr) const {
+    const auto& nr2 = exec_nr[abi_index(abi)];
+    return nr == nr2[0] || nr == nr2[1];
+  }
 
   void fatal(const std::string& msg) {
     {
@@ -131,6 +139,10 @@ struct Plugin::Impl {
 
   // --- start-up -----------------------------------------------------------
   bool on_kernel(vmi::Vcpu& cpu) {
+    if (failed.load() || tracing.load()) return true;
+    // One vCPU at a time scans; another one just tries again later.
+    std::unique_lock busy(locate_mu, std::try_to_lock);
+    if (!busy.owns_lock()) return false;
     if (failed.load() || tracing.load()) return true;
     std::string err;
     switch (kernel->locate(cpu, &err)) {
@@ -333,7 +345,9 @@ struct Plugin::Impl {
                              ? read_string(cpu, va, string_limit, scratch, &len)
                              : read_string_array(cpu, va, user_ptr, kMaxArrayItems,
                                                  string_limit, scratch, &len);
-      if (c == event::Capture::unreadable) n_read_fail.fetch_add(1, std::memory_order_relaxed);
+      // A NULL pointer is a value (e.g. execve's envp), not a failed read.
+      if (c == event::Capture::unreadable && va != 0)
+        n_read_fail.fetch_add(1, std::memory_order_relaxed);
       b.add_blob(i, scratch, len, c);
     }
   }
@@ -344,7 +358,8 @@ struct Plugin::Impl {
   void emit_return(vmi::Vcpu& cpu, uint64_t task, const PendingEntry& e, int64_t ret) {
     oslinux::ProcessContext ctx;
     kernel->read_context(cpu, task, ctx);
-    if (ctx.tid != e.tid) {
+    // A non-leader thread that execs takes over the leader's PID: same task, new tid.
+    if (ctx.tid != e.tid && !is_exec(e.abi, e.nr)) {
       n_lost.fetch_add(1, std::memory_order_relaxed);
       n_unpaired.fetch_add(1, std::memory_order_relaxed);
       return;

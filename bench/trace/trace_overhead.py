@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Guest slowdown caused by tracing (issue 3's benchmark).
+
+Boots the lab guest with the syscall-heavy `bench` workload three ways, in the same run:
+untraced, fully traced (entries + sysret, json to a file) and traced with a 5-syscall
+filter. Prints the guest's own duration of the bench phase (from its uptime, GT bench
+lines) and the whole VM's host wall time, each as a ratio to the untraced run.
+
+usage: trace_overhead.py [--build BUILD] [--kernel 6.1] [--rounds N] [--repeat R]
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FILTER = ["openat", "read", "close", "fork", "wait4"]
+
+
+def run(kernel, rounds, wrapper, tmp, tag):
+    log = os.path.join(tmp, f"console-{tag}.log")
+    cmd = [os.path.join(ROOT, "guest/launch.sh"), "--kernel", kernel, "--workload", "bench",
+           "--append", f"vmitrace.bench_rounds={rounds}", "--log", log, "--timeout", "1200"]
+    if wrapper:
+        cmd += ["--"] + wrapper
+    t0 = time.monotonic()
+    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.monotonic() - t0
+    if r.returncode != 0:
+        sys.exit(f"{tag}: launch failed ({r.returncode}): {r.stderr[-2000:]}")
+    text = open(log, errors="replace").read()
+    s = re.search(r"GT bench start uptime=([\d.]+)", text)
+    e = re.search(r"GT bench end uptime=([\d.]+)", text)
+    if not (s and e):
+        sys.exit(f"{tag}: no GT bench start/end lines in {log}")
+    return float(e.group(1)) - float(s.group(1)), wall
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--kernel", default="6.1")
+    ap.add_argument("--rounds", type=int, default=2000)
+    ap.add_argument("--repeat", type=int, default=1)
+    a = ap.parse_args()
+    vmitrace = os.path.join(a.build, "vmitrace")
+    tmp = tempfile.mkdtemp(prefix="vmitrace-bench-")
+    fpath = os.path.join(tmp, "filter.txt")
+    with open(fpath, "w") as f:
+        f.write("\n".join(FILTER) + "\n")
+    modes = {
+        "untraced": None,
+        "full": [vmitrace, "run", "-o", "json", "--output", os.path.join(tmp, "full.jsonl"), "--"],
+        "filter5": [vmitrace, "run", "-o", "json", "--output", os.path.join(tmp, "filter.jsonl"),
+                    "--syscalls_filter_file", fpath, "--"],
+    }
+    res = {m: [] for m in modes}
+    for i in range(a.repeat):
+        for m, w in modes.items():  # interleaved, so drift hits every mode alike
+            res[m].append(run(a.kernel, a.rounds, w, tmp, f"{m}-{i}"))
+    base_g = min(g for g, _ in res["untraced"])
+    base_w = min(w for _, w in res["untraced"])
+    events = sum(1 for _ in open(os.path.join(tmp, "full.jsonl")))
+    print(f"kernel {a.kernel}, bench rounds {a.rounds}, best of {a.repeat}; full trace wrote {events} events")
+    print(f"{'mode':10} {'guest bench s':>14} {'ratio':>7} {'VM wall s':>10} {'ratio':>7}")
+    for m in modes:
+        g = min(x for x, _ in res[m])
+        w = min(x for _, x in res[m])
+        print(f"{m:10} {g:14.2f} {g / base_g:7.3f} {w:10.2f} {w / base_w:7.3f}")
+    subprocess.run(["rm", "-rf", tmp])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# `vmitrace profile` from the command line: bad input gives exactly one line on
+# stderr naming the file and a non-zero exit; a good image gives a profile and a
+# one-line summary; --info reads any ISF.
+#   cli_test.sh VMITRACE REPO_ROOT
+set -uo pipefail
+vmitrace=${1:?usage: cli_test.sh VMITRACE REPO_ROOT}
+repo=${2:?usage: cli_test.sh VMITRACE REPO_ROOT}
+[[ -x $vmitrace ]] || { echo "FAIL: $vmitrace not built"; exit 1; }
+work=$(mktemp -d /tmp/vmitrace-cli-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect_error NAME MUST_CONTAIN CMD...: non-zero exit, one stderr line containing MUST_CONTAIN.
+expect_error() {
+  local name=$1 want=$2; shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  local rc=$? lines
+  lines=$(wc -l <"$work/err")
+  if [[ $rc -eq 0 ]]; then fail "$name: exit status 0"; return; fi
+  if [[ $rc -ge 128 ]]; then fail "$name: killed by a signal (rc $rc)"; return; fi
+  if [[ $lines -ne 1 ]]; then fail "$name: $lines lines on stderr:"; cat "$work/err"; return; fi
+  if ! grep -qF -- "$want" "$work/err"; then fail "$name: stderr lacks '$want': $(cat "$work/err")"; return; fi
+  echo "ok   $name: $(cat "$work/err")"
+}
+
+: >"$work/empty"
+printf 'not a kernel\n' >"$work/text"
+printf '{"metadata": {"format": "6.2.0"}, "base_types": {"int": ' >"$work/trunc.json"
+printf '{"hello": "world"}' >"$work/other.json"
+expect_error "missing image" "$work/nope: No such file or directory" "$vmitrace" profile "$work/nope" -o "$work/p.json"
+expect_error "directory" "$work: is a directory" "$vmitrace" profile "$work" -o "$work/p.json"
+expect_error "empty image" "$work/empty: empty file" "$vmitrace" profile "$work/empty" -o "$work/p.json"
+expect_error "not an image" "$work/text: not a kernel image" "$vmitrace" profile "$work/text" -o "$work/p.json"
+expect_error "missing --output" "--output" "$vmitrace" profile "$work/text"
+expect_error "info: truncated JSON" "$work/trunc.json: invalid JSON" "$vmitrace" profile --info "$work/trunc.json"
+expect_error "info: not an ISF" "$work/other.json: not an ISF file" "$vmitrace" profile --info "$work/other.json"
+expect_error "info: missing" "$work/none.json: No such file or directory" "$vmitrace" profile --info "$work/none.json"
+[[ -e $work/p.json || -e $work/p.json.tmp ]] && fail "a failed run left an output file"
+
+"$vmitrace" profile --help >"$work/help" 2>&1 || fail "profile --help exit status"
+grep -q -- "--system-map" "$work/help" || fail "profile --help does not mention --system-map"
+
+img="$repo/.cache/guest/kernel-6.12/vmlinuz"
+if [[ -s $img ]]; then
+  head -c 2000000 "$img" >"$work/trunc-vmlinuz"
+  expect_error "truncated bzImage" "$work/trunc-vmlinuz: truncated bzImage" "$vmitrace" profile "$work/trunc-vmlinuz" -o "$work/p.json"
+  expect_error "placeholder System.map" "no _text/_stext symbol" \
+    "$vmitrace" profile "$img" -o "$work/p.json" --system-map "$repo/.cache/guest/kernel-6.12/System.map"
+  if "$vmitrace" profile "$img" -o "$work/p.json" 2>"$work/err"; then
+    [[ $(wc -l <"$work/err") -eq 1 ]] || fail "build: summary is not one line: $(cat "$work/err")"
+    grep -q "symbols (kallsyms)" "$work/err" || fail "build: summary lacks the symbol count: $(cat "$work/err")"
+    echo "ok   build: $(cat "$work/err")"
+    "$vmitrace" profile --info "$work/p.json" >"$work/info" 2>&1 || fail "--info on our own profile"
+    grep -q "^banner: *Linux version 6.12" "$work/info" || fail "--info lacks the banner: $(cat "$work/info")"
+  else
+    fail "build from $img: $(cat "$work/err")"
+  fi
+else
+  echo "skip image cases: $img missing (run guest/setup.sh)"
+fi
+
+win="$repo/../shared/data/windows-isf/ntkrnlmp-0B0A89438BE7729EB33FD00A7D6FA816-1.json.xz"
+if [[ -s $win ]]; then
+  "$vmitrace" profile --info "$win" >"$work/info" 2>&1 || fail "--info on the Windows profile: $(cat "$work/info")"
+  grep -q "GUID 0B0A89438BE7729EB33FD00A7D6FA816 age 1" "$work/info" || fail "--info lacks the PDB GUID: $(cat "$work/info")"
+  echo "ok   info on a Volatility3 Windows profile"
+else
+  echo "skip Windows --info case: $win missing"
+fi
+[[ $fails -eq 0 ]] || { echo "$fails failure(s)"; exit 1; }
+echo "all CLI cases passed"
