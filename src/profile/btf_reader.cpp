@@ -104,8 +104,12 @@ class BtfWalker {
         f.type = std::move(ty);
       }
       const char* mn = btf__name_by_offset(btf_, m[i].name_off);
+      bool named = mn && *mn;
+      // Unnamed padding bitfields (`unsigned int :0;`) hold no data: skip them.
+      // Unnamed struct/union members are ISF "anonymous" fields.
+      if (!named && f.type.kind != "struct" && f.type.kind != "union") continue;
       std::string fname;
-      if (mn && *mn) {
+      if (named) {
         fname = mn;
       } else {
         f.anonymous = true;

@@ -19,6 +19,9 @@ LAB_FILE64 = "/tmp/vmitrace-lab/file64.txt"
 LAB_FILE32 = "/tmp/vmitrace-lab/file32.txt"
 MISSING = "/nonexistent/vmitrace-missing"
 FILTER = ["openat", "close", "mmap", "prctl", "nanosleep"]
+# GT lines use the kernel's function names; events use the syscall table's names.
+GT_ALIASES = {"mmap_pgoff": "mmap2"}
+RENAMED = {"lab64": "vmt-renamed", "lab32": "vmt-renamed32"}
 
 failures = []
 
@@ -44,6 +47,7 @@ def parse_gt(console):
         entry = progs.setdefault(prog, {"calls": []})
         if what == "call":
             name, _, rest = rest.partition(" ")
+            name = GT_ALIASES.get(name, name)
         kv = {}
         for k, v in kv_re.findall(rest):
             kv[k] = json.loads(v) if v.startswith('"') else v
@@ -118,7 +122,7 @@ def find(pairs, pid, tid, method, pred=lambda e: True):
 
 
 def hexs(v):
-    return hex(int(v) & 0xffffffffffffffff)
+    return hex(int(v, 0) & 0xffffffffffffffff)
 
 
 def check_prog(pairs, gt, prog, typ, path, sysret, only=None):
@@ -126,7 +130,8 @@ def check_prog(pairs, gt, prog, typ, path, sysret, only=None):
     if not check(start is not None, f"no GT start line for {prog}"):
         return
     pid, tid = int(start["pid"]), int(start["tid"])
-    mine = [p for p in pairs if p[0]["PID"] == pid]
+    # The PID's events after its execve (before it, it is the shell's forked child).
+    mine = [p for p in pairs if p[0]["PID"] == pid and p[0]["ProcessName"] in (prog, RENAMED[prog])]
     check(len(mine) > 0, f"{prog}: no event with PID {pid}")
     for p in mine:
         check(p[0]["Type"] == typ, f"{prog}: Type {p[0]['Type']} != {typ}: {p[0]}")
@@ -143,7 +148,7 @@ def check_prog(pairs, gt, prog, typ, path, sysret, only=None):
         if not check(cands, f"{prog}: no {name} event for pid {cpid} tid {ctid} ({kv})"):
             continue
         if sysret and "ret" in kv:
-            want = hexs(kv["ret"]) if typ == "x64" else hex(int(kv["ret"]) & 0xffffffff)
+            want = hexs(kv["ret"]) if typ == "x64" else hex(int(kv["ret"], 0) & 0xffffffff)
             check(any(p[1] is not None and p[1]["Ret"] == want for p in cands),
                   f"{prog}: {name} {kv}: no sysret with Ret {want}: {[p[1] for p in cands]}")
             if "errno" in kv:
@@ -160,15 +165,15 @@ def check_prog(pairs, gt, prog, typ, path, sysret, only=None):
         if check(miss, f"{prog}: no openat of {MISSING}") and sysret:
             check(miss[0][1] is not None and miss[0][1]["Info"] == "ENOENT", f"{prog}: missing path sysret {miss[0][1]}")
     mm = "mmap" if typ == "x64" else "mmap2"
-    if only is None or mm in only or "mmap" in (only or []):
+    if only is None or mm in only:
         maps = find(pairs, pid, tid, mm, lambda e: e.get("prot") == "PROT_READ | PROT_WRITE")
         check(maps, f"{prog}: no {mm} with prot PROT_READ | PROT_WRITE")
     if only is None or "prctl" in only:
         pr = find(pairs, pid, tid, "prctl", lambda e: e.get("option") == "PR_SET_NAME")
         if check(pr, f"{prog}: no prctl PR_SET_NAME"):
             after = [p for p in mine if p[0]["EventUID"] > pr[0][0]["EventUID"]]
-            check(any(p[0]["ThreadName"] == "vmt-renamed" for p in after),
-                  f"{prog}: ThreadName not vmt-renamed after PR_SET_NAME")
+            check(any(p[0]["ThreadName"] == RENAMED[prog] for p in after),
+                  f"{prog}: ThreadName not {RENAMED[prog]} after PR_SET_NAME")
 
 
 def main():
