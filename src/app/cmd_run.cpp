@@ -506,6 +506,10 @@ int run(const RunOptions& o) {
     return code ? code : 1;
   }
   print_summary(counts, ring, secs);
+  if (ring.counter(ipc::Counter::fatal)) {
+    fmt::print(stderr, "vmitrace: tracing stopped on the plugin's error above\n");
+    return code ? code : 1;
+  }
   if (!ring_error.empty()) {
     fmt::print(stderr, "vmitrace: {}\n", ring_error);
     return code ? code : 1;

@@ -20,7 +20,7 @@ namespace vmitrace::ipc {
 namespace {
 
 constexpr uint64_t kMagic = 0x31474e5254494d56ull;  // "VMITRNG1" little-endian
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 // Each record starts with {len, len ^ kCheck}: a cheap guard against a header that
 // was never written or was overwritten (hostile or buggy producer).
 constexpr uint32_t kCheck = 0x5a17c0deu;

@@ -26,6 +26,7 @@ enum class Counter : unsigned {
   returns_unpaired,
   entries_lost,
   read_failures,
+  fatal,        // 1 when the plugin stopped tracing on an error (e.g. profile mismatch)
   count_  // number of counters
 };
 

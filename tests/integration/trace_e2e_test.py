@@ -176,11 +176,30 @@ def check_prog(pairs, gt, prog, typ, path, sysret, only=None):
                   f"{prog}: ThreadName not {RENAMED[prog]} after PR_SET_NAME")
 
 
+def mismatch(a, vmitrace, tmp, run_opts, launch_opts):
+    """A profile of the other lab kernel: a one-line error, a non-zero exit, the guest unharmed."""
+    other = "6.12" if a.kernel == "6.1" else "6.1"
+    prof = os.path.join(tmp, "other.json")
+    subprocess.run([vmitrace, "profile", os.path.join(ROOT, ".cache/guest/kernel-" + other, "vmlinuz"),
+                    "--output", prof], check=True, stderr=subprocess.DEVNULL)
+    cmd = [os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--", vmitrace, "run", "-r", prof] + run_opts + ["--"]
+    r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+    sys.stderr.write(r.stderr[-2000:])
+    check(r.returncode != 0, "a mismatching profile did not give a non-zero exit")
+    check("does not match the running kernel" in r.stderr, "no 'does not match' message")
+    console = open(os.path.join(tmp, "console.log"), errors="replace").read()
+    check("GT done" in console, "the guest did not finish its workload")
+    for f in failures:
+        print("FAIL:", f)
+    subprocess.run(["rm", "-rf", tmp])
+    return 1 if failures else 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--kernel", required=True)
-    ap.add_argument("--variant", default="full", choices=["full", "smp2", "filter", "nosysret"])
+    ap.add_argument("--variant", default="full", choices=["full", "smp2", "filter", "nosysret", "mismatch"])
     a = ap.parse_args()
     vmitrace = os.path.join(a.build, "vmitrace")
     if not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs.cpio.gz")):
@@ -200,6 +219,8 @@ def main():
         run_opts += ["--syscalls_filter_file", fpath]
     if a.variant == "nosysret":
         run_opts += ["--disable_sysret"]
+    if a.variant == "mismatch":
+        return mismatch(a, vmitrace, tmp, run_opts, launch_opts)
     cmd = [os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--", vmitrace, "run"] + run_opts + ["--"]
     print("running:", " ".join(shlex.quote(c) for c in cmd), flush=True)
     r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)

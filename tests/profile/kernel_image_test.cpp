@@ -269,7 +269,8 @@ Bytes make_bzimage(const Bytes& payload) {
   img[0x207] = 0x02;
   uint32_t len = uint32_t(payload.size());
   for (int i = 0; i < 4; ++i) img[0x24C + i] = uint8_t(len >> (8 * i));
-  img.insert(img.end(), payload.begin(), payload.end());
+  img.resize(1024 + payload.size());
+  if (!payload.empty()) std::memcpy(img.data() + 1024, payload.data(), payload.size());
   return img;
 }
 

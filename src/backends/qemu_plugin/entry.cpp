@@ -69,6 +69,9 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     cfg.filter_file = s->args.filter;
     cfg.disable_sysret = !s->args.sysret;
     cfg.string_limit = s->args.string_limit;
+    // The plugin printed the message; tell vmitrace so that it exits non-zero.
+    ipc::EventRing* ring = &s->ring;
+    cfg.on_fatal = [ring](const std::string&) { ring->set_counter(ipc::Counter::fatal, 1); };
     s->plugin = std::make_unique<syscalls::Plugin>(cfg, *s->backend, *s->sink);
     // Attached last: vmitrace takes "producer attached" to mean the plugin loaded.
     s->ring = ipc::EventRing::attach(s->args.ring);
