@@ -21,6 +21,7 @@
 #define NR_wait4      114
 #define NR_clone      120
 #define NR_nanosleep  162
+#define NR_clock_gettime 265 /* 32-bit time (old_timespec32) */
 #define NR_prctl      172
 #define NR_mmap       192 /* mmap_pgoff ("mmap2"): six register arguments */
 #define NR_gettid     224

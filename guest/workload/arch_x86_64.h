@@ -15,6 +15,7 @@
 #define NR_close      3
 #define NR_mmap       9
 #define NR_nanosleep  35
+#define NR_clock_gettime 228
 #define NR_getpid     39
 #define NR_clone      56
 #define NR_fork       57
