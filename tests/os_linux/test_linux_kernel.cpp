@@ -156,6 +156,24 @@ TEST(ProcessContext, ThreadOfAProcess) {
   EXPECT_EQ(c.flags, 0u);
 }
 
+// The per-event fields are fetched in a few contiguous windows, not one read each:
+// a thread's context costs the windows plus parent, leader and cred reads.
+TEST(ProcessContext, FieldsComeInFewReads) {
+  TaskGuest g;
+  FakeVcpu cpu(g.mem, 0);
+  g.run(cpu, TaskGuest::kThread);
+  uint64_t task = g.k.current_task(cpu);
+  const auto& w = g.k.task_windows();
+  ASSERT_GE(w.count, 1u);
+  ASSERT_LT(w.count, 6u);  // six fields, fewer windows
+  uint64_t before = cpu.reads;
+  oslinux::ProcessContext c;
+  g.k.read_context(cpu, task, c);
+  EXPECT_EQ(cpu.reads - before, w.count + 3);  // + parent tgid, leader comm, cred uid
+  EXPECT_EQ(c.pid, 100);
+  EXPECT_STREQ(c.thread_name, "worker");
+}
+
 TEST(ProcessContext, RootAndSelfParentLoop) {
   TaskGuest g;
   FakeVcpu cpu(g.mem, 0);

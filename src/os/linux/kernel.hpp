@@ -30,6 +30,17 @@ struct TaskLayout {
   uint32_t cred_uid = kNoOffset;
 };
 
+// The task_struct fields read per event, grouped into a few contiguous windows so
+// that one guest read fetches several fields (each guest read walks the guest's
+// page tables: fewer, larger reads are what keeps tracing cheap).
+struct TaskWindows {
+  static constexpr unsigned kMax = 6;
+  static constexpr uint32_t kMaxBytes = 1024;  // all windows together
+  struct Window { uint32_t offset = 0, length = 0; };
+  Window win[kMax];
+  unsigned count = 0;
+};
+
 // Where the pointer to the running task lives.
 struct CurrentTask {
   bool per_cpu = true;   // offset from the per-CPU base (GS on x86-64), not slid
@@ -83,6 +94,7 @@ class LinuxKernel {
   void read_context(vmi::Vcpu& cpu, uint64_t task, ProcessContext& out) const;
   // Reads a pointer-sized value (4 or 8 bytes by the guest's pointer size).
   bool read_pointer(vmi::Vcpu& cpu, uint64_t va, uint64_t& out) const;
+  const TaskWindows& task_windows() const { return windows_; }
 
  private:
   const profile::Profile& prof_;
@@ -90,6 +102,7 @@ class LinuxKernel {
   unsigned ptr_size_ = 8;
   PtRegsLayout regs_;
   TaskLayout task_;
+  TaskWindows windows_;
   CurrentTask current_;
   uint64_t banner_link_ = 0;
   std::string banner_;  // full banner from the profile ("" when unknown)

@@ -1,4 +1,5 @@
 // Resolves, once, the offsets and symbols the hot path needs from the profile.
+#include <algorithm>
 #include <cstring>
 
 #include "common/error.hpp"
@@ -62,6 +63,39 @@ std::string clean_banner(std::string s) {
   return s;
 }
 
+// Groups the per-event task_struct fields into windows: fields closer than kGap
+// share one read (6.1: pid..group_leader span ~90 bytes, cred..comm ~40 bytes).
+TaskWindows plan_task_windows(const TaskLayout& t, unsigned ptr_size) {
+  constexpr uint32_t kGap = 192;
+  struct F { uint32_t off, len; };
+  F f[6];
+  unsigned n = 0;
+  for (F x : {F{t.pid, 4}, F{t.tgid, 4}, F{t.real_parent, ptr_size}, F{t.group_leader, ptr_size},
+              F{t.cred, ptr_size}, F{t.comm, event::kCommLen}})
+    if (x.off != kNoOffset) f[n++] = x;
+  std::sort(f, f + n, [](F a, F b) { return a.off < b.off; });
+  TaskWindows w;
+  uint32_t total = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    uint32_t fend = f[i].off + f[i].len;
+    if (w.count) {
+      auto& last = w.win[w.count - 1];
+      uint32_t end = last.offset + last.length;
+      uint32_t added = fend > end ? fend - end : 0;
+      if (f[i].off <= end + kGap && total + added <= TaskWindows::kMaxBytes) {
+        last.length += added;
+        total += added;
+        continue;
+      }
+    }
+    if (w.count < TaskWindows::kMax && total + f[i].len <= TaskWindows::kMaxBytes) {
+      w.win[w.count++] = {f[i].off, f[i].len};
+      total += f[i].len;
+    }
+  }
+  return w;
+}
+
 }  // namespace
 
 LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
@@ -77,6 +111,7 @@ LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
   task_.cred = offset_or(p, "task_struct", "cred", kNoOffset);
   task_.mm = offset_or(p, "task_struct", "mm", kNoOffset);
   task_.cred_uid = offset_or(p, "cred", "uid", kNoOffset);
+  windows_ = plan_task_windows(task_, ptr_size_);
 
   // Current task: 6.2 .. 6.14 keep it in pcpu_hot; before and after, in the per-CPU
   // variable current_task.

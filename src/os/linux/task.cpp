@@ -39,33 +39,57 @@ void LinuxKernel::read_context(vmi::Vcpu& cpu, uint64_t task, ProcessContext& ou
     return;
   }
   const TaskLayout& t = task_;
-  bool got_any = false;
-  if (t.pid != kNoOffset && read_i32(cpu, task + t.pid, out.tid)) got_any = true;
-  if (t.tgid != kNoOffset && read_i32(cpu, task + t.tgid, out.pid)) got_any = true;
-  if (t.comm != kNoOffset &&
-      cpu.read_virt(task + t.comm, out.thread_name, event::kCommLen) != event::kCommLen)
-    std::memset(out.thread_name, 0, event::kCommLen);
+  // One read per window; a field is usable only if its bytes were all read.
+  uint8_t buf[TaskWindows::kMaxBytes];
+  struct Got { uint32_t offset, length, at; } got[TaskWindows::kMax];
+  uint32_t used = 0;
+  for (unsigned i = 0; i < windows_.count; ++i) {
+    const auto& w = windows_.win[i];
+    size_t n = cpu.read_virt(task + w.offset, buf + used, w.length);
+    got[i] = {w.offset, static_cast<uint32_t>(n), used};
+    used += w.length;
+  }
+  auto field = [&](uint32_t off, uint32_t len) -> const uint8_t* {
+    if (off == kNoOffset) return nullptr;
+    for (unsigned i = 0; i < windows_.count; ++i)
+      if (off >= got[i].offset && off + len <= got[i].offset + got[i].length)
+        return buf + got[i].at + (off - got[i].offset);
+    return nullptr;
+  };
+  auto i32 = [&](uint32_t off, int64_t& v) {
+    const uint8_t* p = field(off, 4);
+    if (!p) return false;
+    int32_t x;
+    std::memcpy(&x, p, 4);
+    v = x;
+    return true;
+  };
+  auto ptr = [&](uint32_t off, uint64_t& v) {
+    const uint8_t* p = field(off, ptr_size_);
+    if (!p) return false;
+    v = 0;
+    std::memcpy(&v, p, ptr_size_);  // little-endian
+    return is_kernel_pointer(v);
+  };
+
+  bool got_any = i32(t.pid, out.tid);
+  got_any = i32(t.tgid, out.pid) || got_any;
+  if (const uint8_t* c = field(t.comm, event::kCommLen)) std::memcpy(out.thread_name, c, event::kCommLen);
   if (!got_any) out.flags |= event::kFlagContextUnknown;
 
   uint64_t p = 0;
-  if (t.real_parent != kNoOffset && t.tgid != kNoOffset &&
-      read_pointer(cpu, task + t.real_parent, p) && is_kernel_pointer(p))
-    read_i32(cpu, p + t.tgid, out.ppid);
+  if (t.tgid != kNoOffset && ptr(t.real_parent, p)) read_i32(cpu, p + t.tgid, out.ppid);
 
-  if (t.group_leader != kNoOffset && t.comm != kNoOffset &&
-      read_pointer(cpu, task + t.group_leader, p) && is_kernel_pointer(p)) {
+  if (t.comm != kNoOffset && ptr(t.group_leader, p)) {
     if (p == task) {
       std::memcpy(out.process_name, out.thread_name, event::kCommLen);
-    } else if (cpu.read_virt(p + t.comm, out.process_name, event::kCommLen) !=
-               event::kCommLen) {
+    } else if (cpu.read_virt(p + t.comm, out.process_name, event::kCommLen) != event::kCommLen) {
       std::memset(out.process_name, 0, event::kCommLen);
     }
   }
 
   uint32_t uid = 0;
-  if (t.cred != kNoOffset && t.cred_uid != kNoOffset &&
-      read_pointer(cpu, task + t.cred, p) && is_kernel_pointer(p) &&
-      cpu.read_u32(p + t.cred_uid, uid)) {
+  if (t.cred_uid != kNoOffset && ptr(t.cred, p) && cpu.read_u32(p + t.cred_uid, uid)) {
     out.uid = uid;
   } else {
     out.flags |= event::kFlagUserUnknown;
