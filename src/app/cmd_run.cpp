@@ -51,6 +51,7 @@ struct RunOptions {
   std::string format = "json";
   std::string output;
   std::string filter_file;
+  std::string config_file;  // consumed by expand_config_files before parsing
   std::string win32k_profile;
   bool disable_sysret = false;
   std::string args_style = "raw";
@@ -529,7 +530,9 @@ void add_run_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "run", "Start a QEMU guest with the capture plugin and trace its system calls "
              "(like strace -- cmd).");
-  cmd->set_config("--config", "", "Read options from this file (same names as the options)");
+  // Expanded before parsing (app/config_file.hpp); declared here for --help.
+  cmd->add_option("--config", o->config_file,
+                  "Read options from this file: one 'name = value' per line, same names as the options");
   cmd->add_option("-r,--profile", o->profile,
                   "ISF profile of the guest kernel (default: built from QEMU's -kernel image, cached)");
   cmd->add_option("-o,--format", o->format, "Output format: json, kv, csv or default")

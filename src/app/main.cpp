@@ -1,8 +1,12 @@
 // vmitrace: trace the system calls of a virtual machine from outside it.
+#include <algorithm>
 #include <cstdio>
+#include <string>
+#include <vector>
 #include <exception>
 
 #include "app/commands.hpp"
+#include "app/config_file.hpp"
 #include "common/error.hpp"
 
 int main(int argc, char** argv) {
@@ -22,9 +26,20 @@ int main(int argc, char** argv) {
   vmitrace::app::add_run_command(app);
 #endif
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    vmitrace::app::expand_config_files(app, args);
+    std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, as for every other user error.
+    std::fprintf(stderr, "vmitrace: %s (see vmitrace --help)\n", e.what());
+    return e.get_exit_code() ? e.get_exit_code() : 1;
   } catch (const vmitrace::Error& e) {
     std::fprintf(stderr, "vmitrace: %s\n", e.what());
     return 1;

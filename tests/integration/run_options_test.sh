@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `vmitrace run` options and config file: bad input gives one line naming the file
+# or option and a non-zero exit; a config file's options (same names as the command
+# line) are applied, checked on a real lab guest.
+set -uo pipefail
+build=${1:?usage: run_options_test.sh BUILD_DIR}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+vt="$build/vmitrace"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect_error NAME PATTERN ARGS...: non-zero exit, exactly one stderr line matching PATTERN.
+expect_error() {
+  local name=$1 pat=$2; shift 2
+  "$vt" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  [[ $rc -ne 0 ]] || fail "$name: exit status 0"
+  grep -q -E "$pat" "$tmp/err" || fail "$name: stderr does not match '$pat': $(cat "$tmp/err")"
+  [[ $(wc -l <"$tmp/err") -eq 1 ]] || fail "$name: more than one line on stderr: $(cat "$tmp/err")"
+}
+
+printf 'openat\n' >"$tmp/filter.txt"
+printf 'format = kv\nbogus_key = 3\n' >"$tmp/bad-key.conf"
+printf 'disable_sysret = maybe\n' >"$tmp/bad-flag.conf"
+printf 'this line has no equals sign\n' >"$tmp/bad-line.conf"
+printf 'string_limit = 0\n' >"$tmp/bad-range.conf"
+mkdir "$tmp/dir"
+q=qemu-system-x86_64
+expect_error unknown-key "bad-key.conf:2: unknown option 'bogus_key'" run --config "$tmp/bad-key.conf" -- $q
+expect_error bad-flag "bad-flag.conf:1: .*flag" run --config "$tmp/bad-flag.conf" -- $q
+expect_error bad-line "bad-line.conf:1: expected 'name = value'" run --config "$tmp/bad-line.conf" -- $q
+expect_error bad-range "string.limit|string_limit" run --config "$tmp/bad-range.conf" -- $q
+expect_error missing-config "missing.conf: No such file" run --config "$tmp/missing.conf" -- $q
+expect_error missing-filter "nofilter.txt" run --syscalls_filter_file "$tmp/nofilter.txt" -r "$tmp/filter.txt" -- $q
+expect_error dir-filter "dir" run --syscalls_filter_file "$tmp/dir" -r "$tmp/filter.txt" -- $q
+expect_error bad-format "format" run -o xml -- $q
+expect_error no-qemu "no-such-qemu" run -r "$tmp/filter.txt" -- "$tmp/no-such-qemu"
+expect_error not-qemu "does not look like QEMU" run -r "$tmp/filter.txt" -- /bin/true
+expect_error no-profile "no profile" run -- $q -nographic
+
+# A config file applied on a real guest: kv output, the filter, no sysret.
+if [[ ! -f "$root/.cache/guest/initramfs.cpio.gz" ]]; then
+  echo "FAIL: the lab is not set up: run guest/setup.sh"; exit 1
+fi
+printf 'openat\nclose\n' >"$tmp/filter2.txt"
+cat >"$tmp/good.conf" <<CONF
+# same names as on the command line
+format = kv
+output = $tmp/events.kv
+syscalls_filter_file = $tmp/filter2.txt
+disable_sysret = true
+CONF
+"$root/guest/launch.sh" --kernel 6.1 --log "$tmp/console.log" --timeout 600 -- \
+  "$vt" run --config "$tmp/good.conf" -- 2>"$tmp/err" || fail "config run: exit status $? ($(tail -3 "$tmp/err"))"
+[[ -s "$tmp/events.kv" ]] || fail "config run: no events in the output file"
+grep -q -v -E '^syscall Time=' "$tmp/events.kv" && fail "config run: a line is not a kv syscall line: $(grep -v -E '^syscall Time=' "$tmp/events.kv" | head -1)"
+grep -q -E 'Method=(openat|close),' "$tmp/events.kv" || fail "config run: no openat/close events"
+grep -q -v -E 'Method=(openat|close),' "$tmp/events.kv" && fail "config run: a syscall outside the filter"
+grep -q -E 'filename="/tmp/vmitrace-lab/file64.txt"' "$tmp/events.kv" || fail "config run: lab64's openat missing"
+
+[[ $fails -eq 0 ]] && echo "run options: all checks passed" || { echo "$fails failed checks"; exit 1; }
