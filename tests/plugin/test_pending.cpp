@@ -27,6 +27,21 @@ TEST(PendingTable, PutTakeReplace) {
   EXPECT_EQ(t.size(), 0u);
 }
 
+TEST(PendingTable, EmptyTracksLiveEntries) {
+  PendingTable t;
+  EXPECT_TRUE(t.empty());
+  t.put(entry(1, 2, 10));
+  t.put(entry(1, 2, 11));  // a replacement is still one entry
+  t.put(entry(3, 4, 12));
+  EXPECT_FALSE(t.empty());
+  PendingEntry out;
+  EXPECT_TRUE(t.take({1, 2}, out));
+  EXPECT_FALSE(t.empty());
+  EXPECT_FALSE(t.take({1, 2}, out));
+  EXPECT_TRUE(t.take({3, 4}, out));
+  EXPECT_TRUE(t.empty());
+}
+
 TEST(PendingTable, ManyEntriesSurviveDeletionsInProbeChains) {
   PendingTable t;
   const uint64_t n = 20000;  // more than fit: the excess is evicted, never misfiled

@@ -17,7 +17,7 @@ namespace {
 std::string validate(const std::string& json_path) {
   std::string schema = test::shared_data("volatility3/schema-6.3.0.json");
   std::string cmd =
-      "python3 -c 'import json, sys, jsonschema\n"
+      "/usr/bin/python3 -c 'import json, sys, jsonschema\n"
       "schema = json.load(open(sys.argv[1]))\n"
       "doc = json.load(open(sys.argv[2]))\n"
       "try:\n"
@@ -39,7 +39,7 @@ bool can_validate(std::string* why) {
     return false;
   }
   int status = 0;
-  test::run("python3 -c 'import jsonschema' 2>/dev/null", &status);
+  test::run("/usr/bin/python3 -c 'import jsonschema' 2>/dev/null", &status);
   if (status != 0) {
     *why = "python3-jsonschema not installed";
     return false;

@@ -22,6 +22,7 @@ bool PendingTable::put(const PendingEntry& e) {
       slot = e;
       slot.used = true;
       ++s.count;
+      live_.fetch_add(1, std::memory_order_release);
       return true;
     }
     if (slot.key == e.key) {  // the previous entry of this thread never returned
@@ -69,6 +70,7 @@ bool PendingTable::take(const PendingKey& key, PendingEntry& out) {
   }
   s.slots[hole].used = false;
   --s.count;
+  live_.fetch_sub(1, std::memory_order_release);
   return true;
 }
 

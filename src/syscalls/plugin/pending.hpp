@@ -4,6 +4,7 @@
 // must not meet. Several vCPU threads (MTTCG) use it at once: lock-striped shards,
 // each a fixed open-addressing table allocated up front (no allocation per event).
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,9 @@ class PendingTable {
   // Removes and returns the entry of key; false when there is none.
   bool take(const PendingKey& key, PendingEntry& out);
   size_t size() const;
+  // Lock-free hint for the return hook: true when no entry waits at all (with a
+  // filter, most returns belong to untraced syscalls and stop here, reading nothing).
+  bool empty() const { return live_.load(std::memory_order_acquire) == 0; }
 
  private:
   struct Shard {
@@ -50,6 +54,7 @@ class PendingTable {
   static uint64_t hash(const PendingKey& k);
   Shard& shard_of(uint64_t h) { return shards_[h % kShards]; }
   std::unique_ptr<Shard[]> shards_;
+  std::atomic<uint64_t> live_{0};
 };
 
 }  // namespace vmitrace::syscalls

@@ -390,6 +390,10 @@ struct Plugin::Impl {
   // ret_from_fork (no pending entry there: ignored).
   void on_exit_regs(vmi::Vcpu& cpu) {
     if (failed.load(std::memory_order_relaxed)) return;
+    if (pending.empty()) {  // nothing in flight: no need to read anything
+      n_unpaired.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     const uint64_t regs = call_arg(cpu, ptr_size, 0);
     const uint64_t task = kernel->current_task(cpu);
     PendingEntry e;
@@ -404,6 +408,10 @@ struct Plugin::Impl {
 
   void on_return_site(vmi::Vcpu& cpu) {
     if (failed.load(std::memory_order_relaxed)) return;
+    if (pending.empty()) {
+      n_unpaired.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     uint64_t sp = 0;
     const uint64_t task = kernel->current_task(cpu);
     PendingEntry e;
