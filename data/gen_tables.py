@@ -4,7 +4,9 @@ syscalls_table_lib). Usage:
   gen_tables.py OUT.cpp --syscalls linux_x64=FILE linux_ia32=FILE --consts FILE...
 
 Syscall tables: see the header of data/linux-x64.tbl. Each argument's kind is the
-{override} written in the file, else derived from its C type and name (rules below).
+{override} written in the file, else derived from its C type and name (rules below);
+{flags:SET} / {enum:SET} name the constant set the argument is decoded with, the
+decoded kinds get theirs from KIND_SETS, and each ArgInfo points at its set.
 Constant sets (data/const/ID.tbl): "value<TAB>NAME[<TAB>text]" lines; "#!kind: enum"
 (exact match) or "#!kind: flags" (bit set), "#!zero: NAME" names the value 0.
 Any malformed line stops the build with FILE:LINE: problem.
@@ -15,7 +17,16 @@ import sys
 
 KINDS = {"int_", "uint_", "ptr", "string", "string_array", "fd", "dirfd", "mode",
          "open_flags", "prot", "mmap_flags", "prctl_option", "arch_prctl_code",
-         "signal", "buffer", "out_ptr"}
+         "signal", "buffer", "out_ptr", "flags", "enum_", "clone_flags", "socket_type",
+         "ioctl_cmd", "hex"}
+# The constant set (data/const/SET.tbl) each decoded kind uses. The generic kinds
+# {flags:SET} and {enum:SET} name theirs in the table.
+KIND_SETS = {"open_flags": "open_flags", "prot": "prot", "mmap_flags": "mmap_flags",
+             "prctl_option": "prctl_option", "arch_prctl_code": "arch_prctl_code",
+             "signal": "signals", "clone_flags": "clone_flags",
+             "socket_type": "socket_type", "ioctl_cmd": "ioctl_cmd"}
+# Integer arguments that hold user addresses (shown in hex like pointers).
+ADDR_NAMES = {"addr", "start", "brk", "new_addr", "newsp", "tls", "tls_val", "entry"}
 
 # Arguments that are NUL-terminated strings when their type is a char pointer.
 STRING_NAMES = {"filename", "pathname", "path", "name", "oldname", "newname",
@@ -71,7 +82,7 @@ def derive_kind(ctype, name):
         return "string_array"
     if ptr and re.fullmatch(r"char\s*\*", t) and name in STRING_NAMES:
         return "string"
-    if ptr:
+    if ptr or name in ADDR_NAMES:
         return "ptr"
     if name in DIRFD_NAMES:
         return "dirfd"
@@ -86,7 +97,9 @@ def derive_kind(ctype, name):
 
 def parse_arg(text, where):
     m = re.fullmatch(r"(.*?)\s*(?:\{(\w+)(?::(\w+))?\})?", text.strip())
-    decl, kind, lenarg = m.group(1), m.group(2), m.group(3)
+    decl, kind, param = m.group(1), m.group(2), m.group(3)
+    if kind == "enum":
+        kind = "enum_"
     nm = re.search(r"(\w+)$", decl)
     if not nm or not decl[: nm.start()].strip():
         raise DataError(f"{where}: argument '{text}' is not 'TYPE NAME'")
@@ -94,10 +107,15 @@ def parse_arg(text, where):
     ctype = " ".join(decl[: nm.start()].split())
     if kind is not None and kind not in KINDS:
         raise DataError(f"{where}: unknown kind '{kind}'")
-    if lenarg is not None and kind != "buffer":
-        raise DataError(f"{where}: only {{buffer:LEN}} takes a length argument")
-    return {"name": name, "ctype": ctype, "kind": kind or derive_kind(ctype, name),
-            "lenarg": lenarg}
+    if param is not None and kind not in ("buffer", "flags", "enum_"):
+        raise DataError(f"{where}: only {{buffer:LEN}}, {{flags:SET}} and {{enum:SET}} take a parameter")
+    if param is None and kind in ("flags", "enum_"):
+        raise DataError(f"{where}: {{{kind}}} needs a constant set: {{{kind}:SET}}")
+    kind = kind or derive_kind(ctype, name)
+    lenarg = param if kind == "buffer" else None
+    cset = param if kind in ("flags", "enum_") else KIND_SETS.get(kind)
+    return {"name": name, "ctype": ctype, "kind": kind, "lenarg": lenarg, "set": cset,
+            "where": where}
 
 
 def read_syscalls(path):
@@ -173,7 +191,7 @@ def cstr(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def emit_table(out, ident, abi, rows):
+def emit_table(out, ident, abi, rows, set_kinds):
     is32 = abi == "linux_ia32"
     out.append(f"const SyscallInfo k{ident}Entries[] = {{")
     for r in rows:
@@ -182,8 +200,17 @@ def emit_table(out, ident, abi, rows):
             bits = type_bits(a["ctype"])
             if is32:
                 bits = min(bits, 32)
+            cset = a["set"]
+            if cset is not None:
+                if cset not in set_kinds:
+                    raise DataError(f"{a['where']}: no constant set data/const/{cset}.tbl")
+                if a["kind"] == "flags" and set_kinds[cset] != "flags":
+                    raise DataError(f"{a['where']}: {cset} is not a flag set")
+                if a["kind"] == "enum_" and set_kinds[cset] != "enum":
+                    raise DataError(f"{a['where']}: {cset} is not an enum set")
+            ref = f"&consts::{cset}" if cset else "nullptr"
             args.append(f"{{{cstr(a['name'])}, {cstr(a['ctype'])}, ArgKind::{a['kind']}, "
-                        f"{bits}, {a.get('lenidx', -1)}}}")
+                        f"{bits}, {a.get('lenidx', -1)}, {ref}}}")
         out.append(f"  {{{r['nr']}, {cstr(r['name'])}, {cstr(r['symbol'])}, {len(r['args'])}, "
                    f"{{{', '.join(args)}}}, {cstr(r['alt'])}}},")
     out.append("};")
@@ -209,15 +236,22 @@ def main():
            '#include "syscalls/table_data.hpp"', "",
            "namespace vmitrace::syscalls::data {", ""]
     try:
+        consts = []
+        for path in a.consts:
+            ident = re.sub(r"\.tbl$", "", path.rsplit("/", 1)[-1])
+            consts.append((ident,) + read_consts(path))
+        set_kinds = {c[0]: c[1] for c in consts}
+        # Declared first: the argument tables point at them.
+        out.insert(2, "namespace vmitrace::syscalls::consts {\n" +
+                   "".join(f"extern const ConstSet {c[0]};\n" for c in consts) +
+                   "}  // namespace vmitrace::syscalls::consts\n")
         for spec in a.syscalls:
             abi, path = spec.split("=", 1)
             ident = "".join(p.capitalize() for p in abi.split("_"))
-            emit_table(out, ident, abi, read_syscalls(path))
+            emit_table(out, ident, abi, read_syscalls(path), set_kinds)
             out.append("")
         sets = []
-        for path in a.consts:
-            ident = re.sub(r"\.tbl$", "", path.rsplit("/", 1)[-1])
-            kind, zero, vals = read_consts(path)
+        for ident, kind, zero, vals in consts:
             out.append(f"const NamedValue k_{ident}[] = {{")
             for v, n, t in vals:
                 out.append(f"  {{{v:#x}ull, {cstr(n)}, {cstr(t)}}},")

@@ -7,7 +7,7 @@ set -euo pipefail
 stamp_dir="$(cd "$(dirname "$0")/.." && pwd)/.cache"
 mkdir -p "$stamp_dir"
 stamp="$stamp_dir/deps.stamp"
-want_version=4
+want_version=5
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want_version" ]] && command -v qemu-system-x86_64 >/dev/null \
    && qemu-system-x86_64 --version | grep -q 'version 10'; then
   exit 0
@@ -32,7 +32,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libsimdjson-dev libbpf-dev libelf-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev \
   libfmt-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev libglib2.0-dev \
   busybox-static cpio xz-utils zstd dwarves python3 python3-jsonschema \
-  binutils file >/dev/null
+  binutils file clang libclang-rt-14-dev lz4 >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-x86 >/dev/null
 
 echo "$want_version" > "$stamp"

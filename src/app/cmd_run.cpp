@@ -59,6 +59,7 @@ struct RunOptions {
   std::string plugin;
   std::string backpressure = "block";
   uint32_t ring_mb = 64;
+  uint64_t max_events = 0;  // 0: no limit
   std::vector<std::string> qemu;
 };
 
@@ -273,14 +274,18 @@ class Sink {
 
 struct Counts {
   uint64_t events = 0, syscalls = 0, sysrets = 0, malformed = 0, unwritten_lines = 0;
+  uint64_t over_limit = 0;  // captured after --max-events was reached, not written
   std::unordered_map<uint64_t, uint64_t> by_call;  // (abi << 32 | nr) -> entries
 };
 
 // The writer thread: pops until QEMU is gone and the ring is empty; EventUID is
 // one counter in pop order.
+// With max_events, after that many lines the output is flushed, on_limit() asks
+// QEMU to quit and later records are drained (so QEMU never blocks) but not written.
 void writer_loop(ipc::EventRing& ring, Sink& sink, const output::FormatOptions& fo,
                  const std::atomic<bool>& producer_done, Counts& counts,
-                 const std::function<void()>& on_output_error) {
+                 const std::function<void()>& on_output_error, uint64_t max_events,
+                 const std::function<void()>& on_limit) {
   std::vector<uint8_t> rec(event::kMaxRecord + 64);
   std::string out;
   out.reserve(1 << 20);
@@ -309,12 +314,20 @@ void writer_loop(ipc::EventRing& ring, Sink& sink, const output::FormatOptions& 
     } else if (r->kind == event::Kind::sysret) {
       ++counts.sysrets;
     }
+    if (max_events && uid >= max_events) {
+      ++counts.over_limit;
+      continue;
+    }
     if (!sink.ok()) {
       ++counts.unwritten_lines;
       continue;
     }
     output::format_event(*r, uid++, fo, out);
     if (out.size() >= (1 << 20) && !sink.write_all(out)) on_output_error();
+    if (max_events && uid == max_events) {
+      if (!out.empty() && !sink.write_all(out)) on_output_error();
+      on_limit();
+    }
   }
   if (!out.empty() && sink.ok() && !sink.write_all(out)) on_output_error();
   if (!sink.ok())
@@ -331,8 +344,12 @@ const char* abi_name(event::Abi a) {
   return "?";
 }
 
-void print_summary(const Counts& c, const ipc::EventRing& ring, double secs) {
+void print_summary(const Counts& c, const ipc::EventRing& ring, double secs,
+                   uint64_t max_events) {
   auto rs = ring.stats();
+  if (max_events && c.events >= max_events)
+    fmt::print(stderr, "vmitrace: --max-events {} reached: QEMU stopped; {} later events not "
+               "written\n", max_events, c.over_limit);
   fmt::print(stderr, "vmitrace: {} events in {:.1f} s: {} syscall, {} sysret; dropped {}",
              c.events, secs, c.syscalls, c.sysrets, rs.dropped);
   if (rs.too_large) fmt::print(stderr, " ({} too large)", rs.too_large);
@@ -454,6 +471,7 @@ int run(const RunOptions& o) {
 
   std::atomic<bool> producer_done{false};
   std::atomic<bool> output_failed{false};
+  std::atomic<bool> limit_reached{false};
   Counts counts;
   std::string ring_error;
   auto stop_capture = [&] {
@@ -466,7 +484,10 @@ int run(const RunOptions& o) {
   };
   std::thread writer([&] {
     try {
-      writer_loop(ring, sink, fo, producer_done, counts, stop_capture);
+      writer_loop(ring, sink, fo, producer_done, counts, stop_capture, o.max_events, [&] {
+        // A clean stop: QEMU quits on SIGTERM and the plugin closes the ring.
+        if (!limit_reached.exchange(true)) ::kill(qpid, SIGTERM);
+      });
     } catch (const std::exception& e) {  // a corrupt ring: stop reading it
       ring_error = e.what();
       stop_capture();
@@ -501,12 +522,14 @@ int run(const RunOptions& o) {
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   // Interrupted by the user: QEMU exits 0 on SIGTERM, the run still did not finish.
   if (code == 0 && got_signal) code = 128 + got_signal;
+  // Stopped by --max-events: QEMU was asked to quit; that is a normal end.
+  if (limit_reached && !got_signal && (code == 0 || code == 128 + SIGTERM)) code = 0;
   if (!ring.producer_attached()) {
     fmt::print(stderr, "vmitrace: QEMU exited (status {}) before the plugin started: see QEMU's "
                        "message above (plugin {} failed to load?)\n", code, plugin);
     return code ? code : 1;
   }
-  print_summary(counts, ring, secs);
+  print_summary(counts, ring, secs, o.max_events);
   if (ring.counter(ipc::Counter::fatal)) {
     fmt::print(stderr, "vmitrace: tracing stopped on the plugin's error above\n");
     return code ? code : 1;
@@ -554,6 +577,11 @@ void add_run_command(CLI::App& app) {
       ->check(CLI::IsMember({"block", "drop"}));
   cmd->add_option("--ring-mb,--ring_mb", o->ring_mb, "Size of the event ring in MiB (1..4096)")
       ->check(CLI::Range(1u, 4096u));
+  cmd->add_option("--max-events,--max_events", o->max_events,
+                  "Stop after writing this many events: QEMU is asked to quit, exit 0 "
+                  "(0 = no limit)")
+      // A negative number would wrap to a huge one: refuse anything absurd.
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 48));
   cmd->add_option("--plugin", o->plugin,
                   "QEMU plugin library (default: libvmitrace-qemu.so next to vmitrace)");
   cmd->add_option("qemu", o->qemu, "QEMU command line (after --)")->required();

@@ -13,6 +13,7 @@ inline int exit_status = 0;
 void add_profile_command(CLI::App& app);
 #ifdef VMITRACE_PLUGIN_SYSCALLS
 void add_run_command(CLI::App& app);
+void add_attach_command(CLI::App& app);  // gdbstub backend (cmd_attach.cpp)
 #endif
 
 }  // namespace vmitrace::app

@@ -19,11 +19,14 @@ int main(int argc, char** argv) {
   app.footer(
       "Examples:\n"
       "  vmitrace profile /boot/vmlinuz-6.1.0-56-cloud-amd64 --output kernel.json\n"
+#ifdef VMITRACE_PLUGIN_SYSCALLS
       "  vmitrace run -o json --output events.jsonl -- qemu-system-x86_64 -kernel vmlinuz ...\n"
+#endif
       "Run 'vmitrace SUBCOMMAND --help' for the options of each subcommand.");
   vmitrace::app::add_profile_command(app);
 #ifdef VMITRACE_PLUGIN_SYSCALLS
   vmitrace::app::add_run_command(app);
+  vmitrace::app::add_attach_command(app);
 #endif
   try {
     std::vector<std::string> args(argv + 1, argv + argc);

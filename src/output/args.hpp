@@ -1,4 +1,4 @@
-// Internal: renders one syscall argument value (after its key) in the raw style.
+// Internal: renders one syscall argument value (after its key) in the raw or rich style.
 #pragma once
 #include <cstdint>
 
@@ -20,5 +20,11 @@ struct ArgValue {
 // captured bytes (the pointer in hex when nothing was captured); PROT_* bits, prctl
 // options and arch_prctl codes by name.
 void append_arg(Line& line, const ArgValue& a, const FormatOptions& opt);
+
+// Rich style (--args=rich): the value as strace prints it, always as one escaped
+// string of the format (see decode.hpp and docs/ARCHITECTURE.md).
+void append_rich_arg(Line& line, const ArgValue& a, const FormatOptions& opt);
+// Rich style sysret Info: "ENOENT (No such file or directory)", "" when ret is no errno.
+void append_rich_errno(Line& line, int64_t ret);
 
 }  // namespace vmitrace::output

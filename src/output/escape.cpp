@@ -14,9 +14,9 @@ void append_u00(std::string& out, unsigned char c) {
 
 bool cont(unsigned char c) { return (c & 0xC0) == 0x80; }
 
-// Length of the valid UTF-8 sequence starting at s[i] (lead byte >= 0x80), 0 if
-// invalid (overlong forms, surrogates and values above U+10FFFF are invalid).
-size_t utf8_len(std::string_view s, size_t i) {
+}  // namespace
+
+size_t utf8_seq_len(std::string_view s, size_t i) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data()) + i;
   size_t left = s.size() - i;
   unsigned char c = p[0];
@@ -36,8 +36,6 @@ size_t utf8_len(std::string_view s, size_t i) {
   return 0;
 }
 
-}  // namespace
-
 void append_escaped(std::string& out, std::string_view s) {
   size_t i = 0, run = 0;  // [run, i): bytes to copy as they are
   const size_t n = s.size();
@@ -45,7 +43,7 @@ void append_escaped(std::string& out, std::string_view s) {
     auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') { ++i; continue; }
     if (c >= 0x80) {
-      if (size_t len = utf8_len(s, i)) { i += len; continue; }
+      if (size_t len = utf8_seq_len(s, i)) { i += len; continue; }
     }
     out.append(s.data() + run, i - run);
     switch (c) {

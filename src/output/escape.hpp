@@ -15,4 +15,8 @@ namespace vmitrace::output {
 // strings as JSON strings too.
 void append_escaped(std::string& out, std::string_view s);
 
+// Length of the valid UTF-8 sequence that starts at s[i] (a byte >= 0x80), 0 when it
+// is not valid UTF-8 (overlong forms, surrogates, values above U+10FFFF).
+size_t utf8_seq_len(std::string_view s, size_t i);
+
 }  // namespace vmitrace::output

@@ -29,6 +29,7 @@ struct Ctx {
   char method_buf[24];
   std::string_view method;
   uint64_t ret;        // sysret: value as printed (ia32: 32 bits)
+  int64_t sret;        // sysret: signed value (ia32: sign-extended from 32 bits)
   std::string_view errno_name;
 };
 
@@ -48,6 +49,7 @@ void init(Ctx& c) {
   bool is32 = c.rec.abi == event::Abi::linux_ia32;
   int64_t sret = is32 ? static_cast<int32_t>(c.rec.ret) : c.rec.ret;
   c.ret = is32 ? static_cast<uint32_t>(c.rec.ret) : static_cast<uint64_t>(c.rec.ret);
+  c.sret = sret;
   c.errno_name = syscalls::errno_name(sret);
 }
 
@@ -80,7 +82,8 @@ void append_args(Line& line, const Ctx& c, const FormatOptions& opt) {
     // A state byte that is none of ours, or lengths that overrun the record: the
     // bytes are not trusted and the argument falls back to its raw value.
     if (blobs_ok && static_cast<uint8_t>(blobs[i].state) <= 3) a.blob = blobs[i];
-    append_arg(line, a, opt);
+    if (opt.args == ArgStyle::rich) append_rich_arg(line, a, opt);
+    else append_arg(line, a, opt);
   }
 }
 
@@ -98,7 +101,12 @@ void append_plugin_fields(Line& line, const Ctx& c, const FormatOptions& opt) {
     append_args(line, c, opt);
   } else {
     line.field_hex("Ret", c.ret);
-    line.field_str("Info", c.errno_name);
+    if (opt.args == ArgStyle::rich) {
+      line.key("Info");
+      append_rich_errno(line, c.sret);
+    } else {
+      line.field_str("Info", c.errno_name);
+    }
   }
 }
 
@@ -193,7 +201,7 @@ Format parse_format(std::string_view s) {
 
 void format_event(const event::Record& rec, uint64_t event_uid, const FormatOptions& opt,
                   std::string& out) {
-  Ctx c{rec, event_uid, rec.kind != Kind::sysret, nullptr, {}, {}, 0, {}};
+  Ctx c{rec, event_uid, rec.kind != Kind::sysret, nullptr, {}, {}, 0, 0, {}};
   init(c);
   switch (opt.format) {
     case Format::json: format_json(c, opt, out); break;

@@ -22,9 +22,13 @@ const NamedValue* find_name(const ConstSet& set, std::string_view name) {
   return nullptr;
 }
 
+const NamedValue* errno_entry(int64_t ret) {
+  if (ret >= 0 || ret < -4095) return nullptr;
+  return find_value(consts::errno_names, static_cast<uint64_t>(-ret));
+}
+
 std::string_view errno_name(int64_t ret) {
-  if (ret >= 0 || ret < -4095) return {};
-  const NamedValue* nv = find_value(consts::errno_names, static_cast<uint64_t>(-ret));
+  const NamedValue* nv = errno_entry(ret);
   return nv ? std::string_view(nv->name) : std::string_view();
 }
 

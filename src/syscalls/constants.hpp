@@ -31,9 +31,28 @@ extern const ConstSet errno_names;      // 1..133 and the kernel-internal 512..5
 extern const ConstSet prctl_option;
 extern const ConstSet arch_prctl_code;
 extern const ConstSet prot;             // flags
+extern const ConstSet open_accmode;     // O_RDONLY.. (low 2 bits of open flags)
+extern const ConstSet open_flags;       // flags above the access mode
+extern const ConstSet mmap_flags;       // flags
+extern const ConstSet signals;          // SIGHUP..SIGSYS, SIGRTMIN, SIGRT_1..SIGRT_32
+extern const ConstSet clone_flags;      // flags (without the CSIGNAL byte)
+extern const ConstSet socket_domain;
+extern const ConstSet socket_type;      // low 4 bits of socket()'s type
+extern const ConstSet socket_flags;     // SOCK_CLOEXEC, SOCK_NONBLOCK
+extern const ConstSet ipproto;
+extern const ConstSet access_mode;      // flags, 0 = F_OK
+extern const ConstSet at_flags;
+extern const ConstSet madvise_advice;
+extern const ConstSet sigprocmask_how;
+extern const ConstSet fcntl_cmd;
+extern const ConstSet wait_options;
+extern const ConstSet ioctl_dir;        // flags, 0 = _IOC_NONE
+extern const ConstSet ioctl_cmd;        // known full request numbers
 }  // namespace consts
 
 // "ENOENT" for ret in -4095..-1 when the errno has a name; "" otherwise.
 std::string_view errno_name(int64_t ret);
+// The errno's entry (name and strerror text) for ret in -4095..-1, else nullptr.
+const NamedValue* errno_entry(int64_t ret);
 
 }  // namespace vmitrace::syscalls

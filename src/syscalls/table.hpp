@@ -9,6 +9,8 @@
 
 namespace vmitrace::syscalls {
 
+struct ConstSet;  // syscalls/constants.hpp
+
 // How an argument is captured and rendered. The generator derives it from the
 // argument's C type and name in the data file (or an explicit override there).
 enum class ArgKind : uint8_t {
@@ -28,6 +30,13 @@ enum class ArgKind : uint8_t {
   signal,
   buffer,      // pointer to len bytes (read/write buffers)
   out_ptr,     // pointer the kernel writes to (captured at return)
+  flags,       // generic bit set: {flags:SET} in the data file (ArgInfo::set)
+  enum_,       // generic enumeration: {enum:SET}
+  clone_flags, // clone flags + exit signal in the low byte
+  socket_type, // SOCK_* type in the low 4 bits + SOCK_NONBLOCK/SOCK_CLOEXEC
+  ioctl_cmd,   // ioctl request: a known name, else _IOC(dir, type, nr, size)
+  hex,         // integer whose meaning depends on another argument (prctl's
+               // arg2..5): hex, as strace prints an undecoded value
 };
 
 struct ArgInfo {
@@ -37,6 +46,8 @@ struct ArgInfo {
   uint8_t bits;       // width of the value the kernel uses (16/32/64; ia32: at most 32):
                       // raw values are masked to it
   int8_t len_arg;     // buffer: index of the argument holding its length, else -1
+  const ConstSet* set;  // named constants the rich style decodes the value with
+                        // (flags/enum_ and the decoded kinds), else nullptr
 };
 
 struct SyscallInfo {

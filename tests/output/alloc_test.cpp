@@ -37,10 +37,12 @@ TEST(FormatAlloc, NoHeapAllocationInSteadyState) {
   unk.nr = 12345;
   unk.nargs = 6;
   unknown_buf.done();
+  for (output::ArgStyle st : {output::ArgStyle::raw, output::ArgStyle::rich})
   for (output::Format f : {output::Format::json, output::Format::kv, output::Format::csv,
                            output::Format::drakvuf_default}) {
     output::FormatOptions opt;
     opt.format = f;
+    opt.args = st;
     std::string out;
     out.reserve(4096);
     output::format_event(entry, 1, opt, out);  // warm-up
@@ -54,7 +56,8 @@ TEST(FormatAlloc, NoHeapAllocationInSteadyState) {
       out.clear();
     }
     g_counting = false;
-    EXPECT_EQ(g_allocs.load(), 0) << "format " << static_cast<int>(f);
+    EXPECT_EQ(g_allocs.load(), 0) << "format " << static_cast<int>(f) << " style "
+                                  << static_cast<int>(st);
   }
 }
 

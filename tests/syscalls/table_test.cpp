@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "syscalls/constants.hpp"
 #include "syscalls/table.hpp"
 
 using vmitrace::event::Abi;
@@ -57,7 +58,7 @@ TEST(SyscallTable, MmapX64) {
   EXPECT_EQ(s->nr, 9u);
   ASSERT_EQ(s->nargs, 6);
   const char* names[] = {"addr", "len", "prot", "flags", "fd", "off"};
-  ArgKind kinds[] = {ArgKind::uint_, ArgKind::uint_, ArgKind::prot,
+  ArgKind kinds[] = {ArgKind::ptr, ArgKind::uint_, ArgKind::prot,
                      ArgKind::mmap_flags, ArgKind::fd, ArgKind::uint_};
   for (int i = 0; i < 6; ++i) {
     EXPECT_STREQ(s->args[i].name, names[i]) << i;
@@ -199,3 +200,55 @@ TEST(SyscallTableReference, Ia32Compat) { check_reference({"x86-64-ia32-v6.17.js
 TEST(SyscallTableReference, Ia32Native) { check_reference({"x86-32-ia32-v6.17.json", Abi::linux_ia32, true}); }
 
 }  // namespace
+
+// The rich style decodes these kinds with a constant set: the generator must have
+// attached one (and the right type of set) to every such argument of both tables.
+TEST(SyscallTable, DecodedKindsCarryTheirConstantSet) {
+  int decoded = 0;
+  for (Abi abi : {Abi::linux_x64, Abi::linux_ia32}) {
+    for (const SyscallInfo& s : table(abi)) {
+      for (unsigned i = 0; i < s.nargs; ++i) {
+        const ArgInfo& a = s.args[i];
+        switch (a.kind) {
+          case ArgKind::flags:
+            ASSERT_NE(a.set, nullptr) << s.name << " " << a.name;
+            EXPECT_TRUE(a.set->flags) << s.name << " " << a.name;
+            ++decoded;
+            break;
+          case ArgKind::enum_:
+          case ArgKind::signal:
+          case ArgKind::ioctl_cmd:
+          case ArgKind::socket_type:
+            ASSERT_NE(a.set, nullptr) << s.name << " " << a.name;
+            EXPECT_FALSE(a.set->flags) << s.name << " " << a.name;
+            ++decoded;
+            break;
+          case ArgKind::open_flags:
+          case ArgKind::mmap_flags:
+          case ArgKind::prot:
+          case ArgKind::clone_flags:
+            ASSERT_NE(a.set, nullptr) << s.name << " " << a.name;
+            EXPECT_TRUE(a.set->flags) << s.name << " " << a.name;
+            ++decoded;
+            break;
+          case ArgKind::string:
+          case ArgKind::string_array:
+          case ArgKind::fd:
+            EXPECT_EQ(a.set, nullptr) << s.name << " " << a.name;
+            break;
+          default: break;
+        }
+      }
+    }
+  }
+  EXPECT_GT(decoded, 60);
+  const SyscallInfo* sock = lookup(Abi::linux_x64, "socket");
+  ASSERT_NE(sock, nullptr);
+  EXPECT_EQ(sock->args[0].set, &consts::socket_domain);
+  EXPECT_EQ(sock->args[1].kind, ArgKind::socket_type);
+  EXPECT_EQ(sock->args[2].set, &consts::ipproto);
+  EXPECT_EQ(lookup(Abi::linux_x64, "wait4")->args[2].set, &consts::wait_options);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "fcntl64")->args[1].set, &consts::fcntl_cmd);
+  EXPECT_EQ(lookup(Abi::linux_x64, "clone")->args[0].kind, ArgKind::clone_flags);
+  EXPECT_EQ(lookup(Abi::linux_x64, "brk")->args[0].kind, ArgKind::ptr);  // an address
+}

@@ -1,0 +1,443 @@
+#include "backends/gdb/gdb_backend.hpp"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+namespace vmitrace::gdb {
+
+using vmi::Reg;
+
+// One vCPU (one gdbstub thread). Registers are fetched once per stop with 'g' (the
+// rest, if the stub leaves them out of 'g', one by one with 'p').
+class GdbVcpu final : public vmi::Vcpu {
+ public:
+  GdbVcpu(GdbBackend& b, unsigned index, std::string tid) : b_(b), index_(index), tid_(std::move(tid)) {}
+  unsigned index() const override { return index_; }
+  const std::string& tid() const { return tid_; }
+  void invalidate() {
+    have_g_ = false;
+    have_paging_ = false;
+  }
+
+  bool read_index(int idx, uint64_t& out) {
+    if (idx < 0) return false;
+    const RegInfo& r = b_.desc_.regs[static_cast<size_t>(idx)];
+    unsigned bytes = (r.bits + 7) / 8;
+    if (bytes > 8) return false;
+    std::string raw;
+    try {
+      b_.select_thread(tid_);
+      if (r.offset + bytes <= b_.g_bytes_) {
+        if (!have_g_) {
+          std::string rep = b_.client_->request("g");
+          if (!from_hex(rep, g_) || g_.size() < b_.g_bytes_) return false;
+          have_g_ = true;
+        }
+        raw = g_.substr(r.offset, bytes);
+      } else {
+        char q[16];
+        std::snprintf(q, sizeof q, "p%x", r.regnum);
+        std::string rep = b_.client_->request(q);
+        if (!from_hex(rep, raw) || raw.size() < bytes) return false;
+      }
+    } catch (const GdbTimeout&) {
+      return false;
+    }
+    out = 0;
+    std::memcpy(&out, raw.data(), bytes);  // target byte order: little-endian x86
+    return true;
+  }
+
+  bool read_reg(Reg r, uint64_t& out) override {
+    return read_index(b_.reg_index_[static_cast<int>(r)], out);
+  }
+
+  bool paging(vmi::PagingRegs& p) {
+    if (!have_paging_) {
+      uint64_t efer = 0;
+      if (!read_index(b_.cr0_index_, paging_.cr0) || !read_index(b_.cr3_index_, paging_.cr3) ||
+          !read_index(b_.cr4_index_, paging_.cr4))
+        return false;
+      read_index(b_.efer_index_, efer);  // i386 stubs have no efer: 0 = no long mode
+      paging_.efer = efer;
+      have_paging_ = true;
+    }
+    p = paging_;
+    return true;
+  }
+
+  size_t read_virt(uint64_t va, void* buf, size_t len) override {
+    vmi::PagingRegs p;
+    if (!paging(p)) return 0;
+    try {
+      return b_.walker_.read_virt(p, va, buf, len);
+    } catch (const GdbTimeout&) {
+      return 0;
+    }
+  }
+
+  uint64_t timestamp_ns() override {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+  }
+
+  unsigned pointer_size() const override {
+    // Long mode active (EFER.LMA) -> 8; a stub without efer is an i386 target.
+    auto* self = const_cast<GdbVcpu*>(this);
+    uint64_t efer = 0;
+    if (b_.efer_index_ < 0) return 4;
+    if (!self->read_index(b_.efer_index_, efer)) return 8;
+    return (efer & (1u << 10)) ? 8 : 4;
+  }
+
+ private:
+  GdbBackend& b_;
+  unsigned index_;
+  std::string tid_;
+  bool have_g_ = false, have_paging_ = false;
+  std::string g_;
+  vmi::PagingRegs paging_;
+};
+
+namespace {
+
+// Names per vmi::Reg, x86-64 then i386 spelling.
+const char* const kNames64[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+                                "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15",
+                                "rip", "eflags", "cr0", "cr3", "cr4", "fs_base", "gs_base", "k_gs_base"};
+const char* const kNames32[] = {"eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp",
+                                "",    "",    "",    "",    "",    "",    "",    "",
+                                "eip", "eflags", "cr0", "cr3", "cr4", "fs_base", "gs_base", "k_gs_base"};
+static_assert(sizeof kNames64 / sizeof *kNames64 == static_cast<size_t>(Reg::count));
+
+bool is_kernel_ip(uint64_t ip, unsigned ptr) {
+  return ptr == 8 ? (ip >> 63) != 0 : ip >= 0xc0000000ull;
+}
+
+}  // namespace
+
+GdbBackend::GdbBackend(const GdbBackendOptions& opt)
+    : opt_(opt), walker_([this](uint64_t pa, void* b, size_t l) { return phys_read(pa, b, l); }) {
+  if (!opt_.guest_ram.empty()) ram_ = std::make_unique<GuestRam>(opt_.guest_ram, opt_.machine);
+  ClientOptions co;
+  co.timeout_ms = opt_.timeout_ms;
+  co.name = opt_.endpoint;
+  client_ = std::make_unique<Client>(connect_endpoint(opt_.endpoint, opt_.timeout_ms), co);
+
+  std::string sup;
+  try {
+    sup = client_->request("qSupported:xmlRegisters=i386");
+  } catch (const GdbTimeout&) {
+    throw Error(opt_.endpoint, "no answer to qSupported: not a gdbstub (or it is busy with another debugger)");
+  }
+  if (sup.find("qXfer:features:read+") == std::string::npos)
+    throw Error(opt_.endpoint, "the stub gives no target description (qXfer:features:read); not QEMU's gdbstub?");
+  size_t packet = 4096;
+  if (auto p = sup.find("PacketSize="); p != std::string::npos) {
+    uint64_t v = 0;
+    auto e = sup.find(';', p);
+    if (parse_hex_u64(sup.substr(p + 11, e == std::string::npos ? std::string::npos : e - p - 11), v) && v >= 64)
+      packet = std::min<uint64_t>(v, 128 * 1024);
+  }
+  max_read_ = std::min<size_t>(4096, (packet - 16) / 2);
+  client_->start_no_ack();
+
+  desc_ = read_target_desc([this](const std::string& annex) {
+    std::string all;
+    for (size_t off = 0;;) {
+      char q[160];
+      std::snprintf(q, sizeof q, "qXfer:features:read:%s:%zx,%zx", annex.c_str(), off, max_read_);
+      std::string r = client_->request(q);
+      if (r.empty() || (r[0] != 'm' && r[0] != 'l'))
+        throw Error(opt_.endpoint, "cannot read target description " + annex + " (" + r.substr(0, 16) + ")");
+      all.append(r, 1, std::string::npos);
+      off += r.size() - 1;
+      if (r[0] == 'l') break;
+      if (all.size() > (1u << 20)) throw Error(opt_.endpoint, "target description larger than 1 MiB");
+    }
+    return all;
+  });
+  if (desc_.architecture.rfind("i386", 0) != 0)
+    throw Error(opt_.endpoint, "the stub's target is '" + desc_.architecture + "', not x86 (i386 or i386:x86-64)");
+  bool x64 = desc_.architecture == "i386:x86-64";
+  for (int i = 0; i < static_cast<int>(Reg::count); ++i) {
+    reg_index_[i] = -1;
+    for (const char* n : {kNames64[i], kNames32[i]}) {
+      if (!*n || reg_index_[i] >= 0) continue;
+      for (size_t k = 0; k < desc_.regs.size(); ++k)
+        if (desc_.regs[k].name == n) reg_index_[i] = static_cast<int>(k);
+    }
+  }
+  auto index_of = [&](const char* n) {
+    for (size_t k = 0; k < desc_.regs.size(); ++k)
+      if (desc_.regs[k].name == n) return static_cast<int>(k);
+    return -1;
+  };
+  cr0_index_ = index_of("cr0");
+  cr3_index_ = index_of("cr3");
+  cr4_index_ = index_of("cr4");
+  efer_index_ = index_of("efer");
+  if (cr0_index_ < 0 || cr3_index_ < 0 || cr4_index_ < 0 || reg_index_[static_cast<int>(Reg::rip)] < 0)
+    throw Error(opt_.endpoint, "the target description has no cr0/cr3/cr4/rip (needs QEMU's x86 system gdbstub)");
+  (void)x64;
+
+  // Size of the 'g' reply: ask once (the stub decides which registers it holds).
+  std::string g = client_->request("g");
+  g_bytes_ = static_cast<unsigned>(g.size() / 2);
+
+  // One thread per vCPU.
+  for (std::string r = client_->request("qfThreadInfo"); !r.empty() && r[0] == 'm';
+       r = client_->request("qsThreadInfo")) {
+    size_t p = 1;
+    while (p < r.size()) {
+      size_t e = r.find(',', p);
+      threads_.push_back(r.substr(p, e == std::string::npos ? std::string::npos : e - p));
+      if (e == std::string::npos) break;
+      p = e + 1;
+    }
+    if (threads_.size() > 4096) throw Error(opt_.endpoint, "more than 4096 threads");
+  }
+  if (threads_.empty()) throw Error(opt_.endpoint, "the stub lists no threads (vCPUs)");
+  for (size_t i = 0; i < threads_.size(); ++i)
+    vcpus_.push_back(std::make_unique<GdbVcpu>(*this, static_cast<unsigned>(i), threads_[i]));
+
+  if (!ram_) {
+    if (client_->request("Qqemu.PhyMemMode:1") != "OK")
+      throw Error(opt_.endpoint, "the stub has no physical memory mode (Qqemu.PhyMemMode); use --guest-ram");
+    phys_mode_ = true;
+  }
+}
+
+GdbBackend::~GdbBackend() { detach(); }
+
+void GdbBackend::select_thread(const std::string& tid) {
+  if (tid == cur_thread_) return;
+  if (client_->request("Hg" + tid) != "OK") throw GdbError(opt_.endpoint, "cannot select thread " + tid);
+  cur_thread_ = tid;
+}
+
+size_t GdbBackend::phys_read(uint64_t pa, void* buf, size_t len) {
+  if (ram_) return ram_->read(pa, buf, len);
+  auto* out = static_cast<uint8_t*>(buf);
+  size_t done = 0;
+  std::string bytes;
+  while (done < len) {
+    size_t n = std::min(len - done, max_read_);
+    char q[48];
+    std::snprintf(q, sizeof q, "m%llx,%zx", static_cast<unsigned long long>(pa + done), n);
+    std::string r = client_->request(q);
+    if (r.empty() || r[0] == 'E' || !from_hex(r, bytes) || bytes.empty()) break;
+    size_t got = std::min(bytes.size(), n);
+    std::memcpy(out + done, bytes.data(), got);
+    done += got;
+    if (got < n) break;
+  }
+  return done;
+}
+
+void GdbBackend::insert_bp(uint64_t va) {
+  char q[48];
+  std::snprintf(q, sizeof q, "Z0,%llx,1", static_cast<unsigned long long>(va));
+  std::string r = client_->request(q);
+  if (r != "OK") throw GdbError(opt_.endpoint, std::string("cannot set a breakpoint (") + q + " -> " + r.substr(0, 8) + ")");
+}
+
+void GdbBackend::remove_bp(uint64_t va) {
+  char q[48];
+  std::snprintf(q, sizeof q, "z0,%llx,1", static_cast<unsigned long long>(va));
+  client_->request(q);
+}
+
+vmi::HookId GdbBackend::add_hook(uint64_t va, vmi::HookFn fn) {
+  // Called while the guest is stopped (from when_in_kernel or a hook), so the
+  // breakpoint can go in at once.
+  if (sites_[va]++ == 0 && !detached_) insert_bp(va);
+  vmi::HookId id = next_id_++;
+  hooks_.emplace(id, Hook{va, std::move(fn)});
+  return id;
+}
+
+void GdbBackend::remove_hook(vmi::HookId id) {
+  auto it = hooks_.find(id);
+  if (it == hooks_.end()) return;
+  uint64_t va = it->second.va;
+  hooks_.erase(it);
+  auto s = sites_.find(va);
+  if (s != sites_.end() && --s->second == 0) {
+    sites_.erase(s);
+    if (!detached_ && !running_) {
+      try {
+        remove_bp(va);
+      } catch (const GdbError&) {
+      }
+    }
+  }
+}
+
+void GdbBackend::when_in_kernel(std::function<bool(vmi::Vcpu&)> fn) { kernel_fn_ = std::move(fn); }
+
+void GdbBackend::resume() {
+  walker_.invalidate();
+  for (auto& v : vcpus_) v->invalidate();
+  client_->send("c");
+  running_ = true;
+}
+
+bool GdbBackend::wait_stop(std::string& reply, int timeout_ms) {
+  for (;;) {
+    if (!client_->wait_packet(reply, timeout_ms)) return false;
+    if (reply.empty()) continue;
+    char k = reply[0];
+    if (k == 'O' && reply != "OK") continue;  // console output
+    if (k == 'W' || k == 'X') throw GdbError(opt_.endpoint, "the guest ended (" + reply.substr(0, 8) + ")");
+    if (k == 'T' || k == 'S') {
+      running_ = false;
+      ++stats_.stops;
+      return true;
+    }
+    // Anything else while waiting for a stop is out of protocol: skip it.
+  }
+}
+
+std::string GdbBackend::stop_thread(const std::string& reply) const {
+  auto p = reply.find("thread:");
+  if (p == std::string::npos) return threads_.front();
+  p += 7;
+  auto e = reply.find(';', p);
+  std::string t = reply.substr(p, e == std::string::npos ? std::string::npos : e - p);
+  return t;
+}
+
+GdbVcpu& GdbBackend::vcpu_for(const std::string& tid) {
+  for (auto& v : vcpus_)
+    if (v->tid() == tid) return *v;
+  return *vcpus_.front();
+}
+
+// Offers every stopped vCPU in kernel mode to the when_in_kernel callback.
+bool GdbBackend::probe_kernel() {
+  ++stats_.kernel_probes;
+  for (auto& v : vcpus_) {
+    uint64_t ip = 0;
+    if (!v->read_reg(Reg::rip, ip) || !is_kernel_ip(ip, v->pointer_size())) continue;
+    if (kernel_fn_(*v)) {
+      kernel_fn_ = nullptr;
+      return true;
+    }
+  }
+  return false;
+}
+
+// QEMU's TCG lets a single step override breakpoints, so the breakpoint can stay in
+// place: removing and re-inserting one flushes every translated block, which costs far
+// more than the round trips. Under KVM the breakpoint is an int3 in guest memory and
+// the step would hit it again without progress: detected on the first hit (rip still
+// at the breakpoint), after which every hit removes, steps and re-inserts.
+void GdbBackend::step_over(const std::string& tid, uint64_t va) {
+  std::string r;
+  if (!dance_) {
+    client_->send("vCont;s:" + tid);
+    running_ = true;
+    if (!wait_stop(r, opt_.timeout_ms)) throw GdbTimeout(opt_.endpoint, "single step did not stop (timeout)");
+    cur_thread_ = stop_thread(r);
+    if (step_checked_) return;
+    step_checked_ = true;
+    GdbVcpu& v = vcpu_for(tid);
+    v.invalidate();
+    uint64_t ip = 0;
+    if (!v.read_reg(Reg::rip, ip) || ip != va) return;
+    dance_ = true;
+  }
+  remove_bp(va);
+  client_->send("vCont;s:" + tid);
+  running_ = true;
+  if (!wait_stop(r, opt_.timeout_ms)) throw GdbTimeout(opt_.endpoint, "single step did not stop (timeout)");
+  cur_thread_ = stop_thread(r);
+  if (sites_.count(va)) insert_bp(va);
+}
+
+void GdbBackend::on_stop(const std::string& reply, bool& resumed) {
+  resumed = false;
+  std::string tid = stop_thread(reply);
+  GdbVcpu& v = vcpu_for(tid);
+  uint64_t ip = 0;
+  if (v.read_reg(Reg::rip, ip) && sites_.count(ip)) {
+    ++stats_.hook_hits;
+    // Copy the ids first: a hook may add or remove hooks.
+    std::vector<vmi::HookId> ids;
+    for (auto& [id, h] : hooks_)
+      if (h.va == ip) ids.push_back(id);
+    for (auto id : ids) {
+      auto it = hooks_.find(id);
+      if (it != hooks_.end()) {
+        auto fn = it->second.fn;  // the hook may remove itself
+        fn(v, ip);
+      }
+    }
+    step_over(tid, ip);
+  } else {
+    ++stats_.other_stops;
+  }
+}
+
+void GdbBackend::run(const std::atomic<bool>& stop) {
+  std::string reply;
+  // The guest is stopped after attach: find the kernel first.
+  while (kernel_fn_ && !stop.load()) {
+    if (probe_kernel()) break;
+    resume();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    client_->interrupt();
+    if (!wait_stop(reply, opt_.timeout_ms)) throw GdbTimeout(opt_.endpoint, "the guest did not stop on interrupt");
+    cur_thread_.clear();
+    if (reply.rfind("T05", 0) == 0) {
+      bool dummy;
+      on_stop(reply, dummy);
+    }
+  }
+  while (!stop.load()) {
+    resume();
+    for (;;) {
+      if (wait_stop(reply, 100)) break;
+      if (stop.load()) {
+        client_->interrupt();
+        if (!wait_stop(reply, opt_.timeout_ms)) throw GdbTimeout(opt_.endpoint, "the guest did not stop on interrupt");
+        // A breakpoint hit may have raced the interrupt: handle it (the event counts).
+        cur_thread_.clear();
+        bool r;
+        on_stop(reply, r);
+        return;
+      }
+    }
+    cur_thread_ = stop_thread(reply);
+    bool r;
+    on_stop(reply, r);
+  }
+}
+
+bool GdbBackend::detach(std::string* why) noexcept {
+  if (detached_) return true;
+  detached_ = true;
+  try {
+    if (running_) {
+      client_->interrupt();
+      std::string r;
+      wait_stop(r, opt_.timeout_ms);
+    }
+    for (auto& [va, n] : sites_) remove_bp(va);
+    if (phys_mode_) client_->request("Qqemu.PhyMemMode:0");
+    client_->request("D");
+    return true;
+  } catch (const std::exception& e) {
+    if (why) *why = e.what();
+    return false;
+  }
+}
+
+}  // namespace vmitrace::gdb

@@ -1,0 +1,103 @@
+// vmi::Backend over a gdbstub (QEMU's -gdb, under KVM or TCG): hooks are software
+// breakpoints (Z0), registers come from the target description's layout, memory
+// through the guest-RAM file or the stub's physical mode, translated by the
+// project's page walker. Everything runs on the thread that calls run(): hooks are
+// called there while the guest is stopped.
+//
+// Per hit: stop reply -> hooks (registers, reads) -> step that vCPU alone (vCont;s:T,
+// the others stay stopped; under KVM with the breakpoint removed for the step, see
+// step_over) -> continue.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/gdb/client.hpp"
+#include "backends/gdb/guest_ram.hpp"
+#include "backends/gdb/target_desc.hpp"
+#include "vmi/vmi.hpp"
+#include "vmi/x86_paging.hpp"
+
+namespace vmitrace::gdb {
+
+struct GdbBackendOptions {
+  std::string endpoint;           // unix:PATH or tcp:HOST:PORT
+  std::string guest_ram;          // empty: physical reads through the stub
+  Machine machine = Machine::pc;  // RAM layout of the guest-RAM file
+  int timeout_ms = 5000;
+};
+
+struct GdbStats {
+  uint64_t hook_hits = 0, stops = 0, other_stops = 0, kernel_probes = 0;
+};
+
+class GdbVcpu;
+
+class GdbBackend final : public vmi::Backend {
+ public:
+  // Connects and reads the target description; QEMU stops the guest while a
+  // debugger is attached. Throws Error on a bad endpoint, a peer that is not a
+  // gdbstub, a non-x86 target or a bad RAM file.
+  explicit GdbBackend(const GdbBackendOptions& opt);
+  ~GdbBackend() override;
+
+  std::string name() const override { return "gdbstub"; }
+  vmi::HookId add_hook(uint64_t va, vmi::HookFn fn) override;
+  void remove_hook(vmi::HookId id) override;
+  void when_in_kernel(std::function<bool(vmi::Vcpu&)> fn) override;
+
+  // Runs the guest and dispatches hooks until stop becomes true (returns with the
+  // guest stopped) or the stub goes away (throws GdbError: QEMU gone).
+  void run(const std::atomic<bool>& stop);
+  // Removes every breakpoint, leaves physical mode and detaches: the guest runs on.
+  // Idempotent; never throws (returns false and sets *why when something failed).
+  bool detach(std::string* why = nullptr) noexcept;
+
+  GdbStats stats() const { return stats_; }
+  unsigned vcpu_count() const { return static_cast<unsigned>(threads_.size()); }
+  const TargetDesc& target() const { return desc_; }
+
+ private:
+  friend class GdbVcpu;
+  struct Hook {
+    uint64_t va;
+    vmi::HookFn fn;
+  };
+  void select_thread(const std::string& tid);
+  size_t phys_read(uint64_t pa, void* buf, size_t len);
+  void resume();
+  bool wait_stop(std::string& reply, int timeout_ms);
+  std::string stop_thread(const std::string& reply) const;
+  void on_stop(const std::string& reply, bool& resumed);
+  bool probe_kernel();
+  void step_over(const std::string& tid, uint64_t va);
+  void insert_bp(uint64_t va);
+  void remove_bp(uint64_t va);
+  GdbVcpu& vcpu_for(const std::string& tid);
+
+  GdbBackendOptions opt_;
+  std::unique_ptr<Client> client_;
+  std::unique_ptr<GuestRam> ram_;
+  TargetDesc desc_;
+  int reg_index_[static_cast<int>(vmi::Reg::count)];
+  int efer_index_ = -1, cr0_index_ = -1, cr3_index_ = -1, cr4_index_ = -1;
+  unsigned g_bytes_ = 0;
+  size_t max_read_ = 0;  // bytes per 'm' request
+  std::vector<std::string> threads_;
+  std::vector<std::unique_ptr<GdbVcpu>> vcpus_;
+  std::string cur_thread_;
+  vmi::PageWalker walker_;
+  std::map<vmi::HookId, Hook> hooks_;
+  std::map<uint64_t, unsigned> sites_;  // va -> hooks there (one breakpoint each)
+  vmi::HookId next_id_ = 1;
+  std::function<bool(vmi::Vcpu&)> kernel_fn_;
+  bool running_ = false, detached_ = false, phys_mode_ = false;
+  bool step_checked_ = false, dance_ = false;  // see step_over()
+  GdbStats stats_;
+};
+
+}  // namespace vmitrace::gdb

@@ -1,0 +1,205 @@
+#include "output/decode.hpp"
+
+#include <fmt/format.h>
+
+#include "output/escape.hpp"
+#include "output/line.hpp"
+
+namespace vmitrace::output::decode {
+namespace {
+
+using syscalls::ConstSet;
+using syscalls::NamedValue;
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// Appends the named bits of v; returns the unknown remainder. `first` tells whether
+// nothing was written yet (it is updated).
+uint64_t named_bits(std::string& out, const ConstSet& set, uint64_t v, bool& first) {
+  for (const NamedValue& nv : set.values) {
+    if (nv.value != 0 && (v & nv.value) == nv.value) {
+      if (!first) out += '|';
+      out.append(nv.name);
+      v &= ~nv.value;
+      first = false;
+    }
+  }
+  return v;
+}
+
+void remainder(std::string& out, uint64_t rest, bool& first) {
+  if (rest == 0) return;
+  if (!first) out += '|';
+  hex(out, rest);
+  first = false;
+}
+
+}  // namespace
+
+int64_t sign_extend(uint64_t v, unsigned bits) {
+  if (bits >= 64) return static_cast<int64_t>(v);
+  if (bits == 0) return 0;
+  const uint64_t m = uint64_t{1} << (bits - 1);
+  v &= (m << 1) - 1;
+  return static_cast<int64_t>((v ^ m) - m);
+}
+
+void hex(std::string& out, uint64_t v) { append_hex(out, v, false); }
+void dec(std::string& out, int64_t v) { out.append(fmt::format_int(v).c_str()); }
+void udec(std::string& out, uint64_t v) { out.append(fmt::format_int(v).c_str()); }
+
+void ptr(std::string& out, uint64_t v) {
+  if (v == 0) out.append("NULL");
+  else hex(out, v);
+}
+
+void alt_hex(std::string& out, uint64_t v) {
+  if (v == 0) out += '0';
+  else hex(out, v);
+}
+
+void flags(std::string& out, const ConstSet& set, uint64_t v) {
+  if (v == 0) {
+    out.append(set.zero ? set.zero : "0");
+    return;
+  }
+  bool first = true;
+  uint64_t rest = named_bits(out, set, v, first);
+  remainder(out, rest, first);
+}
+
+void enumeration(std::string& out, const ConstSet& set, uint64_t v) {
+  if (const NamedValue* nv = syscalls::find_value(set, v)) out.append(nv->name);
+  else hex(out, v);
+}
+
+void open_flags(std::string& out, uint64_t v) {
+  enumeration(out, syscalls::consts::open_accmode, v & 3);
+  bool first = false;
+  remainder(out, named_bits(out, syscalls::consts::open_flags, v & ~uint64_t{3}, first), first);
+}
+
+void clone_flags(std::string& out, uint64_t v) {
+  bool first = true;
+  remainder(out, named_bits(out, syscalls::consts::clone_flags, v & ~uint64_t{0xff}, first),
+            first);
+  if (uint64_t sig = v & 0xff) {
+    if (!first) out += '|';
+    signal(out, static_cast<int64_t>(sig));
+  }
+  if (v == 0) out += '0';
+}
+
+void socket_type(std::string& out, uint64_t v) {
+  const uint64_t type = v & 0xf;
+  if (type == 0 && v != 0) {  // flags only
+    flags(out, syscalls::consts::socket_flags, v);
+    return;
+  }
+  if (const NamedValue* nv = syscalls::find_value(syscalls::consts::socket_type, type))
+    out.append(nv->name);
+  else
+    alt_hex(out, type);
+  bool first = false;
+  remainder(out, named_bits(out, syscalls::consts::socket_flags, v & ~uint64_t{0xf}, first),
+            first);
+}
+
+void ioctl_cmd(std::string& out, uint64_t v) {
+  if (const NamedValue* nv = syscalls::find_value(syscalls::consts::ioctl_cmd, v)) {
+    out.append(nv->name);
+    return;
+  }
+  // <asm-generic/ioctl.h>: nr 8 bits, type 8 bits, size 14 bits, dir 2 bits.
+  out.append("_IOC(");
+  flags(out, syscalls::consts::ioctl_dir, (v >> 30) & 3);
+  out.append(", ");
+  alt_hex(out, (v >> 8) & 0xff);
+  out.append(", ");
+  alt_hex(out, v & 0xff);
+  out.append(", ");
+  alt_hex(out, (v >> 16) & 0x3fff);
+  out += ')';
+  if (v >> 32) {  // bits no ioctl number has (a 64-bit register value)
+    out.append("|");
+    hex(out, v & ~uint64_t{0xffffffff});
+  }
+}
+
+void signal(std::string& out, int64_t sig) {
+  const NamedValue* nv =
+      sig > 0 ? syscalls::find_value(syscalls::consts::signals, static_cast<uint64_t>(sig))
+              : nullptr;
+  if (nv) out.append(nv->name);
+  else dec(out, sig);
+}
+
+void mode(std::string& out, uint64_t v) {
+  char buf[24];
+  char* p = buf + sizeof(buf);
+  do { *--p = static_cast<char>('0' + (v & 7)); v >>= 3; } while (v);
+  if (*p != '0') *--p = '0';  // the octal prefix (0 alone is already "0")
+  for (size_t n = buf + sizeof(buf) - p; n < 3; ++n) *--p = '0';
+  out.append(p, buf + sizeof(buf) - p);
+}
+
+void dirfd(std::string& out, int64_t fd) {
+  if (fd == -100) out.append("AT_FDCWD");
+  else dec(out, fd);
+}
+
+void quoted(std::string& out, std::string_view s, size_t limit, bool truncated) {
+  if (limit != 0 && s.size() > limit) {
+    s = s.substr(0, limit);
+    truncated = true;
+  }
+  out += '"';
+  size_t i = 0, run = 0;
+  const size_t n = s.size();
+  while (i < n) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') { ++i; continue; }
+    if (c >= 0x80) {
+      if (size_t len = utf8_seq_len(s, i)) { i += len; continue; }
+    }
+    out.append(s.data() + run, i - run);
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\t': out.append("\\t"); break;
+      case '\n': out.append("\\n"); break;
+      case '\v': out.append("\\v"); break;
+      case '\f': out.append("\\f"); break;
+      case '\r': out.append("\\r"); break;
+      default: {
+        const char esc[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+        out.append(esc, 4);
+      }
+    }
+    run = ++i;
+  }
+  out.append(s.data() + run, n - run);
+  out += '"';
+  if (truncated) out.append("...");
+}
+
+void string_array(std::string& out, std::string_view blob, size_t limit, bool truncated) {
+  out += '[';
+  bool first = true;
+  while (!blob.empty()) {
+    size_t end = blob.find('\0');
+    std::string_view item = blob.substr(0, end);
+    if (!first) out.append(", ");
+    quoted(out, item, limit, false);
+    first = false;
+    if (end == std::string_view::npos) {  // the last string was cut: no terminator
+      out.append("...");
+      break;
+    }
+    blob.remove_prefix(end + 1);
+  }
+  if (truncated) out.append(first ? "..." : ", ...");
+  out += ']';
+}
+
+}  // namespace vmitrace::output::decode

@@ -1,0 +1,55 @@
+// Internal: the generic decoders of the rich argument style. Each appends the plain
+// text strace would print for a value ("O_RDONLY|O_CLOEXEC", "0644", "\"a\\n\"...");
+// the caller then writes that text as one escaped string of the output format.
+// Decoders are per kind of value (flag set, enum, string...), never per syscall: which
+// syscall argument uses which constant set is data (data/*.tbl).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "syscalls/constants.hpp"
+
+namespace vmitrace::output::decode {
+
+// Sign-extends the low `bits` bits of v (an int argument as the kernel sees it).
+int64_t sign_extend(uint64_t v, unsigned bits);
+
+void hex(std::string& out, uint64_t v);          // 0x2a
+void dec(std::string& out, int64_t v);           // -1
+void udec(std::string& out, uint64_t v);         // 4096
+void ptr(std::string& out, uint64_t v);          // NULL or 0x7ffd...
+// %#x as strace writes it inside _IOC(...): "0" for zero, else 0x...
+void alt_hex(std::string& out, uint64_t v);
+
+// Bit set: names joined by '|' in the set's order (a name is used when all its bits
+// are set), then the unknown remainder in hex; 0 is the set's zero name or "0".
+void flags(std::string& out, const syscalls::ConstSet& set, uint64_t v);
+// Enumeration: the name, else the value in hex.
+void enumeration(std::string& out, const syscalls::ConstSet& set, uint64_t v);
+// open(2) flags: the access mode first (O_RDONLY...), then the other flags.
+void open_flags(std::string& out, uint64_t v);
+// clone(2) flags: CLONE_* names then the exit signal of the low byte ("...|SIGCHLD").
+void clone_flags(std::string& out, uint64_t v);
+// socket(2) type: SOCK_* of the low 4 bits, then SOCK_CLOEXEC/SOCK_NONBLOCK.
+void socket_type(std::string& out, uint64_t v);
+// ioctl(2) request: a known name, else _IOC(dir, type, nr, size).
+void ioctl_cmd(std::string& out, uint64_t v);
+// Signal number (an int): name, "0", or the decimal value when out of range.
+void signal(std::string& out, int64_t sig);
+// File mode in octal as strace's %#03o: "0644", "000".
+void mode(std::string& out, uint64_t v);
+// *at dirfd: "AT_FDCWD" for -100, else the fd in decimal.
+void dirfd(std::string& out, int64_t fd);
+
+// A string as strace quotes it: "..." with \" \\ \t \n \v \f \r, other control
+// bytes, DEL and bytes that are not valid UTF-8 as \xNN (valid UTF-8 is kept).
+// At most `limit` bytes (0: no limit); when cut (or `truncated`), "..." follows the
+// closing quote.
+void quoted(std::string& out, std::string_view s, size_t limit, bool truncated);
+// NUL-separated strings (execve argv/envp as captured): ["a", "b"], each element
+// quoted as above; `truncated` (the capture stopped before the array's end) adds
+// a final ", ..." element marker.
+void string_array(std::string& out, std::string_view blob, size_t limit, bool truncated);
+
+}  // namespace vmitrace::output::decode

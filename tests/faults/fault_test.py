@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Fault tests of `vmitrace run` on a real lab guest (6.1, bench workload):
+
+  fullfs     --output on a full filesystem (64 KiB tmpfs; /dev/full when mounting is
+             not permitted): one clear message, non-zero exit, the file holds whole lines
+             (but the last: known bug) -- fullfs-whole: the last line too (fails today)
+  pipe       stdout is a pipe whose reader exits after 5 lines (| head -n 5): clear
+             message, non-zero exit, no hang
+  sigint     SIGINT / SIGTERM to vmitrace mid-trace: every line whole, EventUIDs
+  sigterm    contiguous, the summary printed, exit 128+N
+  maxevents  --max-events N: exactly N lines, QEMU stopped cleanly, said in the
+             summary, exit 0
+
+(QEMU SIGKILLed mid-trace is covered by tests/qemu_plugin/run_test.cpp.)
+usage: fault_test.py --build BUILD --case CASE
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def qemu_cmd(log):
+    out = subprocess.run([os.path.join(ROOT, "guest/launch.sh"), "--kernel", "6.1", "--workload",
+                          "bench", "--log", log, "--print-cmd"], check=True,
+                         capture_output=True, text=True).stdout
+    return out.splitlines()
+
+
+def check_lines(text, what):
+    """Every line a whole JSON object, EventUID 0, 1, 2, ... Returns the count."""
+    if text and not check(text.endswith("\n"), f"{what}: last line cut: {text[-200:]!r}"):
+        return 0
+    n = 0
+    for line in text.splitlines():
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            check(False, f"{what}: line {n} is not whole JSON: {line[:200]!r}")
+            return n
+        if not check(int(ev.get("EventUID", "-1"), 16) == n,
+                     f"{what}: line {n} has EventUID {ev.get('EventUID')}"):
+            return n
+        n += 1
+    return n
+
+
+def count_lines(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().count(b"\n")
+    except OSError:
+        return 0
+
+
+def wait(p, secs, what):
+    try:
+        return p.wait(timeout=secs)
+    except subprocess.TimeoutExpired:
+        check(False, f"{what}: vmitrace still running after {secs} s (hang)")
+        p.kill()
+        return p.wait()
+
+
+def run_vmitrace(build, tmp, extra, stdout=None):
+    err = open(os.path.join(tmp, "err"), "w")
+    cmd = [os.path.join(build, "vmitrace"), "run", *extra, "--",
+           *qemu_cmd(os.path.join(tmp, "console.log"))]
+    return subprocess.Popen(cmd, stdout=stdout or subprocess.DEVNULL, stderr=err)
+
+
+def stderr_of(tmp):
+    with open(os.path.join(tmp, "err")) as f:
+        return f.read()
+
+
+def case_fullfs(build, tmp, whole_tail):
+    """whole_tail: also require the last line to be whole (fails today: see meson.build)."""
+    mnt = os.path.join(tmp, "small")
+    os.mkdir(mnt)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt],
+                             capture_output=True).returncode == 0
+    out = os.path.join(mnt, "events.jsonl") if mounted else "/dev/full"
+    print(f"fullfs: output on {'a 64 KiB tmpfs' if mounted else '/dev/full'}")
+    if whole_tail and not mounted:
+        print("SKIP: mounting a tmpfs is not permitted")
+        return 77
+    try:
+        p = run_vmitrace(build, tmp, ["--output", out])
+        rc = wait(p, 300, "fullfs")
+        err = stderr_of(tmp)
+        print(err)
+        check(rc != 0, f"fullfs: exit status 0 on a full filesystem: {err}")
+        check("No space left on device" in err, f"fullfs: no clear message: {err}")
+        check("events not written" in err, f"fullfs: no count of lost events: {err}")
+        if mounted:
+            with open(out) as f:
+                text = f.read()
+            if not whole_tail and not text.endswith("\n"):
+                print(f"fullfs: last line cut (known bug): {text[text.rfind(chr(10)) + 1:][:80]!r}...")
+                text = text[: text.rfind("\n") + 1]
+            n = check_lines(text, "fullfs")
+            check(n > 0, "fullfs: nothing written before the filesystem filled")
+    finally:
+        if mounted:
+            subprocess.run(["umount", mnt])
+
+
+def case_pipe(build, tmp):
+    head = subprocess.Popen(["head", "-n", "5"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    p = run_vmitrace(build, tmp, [], stdout=head.stdin)
+    head.stdin.close()
+    got = head.stdout.read().decode()
+    head.wait()
+    rc = wait(p, 120, "pipe")
+    err = stderr_of(tmp)
+    check(rc != 0, f"pipe: exit status 0 after the reader closed the pipe: {err}")
+    check("Broken pipe" in err, f"pipe: no clear message: {err}")
+    check(check_lines(got, "pipe") == 5, f"pipe: head did not get 5 whole lines: {got!r}")
+
+
+def case_signal(build, tmp, sig):
+    out = os.path.join(tmp, "events.jsonl")
+    p = run_vmitrace(build, tmp, ["--output", out])
+    for _ in range(600):
+        if count_lines(out) >= 2000 or p.poll() is not None:
+            break
+        time.sleep(0.1)
+    check(p.poll() is None, "signal: the trace ended before the signal")
+    p.send_signal(sig)
+    rc = wait(p, 60, sig.name)
+    err = stderr_of(tmp)
+    check(rc == 128 + sig, f"{sig.name}: exit status {rc}, expected {128 + sig}: {err}")
+    with open(out) as f:
+        n = check_lines(f.read(), sig.name)
+    check(n >= 2000, f"{sig.name}: only {n} lines")
+    check(f"vmitrace: {n} events" in err or "events in" in err, f"{sig.name}: no summary: {err}")
+    check("top syscalls:" in err, f"{sig.name}: no per-syscall summary: {err}")
+
+
+def case_maxevents(build, tmp):
+    for bad in ["-1", "abc", "1e3"]:
+        r = subprocess.run([os.path.join(build, "vmitrace"), "run", "--max-events", bad, "--",
+                            "qemu-system-x86_64"], capture_output=True, text=True)
+        check(r.returncode != 0 and "--max-events" in r.stderr and r.stderr.count("\n") == 1,
+              f"maxevents: --max-events {bad}: exit {r.returncode}, stderr {r.stderr!r}")
+    out = os.path.join(tmp, "events.jsonl")
+    limit = 3000
+    t0 = time.monotonic()
+    p = run_vmitrace(build, tmp, ["--output", out, "--max-events", str(limit)])
+    rc = wait(p, 300, "maxevents")
+    err = stderr_of(tmp)
+    check(rc == 0, f"maxevents: exit status {rc}: {err}")
+    with open(out) as f:
+        n = check_lines(f.read(), "maxevents")
+    check(n == limit, f"maxevents: {n} lines written, expected {limit}")
+    check(f"--max-events {limit} reached" in err, f"maxevents: not said in the summary: {err}")
+    # QEMU was stopped, not left to finish the workload: its console has no end line.
+    with open(os.path.join(tmp, "console.log"), errors="replace") as f:
+        check("GT bench end" not in f.read(), "maxevents: the guest ran to the end")
+    print(f"maxevents: {n} lines, {time.monotonic() - t0:.1f} s")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--case", required=True,
+                    choices=["fullfs", "fullfs-whole", "pipe", "sigint", "sigterm", "maxevents"])
+    a = ap.parse_args()
+    if not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs.cpio.gz")):
+        print("lab guest not built (guest/setup.sh)")
+        return 1
+    with tempfile.TemporaryDirectory(prefix="vmitrace-fault-") as tmp:
+        if a.case.startswith("fullfs"):
+            if case_fullfs(a.build, tmp, a.case == "fullfs-whole") == 77:
+                return 77
+        elif a.case == "pipe":
+            case_pipe(a.build, tmp)
+        elif a.case == "sigint":
+            case_signal(a.build, tmp, signal.SIGINT)
+        elif a.case == "sigterm":
+            case_signal(a.build, tmp, signal.SIGTERM)
+        else:
+            case_maxevents(a.build, tmp)
+    for f in failures:
+        print("FAIL:", f)
+    print(f"{a.case}: {'ok' if not failures else f'{len(failures)} failures'}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

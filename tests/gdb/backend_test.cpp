@@ -1,0 +1,315 @@
+// GdbBackend against a fake stub listening on a unix socket: target description with
+// includes, registers by name, threads, physical reads, breakpoints and detach, and the
+// bad inputs (not a gdbstub, another architecture, a bad RAM file).
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backends/gdb/gdb_backend.hpp"
+#include "backends/gdb/target_desc.hpp"
+
+using namespace vmitrace;
+using namespace vmitrace::gdb;
+
+namespace {
+
+// Answers each request with reply(payload); "" = stay silent. Ack mode only.
+class UnixStub {
+ public:
+  using Reply = std::function<std::string(const std::string&)>;
+  explicit UnixStub(Reply reply) : reply_(std::move(reply)) {
+    path_ = "/tmp/vmitrace-gdbtest-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++) + ".sock";
+    ::unlink(path_.c_str());
+    lfd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::strncpy(sa.sun_path, path_.c_str(), sizeof sa.sun_path - 1);
+    EXPECT_EQ(::bind(lfd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    EXPECT_EQ(::listen(lfd_, 1), 0);
+    th_ = std::thread([this] { serve(); });
+  }
+  ~UnixStub() {
+    stop_ = true;
+    th_.join();
+    ::close(lfd_);
+    ::unlink(path_.c_str());
+  }
+  std::string endpoint() const { return "unix:" + path_; }
+  std::vector<std::string> requests() {
+    std::lock_guard<std::mutex> l(mu_);
+    return reqs_;
+  }
+
+ private:
+  void serve() {
+    pollfd p{lfd_, POLLIN, 0};
+    while (!stop_ && ::poll(&p, 1, 50) == 0) {
+    }
+    if (stop_) return;
+    int fd = ::accept(lfd_, nullptr, nullptr);
+    std::string buf;
+    PacketParser parser(1 << 20);
+    while (!stop_) {
+      pollfd q{fd, POLLIN, 0};
+      if (::poll(&q, 1, 50) <= 0) continue;
+      char tmp[4096];
+      ssize_t n = ::read(fd, tmp, sizeof tmp);
+      if (n <= 0) break;
+      size_t used = 0;
+      for (;;) {
+        auto ev = parser.feed(tmp, static_cast<size_t>(n), used);
+        if (ev == PacketParser::Event::none) break;
+        if (ev != PacketParser::Event::packet) continue;
+        std::string req = parser.payload();
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          reqs_.push_back(req);
+        }
+        std::string r = reply_(req);
+        if (r == "<silent>") continue;
+        std::string out = "+" + encode_packet(r);
+        (void)!::write(fd, out.data(), out.size());
+      }
+    }
+    ::close(fd);
+  }
+  static inline std::atomic<int> counter_{0};
+  Reply reply_;
+  std::string path_;
+  int lfd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::thread th_;
+  std::mutex mu_;
+  std::vector<std::string> reqs_;
+};
+
+// A small x86-64 description split over an include, as QEMU sends it.
+const char* kTarget =
+    "<?xml version=\"1.0\"?><target><architecture>i386:x86-64</architecture>"
+    "<xi:include href=\"core.xml\"/></target>";
+std::string core_xml() {
+  std::string x = "<feature name=\"org.gnu.gdb.i386.core\"><!-- <reg name=\"fake\" bitsize=\"8\"/> -->";
+  const char* regs64[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10",
+                          "r11", "r12", "r13", "r14", "r15", "rip"};
+  for (auto* r : regs64) x += std::string("<reg name=\"") + r + "\" bitsize=\"64\"/>";
+  x += "<reg name=\"eflags\" bitsize=\"32\"/>";
+  for (auto* r : {"cr0", "cr3", "cr4", "gs_base", "efer"}) x += std::string("<reg name=\"") + r + "\" bitsize=\"64\"/>";
+  return x + "</feature>";
+}
+
+// 'g' covers rax..eflags (17*8 + 4 bytes); cr0.. come through 'p'.
+std::string g_reply() {
+  std::string g;
+  for (int i = 0; i < 17; ++i) {
+    uint64_t v = i == 16 ? 0xffffffff81000000ull : 0x1000u + i;
+    g += to_hex(&v, 8);
+  }
+  uint32_t fl = 0x246;
+  return g + to_hex(&fl, 4);
+}
+
+std::string qemu_like(const std::string& req, const char* arch = "i386:x86-64") {
+  if (req.rfind("qSupported", 0) == 0) return "PacketSize=1000;qXfer:features:read+;vContSupported+";
+  if (req == "QStartNoAckMode") return "";
+  if (req.rfind("qXfer:features:read:target.xml:", 0) == 0) {
+    std::string t = kTarget;
+    t.replace(t.find("i386:x86-64"), 11, arch);
+    return "l" + t;
+  }
+  if (req.rfind("qXfer:features:read:core.xml:", 0) == 0) return "l" + core_xml();
+  if (req == "g") return g_reply();
+  if (req == "qfThreadInfo") return "m01,02";
+  if (req == "qsThreadInfo") return "l";
+  if (req.rfind("Hg", 0) == 0 || req.rfind("Z0", 0) == 0 || req.rfind("z0", 0) == 0) return "OK";
+  if (req.rfind("Qqemu.PhyMemMode", 0) == 0 || req == "D") return "OK";
+  if (req.rfind("p", 0) == 0) {
+    unsigned n = std::stoul(req.substr(1), nullptr, 16);
+    uint64_t v = n == 18 ? 0x80000001ull : n == 19 ? 0x1000 : n == 20 ? 0x20 : n == 22 ? 0x500 : 0;
+    return to_hex(&v, 8);
+  }
+  if (req[0] == 'm') return "E14";
+  if (req == "c" || req.rfind("vCont;s", 0) == 0) return "T05thread:01;";
+  return "";
+}
+
+GdbBackendOptions opts(const std::string& ep) {
+  GdbBackendOptions o;
+  o.endpoint = ep;
+  o.timeout_ms = 400;
+  return o;
+}
+
+}  // namespace
+
+TEST(TargetDesc, IncludesCommentsAndOffsets) {
+  TargetDesc d = read_target_desc([](const std::string& annex) -> std::string {
+    if (annex == "target.xml") return kTarget;
+    if (annex == "core.xml") return core_xml();
+    throw Error(annex, "unknown");
+  });
+  EXPECT_EQ(d.architecture, "i386:x86-64");
+  EXPECT_EQ(d.find("fake"), nullptr);  // inside a comment
+  ASSERT_NE(d.find("rip"), nullptr);
+  EXPECT_EQ(d.find("rip")->regnum, 16u);
+  EXPECT_EQ(d.find("rip")->offset, 128u);
+  ASSERT_NE(d.find("cr0"), nullptr);
+  EXPECT_EQ(d.find("cr0")->offset, 17 * 8 + 4u);
+}
+
+TEST(TargetDesc, IncludeLoopIsBounded) {
+  EXPECT_THROW(read_target_desc([](const std::string&) {
+                 return std::string("<target><xi:include href=\"target.xml\"/></target>");
+               }),
+               Error);
+  EXPECT_THROW(read_target_desc([](const std::string&) { return std::string("<target><reg name=\"x\""); }),
+               Error);
+}
+
+TEST(GdbBackend, AttachReadsLayoutThreadsAndRegisters) {
+  UnixStub stub([](const std::string& r) { return qemu_like(r); });
+  GdbBackend b(opts(stub.endpoint()));
+  EXPECT_EQ(b.vcpu_count(), 2u);
+  EXPECT_EQ(b.target().architecture, "i386:x86-64");
+  bool called = false;
+  std::atomic<bool> stop{false};
+  b.when_in_kernel([&](vmi::Vcpu& v) {
+    uint64_t rip = 0, rbx = 0, cr3 = 0;
+    EXPECT_TRUE(v.read_reg(vmi::Reg::rip, rip));
+    EXPECT_EQ(rip, 0xffffffff81000000ull);
+    EXPECT_TRUE(v.read_reg(vmi::Reg::rbx, rbx));
+    EXPECT_EQ(rbx, 0x1001u);
+    EXPECT_TRUE(v.read_reg(vmi::Reg::cr3, cr3));  // through 'p'
+    EXPECT_EQ(cr3, 0x1000u);
+    uint64_t fsb = 0;
+    EXPECT_FALSE(v.read_reg(vmi::Reg::fs_base, fsb));  // not in this description
+    EXPECT_EQ(v.pointer_size(), 8u);
+    char buf[8];
+    EXPECT_EQ(v.read_virt(0xffffffff81000000ull, buf, 8), 0u);  // stub says E14
+    called = true;
+    stop = true;
+    return true;
+  });
+  auto id = b.add_hook(0xffffffff81001000ull, [](vmi::Vcpu&, uint64_t) {});
+  b.run(stop);  // probes the kernel once (the guest is stopped after attach), then returns
+  EXPECT_TRUE(called);
+  b.remove_hook(id);
+  EXPECT_TRUE(b.detach());
+  auto reqs = stub.requests();
+  auto has = [&](const std::string& s) { return std::find(reqs.begin(), reqs.end(), s) != reqs.end(); };
+  EXPECT_TRUE(has("Z0,ffffffff81001000,1"));
+  EXPECT_TRUE(has("z0,ffffffff81001000,1"));
+  EXPECT_TRUE(has("Qqemu.PhyMemMode:1"));
+  EXPECT_TRUE(has("Qqemu.PhyMemMode:0"));
+  EXPECT_EQ(reqs.back(), "D");
+}
+
+TEST(GdbBackend, DetachRemovesEveryBreakpoint) {
+  UnixStub stub([](const std::string& r) { return qemu_like(r); });
+  GdbBackend b(opts(stub.endpoint()));
+  b.add_hook(0x1000, [](vmi::Vcpu&, uint64_t) {});
+  b.add_hook(0x1000, [](vmi::Vcpu&, uint64_t) {});  // same site: one breakpoint
+  b.add_hook(0x2000, [](vmi::Vcpu&, uint64_t) {});
+  EXPECT_TRUE(b.detach());
+  auto reqs = stub.requests();
+  EXPECT_EQ(std::count(reqs.begin(), reqs.end(), "Z0,1000,1"), 1);
+  EXPECT_EQ(std::count(reqs.begin(), reqs.end(), "z0,1000,1"), 1);
+  EXPECT_EQ(std::count(reqs.begin(), reqs.end(), "z0,2000,1"), 1);
+}
+
+TEST(GdbBackend, SilentPeerIsNotAGdbstub) {
+  UnixStub stub([](const std::string&) { return std::string("<silent>"); });
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    GdbBackend b(opts(stub.endpoint()));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a gdbstub"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
+TEST(GdbBackend, OtherArchitectureRejected) {
+  UnixStub stub([](const std::string& r) { return qemu_like(r, "aarch64"); });
+  try {
+    GdbBackend b(opts(stub.endpoint()));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("aarch64"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GdbBackend, BadGuestRamFile) {
+  std::string path = "/tmp/vmitrace-gdbtest-ram-" + std::to_string(::getpid());
+  { std::ofstream(path) << "not a multiple of 4 KiB"; }
+  UnixStub stub([](const std::string& r) { return qemu_like(r); });
+  GdbBackendOptions o = opts(stub.endpoint());
+  o.guest_ram = path;
+  try {
+    GdbBackend b(o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  ::unlink(path.c_str());
+  o.guest_ram = "/nonexistent/ram";
+  EXPECT_THROW(GdbBackend b(o), Error);
+}
+
+TEST(GuestRam, PcAndQ35Layout) {
+  EXPECT_EQ(ram_below_4g(Machine::pc, 512ull << 20), 512ull << 20);
+  EXPECT_EQ(ram_below_4g(Machine::pc, 4ull << 30), 0xc0000000ull);
+  EXPECT_EQ(ram_below_4g(Machine::q35, 2ull << 30), 2ull << 30);
+  EXPECT_EQ(ram_below_4g(Machine::q35, 4ull << 30), 0x80000000ull);
+  // A small file: RAM at 0, nothing in the hole or past the end.
+  std::string path = "/tmp/vmitrace-gdbtest-ram2-" + std::to_string(::getpid());
+  {
+    std::ofstream f(path, std::ios::binary);
+    std::string page(8192, 'a');
+    page[4096] = 'b';
+    f << page;
+  }
+  GuestRam r(path, Machine::pc);
+  char c = 0;
+  EXPECT_EQ(r.read(4096, &c, 1), 1u);
+  EXPECT_EQ(c, 'b');
+  char buf[16];
+  EXPECT_EQ(r.read(8190, buf, 16), 2u);
+  EXPECT_EQ(r.read(1ull << 32, buf, 1), 0u);
+  ::unlink(path.c_str());
+}
+
+TEST(GdbBackend, HookFiresThenStepsOver) {
+  UnixStub stub([](const std::string& r) { return qemu_like(r); });
+  GdbBackend b(opts(stub.endpoint()));
+  std::atomic<bool> stop{false};
+  int hits = 0;
+  // The fake's vCPU always stops at 0xffffffff81000000.
+  b.add_hook(0xffffffff81000000ull, [&](vmi::Vcpu& v, uint64_t addr) {
+    EXPECT_EQ(addr, 0xffffffff81000000ull);
+    EXPECT_EQ(v.index(), 0u);
+    if (++hits == 2) stop = true;
+  });
+  b.run(stop);
+  EXPECT_EQ(hits, 2);
+  EXPECT_EQ(b.stats().hook_hits, 2u);
+  EXPECT_TRUE(b.detach());
+  auto reqs = stub.requests();
+  EXPECT_GE(std::count(reqs.begin(), reqs.end(), "vCont;s:01"), 2);
+  // The fake's rip does not move on a step, as with an int3 under KVM: from then on
+  // the breakpoint is removed around each step.
+  EXPECT_GE(std::count(reqs.begin(), reqs.end(), "z0,ffffffff81000000,1"), 2);
+}
