@@ -165,7 +165,6 @@ GdbBackend::GdbBackend(const GdbBackendOptions& opt)
   });
   if (desc_.architecture.rfind("i386", 0) != 0)
     throw Error(opt_.endpoint, "the stub's target is '" + desc_.architecture + "', not x86 (i386 or i386:x86-64)");
-  bool x64 = desc_.architecture == "i386:x86-64";
   for (int i = 0; i < static_cast<int>(Reg::count); ++i) {
     reg_index_[i] = -1;
     for (const char* n : {kNames64[i], kNames32[i]}) {
@@ -185,7 +184,6 @@ GdbBackend::GdbBackend(const GdbBackendOptions& opt)
   efer_index_ = index_of("efer");
   if (cr0_index_ < 0 || cr3_index_ < 0 || cr4_index_ < 0 || reg_index_[static_cast<int>(Reg::rip)] < 0)
     throw Error(opt_.endpoint, "the target description has no cr0/cr3/cr4/rip (needs QEMU's x86 system gdbstub)");
-  (void)x64;
 
   // Size of the 'g' reply: ask once (the stub decides which registers it holds).
   std::string g = client_->request("g");
