@@ -8,3 +8,8 @@ cd "$(dirname "$0")"
 ./guest/setup.sh
 ./scripts/build.sh
 meson test -C build --print-errorlogs --num-processes 2 "$@"
+# The unit tests again under AddressSanitizer + UBSan, in build-asan (no guests:
+# scripts/sanitize.sh). Only for a whole run; SANITIZE=0 skips it.
+if [[ $# -eq 0 && "${SANITIZE:-1}" != 0 ]]; then
+  ./scripts/sanitize.sh build-asan
+fi
