@@ -12,9 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,9 +22,12 @@
 #include <fmt/core.h>
 
 #include "app/commands.hpp"
+#include "app/event_writer.hpp"
 #include "backends/gdb/gdb_backend.hpp"
 #include "common/error.hpp"
 #include "event/record.hpp"
+#include "ipc/ring.hpp"
+#include "ipc/ring_sink.hpp"
 #include "output/format.hpp"
 #include "syscalls/plugin/plugin.hpp"
 
@@ -44,94 +45,6 @@ struct AttachOptions {
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop.store(true); }
 
-// TEMPORARY (until the writer/sink of cmd_run.cpp moves to a shared file): records
-// are copied into a queue on the tracing thread and formatted and written by a
-// writer thread, so formatting and I/O stay off the capture path.
-class QueueSink final : public vmi::EventSink {
- public:
-  QueueSink(const std::string& path, output::FormatOptions fo) : fo_(fo) {
-    if (path.empty()) {
-      fd_ = 1;
-    } else {
-      fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd_ < 0) throw Error(path, std::string("cannot open output: ") + std::strerror(errno));
-      own_ = true;
-    }
-    th_ = std::thread([this] { loop(); });
-  }
-  ~QueueSink() override {
-    finish();
-    if (own_) ::close(fd_);
-  }
-  void emit(const void* rec, size_t size) override {
-    if (size < sizeof(event::Record) || size > event::kMaxRecord) return;
-    auto* p = static_cast<const uint8_t*>(rec);
-    std::lock_guard<std::mutex> l(mu_);
-    q_.emplace_back(p, p + size);
-    cv_.notify_one();
-  }
-  // Drains the queue, writes everything and joins the writer.
-  void finish() {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      done_ = true;
-      cv_.notify_one();
-    }
-    if (th_.joinable()) th_.join();
-  }
-  uint64_t events() const { return events_; }
-  const std::string& error() const { return err_; }
-
- private:
-  void loop() {
-    std::string out;
-    uint64_t uid = 0;
-    for (;;) {
-      std::deque<std::vector<uint8_t>> batch;
-      {
-        std::unique_lock<std::mutex> l(mu_);
-        cv_.wait_for(l, std::chrono::milliseconds(200), [this] { return done_ || !q_.empty(); });
-        batch.swap(q_);
-        if (batch.empty() && done_) break;
-      }
-      for (auto& r : batch) {
-        // Realign: format_event reads the record in place.
-        alignas(8) static thread_local std::vector<uint64_t> buf;
-        buf.assign((r.size() + 7) / 8, 0);
-        std::memcpy(buf.data(), r.data(), r.size());
-        auto* rec = reinterpret_cast<const event::Record*>(buf.data());
-        if (rec->size < sizeof(event::Record) || rec->size > r.size()) continue;
-        output::format_event(*rec, uid++, fo_, out);
-        ++events_;
-      }
-      write_out(out);
-    }
-    write_out(out);
-  }
-  void write_out(std::string& s) {
-    size_t off = 0;
-    while (off < s.size() && err_.empty()) {
-      ssize_t n = ::write(fd_, s.data() + off, s.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        err_ = std::string("write failed: ") + std::strerror(errno);
-        break;
-      }
-      off += static_cast<size_t>(n);
-    }
-    s.clear();
-  }
-  output::FormatOptions fo_;
-  int fd_ = -1;
-  bool own_ = false;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::vector<uint8_t>> q_;
-  bool done_ = false;
-  std::atomic<uint64_t> events_{0};
-  std::string err_;
-  std::thread th_;
-};
 
 int attach(const AttachOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
@@ -155,7 +68,21 @@ int attach(const AttachOptions& o) {
   fmt::print(stderr, "vmitrace: attached to {} ({}, {} vCPU{}, memory via {})\n", o.endpoint,
              backend.target().architecture, backend.vcpu_count(), backend.vcpu_count() == 1 ? "" : "s",
              o.guest_ram.empty() ? "the stub (physical mode)" : o.guest_ram);
-  QueueSink sink(o.output, fo);
+  // The same hand-over and writer as `vmitrace run`: an event ring (here private to
+  // this process) between the capture thread and the writer thread.
+  OutputFile out(o.output);
+  std::string ring_file = fmt::format("/dev/shm/vmitrace-attach-{}.ring", ::getpid());
+  ipc::EventRing ring = ipc::EventRing::create(ring_file, size_t{64} << 20);
+  ::unlink(ring_file.c_str());  // the mapping is all we need
+  ipc::RingSink sink(ring, /*block=*/true);
+  std::atomic<bool> capture_done{false};
+  std::atomic<bool> output_failed{false};
+  EventCounts counts;
+  std::thread writer([&] {
+    writer_loop(ring, out, fo, capture_done, counts,
+                [&] { if (!output_failed.exchange(true)) { ring.mark_reader_gone(); g_stop.store(true); } },
+                0, [] {});
+  });
   std::string fatal;
   int status = 0;
   {
@@ -181,22 +108,29 @@ int attach(const AttachOptions& o) {
       backend.detach(&why);
       throw;
     }
-    if (plugin) {
+    if (plugin) {  // the capture side's counters, for the common summary
       auto st = plugin->stats();
-      fmt::print(stderr, "vmitrace: plugin: {} syscalls, {} sysrets, {} returns without entry, {} guest reads failed\n",
-                 st.syscalls, st.sysrets, st.returns_unpaired, st.read_failures);
+      ring.set_counter(ipc::Counter::syscalls, st.syscalls);
+      ring.set_counter(ipc::Counter::sysrets, st.sysrets);
+      ring.set_counter(ipc::Counter::returns_unpaired, st.returns_unpaired);
+      ring.set_counter(ipc::Counter::entries_lost, st.entries_lost);
+      ring.set_counter(ipc::Counter::read_failures, st.read_failures);
+      ring.mark_closed();
     }
     plugin.reset();  // removes its hooks (breakpoints) while the guest is stopped
   }
   std::string why;
   if (!backend.detach(&why) && fatal.empty()) fatal = "detach failed: " + why;
-  sink.finish();
+  capture_done.store(true, std::memory_order_release);
+  writer.join();
+  out.close_file();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto bs = backend.stats();
-  fmt::print(stderr, "vmitrace: {} events in {:.1f} s ({:.0f}/s); {} breakpoint hits, {} other stops\n",
-             sink.events(), secs, secs > 0 ? sink.events() / secs : 0.0, bs.hook_hits, bs.other_stops);
-  if (!sink.error().empty()) {
-    fmt::print(stderr, "vmitrace: {}: {}\n", o.output.empty() ? "stdout" : o.output, sink.error());
+  print_summary(counts, ring, secs, 0);
+  fmt::print(stderr, "vmitrace: {} breakpoint hits ({:.0f}/s), {} other stops\n", bs.hook_hits,
+             secs > 0 ? bs.hook_hits / secs : 0.0, bs.other_stops);
+  if (!out.ok()) {
+    fmt::print(stderr, "vmitrace: {} ({} events not written)\n", out.error(), counts.unwritten_lines);
     status = 1;
   }
   if (!fatal.empty()) {

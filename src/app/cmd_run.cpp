@@ -31,6 +31,7 @@
 #include <fmt/core.h>
 
 #include "app/commands.hpp"
+#include "app/event_writer.hpp"
 #include "common/error.hpp"
 #include "event/record.hpp"
 #include "ipc/ring.hpp"
@@ -223,170 +224,6 @@ std::string profile_for_kernel(const std::string& image) {
   return path;
 }
 
-// ---- output -------------------------------------------------------------------
-
-// Buffered writer on a file descriptor; remembers the first error.
-class Sink {
- public:
-  explicit Sink(const std::string& path) : name_(path.empty() ? "stdout" : path) {
-    if (path.empty()) {
-      fd_ = 1;
-    } else {
-      fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd_ < 0) throw Error(path, std::string("cannot open output: ") + std::strerror(errno));
-      own_ = true;
-    }
-  }
-  ~Sink() {
-    if (own_) ::close(fd_);
-  }
-  bool ok() const { return error_.empty(); }
-  const std::string& error() const { return error_; }
-  // Writes everything in buf; on error keeps the unwritten rest in buf.
-  bool write_all(std::string& buf) {
-    size_t off = 0;
-    while (off < buf.size() && ok()) {
-      ssize_t n = ::write(fd_, buf.data() + off, buf.size() - off);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        error_ = name_ + ": write failed: " + std::strerror(errno);
-        break;
-      }
-      off += static_cast<size_t>(n);
-    }
-    buf.erase(0, off);
-    return ok();
-  }
-  bool close_file() {
-    if (own_) {
-      own_ = false;
-      if (::close(fd_) != 0 && ok()) error_ = name_ + ": close failed: " + std::strerror(errno);
-    }
-    return ok();
-  }
-
- private:
-  std::string name_;
-  int fd_ = -1;
-  bool own_ = false;
-  std::string error_;
-};
-
-struct Counts {
-  uint64_t events = 0, syscalls = 0, sysrets = 0, malformed = 0, unwritten_lines = 0;
-  uint64_t over_limit = 0;  // captured after --max-events was reached, not written
-  std::unordered_map<uint64_t, uint64_t> by_call;  // (abi << 32 | nr) -> entries
-};
-
-// The writer thread: pops until QEMU is gone and the ring is empty; EventUID is
-// one counter in pop order.
-// With max_events, after that many lines the output is flushed, on_limit() asks
-// QEMU to quit and later records are drained (so QEMU never blocks) but not written.
-void writer_loop(ipc::EventRing& ring, Sink& sink, const output::FormatOptions& fo,
-                 const std::atomic<bool>& producer_done, Counts& counts,
-                 const std::function<void()>& on_output_error, uint64_t max_events,
-                 const std::function<void()>& on_limit) {
-  std::vector<uint8_t> rec(event::kMaxRecord + 64);
-  std::string out;
-  out.reserve(1 << 20);
-  auto idle = std::chrono::microseconds(50);
-  uint64_t uid = 0;
-  for (;;) {
-    size_t n = ring.pop(rec.data(), rec.size());
-    if (n == 0) {
-      if (!out.empty() && sink.ok() && !sink.write_all(out)) on_output_error();
-      if (producer_done.load(std::memory_order_acquire) && ring.pending() == 0) break;
-      std::this_thread::sleep_for(idle);
-      if (idle < std::chrono::microseconds(2000)) idle *= 2;
-      continue;
-    }
-    idle = std::chrono::microseconds(50);
-    auto* r = reinterpret_cast<event::Record*>(rec.data());
-    if (n < sizeof(event::Record) || n > rec.size() || r->size > n ||
-        r->size < sizeof(event::Record)) {
-      ++counts.malformed;
-      continue;
-    }
-    ++counts.events;
-    if (r->kind == event::Kind::syscall) {
-      ++counts.syscalls;
-      ++counts.by_call[(uint64_t{static_cast<uint8_t>(r->abi)} << 32) | r->nr];
-    } else if (r->kind == event::Kind::sysret) {
-      ++counts.sysrets;
-    }
-    if (max_events && uid >= max_events) {
-      ++counts.over_limit;
-      continue;
-    }
-    if (!sink.ok()) {
-      ++counts.unwritten_lines;
-      continue;
-    }
-    output::format_event(*r, uid++, fo, out);
-    if (out.size() >= (1 << 20) && !sink.write_all(out)) on_output_error();
-    if (max_events && uid == max_events) {
-      if (!out.empty() && !sink.write_all(out)) on_output_error();
-      on_limit();
-    }
-  }
-  if (!out.empty() && sink.ok() && !sink.write_all(out)) on_output_error();
-  if (!sink.ok())
-    counts.unwritten_lines += static_cast<uint64_t>(std::count(out.begin(), out.end(), '\n'));
-}
-
-const char* abi_name(event::Abi a) {
-  switch (a) {
-    case event::Abi::linux_x64: return "x64";
-    case event::Abi::linux_ia32: return "x32";
-    case event::Abi::win_nt: return "nt";
-    case event::Abi::win_win32k: return "win32k";
-  }
-  return "?";
-}
-
-void print_summary(const Counts& c, const ipc::EventRing& ring, double secs,
-                   uint64_t max_events) {
-  auto rs = ring.stats();
-  if (max_events && c.events >= max_events)
-    fmt::print(stderr, "vmitrace: --max-events {} reached: QEMU stopped; {} later events not "
-               "written\n", max_events, c.over_limit);
-  fmt::print(stderr, "vmitrace: {} events in {:.1f} s: {} syscall, {} sysret; dropped {}",
-             c.events, secs, c.syscalls, c.sysrets, rs.dropped);
-  if (rs.too_large) fmt::print(stderr, " ({} too large)", rs.too_large);
-  if (c.malformed) fmt::print(stderr, "; {} malformed records skipped", c.malformed);
-  fmt::print(stderr, "\n");
-  std::vector<std::pair<uint64_t, uint64_t>> top(c.by_call.begin(), c.by_call.end());
-  std::sort(top.begin(), top.end(), [](auto& a, auto& b) {
-    return a.second != b.second ? a.second > b.second : a.first < b.first;
-  });
-  if (top.size() > 10) top.resize(10);
-  if (!top.empty()) {
-    std::string line;
-    for (auto& [key, n] : top) {
-      auto abi = static_cast<event::Abi>(key >> 32);
-      auto nr = static_cast<uint32_t>(key);
-      const syscalls::SyscallInfo* info = syscalls::lookup(abi, nr);
-      std::string name = info ? info->name : fmt::format("sys_{}", nr);
-      if (abi != event::Abi::linux_x64) name += fmt::format("/{}", abi_name(abi));
-      line += fmt::format("{}{} {}", line.empty() ? "" : ", ", name, n);
-    }
-    fmt::print(stderr, "vmitrace: top syscalls: {}\n", line);
-  }
-  if (ring.closed()) {
-    using ipc::Counter;
-    fmt::print(stderr,
-               "vmitrace: plugin: {} syscalls, {} sysrets, {} returns without entry, {} entries "
-               "without return, {} guest reads failed\n",
-               ring.counter(Counter::syscalls), ring.counter(Counter::sysrets),
-               ring.counter(Counter::returns_unpaired), ring.counter(Counter::entries_lost),
-               ring.counter(Counter::read_failures));
-  } else if (ring.producer_attached()) {
-    fmt::print(stderr, "vmitrace: QEMU ended without closing the capture (killed or crashed); "
-                       "every event it published was written\n");
-    if (rs.torn) fmt::print(stderr, "vmitrace: 1 event was being written when QEMU died (lost)\n");
-  }
-}
-
 // ---- the run ------------------------------------------------------------------
 
 // Removes the ring file on every way out of run().
@@ -428,7 +265,7 @@ int run(const RunOptions& o) {
     profile = profile_for_kernel(kernel);
   }
 
-  Sink sink(o.output);
+  OutputFile sink(o.output);
   Unlinker unlinker{ring_path()};
   ipc::EventRing ring = ipc::EventRing::create(unlinker.path, size_t{o.ring_mb} << 20);
 
@@ -472,7 +309,7 @@ int run(const RunOptions& o) {
   std::atomic<bool> producer_done{false};
   std::atomic<bool> output_failed{false};
   std::atomic<bool> limit_reached{false};
-  Counts counts;
+  EventCounts counts;
   std::string ring_error;
   auto stop_capture = [&] {
     // Nothing more can be written: stop the guest, and do not let QEMU block on a

@@ -298,7 +298,11 @@ const char* compression_name(Compression c) {
 
 std::vector<uint8_t> decompress(const uint8_t* data, size_t len, Compression c,
                                 const std::string& what, uint64_t max_out, uint64_t hint) {
-  if (hint > max_out) hint = 0;  // a lie; grow as needed and let max_out stop it
+  // The hint comes from the (untrusted) input: it only sizes the first buffer. One
+  // claiming more than max_out, or an expansion no kernel compressor reaches (real
+  // bzImage payloads expand 3-6x), is a lie: grow as needed and let max_out stop it.
+  constexpr uint64_t kMaxHintRatio = 32;
+  if (hint > max_out || hint > uint64_t(len) * kMaxHintRatio) hint = 0;
   switch (c) {
     case Compression::none: return std::vector<uint8_t>(data, data + len);
     case Compression::xz: return decompress_xz(data, len, false, hint, what, max_out);

@@ -3,7 +3,7 @@
 
   fullfs     --output on a full filesystem (64 KiB tmpfs; /dev/full when mounting is
              not permitted): one clear message, non-zero exit, the file holds whole lines
-             (but the last: known bug) -- fullfs-whole: the last line too (fails today)
+             -- fullfs-whole: the last line too (the writer cuts a partial line back)
   pipe       stdout is a pipe whose reader exits after 5 lines (| head -n 5): clear
              message, non-zero exit, no hang
   sigint     SIGINT / SIGTERM to vmitrace mid-trace: every line whole, EventUIDs

@@ -9,9 +9,9 @@
 #include "backends/qemu_plugin/plugin_args.hpp"
 #include "backends/qemu_plugin/qemu_api.h"
 #include "backends/qemu_plugin/qemu_backend.hpp"
-#include "backends/qemu_plugin/ring_sink.hpp"
 #include "common/error.hpp"
 #include "ipc/ring.hpp"
+#include "ipc/ring_sink.hpp"
 #include "syscalls/plugin/plugin.hpp"
 
 // The API version this plugin was written against (QEMU accepts min..cur).
@@ -29,7 +29,7 @@ using namespace vmitrace::backends::qemu;
 struct State {
   PluginArgs args;
   ipc::EventRing ring;
-  std::unique_ptr<RingSink> sink;
+  std::unique_ptr<ipc::RingSink> sink;
   std::unique_ptr<QemuBackend> backend;
   std::unique_ptr<syscalls::Plugin> plugin;
 };
@@ -62,7 +62,7 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     if (g_state) throw Error("qemu plugin", "loaded twice");
     auto s = std::make_unique<State>();
     s->args = parse_plugin_args(argc, argv);
-    s->sink = std::make_unique<RingSink>(s->ring, s->args.block);
+    s->sink = std::make_unique<ipc::RingSink>(s->ring, s->args.block);
     s->backend = std::make_unique<QemuBackend>(id, *info);
     syscalls::PluginConfig cfg;
     cfg.profile_path = s->args.profile;

@@ -1,0 +1,179 @@
+#include "app/event_writer.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "common/error.hpp"
+#include "event/record.hpp"
+#include "syscalls/table.hpp"
+
+namespace vmitrace::app {
+
+OutputFile::OutputFile(const std::string& path) : name_(path.empty() ? "stdout" : path) {
+  if (path.empty()) {
+    fd_ = 1;
+  } else {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error(path, std::string("cannot open output: ") + std::strerror(errno));
+    own_ = true;
+  }
+  struct stat st {};
+  regular_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+OutputFile::~OutputFile() {
+  if (own_) ::close(fd_);
+}
+
+bool OutputFile::write_all(std::string& buf) {
+  size_t off = 0;
+  while (off < buf.size() && ok()) {
+    ssize_t n = ::write(fd_, buf.data() + off, buf.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error_ = name_ + ": write failed: " + std::strerror(errno);
+      break;
+    }
+    // Track the end of the last whole line that reached the file.
+    const char* nl = static_cast<const char*>(::memrchr(buf.data() + off, '\n', size_t(n)));
+    if (nl) whole_end_ = written_ + uint64_t(nl - (buf.data() + off)) + 1;
+    written_ += uint64_t(n);
+    off += static_cast<size_t>(n);
+  }
+  if (!ok() && regular_ && written_ != whole_end_) {
+    // A full disk cut a line: drop its head so the file ends with a whole line.
+    if (::ftruncate(fd_, off_t(whole_end_)) == 0) written_ = whole_end_;
+  }
+  buf.erase(0, off);
+  return ok();
+}
+
+bool OutputFile::close_file() {
+  if (own_) {
+    own_ = false;
+    if (::close(fd_) != 0 && ok()) error_ = name_ + ": close failed: " + std::strerror(errno);
+  }
+  return ok();
+}
+
+void writer_loop(ipc::EventRing& ring, OutputFile& sink, const output::FormatOptions& fo,
+                 const std::atomic<bool>& producer_done, EventCounts& counts,
+                 const std::function<void()>& on_output_error, uint64_t max_events,
+                 const std::function<void()>& on_limit) {
+  std::vector<uint8_t> rec(event::kMaxRecord + 64);
+  std::string out;
+  out.reserve(1 << 20);
+  auto idle = std::chrono::microseconds(50);
+  uint64_t uid = 0;
+  for (;;) {
+    size_t n = ring.pop(rec.data(), rec.size());
+    if (n == 0) {
+      if (!out.empty() && sink.ok() && !sink.write_all(out)) on_output_error();
+      if (producer_done.load(std::memory_order_acquire) && ring.pending() == 0) break;
+      std::this_thread::sleep_for(idle);
+      if (idle < std::chrono::microseconds(2000)) idle *= 2;
+      continue;
+    }
+    idle = std::chrono::microseconds(50);
+    auto* r = reinterpret_cast<event::Record*>(rec.data());
+    if (n < sizeof(event::Record) || n > rec.size() || r->size > n ||
+        r->size < sizeof(event::Record)) {
+      ++counts.malformed;
+      continue;
+    }
+    ++counts.events;
+    if (r->kind == event::Kind::syscall) {
+      ++counts.syscalls;
+      ++counts.by_call[(uint64_t{static_cast<uint8_t>(r->abi)} << 32) | r->nr];
+    } else if (r->kind == event::Kind::sysret) {
+      ++counts.sysrets;
+    }
+    if (max_events && uid >= max_events) {
+      ++counts.over_limit;
+      continue;
+    }
+    if (!sink.ok()) {
+      ++counts.unwritten_lines;
+      continue;
+    }
+    output::format_event(*r, uid++, fo, out);
+    if (out.size() >= (1 << 20) && !sink.write_all(out)) on_output_error();
+    if (max_events && uid == max_events) {
+      if (!out.empty() && !sink.write_all(out)) on_output_error();
+      on_limit();
+    }
+  }
+  if (!out.empty() && sink.ok() && !sink.write_all(out)) on_output_error();
+  if (!sink.ok())
+    counts.unwritten_lines += static_cast<uint64_t>(std::count(out.begin(), out.end(), '\n'));
+}
+
+namespace {
+
+const char* abi_name(event::Abi a) {
+  switch (a) {
+    case event::Abi::linux_x64: return "x64";
+    case event::Abi::linux_ia32: return "x32";
+    case event::Abi::win_nt: return "nt";
+    case event::Abi::win_win32k: return "win32k";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void print_summary(const EventCounts& c, const ipc::EventRing& ring, double secs,
+                   uint64_t max_events) {
+  auto rs = ring.stats();
+  if (max_events && c.events >= max_events)
+    fmt::print(stderr, "vmitrace: --max-events {} reached: QEMU stopped; {} later events not "
+               "written\n", max_events, c.over_limit);
+  fmt::print(stderr, "vmitrace: {} events in {:.1f} s: {} syscall, {} sysret; dropped {}",
+             c.events, secs, c.syscalls, c.sysrets, rs.dropped);
+  if (rs.too_large) fmt::print(stderr, " ({} too large)", rs.too_large);
+  if (c.malformed) fmt::print(stderr, "; {} malformed records skipped", c.malformed);
+  fmt::print(stderr, "\n");
+  std::vector<std::pair<uint64_t, uint64_t>> top(c.by_call.begin(), c.by_call.end());
+  std::sort(top.begin(), top.end(), [](auto& a, auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  if (top.size() > 10) top.resize(10);
+  if (!top.empty()) {
+    std::string line;
+    for (auto& [key, n] : top) {
+      auto abi = static_cast<event::Abi>(key >> 32);
+      auto nr = static_cast<uint32_t>(key);
+      const syscalls::SyscallInfo* info = syscalls::lookup(abi, nr);
+      std::string name = info ? info->name : fmt::format("sys_{}", nr);
+      if (abi != event::Abi::linux_x64) name += fmt::format("/{}", abi_name(abi));
+      line += fmt::format("{}{} {}", line.empty() ? "" : ", ", name, n);
+    }
+    fmt::print(stderr, "vmitrace: top syscalls: {}\n", line);
+  }
+  if (ring.closed()) {
+    using ipc::Counter;
+    fmt::print(stderr,
+               "vmitrace: plugin: {} syscalls, {} sysrets, {} returns without entry, {} entries "
+               "without return, {} guest reads failed\n",
+               ring.counter(Counter::syscalls), ring.counter(Counter::sysrets),
+               ring.counter(Counter::returns_unpaired), ring.counter(Counter::entries_lost),
+               ring.counter(Counter::read_failures));
+  } else if (ring.producer_attached()) {
+    fmt::print(stderr, "vmitrace: QEMU ended without closing the capture (killed or crashed); "
+                       "every event it published was written\n");
+    if (rs.torn) fmt::print(stderr, "vmitrace: 1 event was being written when QEMU died (lost)\n");
+  }
+}
+
+
+}  // namespace vmitrace::app
