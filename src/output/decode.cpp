@@ -154,31 +154,21 @@ void quoted(std::string& out, std::string_view s, size_t limit, bool truncated) 
     truncated = true;
   }
   out += '"';
-  size_t i = 0, run = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') { ++i; continue; }
-    if (c >= 0x80) {
-      if (size_t len = utf8_seq_len(s, i)) { i += len; continue; }
-    }
-    out.append(s.data() + run, i - run);
+  append_escaped_with(out, s, [](std::string& o, unsigned char c) {
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\t': out.append("\\t"); break;
-      case '\n': out.append("\\n"); break;
-      case '\v': out.append("\\v"); break;
-      case '\f': out.append("\\f"); break;
-      case '\r': out.append("\\r"); break;
-      default: {
+      case '"': o.append("\\\""); break;
+      case '\\': o.append("\\\\"); break;
+      case '\t': o.append("\\t"); break;
+      case '\n': o.append("\\n"); break;
+      case '\v': o.append("\\v"); break;
+      case '\f': o.append("\\f"); break;
+      case '\r': o.append("\\r"); break;
+      default: {  // strace's \xNN for control bytes, DEL and invalid UTF-8
         const char esc[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
-        out.append(esc, 4);
+        o.append(esc, 4);
       }
     }
-    run = ++i;
-  }
-  out.append(s.data() + run, n - run);
+  });
   out += '"';
   if (truncated) out.append("...");
 }

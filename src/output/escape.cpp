@@ -37,28 +37,18 @@ size_t utf8_seq_len(std::string_view s, size_t i) {
 }
 
 void append_escaped(std::string& out, std::string_view s) {
-  size_t i = 0, run = 0;  // [run, i): bytes to copy as they are
-  const size_t n = s.size();
-  while (i < n) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') { ++i; continue; }
-    if (c >= 0x80) {
-      if (size_t len = utf8_seq_len(s, i)) { i += len; continue; }
-    }
-    out.append(s.data() + run, i - run);
+  append_escaped_with(out, s, [](std::string& o, unsigned char c) {
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default: append_u00(out, c); break;  // control bytes, DEL, invalid UTF-8
+      case '"': o.append("\\\""); break;
+      case '\\': o.append("\\\\"); break;
+      case '\b': o.append("\\b"); break;
+      case '\f': o.append("\\f"); break;
+      case '\n': o.append("\\n"); break;
+      case '\r': o.append("\\r"); break;
+      case '\t': o.append("\\t"); break;
+      default: append_u00(o, c); break;  // control bytes, DEL, invalid UTF-8
     }
-    run = ++i;
-  }
-  out.append(s.data() + run, n - run);
+  });
 }
 
 }  // namespace vmitrace::output

@@ -19,4 +19,24 @@ void append_escaped(std::string& out, std::string_view s);
 // is not valid UTF-8 (overlong forms, surrogates, values above U+10FFFF).
 size_t utf8_seq_len(std::string_view s, size_t i);
 
+// The scan both escapers share (JSON above, strace's style in decode.cpp): printable
+// ASCII other than '"' and '\\' and valid UTF-8 sequences are copied as they are;
+// every other byte goes to escape_byte(out, byte).
+template <class EscapeByte>
+void append_escaped_with(std::string& out, std::string_view s, EscapeByte escape_byte) {
+  size_t i = 0, run = 0;  // [run, i): bytes to copy as they are
+  const size_t n = s.size();
+  while (i < n) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') { ++i; continue; }
+    if (c >= 0x80) {
+      if (size_t len = utf8_seq_len(s, i)) { i += len; continue; }
+    }
+    out.append(s.data() + run, i - run);
+    escape_byte(out, c);
+    run = ++i;
+  }
+  out.append(s.data() + run, n - run);
+}
+
 }  // namespace vmitrace::output
