@@ -62,6 +62,29 @@ inline constexpr uint32_t kFlagUserUnknown = 1u << 0;   // uid could not be read
 inline constexpr uint32_t kFlagContextUnknown = 1u << 1; // task could not be read
 inline constexpr uint32_t kFlagArgsUnknown = 1u << 2;    // pt_regs unreadable: args are 0
 
+// Extra fields: tagged values appended after the argument blobs, for what only some
+// events carry (fd paths, output arguments at return, Windows module names...).
+// Layout per extra: ExtraHeader then `len` bytes; a zero tag (the padding) ends the
+// list. The formatter decides where each tag is printed.
+enum class Extra : uint8_t {
+  end = 0,
+  fd_path = 1,             // arg = index of the fd argument; bytes = path text
+  out_arg = 2,             // sysret: arg = index; bytes = what the kernel wrote there
+  from_module = 3,         // Windows: module of the user-mode caller (path text)
+  from_parent_module = 4,  // Windows: next caller up, when the first is a system DLL
+  image_path = 5,          // Windows: full image path of the process
+  previous_mode = 6,       // Windows: one byte, 0 = Kernel, 1 = User
+  entry_args = 7,          // sysret: the entry's raw argument values (uint64 each)
+};
+struct ExtraHeader {
+  Extra tag;
+  uint8_t arg;
+  uint16_t len;
+  Capture state;  // as for blobs: ok / truncated / unreadable
+  uint8_t pad[3];
+};
+static_assert(sizeof(ExtraHeader) == 8);
+
 // Builds a record plus blobs in a caller-provided buffer (no allocation on the vCPU
 // thread). Blobs must be appended in argument order.
 class Builder {
@@ -82,6 +105,23 @@ class Builder {
     r.blob_len[i] = static_cast<uint16_t>(len);
     r.blob_state[i] = state;
     r.size += static_cast<uint32_t>(len);
+    return len;
+  }
+  // Appends a tagged extra after every blob (add all blobs first). Returns the bytes
+  // of data kept (0 and nothing appended when not even the header fits).
+  size_t add_extra(Extra tag, uint8_t arg, const void* data, size_t len,
+                   Capture state = Capture::ok) {
+    Record& r = rec();
+    r.size = (r.size + 7u) & ~7u;  // headers stay 8-aligned
+    size_t room = cap_ > r.size + sizeof(ExtraHeader) ? cap_ - r.size - sizeof(ExtraHeader) : 0;
+    if (cap_ < r.size + sizeof(ExtraHeader)) return 0;
+    if (len > room) { len = room; state = Capture::truncated; }
+    if (len > 0xffff) { len = 0xffff; state = Capture::truncated; }
+    ExtraHeader h{tag, arg, static_cast<uint16_t>(len), state, {}};
+    std::memcpy(buf_ + r.size, &h, sizeof h);
+    if (len) std::memcpy(buf_ + r.size + sizeof h, data, len);
+    r.size += static_cast<uint32_t>(sizeof h + len);
+    while (r.size % 8 && r.size < cap_) buf_[r.size++] = 0;
     return len;
   }
   // Pads to 8 and returns the total size.
@@ -111,6 +151,36 @@ inline bool blobs(const Record& r, BlobView* out) {
     if (off + r.blob_len[i] > r.size) return false;
     out[i] = {base + off, r.blob_len[i], r.blob_state[i]};
     off += r.blob_len[i];
+  }
+  return true;
+}
+
+// One extra of a record that came through the ring.
+struct ExtraView {
+  Extra tag = Extra::end;
+  uint8_t arg = 0;
+  Capture state = Capture::none;
+  const uint8_t* data = nullptr;
+  size_t len = 0;
+};
+// Calls fn(const ExtraView&) for each extra, in order; stops at the first header
+// that does not fit in the record (a record is data, never trusted). False when the
+// blob lengths themselves do not fit.
+template <class Fn>
+bool for_each_extra(const Record& r, Fn&& fn) {
+  size_t off = sizeof(Record);
+  for (unsigned i = 0; i < kMaxArgs; ++i) off += r.blob_len[i];
+  if (off > r.size) return false;
+  const auto* base = reinterpret_cast<const uint8_t*>(&r);
+  off = (off + 7u) & ~size_t{7};
+  while (off + sizeof(ExtraHeader) <= r.size) {
+    ExtraHeader h;
+    std::memcpy(&h, base + off, sizeof h);
+    if (h.tag == Extra::end) break;
+    off += sizeof h;
+    if (off + h.len > r.size) break;
+    fn(ExtraView{h.tag, h.arg, h.state, base + off, h.len});
+    off = (off + h.len + 7u) & ~size_t{7};
   }
   return true;
 }
