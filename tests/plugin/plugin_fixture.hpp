@@ -46,6 +46,8 @@ struct Sym {
   static constexpr uint64_t do_syscall_64 = 0xffffffff81004000ull;
   static constexpr uint64_t int80_emulation = 0xffffffff81005000ull;
   static constexpr uint64_t do_fast_syscall_32 = 0xffffffff81006000ull;
+  static constexpr uint64_t ret_from_fork = 0xffffffff81007000ull;
+  static constexpr uint64_t after_ret_from_fork = 0xffffffff81007080ull;
   static constexpr uint64_t per_syscall_base = 0xffffffff81100000ull;
 };
 
@@ -113,7 +115,7 @@ class PluginGuest {
     uint64_t task = 0xffff888003000000ull + static_cast<uint64_t>(pid) * 0x1000;
     uint64_t regs = 0xffffc90000000000ull + static_cast<uint64_t>(pid) * 0x4000 + 0x3f58;
     write_task(mem, {task, pid, tgid, comm, kInit, leader ? leader : task, kCred});
-    mem.map(regs, 168);
+    mem.map(regs - kExitFrame, kExitFrame + 168);
     return {task, regs, pid, tgid, comm};
   }
   void on_cpu(unsigned c, const GuestThread& t) {
@@ -140,12 +142,17 @@ class PluginGuest {
     v.reg(vmi::Reg::rsi) = nr;
     backend.fire(rt(Sym::x64_sys_call), v);
   }
-  // syscall_exit_to_user_mode(regs) on vCPU c with regs->ax = ret.
-  void leave(unsigned c, const GuestThread& t, int64_t ret) {
+  // syscall_exit_to_user_mode(regs) on vCPU c with regs->ax = ret, called from
+  // do_syscall_64 (or from ret_from_fork: a new task's first return to user mode).
+  static constexpr uint64_t kExitFrame = 0x40;  // do_syscall_64's frame below pt_regs
+  void leave(unsigned c, const GuestThread& t, int64_t ret, bool from_fork = false) {
     on_cpu(c, t);
     mem.write_u64(t.regs + ptregs::ax, static_cast<uint64_t>(ret));
     FakeVcpu& v = *cpus[c];
     v.reg(vmi::Reg::rdi) = t.regs;
+    v.reg(vmi::Reg::rsp) = t.regs - kExitFrame;
+    mem.write_u64(t.regs - kExitFrame,
+                  rt(from_fork ? Sym::ret_from_fork + 0x20 : Sym::do_syscall_64 + 0x80));
     backend.fire(rt(Sym::exit_to_user), v);
   }
 
@@ -161,6 +168,14 @@ class PluginGuest {
 inline profile::Profile dispatcher_profile() {
   auto p = synthetic_profile();
   add_dispatchers(p);
+  return p;
+}
+
+// With ret_from_fork (and the symbol after it): pending entries keyed by pt_regs.
+inline profile::Profile fork_aware_profile() {
+  auto p = dispatcher_profile();
+  add_symbol(p, "ret_from_fork", Sym::ret_from_fork);
+  add_symbol(p, "after_ret_from_fork", Sym::after_ret_from_fork);
   return p;
 }
 

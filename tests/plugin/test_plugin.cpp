@@ -171,6 +171,107 @@ TEST(Plugin, ExecveFromANonLeaderThreadStillPairs) {
   EXPECT_EQ(g.sink.rec(1).tid, 700);
 }
 
+// --- pending entries keyed by pt_regs (the kernel has ret_from_fork) ----------
+
+TEST(PluginForkAware, PairsAndRepeatsTheEntrysContext) {
+  PluginGuest g(fork_aware_profile());
+  g.boot();
+  auto t = g.thread(300, 300, "cat");
+  g.enter64(0, t, nr_of("read"), {3, 0x1000, 64});
+  // The sysret carries the entry's context: the task is not read again.
+  g.mem.write_str(t.task + Synth::kComm, "changed");
+  g.leave(1, t, 12);
+  ASSERT_EQ(g.sink.count(), 2u);
+  EXPECT_EQ(g.sink.rec(1).kind, Kind::sysret);
+  EXPECT_EQ(g.sink.rec(1).ret, 12);
+  EXPECT_EQ(g.sink.rec(1).tid, 300);
+  EXPECT_EQ(g.sink.rec(1).vcpu, 1u);
+  EXPECT_EQ(g.sink.rec(1).thread(), "cat");
+  EXPECT_EQ(g.plugin->stats().pending, 0u);
+}
+
+TEST(PluginForkAware, ThreadThatDiedInASyscallLeavesNoEntryForTheNextOnItsStack) {
+  PluginGuest g(fork_aware_profile());
+  g.boot();
+  auto dead = g.thread(400, 400, "victim");
+  g.enter64(0, dead, nr_of("wait4"));  // killed while blocked: never returns
+  // A new task on the same kernel stack: its first exit comes from ret_from_fork.
+  auto child = g.thread(401, 401, "child");
+  child.regs = dead.regs;
+  g.leave(0, child, 0, /*from_fork=*/true);
+  EXPECT_EQ(g.sink.count(), 1u);  // no bogus wait4 return
+  EXPECT_EQ(g.plugin->stats().entries_lost, 1u);
+  EXPECT_EQ(g.plugin->stats().pending, 0u);
+  g.enter64(0, child, nr_of("getpid"));
+  g.leave(0, child, 401);
+  ASSERT_EQ(g.sink.count(), 3u);
+  EXPECT_EQ(g.sink.rec(2).nr, nr_of("getpid"));
+  EXPECT_EQ(g.sink.rec(2).tid, 401);
+  EXPECT_EQ(g.sink.rec(2).ret, 401);
+}
+
+TEST(PluginForkAware, ForkChildReturnWithoutEntryIsIgnored) {
+  PluginGuest g(fork_aware_profile());
+  g.boot();
+  auto parent = g.thread(90, 90, "sh");
+  auto child = g.thread(91, 91, "sh");
+  g.enter64(0, parent, nr_of("clone"));
+  g.leave(1, child, 0, /*from_fork=*/true);
+  g.leave(0, parent, 91);
+  ASSERT_EQ(g.sink.count(), 2u);
+  EXPECT_EQ(g.sink.rec(1).tid, 90);
+  EXPECT_EQ(g.sink.rec(1).ret, 91);
+  EXPECT_EQ(g.plugin->stats().returns_unpaired, 1u);
+  EXPECT_EQ(g.plugin->stats().entries_lost, 0u);
+}
+
+TEST(PluginForkAware, NamesReadAgainAfterPrctlAndExecve) {
+  PluginGuest g(fork_aware_profile());
+  g.boot();
+  auto t = g.thread(500, 500, "before");
+  g.enter64(0, t, nr_of("prctl"), {15 /* PR_SET_NAME */});
+  g.mem.write_str(t.task + Synth::kComm, "after");
+  g.leave(0, t, 0);
+  ASSERT_EQ(g.sink.count(), 2u);
+  EXPECT_EQ(g.sink.rec(1).thread(), "after");
+  EXPECT_EQ(g.sink.rec(1).process(), "after");
+  g.enter64(0, t, nr_of("execve"));
+  g.mem.write_str(t.task + Synth::kComm, "newprog");
+  g.leave(0, t, 0);
+  ASSERT_EQ(g.sink.count(), 4u);
+  EXPECT_EQ(g.sink.rec(3).process(), "newprog");
+}
+
+TEST(PluginForkAware, UserIdReadAgainAfterSetuidEvenAtTheSameCredAddress) {
+  PluginGuest g(fork_aware_profile());
+  g.boot();
+  auto t = g.thread(800, 800, "su");
+  g.enter64(0, t, nr_of("getpid"));
+  g.leave(0, t, 800);
+  EXPECT_EQ(g.sink.rec(0).uid, 0);
+  g.enter64(0, t, nr_of("setuid"), {1000});
+  // A new cred allocated where a freed one was: same pointer, new uid.
+  g.mem.write_u32(PluginGuest::kCred + Synth::kUid, 1000);
+  g.leave(0, t, 0);
+  g.enter64(0, t, nr_of("getpid"));
+  ASSERT_EQ(g.sink.count(), 5u);
+  EXPECT_EQ(g.sink.rec(4).uid, 1000);
+}
+
+TEST(PluginForkAware, UnreadableExitFrameDropsTheEntry) {
+  PluginGuest g(fork_aware_profile());
+  g.boot();
+  auto t = g.thread(600, 600, "x");
+  g.enter64(0, t, nr_of("read"));
+  g.on_cpu(0, t);
+  g.cpus[0]->reg(vmi::Reg::rdi) = t.regs;
+  g.cpus[0]->reg(vmi::Reg::rsp) = 0xffffc9ffff000000ull;  // unmapped stack pointer
+  g.backend.fire(g.rt(Sym::exit_to_user), *g.cpus[0]);
+  EXPECT_EQ(g.sink.count(), 1u);
+  EXPECT_EQ(g.plugin->stats().pending, 0u);
+  EXPECT_GE(g.plugin->stats().read_failures, 1u);
+}
+
 TEST(Plugin, Ia32ThroughIa32SysCall) {
   PluginGuest g(dispatcher_profile());
   g.boot();

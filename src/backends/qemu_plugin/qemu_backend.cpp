@@ -65,6 +65,7 @@ bool QemuVcpu::read_reg(vmi::Reg r, uint64_t& out) {
     out = pc_;
     return true;
   }
+  reg_reads.store(reg_reads.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   g_byte_array_set_size(reg_buf_, 0);  // read_register appends
   int n = qemu_plugin_read_register(regs_[i], reg_buf_);
   if (n <= 0 || n > 8 || reg_buf_->len < static_cast<guint>(n)) return false;
@@ -85,6 +86,7 @@ size_t QemuVcpu::read_virt(uint64_t va, void* buf, size_t len) {
     if (addr < va || addr > limit) break;  // wrapped past the end of the address space
     uint64_t chunk = std::min<uint64_t>(len - done, kPage - (addr & (kPage - 1)));
     if (limit - addr < chunk - 1) chunk = limit - addr + 1;
+    page_reads.store(page_reads.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (!qemu_plugin_read_memory_vaddr(addr, mem_buf_, chunk)) break;
     if (mem_buf_->len < chunk) break;
     std::memcpy(dst + done, mem_buf_->data, chunk);
@@ -144,7 +146,13 @@ QemuVcpu* QemuBackend::vcpu(unsigned index) {
 }
 
 BackendStats QemuBackend::stats() const {
-  return {hook_calls_.load(), flushes_.load(), callback_errors_.load()};
+  BackendStats s{hook_calls_.load(), flushes_.load(), callback_errors_.load(), 0, 0};
+  for (const auto& v : vcpus_) {
+    if (!v) continue;
+    s.page_reads += v->page_reads.load(std::memory_order_relaxed);
+    s.reg_reads += v->reg_reads.load(std::memory_order_relaxed);
+  }
+  return s;
 }
 
 vmi::HookId QemuBackend::add_hook(uint64_t va, vmi::HookFn fn) {

@@ -45,6 +45,10 @@ class QemuVcpu final : public vmi::Vcpu {
   qemu_plugin_register* regs_[static_cast<size_t>(vmi::Reg::count)] = {};
   GByteArray* reg_buf_;
   GByteArray* mem_buf_;
+ public:
+  // Costs, for benchmarks (read by the backend at exit; only this thread writes).
+  std::atomic<uint64_t> page_reads{0}, reg_reads{0};
+ private:
   uint64_t pc_ = 0;
 };
 
@@ -52,6 +56,8 @@ struct BackendStats {
   uint64_t hook_calls = 0;     // hook function invocations
   uint64_t flushes = 0;        // completed resets (translated code flushed)
   uint64_t callback_errors = 0;  // exceptions caught at the callback boundary
+  uint64_t page_reads = 0;     // qemu_plugin_read_memory_vaddr calls (each walks page tables)
+  uint64_t reg_reads = 0;      // qemu_plugin_read_register calls
 };
 
 class QemuBackend final : public vmi::Backend {

@@ -3,6 +3,7 @@
 // Everything the hot path needs (offsets, per-CPU location) is resolved from the
 // profile once, at construction; the hot path never touches the profile's maps.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -91,7 +92,16 @@ class LinuxKernel {
   uint64_t current_task(vmi::Vcpu& cpu) const;
   // PID = tgid, TID = pid, PPID = real_parent->tgid, ProcessName =
   // group_leader->comm, ThreadName = comm, UserId = cred->uid.
+  // The task's own fields are read on every call (one read in the usual layout);
+  // PPID and UserId are remembered per vCPU thread as long as the task still points
+  // at the same parent and the same (immutable) cred, saving two guest reads.
   void read_context(vmi::Vcpu& cpu, uint64_t task, ProcessContext& out) const;
+  // Forgets every remembered PPID/UserId. Call when a syscall that may install new
+  // credentials starts (set*id, capset, execve...), after reading its own context:
+  // a freed cred's address can come back for a new one. Only the task itself reads
+  // its context, and it is inside that syscall until the change is done, so
+  // calling at entry is enough.
+  void forget_contexts() const { epoch_.fetch_add(1, std::memory_order_relaxed); }
   // Reads a pointer-sized value (4 or 8 bytes by the guest's pointer size).
   bool read_pointer(vmi::Vcpu& cpu, uint64_t va, uint64_t& out) const;
   const TaskWindows& task_windows() const { return windows_; }
@@ -110,6 +120,8 @@ class LinuxKernel {
   uint64_t slide_ = 0;
   bool located_ = false;
   unsigned misses_ = 0;  // scans that read memory but found no banner
+  mutable std::atomic<uint32_t> epoch_{1};  // see forget_contexts
+  uint32_t instance_ = 0;  // tells kernels apart in the per-thread context cache
 };
 
 }  // namespace vmitrace::oslinux

@@ -15,6 +15,22 @@ bool read_i32(vmi::Vcpu& cpu, uint64_t va, int64_t& out) {
   return true;
 }
 
+// What read_context remembers of a task (see kernel.hpp): valid while the task
+// still has the same parent and cred pointers, in the same epoch of the same kernel.
+struct RememberedContext {
+  uint64_t task = 0, parent = 0, cred = 0;
+  uint32_t epoch = 0, instance = 0;
+  int64_t ppid = -1, uid = -1;
+};
+constexpr unsigned kRemembered = 256;  // per vCPU thread: 12 KiB
+
+RememberedContext& remembered(uint64_t task) {
+  static thread_local RememberedContext slots[kRemembered];
+  // task_structs are ~10 KiB apart: mix the bits above the slab alignment.
+  uint64_t h = (task >> 6) * 0x9e3779b97f4a7c15ull;
+  return slots[h >> 56];
+}
+
 }  // namespace
 
 uint64_t LinuxKernel::current_task(vmi::Vcpu& cpu) const {
@@ -77,22 +93,31 @@ void LinuxKernel::read_context(vmi::Vcpu& cpu, uint64_t task, ProcessContext& ou
   if (const uint8_t* c = field(t.comm, event::kCommLen)) std::memcpy(out.thread_name, c, event::kCommLen);
   if (!got_any) out.flags |= event::kFlagContextUnknown;
 
-  uint64_t p = 0;
-  if (t.tgid != kNoOffset && ptr(t.real_parent, p)) read_i32(cpu, p + t.tgid, out.ppid);
+  uint64_t parent = 0, cred = 0;
+  const bool have_parent = t.tgid != kNoOffset && ptr(t.real_parent, parent);
+  const bool have_cred = t.cred_uid != kNoOffset && ptr(t.cred, cred);
+  RememberedContext& mem = remembered(task);
+  const uint32_t epoch = epoch_.load(std::memory_order_relaxed);
+  if (have_parent && have_cred && mem.task == task && mem.parent == parent && mem.cred == cred &&
+      mem.epoch == epoch && mem.instance == instance_) {
+    out.ppid = mem.ppid;
+    out.uid = mem.uid;
+  } else {
+    if (have_parent) read_i32(cpu, parent + t.tgid, out.ppid);
+    uint32_t uid = 0;
+    if (have_cred && cpu.read_u32(cred + t.cred_uid, uid)) out.uid = uid;
+    if (out.ppid >= 0 && out.uid >= 0)
+      mem = {task, parent, cred, epoch, instance_, out.ppid, out.uid};
+  }
+  if (out.uid < 0) out.flags |= event::kFlagUserUnknown;
 
+  uint64_t p = 0;
   if (t.comm != kNoOffset && ptr(t.group_leader, p)) {
     if (p == task) {
       std::memcpy(out.process_name, out.thread_name, event::kCommLen);
     } else if (cpu.read_virt(p + t.comm, out.process_name, event::kCommLen) != event::kCommLen) {
       std::memset(out.process_name, 0, event::kCommLen);
     }
-  }
-
-  uint32_t uid = 0;
-  if (t.cred_uid != kNoOffset && ptr(t.cred, p) && cpu.read_u32(p + t.cred_uid, uid)) {
-    out.uid = uid;
-  } else {
-    out.flags |= event::kFlagUserUnknown;
   }
 }
 

@@ -10,11 +10,12 @@
 #include <mutex>
 
 #include "event/record.hpp"
+#include "os/linux/kernel.hpp"
 
 namespace vmitrace::syscalls {
 
 struct PendingKey {
-  uint64_t task = 0;
+  uint64_t task = 0;   // 0 when the frame alone identifies the thread (pt_regs)
   uint64_t frame = 0;  // pt_regs pointer, or rsp expected at the return site
   bool operator==(const PendingKey&) const = default;
 };
@@ -23,6 +24,7 @@ struct PendingEntry {
   PendingKey key;
   uint64_t regs = 0;        // pt_regs pointer (0 when the hook had none)
   int64_t tid = -1;         // to refuse a recycled task_struct at return
+  oslinux::ProcessContext ctx;  // the entry's context, repeated on the sysret
   uint32_t nr = 0;
   uint16_t hook = 0;        // index of the entry hook (Module)
   event::Abi abi = event::Abi::linux_x64;

@@ -70,6 +70,16 @@ struct Plugin::Impl {
   std::bitset<kMaxNr> allow[2];
   uint32_t no_return[2][2] = {{UINT32_MAX, UINT32_MAX}, {UINT32_MAX, UINT32_MAX}};
   uint32_t exec_nr[2][2] = {{UINT32_MAX, UINT32_MAX}, {UINT32_MAX, UINT32_MAX}};
+  std::bitset<kMaxNr> new_creds[2];  // syscalls that may install new credentials
+  std::bitset<kMaxNr> renames[2];    // syscalls after which the names are read again
+
+  // Where new tasks first reach syscall_exit_to_user_mode (ret_from_fork, and
+  // ret_from_fork_asm since 6.8), as link-time [start, end). Knowing them lets the
+  // exit hook key pending entries by pt_regs alone and find the return value, the
+  // return address and so the thread's identity in one guest read.
+  struct Range { uint64_t start = 0, end = 0; };
+  Range fork_returns[2];
+  bool regs_keyed = false;
 
   PendingTable pending;
   std::atomic<uint64_t> n_syscalls{0}, n_sysrets{0}, n_unpaired{0}, n_lost{0}, n_read_fail{0};
@@ -107,11 +117,44 @@ struct Plugin::Impl {
       if (const SyscallInfo* s = lookup(a, "execve")) exec_nr[abi_index(a)][0] = s->nr;
       if (const SyscallInfo* s = lookup(a, "execveat")) exec_nr[abi_index(a)][1] = s->nr;
     }
+    static constexpr const char* kNewCreds[] = {
+        "execve", "execveat", "setuid", "setgid", "setreuid", "setregid", "setresuid",
+        "setresgid", "setfsuid", "setfsgid", "setuid32", "setgid32", "setreuid32",
+        "setregid32", "setresuid32", "setresgid32", "setfsuid32", "setfsgid32", "capset",
+        "setgroups", "setgroups32", "keyctl", "unshare", "setns"};
+    for (Abi a : {Abi::linux_x64, Abi::linux_ia32})
+      for (const char* n : kNewCreds)
+        if (const SyscallInfo* s = lookup(a, n); s && s->nr < kMaxNr) new_creds[abi_index(a)].set(s->nr);
+    for (Abi a : {Abi::linux_x64, Abi::linux_ia32})
+      for (const char* n : {"execve", "execveat", "prctl"})  // prctl: PR_SET_NAME
+        if (const SyscallInfo* s = lookup(a, n); s && s->nr < kMaxNr) renames[abi_index(a)].set(s->nr);
+    if (plan.ret == ReturnKind::exit_to_user_mode) find_fork_returns();
     if (!kernel->current_task_location().known)
       std::fprintf(stderr,
                    "vmitrace: warning: %s: no current_task / pcpu_hot symbol: process context "
                    "and sysret pairing unavailable\n",
                    what.c_str());
+  }
+
+  // [start, end) of each fork-return symbol: end = the next symbol up.
+  void find_fork_returns() {
+    const char* names[2] = {"ret_from_fork", "ret_from_fork_asm"};
+    unsigned found = 0;
+    for (unsigned i = 0; i < 2; ++i) {
+      auto start = prof.symbol(names[i]);
+      if (!start) continue;
+      uint64_t end = UINT64_MAX;
+      for (const auto& [name, sym] : prof.symbols)
+        if (sym.address > *start && sym.address < end) end = sym.address;
+      if (end == UINT64_MAX || end - *start > 4096) continue;  // implausible extent
+      fork_returns[found++] = {*start, end};
+    }
+    regs_keyed = found > 0 && kernel->pt_regs().ax != oslinux::kNoOffset;
+  }
+  bool is_fork_return(uint64_t addr) const {
+    for (const Range& r : fork_returns)
+      if (r.end && addr >= kernel->runtime(r.start) && addr < kernel->runtime(r.end)) return true;
+    return false;
   }
 
   bool allowed(Abi abi, uint32_t nr) const {
@@ -302,6 +345,8 @@ struct Plugin::Impl {
     const uint64_t task = kernel->current_task(cpu);
     oslinux::ProcessContext ctx;
     kernel->read_context(cpu, task, ctx);
+    // After this entry's own read, which remembered the credentials as they are now.
+    if (nr < kMaxNr && new_creds[abi_index(h.abi)].test(nr)) kernel->forget_contexts();
     if (ctx.flags) n_read_fail.fetch_add(1, std::memory_order_relaxed);
     fill_common(r, cpu, ctx, h.abi, nr, h.symbol);
 
@@ -317,9 +362,10 @@ struct Plugin::Impl {
     e.nr = nr;
     e.hook = idx;
     e.abi = h.abi;
+    e.ctx = ctx;
     if (plan.ret == ReturnKind::exit_to_user_mode) {
       if (!regs) return;  // cannot be matched at syscall_exit_to_user_mode
-      e.key = {task, regs};
+      e.key = {regs_keyed ? 0 : task, regs};
     } else {
       uint64_t sp = 0, ret_addr = 0;
       if (!cpu.read_reg(Reg::rsp, sp) || !kernel->read_pointer(cpu, sp, ret_addr)) {
@@ -355,14 +401,23 @@ struct Plugin::Impl {
   // --- return -----------------------------------------------------------------
   // Matched entry + its return value -> sysret record. The task's id must be the
   // entry's, so a recycled task_struct never inherits a stale entry.
-  void emit_return(vmi::Vcpu& cpu, uint64_t task, const PendingEntry& e, int64_t ret) {
-    oslinux::ProcessContext ctx;
-    kernel->read_context(cpu, task, ctx);
-    // A non-leader thread that execs takes over the leader's PID: same task, new tid.
-    if (ctx.tid != e.tid && !is_exec(e.abi, e.nr)) {
-      n_lost.fetch_add(1, std::memory_order_relaxed);
-      n_unpaired.fetch_add(1, std::memory_order_relaxed);
-      return;
+  // `task` (0 when not known) is read again only where the entry's context may be
+  // stale: after an exec or a prctl (new names; an exec by a non-leader thread takes
+  // over the leader's PID), or to check the thread when the pending key had no
+  // pt_regs to tell it.
+  void emit_return(vmi::Vcpu& cpu, uint64_t task, const PendingEntry& e, int64_t ret,
+                   bool check_thread) {
+    oslinux::ProcessContext ctx = e.ctx;
+    const bool exec = is_exec(e.abi, e.nr);
+    if (check_thread || (e.nr < kMaxNr && renames[abi_index(e.abi)].test(e.nr))) {
+      if (task == 0) task = kernel->current_task(cpu);
+      kernel->read_context(cpu, task, ctx);
+      // A recycled task_struct must not inherit a stale entry.
+      if (ctx.tid != e.tid && !exec) {
+        n_lost.fetch_add(1, std::memory_order_relaxed);
+        n_unpaired.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
     }
     uint8_t* buf = record_buffer();
     event::Builder b(buf, event::kMaxRecord);
@@ -395,6 +450,10 @@ struct Plugin::Impl {
       return;
     }
     const uint64_t regs = call_arg(cpu, ptr_size, 0);
+    if (regs_keyed) {
+      on_exit_regs_keyed(cpu, regs);
+      return;
+    }
     const uint64_t task = kernel->current_task(cpu);
     PendingEntry e;
     if (task == 0 || !pending.take({task, regs}, e)) {
@@ -403,7 +462,44 @@ struct Plugin::Impl {
     }
     int64_t ret = 0;
     if (!read_ret_from_regs(cpu, regs, ret)) return;
-    emit_return(cpu, task, e, ret);
+    emit_return(cpu, task, e, ret, true);
+  }
+
+  // Pending entries keyed by pt_regs alone: a kernel stack belongs to one live
+  // thread. One read covers [rsp, regs->ax]: the return address tells a new task's
+  // first exit (ret_from_fork: any entry under this key belongs to a thread that
+  // died inside its syscall, on a stack now reused) from a syscall's return.
+  void on_exit_regs_keyed(vmi::Vcpu& cpu, uint64_t regs) {
+    const uint32_t ax = kernel->pt_regs().ax;
+    uint64_t sp = 0, ret_addr = 0, ax_val = 0;
+    bool ok = kernel->is_kernel_pointer(regs) && cpu.read_reg(Reg::rsp, sp);
+    if (ok && regs > sp && regs - sp + ax + ptr_size <= 1024) {
+      alignas(8) uint8_t buf[1024];
+      const size_t len = regs - sp + ax + ptr_size;
+      ok = cpu.read_virt(sp, buf, len) == len;
+      std::memcpy(&ret_addr, buf, ptr_size);
+      std::memcpy(&ax_val, buf + (regs - sp) + ax, ptr_size);
+    } else if (ok) {
+      ok = kernel->read_pointer(cpu, sp, ret_addr) && kernel->read_pointer(cpu, regs + ax, ax_val);
+    }
+    PendingEntry e;
+    if (!ok) {
+      n_read_fail.fetch_add(1, std::memory_order_relaxed);
+      if (pending.take({0, regs}, e)) n_lost.fetch_add(1, std::memory_order_relaxed);
+      n_unpaired.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (is_fork_return(ret_addr)) {
+      if (pending.take({0, regs}, e)) n_lost.fetch_add(1, std::memory_order_relaxed);
+      n_unpaired.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (!pending.take({0, regs}, e)) {
+      n_unpaired.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    const int64_t ret = ptr_size == 8 ? static_cast<int64_t>(ax_val) : static_cast<int32_t>(ax_val);
+    emit_return(cpu, 0, e, ret, false);
   }
 
   void on_return_site(vmi::Vcpu& cpu) {
@@ -430,7 +526,7 @@ struct Plugin::Impl {
     } else if (!read_ret_from_regs(cpu, e.regs, ret)) {
       return;
     }
-    emit_return(cpu, task, e, ret);
+    emit_return(cpu, task, e, ret, true);
   }
 };
 
