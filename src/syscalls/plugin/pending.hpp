@@ -27,6 +27,8 @@ struct PendingEntry {
   uint16_t hook = 0;        // index of the entry hook (Module)
   event::Abi abi = event::Abi::linux_x64;
   bool used = false;
+  bool rate_limited = false;  // entry dropped by the rate limit: drop its return too
+  int64_t pid = -1;           // for the rate limit's per-process count
 };
 
 class PendingTable {
