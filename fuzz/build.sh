@@ -7,8 +7,9 @@ dir="${1:-$root/build-fuzz}"
 flags="-fsanitize=fuzzer-no-link -fno-sanitize-recover=all"
 if [[ ! -f "$dir/build.ninja" ]]; then
   CC=clang CXX=clang++ meson setup "$dir" "$root" -Dfuzz=true -Dtests=false -Dbenchmarks=false \
-    -Dplugin-syscalls=false -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dplugin-syscalls=true -Db_sanitize=address,undefined -Db_lundef=false \
     -Dcpp_args="$flags" -Dc_args="$flags" >/dev/null
 fi
-targets=(fuzz_isf fuzz_decompress fuzz_kallsyms fuzz_btf fuzz_filter fuzz_format fuzz_ring)
+targets=(fuzz_isf fuzz_decompress fuzz_kallsyms fuzz_btf fuzz_filter fuzz_format fuzz_ring
+         fuzz_rsp fuzz_paging fuzz_task fuzz_plugin)
 ninja -C "$dir" -j"${JOBS:-2}" "${targets[@]/#/fuzz/}" | tail -n 1

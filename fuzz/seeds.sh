@@ -9,7 +9,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 bdir="$1"; corpus="$2"; vmitrace="${3:-$root/build/vmitrace}"
 kernel="$root/.cache/guest/kernel-6.1/vmlinuz"
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
-for t in isf decompress kallsyms btf filter format ring; do mkdir -p "$corpus/fuzz_$t"; done
+for t in isf decompress kallsyms btf filter format ring rsp paging task plugin; do mkdir -p "$corpus/fuzz_$t"; done
 
 # ISF: the lab kernel's real profile, cut down to a few types and symbols (the
 # whole file is megabytes: too slow per execution), plus the full metadata.
@@ -75,3 +75,5 @@ pahole --btf_encode_detached="$corpus/fuzz_btf/task.btf" "$tmp/t.o"
 # Records and rings: the targets write them with the real code.
 VMITRACE_FUZZ_SEEDS="$corpus/fuzz_format" "$bdir/fuzz/fuzz_format"
 VMITRACE_FUZZ_SEEDS="$corpus/fuzz_ring" "$bdir/fuzz/fuzz_ring"
+# Stub replies, page tables, tasks and syscall frames, also written by the targets.
+for t in rsp paging task plugin; do VMITRACE_FUZZ_SEEDS="$corpus/fuzz_$t" "$bdir/fuzz/fuzz_$t"; done

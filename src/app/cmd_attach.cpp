@@ -27,8 +27,10 @@
 #include "common/error.hpp"
 #include "event/record.hpp"
 #include "ipc/ring.hpp"
+#include "ipc/publish_stats.hpp"
 #include "ipc/ring_sink.hpp"
 #include "output/format.hpp"
+#include "syscalls/plugin/capture.hpp"
 #include "syscalls/plugin/plugin.hpp"
 
 namespace vmitrace::app {
@@ -40,6 +42,7 @@ struct AttachOptions {
   bool disable_sysret = false;
   uint32_t string_limit = 256;
   int timeout_ms = 5000;
+  uint32_t rate_limit = 0;
 };
 
 std::atomic<bool> g_stop{false};
@@ -91,6 +94,7 @@ int attach(const AttachOptions& o) {
     pc.filter_file = o.filter_file;
     pc.disable_sysret = o.disable_sysret;
     pc.string_limit = o.string_limit;
+    pc.rate_limit = o.rate_limit;
     pc.on_fatal = [&](const std::string& m) {
       fatal = m;
       g_stop.store(true);
@@ -108,15 +112,8 @@ int attach(const AttachOptions& o) {
       backend.detach(&why);
       throw;
     }
-    if (plugin) {  // the capture side's counters, for the common summary
-      auto st = plugin->stats();
-      ring.set_counter(ipc::Counter::syscalls, st.syscalls);
-      ring.set_counter(ipc::Counter::sysrets, st.sysrets);
-      ring.set_counter(ipc::Counter::returns_unpaired, st.returns_unpaired);
-      ring.set_counter(ipc::Counter::entries_lost, st.entries_lost);
-      ring.set_counter(ipc::Counter::read_failures, st.read_failures);
-      ring.mark_closed();
-    }
+    // The capture side's counters, for the common summary.
+    if (plugin) ipc::publish_plugin_stats(*plugin, ring);
     plugin.reset();  // removes its hooks (breakpoints) while the guest is stopped
   }
   std::string why;
@@ -160,9 +157,10 @@ void add_attach_command(CLI::App& app) {
                   "Trace only the syscalls named in this file")->check(CLI::ExistingFile);
   cmd->add_flag("--disable_sysret,--disable-sysret", o->disable_sysret, "Do not trace returns");
   cmd->add_option("--string-limit", o->string_limit, "Bytes captured per string argument")
-      ->check(CLI::Range(1u, 8192u));
+      ->check(CLI::Range(1u, syscalls::kMaxStringLimit));
   cmd->add_option("--timeout-ms", o->timeout_ms, "Timeout of each request to the stub")
       ->check(CLI::Range(100, 600000));
+  add_rate_limit_option(*cmd, o->rate_limit);
   cmd->callback([o] { exit_status = attach(*o); });
 }
 

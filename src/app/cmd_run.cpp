@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -36,8 +37,12 @@
 #include "event/record.hpp"
 #include "ipc/ring.hpp"
 #include "output/format.hpp"
+#include "os/linux/kernel.hpp"
 #include "profile/kernel_image.hpp"
 #include "profile/profile.hpp"
+#include "syscalls/filter.hpp"
+#include "syscalls/plugin/capture.hpp"
+#include "syscalls/plugin/hook_plan.hpp"
 #include "syscalls/table.hpp"
 
 extern char** environ;
@@ -61,6 +66,7 @@ struct RunOptions {
   std::string backpressure = "block";
   uint32_t ring_mb = 64;
   uint64_t max_events = 0;  // 0: no limit
+  uint32_t rate_limit = 0;  // syscalls per second per process; 0: no limit
   std::vector<std::string> qemu;
 };
 
@@ -265,7 +271,17 @@ int run(const RunOptions& o) {
     profile = profile_for_kernel(kernel);
   }
 
-  OutputFile sink(o.output);
+  OutputFile sink(o.output);  // a bad output path is reported before the slower checks
+  // What the plugin would refuse inside QEMU (an empty filter, a profile that is
+  // not a Linux kernel's) is checked here, so that it is one line and QEMU never starts.
+  {
+    std::optional<syscalls::LinuxFilter> filter;
+    if (!o.filter_file.empty()) filter = syscalls::load_linux_filter(o.filter_file, /*warn=*/false);
+    profile::Profile p = profile::Profile::load(profile);
+    oslinux::LinuxKernel check(p, profile);
+    syscalls::choose_hook_plan(p, filter ? &filter->names : nullptr, o.disable_sysret, profile);
+  }
+
   Unlinker unlinker{ring_path()};
   ipc::EventRing ring = ipc::EventRing::create(unlinker.path, size_t{o.ring_mb} << 20);
 
@@ -273,7 +289,8 @@ int run(const RunOptions& o) {
                      ",profile=" + qemu_escape(profile) +
                      ",sysret=" + (o.disable_sysret ? "off" : "on") +
                      ",strlen=" + std::to_string(o.string_limit) +
-                     ",backpressure=" + o.backpressure;
+                     ",backpressure=" + o.backpressure +
+                     ",ratelimit=" + std::to_string(o.rate_limit);
   if (!o.filter_file.empty()) parg += ",filter=" + qemu_escape(absolute(o.filter_file));
   std::vector<std::string> args = o.qemu;
   args.push_back("-plugin");
@@ -406,9 +423,10 @@ void add_run_command(CLI::App& app) {
                 "Do not hook syscall returns (no sysret events)");
   cmd->add_option("--args", o->args_style, "Argument rendering: raw or rich")
       ->check(CLI::IsMember({"raw", "rich"}));
+  // The capture's own bound (syscalls/plugin/capture.hpp): never clamped silently.
   cmd->add_option("--string-limit,--string_limit", o->string_limit,
-                  "Bytes captured per string argument (1..65536)")
-      ->check(CLI::Range(1u, 65536u));
+                  "Bytes captured per string argument (1..8192)")
+      ->check(CLI::Range(1u, syscalls::kMaxStringLimit));
   cmd->add_option("--on-backpressure,--on_backpressure", o->backpressure,
                   "When the writer cannot keep up: block the guest or drop events (counted)")
       ->check(CLI::IsMember({"block", "drop"}));
@@ -419,6 +437,7 @@ void add_run_command(CLI::App& app) {
                   "(0 = no limit)")
       // A negative number would wrap to a huge one: refuse anything absurd.
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 48));
+  add_rate_limit_option(*cmd, o->rate_limit);
   cmd->add_option("--plugin", o->plugin,
                   "QEMU plugin library (default: libvmitrace-qemu.so next to vmitrace)");
   cmd->add_option("qemu", o->qemu, "QEMU command line (after --)")->required();

@@ -1,5 +1,7 @@
 #include "app/config_file.hpp"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -31,11 +33,19 @@ const CLI::Option* find_option(CLI::App& cmd, const std::string& key) {
 }
 
 std::vector<std::string> read_config(CLI::App& cmd, const std::string& path) {
+  // A config is a small text file: refuse devices and FIFOs (/dev/zero would never
+  // end) and anything large, before reading.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    if (!S_ISREG(st.st_mode)) throw Error(path, "not a regular file");
+    if (st.st_size > (1 << 20)) throw Error(path, "too large for a config file (over 1 MiB)");
+  }
   std::vector<uint8_t> bytes = read_file(path);  // errors name the file
   std::string text(bytes.begin(), bytes.end());
   std::istringstream in(text);
   std::vector<std::string> out;
   std::string line;
+  bool any = false;
   for (unsigned n = 1; std::getline(in, line); ++n) {
     std::string l = trim(line);
     if (l.empty() || l[0] == '#' || l[0] == ';') continue;
@@ -48,14 +58,18 @@ std::vector<std::string> read_config(CLI::App& cmd, const std::string& path) {
     if (key == "config") throw Error(where, "a config file cannot include another");
     const CLI::Option* opt = find_option(cmd, key);
     if (!opt) throw Error(where, "unknown option '" + key + "' for '" + cmd.get_name() + "'");
+    any = true;
     if (opt->get_expected_max() == 0) {  // a flag
       if (value == "true" || value == "1" || value == "yes" || value == "on") out.push_back("--" + key);
       else if (!(value == "false" || value == "0" || value == "no" || value == "off"))
         throw Error(where, "'" + key + "' is a flag: expected true or false, got '" + value + "'");
     } else {
+      if (value.empty()) throw Error(where, "'" + key + "' needs a value");
       out.push_back("--" + key + "=" + value);
     }
   }
+  // An empty file (or only comments) is most likely the wrong file or a truncated one.
+  if (!any) throw Error(path, "no 'name = value' line: not a vmitrace config file?");
   return out;
 }
 

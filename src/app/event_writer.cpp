@@ -114,8 +114,10 @@ void writer_loop(ipc::EventRing& ring, OutputFile& sink, const output::FormatOpt
     }
   }
   if (!out.empty() && sink.ok() && !sink.write_all(out)) on_output_error();
-  if (!sink.ok())
-    counts.unwritten_lines += static_cast<uint64_t>(std::count(out.begin(), out.end(), '\n'));
+  // Lines still in the buffer never reached the output (write_all keeps the rest).
+  const auto stuck = static_cast<uint64_t>(std::count(out.begin(), out.end(), '\n'));
+  counts.unwritten_lines += stuck;
+  counts.written = uid - stuck;
 }
 
 namespace {
@@ -132,17 +134,59 @@ const char* abi_name(event::Abi a) {
 
 }  // namespace
 
+namespace {
+
+// A guest process name for stderr: hostile bytes, so printable ASCII only.
+std::string printable_name(const char* name, size_t cap) {
+  std::string out;
+  for (size_t i = 0; i < cap && name[i]; ++i) {
+    auto c = static_cast<unsigned char>(name[i]);
+    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  }
+  return out;
+}
+
+}  // namespace
+
 void print_summary(const EventCounts& c, const ipc::EventRing& ring, double secs,
                    uint64_t max_events) {
+  using ipc::Counter;
   auto rs = ring.stats();
   if (max_events && c.events >= max_events)
     fmt::print(stderr, "vmitrace: --max-events {} reached: QEMU stopped; {} later events not "
                "written\n", max_events, c.over_limit);
-  fmt::print(stderr, "vmitrace: {} events in {:.1f} s: {} syscall, {} sysret; dropped {}",
-             c.events, secs, c.syscalls, c.sysrets, rs.dropped);
-  if (rs.too_large) fmt::print(stderr, " ({} too large)", rs.too_large);
-  if (c.malformed) fmt::print(stderr, "; {} malformed records skipped", c.malformed);
+  const uint64_t rate_limited = ring.counter(Counter::rate_limited);
+  const uint64_t backpressure = rs.dropped - std::min(rs.dropped, rs.too_large);
+  const uint64_t dropped =
+      rs.dropped + rate_limited + c.over_limit + c.unwritten_lines + c.malformed;
+  fmt::print(stderr, "vmitrace: {} events in {:.1f} s: {} syscall, {} sysret; {} written, "
+             "dropped {}", c.events, secs, c.syscalls, c.sysrets, c.written, dropped);
+  if (dropped) {
+    std::string why;
+    auto add = [&](uint64_t n, const char* what) {
+      if (n) why += fmt::format("{}{} {}", why.empty() ? "" : ", ", n, what);
+    };
+    add(backpressure, "ring full");
+    add(rs.too_large, "too large for the ring");
+    add(rate_limited, "over --rate-limit");
+    add(c.over_limit, "after --max-events");
+    add(c.unwritten_lines, "output failed");
+    add(c.malformed, "malformed records");
+    fmt::print(stderr, " ({})", why);
+  }
   fmt::print(stderr, "\n");
+  if (rate_limited) {
+    std::string line;
+    uint64_t listed = 0;
+    for (const auto& p : ring.process_drops()) {
+      line += fmt::format("{}{}[{}] {}", line.empty() ? "" : ", ",
+                          printable_name(p.name, sizeof p.name), p.pid, p.count);
+      listed += p.count;
+    }
+    if (listed < rate_limited) line += fmt::format("{}{} in other processes",
+                                                   line.empty() ? "" : ", ", rate_limited - listed);
+    fmt::print(stderr, "vmitrace: dropped by --rate-limit: {}\n", line);
+  }
   std::vector<std::pair<uint64_t, uint64_t>> top(c.by_call.begin(), c.by_call.end());
   std::sort(top.begin(), top.end(), [](auto& a, auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
@@ -161,19 +205,24 @@ void print_summary(const EventCounts& c, const ipc::EventRing& ring, double secs
     fmt::print(stderr, "vmitrace: top syscalls: {}\n", line);
   }
   if (ring.closed()) {
-    using ipc::Counter;
     fmt::print(stderr,
                "vmitrace: plugin: {} syscalls, {} sysrets, {} returns without entry, {} entries "
                "without return, {} guest reads failed\n",
                ring.counter(Counter::syscalls), ring.counter(Counter::sysrets),
                ring.counter(Counter::returns_unpaired), ring.counter(Counter::entries_lost),
                ring.counter(Counter::read_failures));
+    // Every event the capture side produced is either written or dropped for a
+    // reason counted above: the balance must be exact.
+    const uint64_t captured =
+        ring.counter(Counter::syscalls) + ring.counter(Counter::sysrets) + rate_limited;
+    fmt::print(stderr, "vmitrace: accounting: {} captured = {} written + {} dropped{}\n",
+               captured, c.written, dropped,
+               captured == c.written + dropped ? "" : " (MISMATCH: please report)");
   } else if (ring.producer_attached()) {
     fmt::print(stderr, "vmitrace: QEMU ended without closing the capture (killed or crashed); "
                        "every event it published was written\n");
     if (rs.torn) fmt::print(stderr, "vmitrace: 1 event was being written when QEMU died (lost)\n");
   }
 }
-
 
 }  // namespace vmitrace::app

@@ -39,8 +39,12 @@ class OutputFile {
   std::string error_;
 };
 
+// What the writer saw. Every record popped is in exactly one of: written,
+// over_limit, unwritten_lines (events = their sum); malformed records are not events.
 struct EventCounts {
-  uint64_t events = 0, syscalls = 0, sysrets = 0, malformed = 0, unwritten_lines = 0;
+  uint64_t events = 0, syscalls = 0, sysrets = 0, malformed = 0;
+  uint64_t written = 0;          // lines that reached the output (EventUID 0..written-1)
+  uint64_t unwritten_lines = 0;  // formatted or popped after the output failed
   uint64_t over_limit = 0;  // captured after --max-events was reached, not written
   std::unordered_map<uint64_t, uint64_t> by_call;  // (abi << 32 | nr) -> entries
 };
@@ -55,8 +59,10 @@ void writer_loop(ipc::EventRing& ring, OutputFile& out, const output::FormatOpti
                  const std::function<void()>& on_output_error, uint64_t max_events,
                  const std::function<void()>& on_limit);
 
-// The end-of-run summary on stderr: events by type, drops, the most frequent
-// syscalls, and the capture side's own counters when it closed the ring.
+// The end-of-run summary on stderr: events by type, drops by reason (backpressure,
+// too large, rate limit with the processes, --max-events, output failure), the most
+// frequent syscalls, and the capture side's own counters when it closed the ring,
+// with the balance "captured = written + dropped" (exact; a mismatch is a bug).
 void print_summary(const EventCounts& c, const ipc::EventRing& ring, double secs,
                    uint64_t max_events);
 

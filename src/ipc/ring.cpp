@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -20,7 +21,7 @@ namespace vmitrace::ipc {
 namespace {
 
 constexpr uint64_t kMagic = 0x31474e5254494d56ull;  // "VMITRNG1" little-endian
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 3;  // 3: rate-limit counter and per-process drops
 // Each record starts with {len, len ^ kCheck}: a cheap guard against a header that
 // was never written or was overwritten (hostile or buggy producer).
 constexpr uint32_t kCheck = 0x5a17c0deu;
@@ -52,6 +53,8 @@ struct EventRing::Shared {
   std::atomic<uint64_t> dropped;
   std::atomic<uint64_t> too_large;
   std::atomic<uint64_t> counters[16];
+  std::atomic<uint32_t> n_process_drops;
+  ProcessDrops process_drops[EventRing::kMaxProcessDrops];
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free,
               "shared-memory atomics must be lock-free to work across processes");
@@ -124,6 +127,7 @@ EventRing EventRing::create(const std::string& path, size_t capacity) {
   s->dropped.store(0);
   s->too_large.store(0);
   for (auto& c : s->counters) c.store(0);
+  s->n_process_drops.store(0);
   s->reader_alive.store(1, std::memory_order_release);
   EventRing r;
   r.shm_ = s;
@@ -327,6 +331,23 @@ uint64_t EventRing::counter(Counter c) const {
   auto i = static_cast<unsigned>(c);
   if (!shm_ || i >= static_cast<unsigned>(Counter::count_)) return 0;
   return shm_->counters[i].load(std::memory_order_relaxed);
+}
+
+void EventRing::set_process_drops(const ProcessDrops* p, size_t n) {
+  if (!shm_) return;
+  n = std::min<size_t>(n, kMaxProcessDrops);
+  for (size_t i = 0; i < n; ++i) shm_->process_drops[i] = p[i];
+  shm_->n_process_drops.store(static_cast<uint32_t>(n), std::memory_order_release);
+}
+
+std::vector<ProcessDrops> EventRing::process_drops() const {
+  std::vector<ProcessDrops> out;
+  if (!shm_) return out;
+  // The count comes from the other process: clamp it.
+  size_t n = std::min<size_t>(shm_->n_process_drops.load(std::memory_order_acquire),
+                              kMaxProcessDrops);
+  out.assign(shm_->process_drops, shm_->process_drops + n);
+  return out;
 }
 
 void EventRing::unlink_file() {

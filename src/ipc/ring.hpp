@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace vmitrace::ipc {
 
@@ -27,7 +28,16 @@ enum class Counter : unsigned {
   entries_lost,
   read_failures,
   fatal,        // 1 when the plugin stopped tracing on an error (e.g. profile mismatch)
+  rate_limited, // events dropped by the per-process rate limit (entries + returns)
   count_  // number of counters
+};
+
+// One process's count of events dropped by the rate limit (the producer's top list,
+// published at exit). name is the guest's comm: not necessarily NUL-terminated.
+struct ProcessDrops {
+  int64_t pid = -1;
+  uint64_t count = 0;
+  char name[16] = {};
 };
 
 struct RingStats {
@@ -43,6 +53,7 @@ class EventRing {
   static constexpr size_t kHeaderSize = 4096;
   static constexpr size_t kMinCapacity = 4096;
   static constexpr size_t kMaxCapacity = size_t{1} << 32;
+  static constexpr unsigned kMaxProcessDrops = 16;
 
   EventRing();
   EventRing(EventRing&&) noexcept;
@@ -88,6 +99,10 @@ class EventRing {
 
   void set_counter(Counter c, uint64_t v);
   uint64_t counter(Counter c) const;
+  // Producer, at exit: the processes with the most rate-limited events (at most
+  // kMaxProcessDrops kept). Reader: that list, bounds-checked.
+  void set_process_drops(const ProcessDrops* p, size_t n);
+  std::vector<ProcessDrops> process_drops() const;
 
   // Removes the file (reader side, at exit). The mapping stays valid until
   // destruction.

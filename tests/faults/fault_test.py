@@ -10,6 +10,11 @@
   sigterm    contiguous, the summary printed, exit 128+N
   maxevents  --max-events N: exactly N lines, QEMU stopped cleanly, said in the
              summary, exit 0
+  dropexact  --on-backpressure drop, a 1 MiB ring and a reader that does not read for
+             the first seconds: events are dropped, and the lines written (EventUIDs
+             0..W-1) plus the drops the summary reports equal the events captured
+  ratelimit  --rate-limit N: no process has more than 2N syscalls in any second of
+             guest time; the drops are reported by process and the balance is exact
 
 (QEMU SIGKILLed mid-trace is covered by tests/qemu_plugin/run_test.cpp.)
 usage: fault_test.py --build BUILD --case CASE
@@ -17,6 +22,7 @@ usage: fault_test.py --build BUILD --case CASE
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -33,10 +39,10 @@ def check(cond, what):
     return cond
 
 
-def qemu_cmd(log):
+def qemu_cmd(log, append=None):
     out = subprocess.run([os.path.join(ROOT, "guest/launch.sh"), "--kernel", "6.1", "--workload",
-                          "bench", "--log", log, "--print-cmd"], check=True,
-                         capture_output=True, text=True).stdout
+                          "bench", "--log", log, "--print-cmd"] + (["--append", append] if append else []),
+                         check=True, capture_output=True, text=True).stdout
     return out.splitlines()
 
 
@@ -75,10 +81,14 @@ def wait(p, secs, what):
         return p.wait()
 
 
-def run_vmitrace(build, tmp, extra, stdout=None):
+# A shorter bench for the cases that need the guest's whole run.
+SHORT = "vmitrace.bench_rounds=500 vmitrace.bench_loops=200"
+
+
+def run_vmitrace(build, tmp, extra, stdout=None, append=None):
     err = open(os.path.join(tmp, "err"), "w")
     cmd = [os.path.join(build, "vmitrace"), "run", *extra, "--",
-           *qemu_cmd(os.path.join(tmp, "console.log"))]
+           *qemu_cmd(os.path.join(tmp, "console.log"), append)]
     return subprocess.Popen(cmd, stdout=stdout or subprocess.DEVNULL, stderr=err)
 
 
@@ -174,11 +184,86 @@ def case_maxevents(build, tmp):
     print(f"maxevents: {n} lines, {time.monotonic() - t0:.1f} s")
 
 
+ACCOUNTING = re.compile(r"accounting: (\d+) captured = (\d+) written \+ (\d+) dropped(.*)")
+
+
+def check_accounting(err, written, what):
+    """The summary's balance: captured = written + dropped, written = lines we got."""
+    m = ACCOUNTING.search(err)
+    if not check(m, f"{what}: no accounting line in the summary: {err}"):
+        return 0
+    captured, w, dropped = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    check(m.group(4).strip() == "", f"{what}: {m.group(0)}")
+    check(w == written, f"{what}: summary says {w} written, the output has {written} lines")
+    check(captured == w + dropped, f"{what}: {captured} captured != {w} + {dropped}")
+    print(f"{what}: {captured} captured = {w} written + {dropped} dropped")
+    return dropped
+
+
+def case_dropexact(build, tmp):
+    p = run_vmitrace(build, tmp, ["--on-backpressure", "drop", "--ring-mb", "1"],
+                     stdout=subprocess.PIPE, append=SHORT)
+    # Nobody reads until the guest's bench has ended: the pipe fills, the writer
+    # blocks, the ring fills and the capture drops (the guest is never blocked).
+    console = os.path.join(tmp, "console.log")
+    for _ in range(3000):
+        if p.poll() is not None:
+            break
+        try:
+            with open(console, errors="replace") as f:
+                if "GT bench end" in f.read():
+                    break
+        except FileNotFoundError:
+            pass
+        time.sleep(0.1)
+    text = p.stdout.read().decode(errors="replace")
+    rc = wait(p, 300, "dropexact")
+    err = stderr_of(tmp)
+    print(err)
+    check(rc == 0, f"dropexact: exit status {rc}")
+    n = check_lines(text, "dropexact")
+    dropped = check_accounting(err, n, "dropexact")
+    check(dropped > 0 and " ring full" in err, f"dropexact: nothing dropped for a full ring: {err}")
+
+
+def case_ratelimit(build, tmp):
+    for bad in ["-1", "abc", "99999999999"]:
+        r = subprocess.run([os.path.join(build, "vmitrace"), "run", "--rate-limit", bad, "--",
+                            "qemu-system-x86_64"], capture_output=True, text=True)
+        check(r.returncode != 0 and "--rate-limit" in r.stderr and r.stderr.count("\n") == 1,
+              f"ratelimit: --rate-limit {bad}: exit {r.returncode}, stderr {r.stderr!r}")
+    out = os.path.join(tmp, "events.jsonl")
+    limit = 20
+    p = run_vmitrace(build, tmp, ["--output", out, "--rate-limit", str(limit)], append=SHORT)
+    rc = wait(p, 300, "ratelimit")
+    err = stderr_of(tmp)
+    print(err)
+    check(rc == 0, f"ratelimit: exit status {rc}")
+    with open(out) as f:
+        text = f.read()
+    n = check_lines(text, "ratelimit")
+    per_second = {}
+    for line in text.splitlines():
+        ev = json.loads(line)
+        if ev.get("Syscall") is not None and "Ret" not in ev:
+            key = (ev["PID"], ev["TimeStamp"].split(".")[0])
+            per_second[key] = per_second.get(key, 0) + 1
+    worst = max(per_second.items(), key=lambda kv: kv[1]) if per_second else None
+    print(f"ratelimit: busiest process-second {worst}")
+    # A bucket of N refilled at N/s: at most N + N in any whole second.
+    check(worst and worst[1] <= 2 * limit, f"ratelimit: {worst} over {2 * limit} syscalls in a second")
+    dropped = check_accounting(err, n, "ratelimit")
+    m = re.search(r"dropped by --rate-limit: (\S+)\[(\d+)\] (\d+)", err)
+    check(m and int(m.group(3)) > 0, f"ratelimit: no per-process drops in the summary: {err}")
+    check(dropped > 0 and "over --rate-limit" in err, f"ratelimit: nothing dropped: {err}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--case", required=True,
-                    choices=["fullfs", "fullfs-whole", "pipe", "sigint", "sigterm", "maxevents"])
+                    choices=["fullfs", "fullfs-whole", "pipe", "sigint", "sigterm", "maxevents",
+                             "dropexact", "ratelimit"])
     a = ap.parse_args()
     if not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs.cpio.gz")):
         print("lab guest not built (guest/setup.sh)")
@@ -193,6 +278,10 @@ def main():
             case_signal(a.build, tmp, signal.SIGINT)
         elif a.case == "sigterm":
             case_signal(a.build, tmp, signal.SIGTERM)
+        elif a.case == "dropexact":
+            case_dropexact(a.build, tmp)
+        elif a.case == "ratelimit":
+            case_ratelimit(a.build, tmp)
         else:
             case_maxevents(a.build, tmp)
     for f in failures:

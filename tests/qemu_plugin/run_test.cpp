@@ -1,6 +1,7 @@
 // `vmitrace run` end to end on the lab guest, and under faults: QEMU SIGKILLed,
 // vmitrace SIGTERMed, a plugin that fails to load. Every line written is whole and
 // EventUIDs are contiguous.
+#include <algorithm>
 #include <dirent.h>
 #include <gtest/gtest.h>
 
@@ -111,8 +112,19 @@ TEST_F(Run, SigtermStopsQemuAndFlushes) {
 }
 
 TEST_F(Run, PluginLoadFailureIsOneClearMessage) {
-  int rc = lab::wait(lab::start(run_cmd(out, "", {"-r", "/etc/hostname"}), "/dev/null", err), 60);
+  auto cmd = run_cmd(out, "");
+  cmd[3] = "/etc/hostname";  // --plugin: a readable file QEMU cannot load
+  int rc = lab::wait(lab::start(cmd, "/dev/null", err), 60);
   EXPECT_NE(rc, 0);
   EXPECT_NE(lab::slurp(err).find("before the plugin started"), std::string::npos)
       << lab::slurp(err);
+}
+
+// What the plugin would refuse inside QEMU is refused before QEMU starts, in one line.
+TEST_F(Run, BadProfileIsRefusedBeforeQemu) {
+  int rc = lab::wait(lab::start(run_cmd(out, "", {"-r", "/etc/hostname"}), "/dev/null", err), 60);
+  EXPECT_NE(rc, 0);
+  const std::string e = lab::slurp(err);
+  EXPECT_EQ(e.rfind("vmitrace: /etc/hostname: ", 0), 0u) << e;
+  EXPECT_EQ(std::count(e.begin(), e.end(), '\n'), 1) << e;
 }

@@ -12,6 +12,7 @@
 #include "backends/qemu_plugin/qemu_backend.hpp"
 #include "common/error.hpp"
 #include "ipc/ring.hpp"
+#include "ipc/publish_stats.hpp"
 #include "ipc/ring_sink.hpp"
 #include "syscalls/plugin/plugin.hpp"
 
@@ -45,16 +46,11 @@ void say(const std::string& line) {
 void at_exit() {
   State* s = g_state;
   if (!s) return;
-  auto st = s->plugin->stats();
-  s->ring.set_counter(ipc::Counter::syscalls, st.syscalls);
-  s->ring.set_counter(ipc::Counter::sysrets, st.sysrets);
-  s->ring.set_counter(ipc::Counter::returns_unpaired, st.returns_unpaired);
-  s->ring.set_counter(ipc::Counter::entries_lost, st.entries_lost);
-  s->ring.set_counter(ipc::Counter::read_failures, st.read_failures);
-  s->ring.mark_closed();
+  ipc::publish_plugin_stats(*s->plugin, s->ring);
   // For benchmarks: what the guest reads cost, per event (deterministic, unlike
   // timings on a shared machine).
   if (const char* e = std::getenv("VMITRACE_BACKEND_STATS"); e && *e == '1') {
+    auto st = s->plugin->stats();
     auto bs = s->backend->stats();
     const double ev = static_cast<double>(st.syscalls + st.sysrets);
     std::fprintf(stderr,
@@ -82,6 +78,7 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     cfg.filter_file = s->args.filter;
     cfg.disable_sysret = !s->args.sysret;
     cfg.string_limit = s->args.string_limit;
+    cfg.rate_limit = s->args.rate_limit;
     // The plugin printed the message; tell vmitrace so that it exits non-zero.
     ipc::EventRing* ring = &s->ring;
     cfg.on_fatal = [ring](const std::string&) { ring->set_counter(ipc::Counter::fatal, 1); };

@@ -36,10 +36,17 @@ PluginArgs parse_plugin_args(int argc, const char* const* argv) {
     } else if (key == "strlen") {
       uint32_t n = 0;
       auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), n);
-      if (ec != std::errc() || p != val.data() + val.size() || n == 0 || n > 65536)
+      if (ec != std::errc() || p != val.data() + val.size() || n == 0 || n > 8192)
         throw Error("qemu plugin", "argument strlen=" + std::string(val) +
-                                       ": expected a number from 1 to 65536");
+                                       ": expected a number from 1 to 8192");
       a.string_limit = n;
+    } else if (key == "ratelimit") {
+      uint32_t n = 0;
+      auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), n);
+      if (ec != std::errc() || p != val.data() + val.size() || val.empty())
+        throw Error("qemu plugin", "argument ratelimit=" + std::string(val) +
+                                       ": expected a number of syscalls per second");
+      a.rate_limit = n;
     } else if (key == "backpressure") {
       if (val == "block") a.block = true;
       else if (val == "drop") a.block = false;

@@ -10,8 +10,9 @@ struct PluginArgs {
   std::string profile;        // profile=PATH   ISF of the guest kernel (required)
   std::string filter;         // filter=PATH    syscalls_filter_file
   bool sysret = true;         // sysret=on|off
-  uint32_t string_limit = 256;  // strlen=N (1..65536)
+  uint32_t string_limit = 256;  // strlen=N (1..8192)
   bool block = true;          // backpressure=block|drop
+  uint32_t rate_limit = 0;    // ratelimit=N syscalls per second per process (0 = none)
 };
 
 // Parses argv entries "key=value"; throws vmitrace::Error("qemu plugin: ...")

@@ -29,6 +29,7 @@ struct PendingEntry {
   uint16_t hook = 0;        // index of the entry hook (Module)
   event::Abi abi = event::Abi::linux_x64;
   bool used = false;
+  bool rate_limited = false;  // entry dropped by the rate limit: drop its return too
 };
 
 class PendingTable {

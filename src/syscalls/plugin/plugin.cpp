@@ -82,6 +82,7 @@ struct Plugin::Impl {
   bool regs_keyed = false;
 
   PendingTable pending;
+  RateLimiter limiter;
   std::atomic<uint64_t> n_syscalls{0}, n_sysrets{0}, n_unpaired{0}, n_lost{0}, n_read_fail{0};
 
   std::mutex locate_mu;  // the KASLR scan
@@ -93,7 +94,7 @@ struct Plugin::Impl {
   std::string error_text;
 
   Impl(const PluginConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
-      : cfg(c), backend(b), sink(s), prof(std::move(p)) {
+      : cfg(c), backend(b), sink(s), prof(std::move(p)), limiter(c.rate_limit) {
     what = cfg.profile_path.empty() ? std::string("profile") : cfg.profile_path;
     kernel = std::make_unique<oslinux::LinuxKernel>(prof, what);
     ptr_size = kernel->pointer_size();
@@ -348,12 +349,16 @@ struct Plugin::Impl {
     // After this entry's own read, which remembered the credentials as they are now.
     if (nr < kMaxNr && new_creds[abi_index(h.abi)].test(nr)) kernel->forget_contexts();
     if (ctx.flags) n_read_fail.fetch_add(1, std::memory_order_relaxed);
-    fill_common(r, cpu, ctx, h.abi, nr, h.symbol);
-
-    if (info && args_ok) capture_pointed(cpu, b, *info, h.abi);
-    const uint32_t size = b.finish();
-    sink.emit(buf, size);
-    n_syscalls.fetch_add(1, std::memory_order_relaxed);
+    // Over the process's rate limit: no record and no string capture; the pending
+    // entry below still marks it so that its return is dropped (and counted) too.
+    const bool limited = !limiter.allow(ctx.pid, ctx.process_name, cpu.timestamp_ns());
+    if (!limited) {
+      fill_common(r, cpu, ctx, h.abi, nr, h.symbol);
+      if (info && args_ok) capture_pointed(cpu, b, *info, h.abi);
+      const uint32_t size = b.finish();
+      sink.emit(buf, size);
+      n_syscalls.fetch_add(1, std::memory_order_relaxed);
+    }
 
     if (plan.ret == ReturnKind::none || never_returns(h.abi, nr) || task == 0) return;
     PendingEntry e;
@@ -363,6 +368,7 @@ struct Plugin::Impl {
     e.hook = idx;
     e.abi = h.abi;
     e.ctx = ctx;
+    e.rate_limited = limited;
     if (plan.ret == ReturnKind::exit_to_user_mode) {
       if (!regs) return;  // cannot be matched at syscall_exit_to_user_mode
       e.key = {regs_keyed ? 0 : task, regs};
@@ -407,6 +413,11 @@ struct Plugin::Impl {
   // pt_regs to tell it.
   void emit_return(vmi::Vcpu& cpu, uint64_t task, const PendingEntry& e, int64_t ret,
                    bool check_thread) {
+    if (e.rate_limited) {
+      static constexpr char kNoName[event::kCommLen] = {};
+      limiter.count_drop(e.ctx.pid, kNoName);
+      return;
+    }
     oslinux::ProcessContext ctx = e.ctx;
     const bool exec = is_exec(e.abi, e.nr);
     if (check_thread || (e.nr < kMaxNr && renames[abi_index(e.abi)].test(e.nr))) {
@@ -561,7 +572,12 @@ PluginStats Plugin::stats() const {
   s.entries_lost = impl_->n_lost.load();
   s.read_failures = impl_->n_read_fail.load();
   s.pending = impl_->pending.size();
+  s.rate_limited = impl_->limiter.dropped();
   return s;
+}
+
+std::vector<RateLimitedProcess> Plugin::rate_limited_top(size_t n) const {
+  return impl_->limiter.top(n);
 }
 
 std::string Plugin::hook_plan() const { return impl_->plan.describe(); }

@@ -8,7 +8,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "syscalls/plugin/rate_limit.hpp"
 #include "vmi/vmi.hpp"
 
 namespace vmitrace::profile { class Profile; }
@@ -21,6 +23,7 @@ struct PluginConfig {
   bool disable_sysret = false;       // no return hooks at all
   uint32_t string_limit = 256;       // bytes captured per string argument (max 8192)
   bool warn_unknown_filter_names = true;  // off when the CLI already warned
+  uint32_t rate_limit = 0;           // syscalls per second per process; 0 = no limit
   // Called once, on a vCPU thread, when tracing stops for good at run time (e.g. the
   // profile does not match the running kernel). The message is also on stderr.
   std::function<void(const std::string&)> on_fatal;
@@ -32,6 +35,7 @@ struct PluginStats {
   uint64_t entries_lost = 0;         // entry replaced before its return came
   uint64_t read_failures = 0;        // guest reads that failed (marked values)
   uint64_t pending = 0;              // entries waiting for their return now
+  uint64_t rate_limited = 0;         // events dropped by rate_limit (entries + returns)
 };
 
 class Plugin {
@@ -50,6 +54,8 @@ class Plugin {
   // chosen hook points are printed once on stderr.
   void start();
   PluginStats stats() const;
+  // The processes with the most events dropped by the rate limit (at most n).
+  std::vector<RateLimitedProcess> rate_limited_top(size_t n) const;
   // One line: "x64 via x64_sys_call, ia32 via ia32_sys_call, return via ...".
   std::string hook_plan() const;
   // True once the hooks are in place.

@@ -1,0 +1,166 @@
+// libFuzzer target: the syscalls plugin's capture path over hostile guest memory,
+// end to end: entry hooks (x64 and ia32 dispatchers) with pt_regs, numbers and
+// argument pointers from the input, the process context, string and argv capture
+// (capture.cpp), return pairing, the rate limit, then every record formatted in
+// every layout, raw and rich (decode.cpp, rich.cpp), as the writer would.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "event/record.hpp"
+#include "fuzz_guest.hpp"
+#include "output/format.hpp"
+#include "seed_writer.hpp"
+#include "syscalls/plugin/plugin.hpp"
+#include "syscalls/table.hpp"
+
+using namespace vmitrace;
+using testing::Synth;
+
+namespace {
+
+constexpr uint64_t kX64 = 0xffffffff81001000ull, kIa32 = 0xffffffff81002000ull,
+                   kExit = 0xffffffff81003000ull;
+
+// Formats each record as soon as it is emitted (checks one whole line per record).
+struct FormatSink : vmi::EventSink {
+  void emit(const void* rec, size_t size) override {
+    if (size < sizeof(event::Record) || size > event::kMaxRecord) __builtin_trap();
+    std::vector<uint64_t> buf((size + 7) / 8);
+    std::memcpy(buf.data(), rec, size);
+    const auto& r = *reinterpret_cast<const event::Record*>(buf.data());
+    if (r.size != size) __builtin_trap();
+    for (auto f : {output::Format::json, output::Format::kv, output::Format::csv,
+                   output::Format::drakvuf_default})
+      for (auto style : {output::ArgStyle::raw, output::ArgStyle::rich}) {
+        output::FormatOptions o;
+        o.format = f;
+        o.args = style;
+        line.clear();
+        output::format_event(r, n++, o, line);
+        if (line.empty() || line.find('\n') != line.size() - 1) __builtin_trap();
+      }
+  }
+  std::string line;
+  uint64_t n = 0;
+};
+
+profile::Profile make_profile() {
+  profile::Profile p = testing::synthetic_profile();
+  testing::add_symbol(p, "x64_sys_call", kX64);
+  testing::add_symbol(p, "ia32_sys_call", kIa32);
+  testing::add_symbol(p, "syscall_exit_to_user_mode", kExit);
+  return p;
+}
+
+// Input: config bytes, then steps of (op, nr, rdi, rsp, gs) and the memory (the
+// whole input, wrapping). Seeds: an openat and an execve whose pointers lead into
+// the input's own bytes.
+void write_seeds(const char* dir) {
+  const size_t size = 4096;
+  std::vector<uint8_t> s(size);
+  const uint64_t base = 0xffff888000000000ull, user = 0x7ffc00000000ull;
+  auto kva = [&](uint64_t off) { return base - base % size + off; };
+  auto uva = [&](uint64_t off) { return user - user % size + off; };
+  auto put = [&](size_t off, uint64_t v) { std::memcpy(&s[off], &v, 8); };
+  s[0] = 0;    // holes
+  s[1] = 0;    // string limit: default
+  s[2] = 0;    // rate limit: none
+  // step: op (0 x64 entry, 1 ia32 entry, 2 exit), nr (u16), then rdi, rsp, gs
+  const size_t step = 3;
+  const uint64_t regs = kva(0x800), task = kva(0x400);
+  const uint64_t gs = kva(0x20) - Synth::kPcpuHot - Synth::kCurrentOff;
+  s[step] = 0;
+  s[step + 1] = 2;  // open(filename, flags, mode)
+  put(step + 3, regs);
+  put(step + 11, 0);
+  put(step + 19, gs);
+  s[step + 27] = 2;  // exit with the same regs
+  s[step + 28] = 0;
+  put(step + 30, regs);
+  put(step + 38, 0);
+  put(step + 46, gs);
+  put(0x20, task);
+  put(0x400 + Synth::kPid, 7 | uint64_t{7} << 32);
+  put(0x400 + Synth::kGroupLeader, task);
+  put(0x400 + Synth::kRealParent, task);
+  std::memcpy(&s[0x400 + Synth::kComm], "seed", 4);
+  put(0x800 + 112, uva(0xc00));   // di: the path
+  put(0x800 + 104, 0x80241);      // si: flags
+  put(0x800 + 96, 0644);          // dx: mode
+  put(0x800 + 120, 2);            // orig_ax
+  std::memcpy(&s[0xc00], "/etc/passwd\0", 12);
+  fuzz::write_seed(dir, "open", s.data(), s.size());
+  s[step + 1] = 59;  // execve(filename, argv, envp): argv at 0xd00
+  put(0x800 + 104, uva(0xd00));
+  put(0x800 + 96, uva(0xd00));
+  put(0xd00, uva(0xc00));
+  put(0xd08, uva(0xc05));
+  put(0xd10, 0);
+  s[1] = 16;
+  fuzz::write_seed(dir, "execve", s.data(), s.size());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  if (const char* dir = fuzz::seeds_dir()) {
+    write_seeds(dir);
+    std::exit(0);
+  }
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const profile::Profile prof = make_profile();
+  static const testing::FakeMemory overlay = [] {
+    testing::FakeMemory m;
+    m.write_str(Synth::kBanner, Synth::kBannerText);
+    return m;
+  }();
+  fuzz::InputReader in{data, size};
+  const uint8_t holes = in.u8(), slimit = in.u8(), rate = in.u8();
+  syscalls::PluginConfig cfg;
+  cfg.string_limit = slimit ? slimit * 32u : 256u;
+  cfg.rate_limit = rate % 8;  // 0 (none) or a tiny limit that drops
+  testing::FakeBackend backend;
+  FormatSink sink;
+  fuzz::FuzzVcpu cpu(overlay, data, size, holes);
+  syscalls::Plugin plugin(cfg, prof, backend, sink);
+  {
+    // start() prints the hook plan once per plugin: keep the fuzzer's log readable.
+    std::fflush(stderr);
+    int saved = ::dup(2), null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 2);
+    plugin.start();
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    ::close(null);
+  }
+  if (!backend.run_kernel(cpu) || !plugin.tracing()) return 0;
+  for (int steps = 0; steps < 16 && in.n >= 27; ++steps) {
+    const uint8_t op = in.u8();
+    uint16_t nr = in.u8();
+    nr |= static_cast<uint16_t>(in.u8() << 8);
+    cpu.reg(vmi::Reg::rdi) = in.u64();
+    cpu.reg(vmi::Reg::rsi) = nr;
+    cpu.reg(vmi::Reg::rax) = cpu.reg(vmi::Reg::rdi);  // i386 regparm would use these
+    cpu.reg(vmi::Reg::rdx) = nr;
+    cpu.reg(vmi::Reg::rsp) = in.u64();
+    cpu.reg(vmi::Reg::gs_base) = in.u64();
+    switch (op % 3) {
+      case 0: backend.fire(kX64, cpu); break;
+      case 1: backend.fire(kIa32, cpu); break;
+      default: backend.fire(kExit, cpu); break;
+    }
+  }
+  auto st = plugin.stats();
+  if (st.syscalls + st.sysrets != sink.n / 8) __builtin_trap();
+  return 0;
+}
