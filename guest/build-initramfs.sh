@@ -3,6 +3,9 @@
 # amd64 from the host (/bin/busybox + applet links), busybox-static i386 from
 # its Debian package (/bin32/busybox), the lab workload programs lab64/lab32
 # (freestanding C, raw syscalls) and guest/init as /init.
+# Also the 32-bit lab's archive (.cache/guest/initramfs-i386.cpio.gz, for the
+# 686-pae kernel): the i386 busybox as /bin/busybox (and /bin32/busybox), lab32,
+# the same /init (it skips the 64-bit steps when /bin/lab64 is absent).
 # Rebuilt only when an input changes (hash kept in initramfs.stamp).
 set -euo pipefail
 
@@ -11,6 +14,7 @@ guest="$repo/guest"
 cache="$repo/.cache/guest"
 debs="$cache/debs"
 out="$cache/initramfs.cpio.gz"
+out32="$cache/initramfs-i386.cpio.gz"
 stamp="$cache/initramfs.stamp"
 mkdir -p "$debs"
 
@@ -41,7 +45,7 @@ inputs_hash() {
   } | sha256sum | awk '{ print $1 }'
 }
 want=$(inputs_hash)
-if [[ -s $out && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+if [[ -s $out && -s $out32 && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
 fi
 
@@ -68,7 +72,25 @@ chmod 755 "$root/init" "$root/bin/lab64" "$root/bin/lab32" "$root/bin/busybox" "
 # create the node, and /init reopens the console from devtmpfs instead.
 mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
 
-(cd "$root" && find . -print | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$tmp/initramfs.cpio.gz"
+pack() {  # pack ROOT OUT
+  (cd "$1" && find . -print | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$2"
+}
+pack "$root" "$tmp/initramfs.cpio.gz"
+
+# The 32-bit lab: the same tree with the i386 busybox as the only busybox.
+root32="$tmp/root32"
+mkdir -p "$root32"/{bin,bin32,sbin,dev,proc,sys,tmp,etc}
+cp "$root/bin32/busybox" "$root32/bin/busybox"
+ln -s ../bin/busybox "$root32/bin32/busybox"
+for applet in $("$busybox64" --list); do
+  [[ $applet == busybox ]] || ln -s busybox "$root32/bin/$applet"
+done
+cp "$root/bin/lab32" "$root32/bin/lab32"
+cp "$root/init" "$root32/init"
+mknod -m 600 "$root32/dev/console" c 5 1 2>/dev/null || true
+pack "$root32" "$tmp/initramfs-i386.cpio.gz"
+
 mv "$tmp/initramfs.cpio.gz" "$out"
+mv "$tmp/initramfs-i386.cpio.gz" "$out32"
 echo "$want" >"$stamp"
-echo "build-initramfs: wrote $out ($(stat -c %s "$out") bytes)"
+echo "build-initramfs: wrote $out ($(stat -c %s "$out") bytes) and $out32 ($(stat -c %s "$out32") bytes)"

@@ -2,7 +2,7 @@
 # Boots a lab VM under QEMU 10 (TCG, KASLR on) with the lab initramfs, serial
 # console to a log, and waits until the guest powers off. See guest/README.md.
 #
-#   guest/launch.sh --kernel 6.1|6.12|DIR [--smp N] [--mem MB] [--workload NAME]
+#   guest/launch.sh --kernel 6.1|6.12|686|DIR [--smp N] [--mem MB] [--workload NAME]
 #                   [--log FILE] [--timeout SEC] [--append "ARGS"] [--print-cmd]
 #                   [-- WRAPPER ARGS...]
 #
@@ -17,7 +17,9 @@ me="launch"
 usage() {
   sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//'
   cat <<'TXT'
-  --kernel 6.1|6.12|DIR  lab kernel series, or a directory holding vmlinuz
+  --kernel 6.1|6.12|686|DIR
+                         lab kernel series (686: the 32-bit lab, i386 686-pae kernel
+                         under qemu-system-i386), or a directory holding vmlinuz
                          (and optionally initramfs.cpio.gz)
   --smp N                virtual CPUs (default 1)
   --mem MB               guest RAM in MiB (default 512)
@@ -26,7 +28,7 @@ usage() {
   --timeout SEC          kill QEMU after SEC seconds, exit 124 (default 300, 0 = never)
   --append "ARGS"        extra kernel command line arguments
   --print-cmd            print the command (one argument per line) and exit
-  -- WRAPPER ARGS...     run WRAPPER ARGS... qemu-system-x86_64 QEMU-ARGS...
+  -- WRAPPER ARGS...     run WRAPPER ARGS... qemu-system-x86_64 (686: -i386) QEMU-ARGS...
 TXT
 }
 die() { echo "$me: $*" >&2; exit 2; }
@@ -52,31 +54,33 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-[[ -n $kernel ]] || die "--kernel 6.1|6.12|DIR is required"
+[[ -n $kernel ]] || die "--kernel 6.1|6.12|686|DIR is required"
 [[ $smp =~ ^[1-9][0-9]*$ ]] || die "--smp: '$smp' is not a positive number"
 [[ $mem =~ ^[1-9][0-9]*$ ]] || die "--mem: '$mem' is not a positive number of MiB"
 [[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout: '$timeout_s' is not a number of seconds"
 [[ $workload =~ ^[A-Za-z0-9_.-]+$ ]] || die "--workload: '$workload' is not a workload name"
 
+arch=x86_64 lab_initrd="$cache/initramfs.cpio.gz"
 case "$kernel" in
   6.1|6.12) kdir="$cache/kernel-$kernel" ;;
-  *) [[ -d $kernel ]] || die "--kernel: '$kernel' is neither 6.1, 6.12 nor a directory"
+  686) kdir="$cache/kernel-686" arch=i386 lab_initrd="$cache/initramfs-i386.cpio.gz" ;;
+  *) [[ -d $kernel ]] || die "--kernel: '$kernel' is neither 6.1, 6.12, 686 nor a directory"
      kdir="$(cd "$kernel" && pwd)" ;;
 esac
 vmlinuz="$kdir/vmlinuz"
 [[ -s $vmlinuz ]] || die "$vmlinuz missing: run guest/setup.sh"
 initrd="$kdir/initramfs.cpio.gz"
-[[ -s $initrd ]] || initrd="$cache/initramfs.cpio.gz"
+[[ -s $initrd ]] || initrd="$lab_initrd"
 [[ -s $initrd ]] || die "$initrd missing: run guest/setup.sh"
 
 # QEMU 10 from bookworm-backports: older plugin APIs cannot read registers/memory.
 qemu=${VMITRACE_QEMU:-}
 if [[ -z $qemu ]]; then
-  if [[ -x /usr/bin/qemu-system-x86_64 ]]; then qemu=/usr/bin/qemu-system-x86_64
-  else qemu=$(command -v qemu-system-x86_64 || true)
+  if [[ -x /usr/bin/qemu-system-$arch ]]; then qemu=/usr/bin/qemu-system-$arch
+  else qemu=$(command -v "qemu-system-$arch" || true)
   fi
 fi
-[[ -n $qemu && -x $qemu ]] || die "qemu-system-x86_64 not found: run scripts/install-deps.sh (QEMU 10 from bookworm-backports)"
+[[ -n $qemu && -x $qemu ]] || die "qemu-system-$arch not found: run scripts/install-deps.sh (QEMU 10 from bookworm-backports)"
 qver=$("$qemu" --version 2>/dev/null | head -n 1)
 [[ $qver =~ version\ ([0-9]+)\. ]] || die "$qemu: cannot read its version ('$qver')"
 (( BASH_REMATCH[1] >= 10 )) || die "$qemu is QEMU ${qver#*version } but the lab needs QEMU 10+: run scripts/install-deps.sh (bookworm-backports)"

@@ -1,5 +1,6 @@
-// `vmitrace profile IMAGE --output FILE.json [--system-map FILE]`: builds a
-// Volatility3 ISF profile of a Linux kernel from its vmlinuz/vmlinux.
+// `vmitrace profile IMAGE --output FILE.json [--system-map FILE] [--debug-file VMLINUX]`:
+// builds a Volatility3 ISF profile of a Linux kernel from its vmlinuz/vmlinux (types
+// from .BTF, or from the DWARF of the -dbg package's vmlinux for kernels without BTF).
 // `vmitrace profile --info FILE.json`: summary of an existing ISF (any producer).
 #include <fmt/core.h>
 
@@ -20,7 +21,7 @@ namespace vmitrace::app {
 namespace {
 
 struct ProfileOptions {
-  std::string image, output, system_map, info;
+  std::string image, output, system_map, debug_file, info;
 };
 
 // Writes through a temporary file and renames it, so an interrupted run never
@@ -69,12 +70,13 @@ void build(const ProfileOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
   profile::BuildOptions bo;
   bo.system_map = o.system_map;
+  bo.debug_file = o.debug_file;
   profile::Profile p = profile::build_linux_profile(o.image, bo);
   write_file_atomically(o.output, profile::to_isf_json(p));
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  fmt::print(stderr, "vmitrace: {}: {} symbols ({}), {} types, {} enums from {} in {:.2f} s\n", o.output,
-             p.symbols.size(), o.system_map.empty() ? "kallsyms" : "System.map", p.user_types.size(),
-             p.enums.size(), o.image, secs);
+  fmt::print(stderr, "vmitrace: {}: {} symbols ({}), {} types ({}), {} enums from {} in {:.2f} s\n", o.output,
+             p.symbols.size(), !o.system_map.empty() ? "System.map" : !o.debug_file.empty() ? "debug .symtab" : "kallsyms", p.user_types.size(),
+             p.metadata.types_kind == "dwarf" ? "DWARF via pahole" : "BTF", p.enums.size(), o.image, secs);
 }
 
 }  // namespace
@@ -84,16 +86,21 @@ void add_profile_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "profile",
       "Build a Volatility3 ISF profile (JSON) of a Linux kernel from its vmlinuz or vmlinux: "
-      "types from the .BTF section, symbols from the kallsyms tables in the image.");
+      "types from the .BTF section (or, for kernels without BTF, from the DWARF of the matching "
+      "-dbg package's vmlinux, converted by pahole), symbols from the kallsyms tables in the image.");
   cmd->add_option("IMAGE", opt->image, "Kernel image: bzImage/vmlinuz (xz, gzip, zstd, lz4, lzma) or vmlinux ELF");
   auto* out = cmd->add_option("-o,--output", opt->output, "ISF JSON file to write");
   cmd->add_option("--system-map", opt->system_map, "System.map whose symbols replace the kallsyms ones");
+  cmd->add_option("--debug-file", opt->debug_file,
+                  "vmlinux with DWARF of the same kernel (linux-image-*-dbg: usr/lib/debug/boot/vmlinux-*): "
+                  "types from its DWARF, for images without .BTF (needs pahole, Debian's dwarves)");
   auto* info = cmd->add_option("--info", opt->info, "Print a summary of an existing ISF file (plain, .xz, .gz) and exit");
   info->excludes(out);
   cmd->footer(
       "Examples:\n"
       "  vmitrace profile /boot/vmlinuz-6.1.0-56-cloud-amd64 --output kernel.json\n"
       "  vmitrace profile vmlinuz --system-map System.map -o kernel.json\n"
+      "  vmitrace profile vmlinuz-6.1.0-50-686-pae --debug-file vmlinux-6.1.0-50-686-pae -o k.json\n"
       "  vmitrace profile --info linux_deb_5.10.0-8-amd64.json.xz");
   cmd->callback([opt] {
     if (!opt->info.empty()) {

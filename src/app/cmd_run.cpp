@@ -59,6 +59,7 @@ struct RunOptions {
   std::string filter_file;
   std::string config_file;  // consumed by expand_config_files before parsing
   std::string win32k_profile;
+  std::string debug_file;  // DWARF vmlinux for building the profile of a kernel without BTF
   bool disable_sysret = false;
   std::string args_style = "raw";
   uint32_t string_limit = 256;
@@ -184,11 +185,16 @@ std::string cache_dir() {
 
 // FNV-1a over the image's canonical path, size and mtime: a rebuilt image gets a
 // new profile; the cache never answers for a different file.
-std::string cache_key(const std::string& image) {
+std::string file_identity(const std::string& file) {
   struct stat st {};
-  if (::stat(image.c_str(), &st) != 0) throw Error(image, std::strerror(errno));
-  std::string id = fs::weakly_canonical(image).string() + "|" + std::to_string(st.st_size) + "|" +
-                   std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  if (::stat(file.c_str(), &st) != 0) throw Error(file, std::strerror(errno));
+  return fs::weakly_canonical(file).string() + "|" + std::to_string(st.st_size) + "|" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+std::string cache_key(const std::string& image, const std::string& debug_file) {
+  std::string id = file_identity(image);
+  if (!debug_file.empty()) id += "|debug|" + file_identity(debug_file);
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : id) {
     h ^= c;
@@ -197,10 +203,11 @@ std::string cache_key(const std::string& image) {
   return fmt::format("{}-{:016x}.json", fs::path(image).filename().string(), h);
 }
 
-std::string profile_for_kernel(const std::string& image) {
+std::string profile_for_kernel(const std::string& image, const std::string& debug_file) {
   check_readable_file(image);
+  if (!debug_file.empty()) check_readable_file(debug_file);
   std::string dir = cache_dir();
-  std::string path = dir + "/" + cache_key(image);
+  std::string path = dir + "/" + cache_key(image, debug_file);
   if (::access(path.c_str(), R_OK) == 0) {
     fmt::print(stderr, "vmitrace: profile {} (cached, from {})\n", path, image);
     return path;
@@ -209,7 +216,9 @@ std::string profile_for_kernel(const std::string& image) {
   fs::create_directories(dir, ec);
   if (ec) throw Error(dir, "cannot create profile cache: " + ec.message());
   auto t0 = std::chrono::steady_clock::now();
-  profile::Profile p = profile::build_linux_profile(image);
+  profile::BuildOptions bo;
+  bo.debug_file = debug_file;
+  profile::Profile p = profile::build_linux_profile(image, bo);
   std::string json = profile::to_isf_json(p);
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
@@ -261,6 +270,8 @@ int run(const RunOptions& o) {
   check_qemu(o.qemu[0]);
 
   std::string profile;
+  if (!o.profile.empty() && !o.debug_file.empty())
+    throw Error("--debug-file", "builds the profile from QEMU's -kernel image: give it or -r PROFILE, not both");
   if (!o.profile.empty()) {
     check_readable_file(o.profile);
     profile = absolute(o.profile);
@@ -268,7 +279,7 @@ int run(const RunOptions& o) {
     std::string kernel = find_kernel_arg(o.qemu);
     if (kernel.empty())
       throw Error("run", "no profile: give -r PROFILE, or boot a -kernel IMAGE to build one from");
-    profile = profile_for_kernel(kernel);
+    profile = profile_for_kernel(kernel, o.debug_file);
   }
 
   OutputFile sink(o.output);  // a bad output path is reported before the slower checks
@@ -417,6 +428,9 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--output", o->output, "Write events to this file (default: stdout)");
   cmd->add_option("--syscalls_filter_file,--syscalls-filter-file", o->filter_file,
                   "Trace only the syscalls named in this file (one per line, # comments)");
+  cmd->add_option("--debug-file", o->debug_file,
+                  "vmlinux with DWARF of the -kernel image (its -dbg package), for kernels without BTF "
+                  "(e.g. Debian's i386 686-pae); used when the profile is built from -kernel");
   cmd->add_option("--win32k_profile,--win32k-profile", o->win32k_profile,
                   "win32k profile (Windows guests; checked, unused for Linux)");
   cmd->add_flag("--disable_sysret,--disable-sysret", o->disable_sysret,

@@ -8,6 +8,7 @@
 #include <lz4.h>
 #include <lz4frame.h>
 #include <lzma.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -324,6 +325,24 @@ std::vector<uint8_t> read_file_decompressed(const std::string& path, uint64_t ma
   Compression c = sniff_compression(raw.data(), raw.size());
   if (c == Compression::none) return raw;
   return decompress(raw.data(), raw.size(), c, path, max_out);
+}
+
+MappedFile::MappedFile(const std::string& path) {
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) throw Error(path, std::strerror(errno));
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) throw Error(path, std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory");
+  if (!S_ISREG(st.st_mode)) throw Error(path, "not a regular file");
+  if (st.st_size <= 0) throw Error(path, "empty file");
+  void* p = ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, f.fd, 0);
+  if (p == MAP_FAILED) throw Error(path, std::string("cannot map: ") + std::strerror(errno));
+  data_ = static_cast<const uint8_t*>(p);
+  size_ = size_t(st.st_size);
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 }  // namespace vmitrace

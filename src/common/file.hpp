@@ -32,3 +32,23 @@ std::vector<uint8_t> decompress(const uint8_t* data, size_t len, Compression c,
                                 uint64_t size_hint = 0);
 
 }  // namespace vmitrace
+
+namespace vmitrace {
+
+// A read-only memory map of a whole file (large debug files: no copy into the heap).
+// Throws Error("PATH: problem") if missing, a directory, empty or unmappable.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace vmitrace

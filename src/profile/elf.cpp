@@ -55,11 +55,13 @@ ElfImage::ElfImage(const uint8_t* d, size_t n, const std::string& what) {
       r.s.addr = rd<uint64_t>(h + 16);
       r.s.offset = rd<uint64_t>(h + 24);
       r.s.size = rd<uint64_t>(h + 32);
+      r.s.link = rd<uint32_t>(h + 40);
     } else {
       r.s.flags = rd<uint32_t>(h + 8);
       r.s.addr = rd<uint32_t>(h + 12);
       r.s.offset = rd<uint32_t>(h + 16);
       r.s.size = rd<uint32_t>(h + 20);
+      r.s.link = rd<uint32_t>(h + 24);
     }
     if (r.s.type == kShtNobits) {
       r.s.size = 0;

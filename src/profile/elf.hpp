@@ -17,6 +17,7 @@ struct ElfSection {
   uint64_t addr = 0;
   uint64_t offset = 0;  // in the file; offset + size is within the buffer (NOBITS: size 0)
   uint64_t size = 0;
+  uint32_t link = 0;    // sh_link (SYMTAB: its string table's index)
 };
 
 class ElfImage {

@@ -1,13 +1,16 @@
-// A Linux profile from a kernel image alone: vmlinux out of the bzImage, types
-// from .BTF, symbols from kallsyms (or a System.map), linux_banner text.
+// A Linux profile from a kernel image: vmlinux out of the bzImage, types from .BTF
+// (or from the DWARF of a matching debug vmlinux), symbols from kallsyms (or a
+// System.map), linux_banner text.
 #include "profile/kernel_image.hpp"
 
 #include <cstring>
+#include <optional>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "profile/btf_reader.hpp"
 #include "profile/bzimage.hpp"
+#include "profile/dwarf_btf.hpp"
 #include "profile/elf.hpp"
 
 namespace vmitrace::profile {
@@ -34,12 +37,12 @@ std::vector<uint8_t> load_vmlinux(const std::string& path) {
   return out;
 }
 
-std::string find_banner(const std::vector<uint8_t>& v, const ElfImage& elf,
+std::string find_banner(const uint8_t* data, size_t size, const ElfImage& elf,
                         const std::vector<KernelSymbol>& syms) {
   auto read_cstr = [&](uint64_t off) {
     size_t len = 0;
-    while (off + len < v.size() && len < kMaxBanner && v[off + len] != 0) ++len;
-    return std::string(reinterpret_cast<const char*>(v.data() + off), len);
+    while (off + len < size && len < kMaxBanner && data[off + len] != 0) ++len;
+    return std::string(reinterpret_cast<const char*>(data + off), len);
   };
   for (const auto& s : syms) {
     if (s.name != "linux_banner") continue;
@@ -50,19 +53,54 @@ std::string find_banner(const std::vector<uint8_t>& v, const ElfImage& elf,
   }
   // No symbol (or it did not point at the text): the first "Linux version <digit>" in .rodata.
   const ElfSection* ro = elf.section(".rodata");
-  uint64_t start = ro ? ro->offset : 0, size = ro ? ro->size : v.size();
+  uint64_t start = ro ? ro->offset : 0, len = ro ? ro->size : size;
   static const char kNeedle[] = "Linux version ";
-  const uint8_t* p = v.data() + start;
-  size_t left = size;
+  const uint8_t* p = data + start;
+  size_t left = len;
   while (left > sizeof kNeedle) {
     const void* hit = memmem(p, left, kNeedle, sizeof kNeedle - 1);
     if (!hit) break;
-    uint64_t off = uint64_t(static_cast<const uint8_t*>(hit) - v.data());
-    if (off + sizeof kNeedle - 1 < v.size() && std::isdigit(v[off + sizeof kNeedle - 1])) return read_cstr(off);
+    uint64_t off = uint64_t(static_cast<const uint8_t*>(hit) - data);
+    if (off + sizeof kNeedle - 1 < size && std::isdigit(data[off + sizeof kNeedle - 1])) return read_cstr(off);
     p = static_cast<const uint8_t*>(hit) + 1;
-    left = size - uint64_t(p - (v.data() + start));
+    left = len - uint64_t(p - (data + start));
   }
   return {};
+}
+
+std::string find_banner(const std::vector<uint8_t>& v, const ElfImage& elf, const std::vector<KernelSymbol>& syms) {
+  return find_banner(v.data(), v.size(), elf, syms);
+}
+
+std::string one_line(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\0')) s.pop_back();
+  return s;
+}
+
+// The debug file must describe the very kernel of the image: same ELF class and
+// machine, then the same build id when both have one, else the same banner.
+void check_debug_matches(const std::string& image_path, const std::vector<uint8_t>& vmlinux, const ElfImage& elf,
+                         const std::string& debug_path, const MappedFile& dbg, const ElfImage& delf) {
+  if (delf.is_64bit() != elf.is_64bit() || delf.machine() != elf.machine())
+    throw Error(debug_path, std::string("does not match ") + image_path + ": a " +
+                                (delf.is_64bit() ? "64" : "32") + "-bit ELF for a " + (elf.is_64bit() ? "64" : "32") +
+                                "-bit kernel image");
+  auto id_image = elf_build_id(vmlinux.data(), elf);
+  auto id_debug = elf_build_id(dbg.data(), delf);
+  if (id_image && id_debug) {
+    if (*id_image != *id_debug)
+      throw Error(debug_path, "does not match " + image_path + ": build id " + *id_debug + ", the image's is " +
+                                  *id_image);
+    return;
+  }
+  std::string image_banner = find_banner(vmlinux, elf, {});
+  std::string debug_banner = find_banner(dbg.data(), dbg.size(), delf, {});
+  if (image_banner.empty() || debug_banner.empty())
+    throw Error(debug_path, "cannot check that it matches " + image_path + " (no build id and no linux_banner in " +
+                                (image_banner.empty() ? "the image" : "the debug file") + ")");
+  if (one_line(debug_banner) != one_line(image_banner))
+    throw Error(debug_path, "does not match " + image_path + ": its banner is \"" + one_line(debug_banner) +
+                                "\", the image's is \"" + one_line(image_banner) + "\"");
 }
 
 std::string basename_of(const std::string& path) {
@@ -90,16 +128,59 @@ Profile build_linux_profile(const std::string& image_path, const BuildOptions& o
   std::vector<uint8_t> vmlinux = load_vmlinux(image_path);
   ElfImage elf(vmlinux.data(), vmlinux.size(), image_path);
   const ElfSection* btf = elf.section(".BTF");
-  if (!btf || btf->size == 0)
-    throw Error(image_path, "no .BTF section (kernel built without CONFIG_DEBUG_INFO_BTF): no types to extract");
+  std::string debug = opt.debug_file;
+  // A vmlinux ELF with DWARF and no .BTF given as IMAGE is its own debug file (pahole
+  // reads the file, so only when IMAGE is that ELF, not a bzImage around it).
+  if (debug.empty() && (!btf || btf->size == 0) && elf.section(".debug_info")) {
+    MappedFile m(image_path);
+    if (ElfImage::looks_like_elf(m.data(), m.size())) debug = image_path;
+  }
+  if (debug.empty() && (!btf || btf->size == 0))
+    throw Error(image_path, "no .BTF section (kernel built without CONFIG_DEBUG_INFO_BTF): give its DWARF with "
+                            "--debug-file (the vmlinux of the linux-image-*-dbg package)");
+
+  // The debug file, when there is one, is checked first: a mismatch fails early.
+  std::optional<MappedFile> dbg;
+  std::optional<ElfImage> delf;
+  if (!debug.empty()) {
+    dbg.emplace(debug);
+    delf.emplace(dbg->data(), dbg->size(), debug);
+    if (debug != image_path) check_debug_matches(image_path, vmlinux, elf, debug, *dbg, *delf);
+  }
+
+  // Symbols: a System.map, else the debug file's full .symtab (kallsyms of kernels
+  // without CONFIG_KALLSYMS_ALL lack the data symbols: current_task, linux_banner),
+  // else the image's kallsyms.
+  std::vector<KernelSymbol> syms = std::move(map_syms);
+  std::string symbols_from = opt.system_map;
+  if (syms.empty() && delf) {
+    syms = elf_symtab(dbg->data(), *delf);
+    symbols_from = debug;
+    // Before the slow DWARF conversion: is this a kernel at all?
+    bool has_text = false;
+    for (const auto& s : syms) has_text = has_text || s.name == "_text" || s.name == "_stext";
+    if (!syms.empty() && !has_text)
+      throw Error(debug, "not a Linux kernel: no _text/_stext symbol in its symbol table");
+  }
+  if (syms.empty()) {
+    syms = extract_kallsyms(vmlinux, image_path);
+    symbols_from = image_path;
+  }
+  std::string banner = find_banner(vmlinux, elf, syms);
 
   Profile p;
   std::unordered_map<std::string, TypeRef> var_types;
-  load_btf_types(vmlinux.data() + btf->offset, btf->size, image_path + " (.BTF)", p, &var_types);
+  if (delf) {
+    std::vector<uint8_t> raw = btf_from_dwarf(debug, *delf);
+    load_btf_types(raw.data(), raw.size(), debug + " (DWARF via pahole)", p, &var_types);
+    p.metadata.types_kind = "dwarf";
+    p.metadata.types_name = basename_of(debug);
+  } else {
+    load_btf_types(vmlinux.data() + btf->offset, btf->size, image_path + " (.BTF)", p, &var_types);
+  }
   p.base_types["pointer"].size = elf.is_64bit() ? 8 : 4;
   p.metadata.pointer_size = elf.is_64bit() ? 8 : 4;
 
-  std::vector<KernelSymbol> syms = map_syms.empty() ? extract_kallsyms(vmlinux, image_path) : std::move(map_syms);
   p.symbols.reserve(syms.size());
   for (const auto& s : syms) {
     Symbol sym;
@@ -108,7 +189,6 @@ Profile build_linux_profile(const std::string& image_path, const BuildOptions& o
     p.symbols.try_emplace(s.name, std::move(sym));  // first (lowest address) of duplicate statics wins
   }
 
-  std::string banner = find_banner(vmlinux, elf, syms);
   if (!banner.empty()) {
     p.metadata.banner = banner;
     if (auto it = p.symbols.find("linux_banner"); it != p.symbols.end()) {
@@ -125,7 +205,7 @@ Profile build_linux_profile(const std::string& image_path, const BuildOptions& o
   p.metadata.producer_name = "vmitrace";
   p.metadata.producer_version = "0.1.0";
   p.metadata.symbols_kind = opt.system_map.empty() ? "symtab" : "system-map";
-  p.metadata.symbols_name = basename_of(opt.system_map.empty() ? image_path : opt.system_map);
+  p.metadata.symbols_name = basename_of(symbols_from);
   return p;
 }
 

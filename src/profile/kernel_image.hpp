@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "profile/elf.hpp"
 #include "profile/profile.hpp"
 
 namespace vmitrace::profile {
@@ -28,13 +29,21 @@ KernelImage read_kernel_image(const std::string& path);
 // Extracts kallsyms from a vmlinux ELF image (both the 6.1 and the 6.2+ layouts).
 std::vector<KernelSymbol> extract_kallsyms(const std::vector<uint8_t>& vmlinux,
                                            const std::string& what);
+// The named symbols of an ELF's .symtab (a debug vmlinux has them all, like the
+// real System.map), sorted by address; nm-style type letters. Empty when stripped.
+std::vector<KernelSymbol> elf_symtab(const uint8_t* data, const ElfImage& elf);
 // Parses a System.map ("ADDR TYPE NAME" lines).
 std::vector<KernelSymbol> read_system_map(const std::string& path);
 
 struct BuildOptions {
   std::string system_map;  // when set, its symbols take precedence
+  // A vmlinux with DWARF (the -dbg package's) matching the image: types come from
+  // its DWARF (converted by pahole) instead of the image's .BTF.
+  std::string debug_file;
 };
-// Builds the whole profile (types from .BTF, symbols from kallsyms / System.map).
+// Builds the whole profile (types from .BTF or the debug file's DWARF, symbols from
+// kallsyms / System.map). An image without .BTF that carries DWARF itself (a debug
+// vmlinux given as IMAGE) is its own debug file.
 Profile build_linux_profile(const std::string& image_path, const BuildOptions& opt = {});
 
 }  // namespace vmitrace::profile

@@ -16,7 +16,11 @@ Variants:
            (memory-backend-file, share=on) instead of the stub.
   smp2     like reset with two vCPUs (two gdbstub threads).
 
-usage: attach_e2e_test.py --build BUILD --kernel 6.1|6.12 --variant reset|running|ram|smp2
+Kernel 686 (the 32-bit lab: i386 686-pae under qemu-system-i386, PAE paging) runs
+the same checks with lab32 and file32.txt, with the profile built from the -dbg
+package's DWARF (cached as .cache/guest/kernel-686/profile.json).
+
+usage: attach_e2e_test.py --build BUILD --kernel 6.1|6.12|686 --variant reset|running|ram|smp2
 Skips (exit 77) when the lab guest is not built.
 """
 import argparse
@@ -30,7 +34,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FILE64 = "/tmp/vmitrace-lab/file64.txt"
+FILES = {"lab64": "/tmp/vmitrace-lab/file64.txt", "lab32": "/tmp/vmitrace-lab/file32.txt"}
 failures = []
 
 
@@ -70,8 +74,13 @@ def main():
     ap.add_argument("--kernel", default="6.1")
     ap.add_argument("--variant", default="reset", choices=["reset", "running", "ram", "smp2"])
     a = ap.parse_args()
-    vmlinuz = os.path.join(ROOT, ".cache/guest", "kernel-" + a.kernel, "vmlinuz")
-    if not os.path.exists(vmlinuz) or not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs.cpio.gz")):
+    kdir = os.path.join(ROOT, ".cache/guest", "kernel-" + a.kernel)
+    vmlinuz = os.path.join(kdir, "vmlinuz")
+    is32 = a.kernel == "686"
+    prog = "lab32" if is32 else "lab64"
+    lab_file = FILES[prog]
+    initrd = "initramfs-i386.cpio.gz" if is32 else "initramfs.cpio.gz"
+    if not os.path.exists(vmlinuz) or not os.path.exists(os.path.join(ROOT, ".cache/guest", initrd)):
         print(f"SKIP: lab guest not built ({vmlinuz}); run guest/setup.sh")
         return 77
     vmitrace = os.path.join(a.build, "vmitrace")
@@ -80,7 +89,14 @@ def main():
     events, log = os.path.join(tmp, "events.jsonl"), os.path.join(tmp, "attach.log")
     profile, filt = os.path.join(tmp, "profile.json"), os.path.join(tmp, "filter.txt")
     ram = f"/dev/shm/vmitrace-attach-{os.getpid()}.ram"
-    subprocess.run([vmitrace, "profile", vmlinuz, "--output", profile], check=True, capture_output=True)
+    if is32:
+        # No BTF: the profile comes from DWARF (slow), built once into the lab cache.
+        profile = os.path.join(kdir, "profile.json")
+        if not os.path.exists(profile):
+            subprocess.run([vmitrace, "profile", vmlinuz, "--debug-file", os.path.join(kdir, "vmlinux-dbg"),
+                            "--output", profile], check=True, capture_output=True)
+    else:
+        subprocess.run([vmitrace, "profile", vmlinuz, "--output", profile], check=True, capture_output=True)
     with open(filt, "w") as f:
         f.write("nanosleep\n" if a.variant == "running" else "openat\n")
 
@@ -112,7 +128,7 @@ def main():
                     break
                 time.sleep(0.2)
         else:
-            check(wait_for(serial, r"GT exit prog=lab64 ", 240), "lab64 did not finish while traced")
+            check(wait_for(serial, rf"GT exit prog={prog} ", 240), f"{prog} did not finish while traced")
         tracer.send_signal(signal.SIGTERM)
         rc = tracer.wait(timeout=60)
         check(rc == 0, f"vmitrace attach exited {rc} after SIGTERM")
@@ -136,19 +152,21 @@ def main():
             evs.append(json.loads(line))
         except ValueError:
             check(False, "not JSON: " + line[:80])
-    m = re.search(r"GT lab64 start pid=(\d+)", console)
+    m = re.search(rf"GT {prog} start pid=(\d+)", console)
     if a.variant == "running":
-        mine = [e for e in evs if e.get("Method") == "nanosleep" and e.get("ProcessName") == "lab64"]
-        check(len(mine) >= 5, f"only {len(mine)} nanosleep events from lab64")
+        mine = [e for e in evs if e.get("Method") == "nanosleep" and e.get("ProcessName") == prog]
+        check(len(mine) >= 5, f"only {len(mine)} nanosleep events from {prog}")
         if m and mine:
-            check(all(e["PID"] == int(m.group(1)) for e in mine), "nanosleep events with a PID other than lab64's")
+            check(all(e["PID"] == int(m.group(1)) for e in mine), f"nanosleep events with a PID other than {prog}'s")
     else:
-        check(m is not None, "no 'GT lab64 start' on the console")
-        hits = [e for e in evs if e.get("Method") == "openat" and e.get("filename") == FILE64]
-        check(hits, f"no openat of {FILE64} among {len(evs)} events")
+        check(m is not None, f"no 'GT {prog} start' on the console")
+        hits = [e for e in evs if e.get("Method") == "openat" and e.get("filename") == lab_file]
+        check(hits, f"no openat of {lab_file} among {len(evs)} events")
         if m and hits:
-            check(any(e["PID"] == int(m.group(1)) and e["ProcessName"] == "lab64" for e in hits),
-                  f"openat of {FILE64} not attributed to lab64 pid {m.group(1)}")
+            check(any(e["PID"] == int(m.group(1)) and e["ProcessName"] == prog for e in hits),
+                  f"openat of {lab_file} not attributed to {prog} pid {m.group(1)}")
+        if is32:
+            check(hits and all(e.get("Type") == "x32" for e in hits), "32-bit kernel events are not Type x32")
     print(open(log).read().strip())
     print(f"{len(evs)} events; artifacts in {tmp}")
     if failures:

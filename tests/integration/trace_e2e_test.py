@@ -3,7 +3,12 @@
 the events against the ground truth the guest's workload printed on its console
 (GT lines, guest/README.md).
 
-usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12 --variant full|smp2|filter|nosysret
+usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12|686 --variant full|smp2|filter|nosysret|mismatch|width
+
+686 is the 32-bit lab (i386 686-pae kernel without BTF, under qemu-system-i386): only
+lab32 runs there, and its profile comes from the -dbg package's DWARF (built once into
+.cache/guest/kernel-686/profile.json). `width` runs a profile of the other word size
+(686 on a 64-bit guest, 6.1 on the 32-bit one): a one-line error and a non-zero exit.
 """
 import argparse
 import json
@@ -176,17 +181,37 @@ def check_prog(pairs, gt, prog, typ, path, sysret, only=None):
                   f"{prog}: ThreadName not {RENAMED[prog]} after PR_SET_NAME")
 
 
+def profile_686(vmitrace):
+    """The 32-bit lab kernel's profile (DWARF via pahole), built once and kept in the lab cache."""
+    kdir = os.path.join(ROOT, ".cache/guest/kernel-686")
+    prof = os.path.join(kdir, "profile.json")
+    if not os.path.exists(prof):
+        subprocess.run([vmitrace, "profile", os.path.join(kdir, "vmlinuz"), "--debug-file",
+                        os.path.join(kdir, "vmlinux-dbg"), "--output", prof], check=True)
+    return prof
+
+
 def mismatch(a, vmitrace, tmp, run_opts, launch_opts):
-    """A profile of the other lab kernel: a one-line error, a non-zero exit, the guest unharmed."""
-    other = "6.12" if a.kernel == "6.1" else "6.1"
-    prof = os.path.join(tmp, "other.json")
-    subprocess.run([vmitrace, "profile", os.path.join(ROOT, ".cache/guest/kernel-" + other, "vmlinuz"),
-                    "--output", prof], check=True, stderr=subprocess.DEVNULL)
+    """A profile of another lab kernel: a one-line error, a non-zero exit, the guest unharmed.
+    variant width: a profile of the other word size (32-bit on 64-bit, or the reverse)."""
+    if a.variant == "width" and a.kernel != "686":
+        prof = profile_686(vmitrace)
+        want = "the profile is for a 32-bit (i386) kernel, the guest runs a 64-bit kernel"
+    else:
+        other = {"6.1": "6.12", "6.12": "6.1", "686": "6.1"}[a.kernel]
+        prof = os.path.join(tmp, "other.json")
+        subprocess.run([vmitrace, "profile", os.path.join(ROOT, ".cache/guest/kernel-" + other, "vmlinuz"),
+                        "--output", prof], check=True, stderr=subprocess.DEVNULL)
+        want = ("the profile is for a 64-bit (x86-64) kernel, the guest runs a 32-bit kernel"
+                if a.kernel == "686" else "does not match the running kernel")
     cmd = [os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--", vmitrace, "run", "-r", prof] + run_opts + ["--"]
     r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
     sys.stderr.write(r.stderr[-2000:])
     check(r.returncode != 0, "a mismatching profile did not give a non-zero exit")
     check("does not match the running kernel" in r.stderr, "no 'does not match' message")
+    check(want in r.stderr, f"no '{want}' message")
+    errors = [l for l in r.stderr.splitlines() if l.startswith("vmitrace: error:")]
+    check(len(errors) == 1, f"not one error line: {errors}")
     console = open(os.path.join(tmp, "console.log"), errors="replace").read()
     check("GT done" in console, "the guest did not finish its workload")
     for f in failures:
@@ -199,12 +224,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--kernel", required=True)
-    ap.add_argument("--variant", default="full", choices=["full", "smp2", "filter", "nosysret", "mismatch"])
+    ap.add_argument("--variant", default="full", choices=["full", "smp2", "filter", "nosysret", "mismatch", "width"])
     a = ap.parse_args()
     vmitrace = os.path.join(a.build, "vmitrace")
     if not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs.cpio.gz")):
         print("FAIL: the lab is not set up: run guest/setup.sh", file=sys.stderr)
         return 1
+    if (a.kernel == "686" or a.variant == "width") and not os.path.exists(
+            os.path.join(ROOT, ".cache/guest/kernel-686/vmlinux-dbg")):
+        print("SKIP: the 32-bit lab is not set up (guest/fetch-kernel-686.sh; VMITRACE_LAB32=0 skips it)")
+        return 77
     tmp = tempfile.mkdtemp(prefix="vmitrace-e2e-")
     events_path = os.path.join(tmp, "events.jsonl")
     console_path = os.path.join(tmp, "console.log")
@@ -219,8 +248,11 @@ def main():
         run_opts += ["--syscalls_filter_file", fpath]
     if a.variant == "nosysret":
         run_opts += ["--disable_sysret"]
-    if a.variant == "mismatch":
+    if a.variant in ("mismatch", "width"):
         return mismatch(a, vmitrace, tmp, run_opts, launch_opts)
+    is32 = a.kernel == "686"
+    if is32:
+        run_opts += ["-r", profile_686(vmitrace)]
     cmd = [os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--", vmitrace, "run"] + run_opts + ["--"]
     print("running:", " ".join(shlex.quote(c) for c in cmd), flush=True)
     r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
@@ -237,8 +269,11 @@ def main():
     pairs = pair(events)
     sysret = a.variant != "nosysret"
     only = FILTER if a.variant == "filter" else None
-    check_prog(pairs, gt, "lab64", "x64", LAB_FILE64, sysret, only)
+    if not is32:
+        check_prog(pairs, gt, "lab64", "x64", LAB_FILE64, sysret, only)
     check_prog(pairs, gt, "lab32", "x32", LAB_FILE32, sysret, only)
+    if is32:
+        check(all(e.get("Type", "x32") == "x32" for e in events), "a 32-bit kernel gave a non-x32 event")
     if a.variant == "filter":
         methods = {e["Method"] for e in events}
         check(methods <= set(FILTER) | {"mmap2"}, f"filter: unexpected methods {sorted(methods - set(FILTER))}")
@@ -248,14 +283,15 @@ def main():
         check(any(e["Plugin"] == "sysret" for e in events), "no sysret events")
     if a.variant in ("full", "smp2"):
         # The child process and the second thread are told apart.
-        child = gt.get("lab64", {}).get("child")
+        main_prog = "lab32" if is32 else "lab64"
+        child = gt.get(main_prog, {}).get("child")
         if check(child is not None, "no GT child line"):
             c = find(pairs, int(child["pid"]), int(child["tid"]), "getppid")
             check(c and c[0][0]["PPID"] == int(child["ppid"]), f"child getppid event/PPID: {c[:1]}")
-        th = gt.get("lab64", {}).get("thread")
+        th = gt.get(main_prog, {}).get("thread")
         if check(th is not None, "no GT thread line"):
             t = find(pairs, int(th["pid"]), int(th["tid"]), "gettid")
-            check(t and t[0][1] is not None and t[0][1]["Ret"] == hexs(th["tid"]), f"thread gettid: {t[:1]}")
+            check(t and t[0][1] is not None and int(t[0][1]["Ret"], 16) == int(th["tid"]), f"thread gettid: {t[:1]}")
     print(f"{len(events)} events, {len(failures)} failed checks")
     for f in failures[:40]:
         print("FAIL:", f)

@@ -246,5 +246,57 @@ TEST(ProcessContext, CommWithoutNulStaysBounded) {
   EXPECT_EQ(std::string(c.process_name, 16), "0123456789abcdef");
 }
 
+// An i386 kernel (686-pae): per-CPU symbols are link addresses (0xc1...), moved by
+// KASLR, read through the FS base (__per_cpu_offset of the CPU), 4-byte pointers.
+profile::Profile i386_profile() {
+  profile::Profile p;
+  p.metadata.os = "linux";
+  p.metadata.pointer_size = 4;
+  add_symbol(p, "_text", 0xc1000000);
+  add_symbol(p, "linux_banner", 0xc1a2c180);
+  p.symbols["linux_banner"].constant_data = std::string("Linux version 6.1.0-50-686-pae (x) #1 SMP\n") + '\0';
+  add_symbol(p, "current_task", 0xc1e80808);
+  return p;
+}
+
+TEST(I386, CurrentTaskIsFsBasePlusTheSlidSymbol) {
+  auto prof = i386_profile();
+  LinuxKernel k(prof, "k686");
+  EXPECT_EQ(k.pointer_size(), 4u);
+  EXPECT_EQ(k.pt_regs().orig_ax, 44u);  // the i386 user ABI layout (no pt_regs type)
+  EXPECT_EQ(k.pt_regs().size, 68u);
+  ASSERT_TRUE(k.current_task_location().known);
+  EXPECT_TRUE(k.current_task_location().per_cpu);
+  EXPECT_TRUE(k.current_task_location().slid);
+  // The per-CPU area lies below the symbol here: FS base is "negative" and the sum
+  // wraps at 4 GiB, as segment arithmetic does.
+  const uint64_t slide = 0x1d000000, area = 0xd6000808, task = 0xc2b41a00;
+  const uint64_t fs = (area - (0xc1e80808 + slide)) & 0xffffffffu;
+  k.set_slide(slide);
+  FakeMemory mem;
+  mem.write_u32(area, uint32_t(task));
+  FakeVcpu cpu(mem, 0, 4);
+  cpu.reg(Reg::fs_base) = fs;
+  cpu.reg(Reg::gs_base) = 0xdead0000;  // not the per-CPU base on i386
+  EXPECT_EQ(k.current_task(cpu), task);
+  cpu.reg(Reg::fs_base) = 0;  // before the per-CPU areas exist: unknown, not a wild read
+  EXPECT_EQ(k.current_task(cpu), 0u);
+}
+
+TEST(I386, KaslrFindsA16MiBAlignedSlideBelow4GiB) {
+  auto prof = i386_profile();
+  LinuxKernel k(prof, "k686");
+  FakeMemory mem;
+  const uint64_t slide = 0x1d000000;  // seen in the lab: _text at 0xde000000
+  mem.write_str(0xc1a2c180 + slide, std::string("Linux version 6.1.0-50-686-pae (x) #1 SMP\n"));
+  FakeVcpu cpu(mem, 0, 4);
+  std::string err;
+  EXPECT_EQ(k.locate(cpu, &err), LinuxKernel::Locate::found) << err;
+  EXPECT_EQ(k.slide(), slide);
+  EXPECT_TRUE(k.is_kernel_pointer(0xc2b41a00));
+  EXPECT_FALSE(k.is_kernel_pointer(0xbfb973d8));  // user stack
+  EXPECT_FALSE(k.is_kernel_pointer(0xffff888000000000ull));
+}
+
 }  // namespace
 }  // namespace vmitrace::testing

@@ -103,6 +103,35 @@ TEST(HookPlan, FilterWithoutPerSyscallFunctionsFallsBackToDispatchers) {
   EXPECT_NE(find(plan, "x64_sys_call"), nullptr);
 }
 
+TEST(HookPlan, I386KernelHooksTheNative32BitEntries) {
+  profile::Profile p;
+  p.metadata.pointer_size = 4;
+  add_symbol(p, "ia32_sys_call", 0xc10017b0);
+  add_symbol(p, "do_int80_syscall_32", 0xc1922d10);
+  add_symbol(p, "do_fast_syscall_32", 0xc1922d80);
+  add_symbol(p, "syscall_exit_to_user_mode", 0xc1926140);
+  add_symbol(p, "__ia32_sys_openat", 0xc12df9e0);
+  auto plan = choose_hook_plan(p, nullptr, false, "k686");
+  ASSERT_EQ(plan.entries.size(), 1u);
+  EXPECT_EQ(plan.entries[0].symbol, "ia32_sys_call");
+  EXPECT_EQ(plan.entries[0].abi, Abi::linux_ia32);
+  EXPECT_TRUE(plan.native32);
+  EXPECT_EQ(plan.describe(), "ia32 (i386 kernel) via ia32_sys_call, return via syscall_exit_to_user_mode");
+  // Without the dispatcher: the int 0x80 and sysenter entries.
+  p.symbols.erase("ia32_sys_call");
+  plan = choose_hook_plan(p, nullptr, false, "k686");
+  ASSERT_EQ(plan.entries.size(), 2u);
+  EXPECT_EQ(find(plan, "do_int80_syscall_32")->kind, EntryKind::regs_orig_ax);
+  EXPECT_EQ(find(plan, "do_fast_syscall_32")->kind, EntryKind::fast_32);
+  // A filter on an i386 kernel hooks the __ia32_sys_* of the native table.
+  std::vector<std::string> only{"openat"};
+  plan = choose_hook_plan(p, &only, false, "k686");
+  ASSERT_EQ(plan.entries.size(), 1u);
+  EXPECT_EQ(plan.entries[0].symbol, "__ia32_sys_openat");
+  EXPECT_EQ(plan.entries[0].kind, EntryKind::per_syscall_regs);
+  EXPECT_EQ(plan.entries[0].nr, 295u);
+}
+
 TEST(HookPlan, NothingToHookIsAnError) {
   auto p = synthetic_profile();
   add_symbol(p, "ia32_sys_call", Sym::ia32_sys_call);  // ia32 alone is not enough

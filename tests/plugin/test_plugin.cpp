@@ -430,6 +430,26 @@ TEST(Plugin, KernelNotReadableYetRetries) {
   EXPECT_TRUE(g.plugin->tracing());
 }
 
+TEST(Plugin, ProfileOfTheOtherWordSizeIsAFatalError) {
+  // A 64-bit profile, a 32-bit kernel running (paging on, no long mode, eip 0xc1...).
+  PluginGuest g(dispatcher_profile());
+  g.plugin->start();
+  FakeMemory nothing;
+  FakeVcpu bios(nothing, 0, 4);
+  bios.reg(vmi::Reg::rip) = 0xfffffff0;  // reset vector, paging off: no verdict yet
+  EXPECT_FALSE(g.backend.run_kernel(bios));
+  EXPECT_EQ(g.plugin->error(), "");
+  FakeVcpu k32(nothing, 0, 4);
+  k32.reg(vmi::Reg::rip) = 0xc10017b0;
+  k32.reg(vmi::Reg::cr0) = 0x80050033;
+  EXPECT_TRUE(g.backend.run_kernel(k32));
+  EXPECT_FALSE(g.plugin->tracing());
+  EXPECT_NE(g.plugin->error().find("profile does not match the running kernel: the profile is for a 64-bit "
+                                   "(x86-64) kernel, the guest runs a 32-bit kernel"),
+            std::string::npos)
+      << g.plugin->error();
+}
+
 TEST(Plugin, HooksRemovedOnDestruction) {
   PluginGuest g(dispatcher_profile());
   g.boot();

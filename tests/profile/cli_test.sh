@@ -61,6 +61,25 @@ else
   echo "skip image cases: $img missing (run guest/setup.sh)"
 fi
 
+# Kernels without BTF (the 32-bit lab's 686-pae): --debug-file errors, all before pahole runs.
+k686="$repo/.cache/guest/kernel-686"
+if [[ -s $k686/vmlinux-dbg && -s $img ]]; then
+  expect_error "no BTF, no debug file" "give its DWARF with --debug-file" "$vmitrace" profile "$k686/vmlinuz" -o "$work/d.json"
+  expect_error "debug file missing" "$work/nope: No such file or directory" \
+    "$vmitrace" profile "$k686/vmlinuz" --debug-file "$work/nope" -o "$work/d.json"
+  expect_error "debug file of another kernel" "$k686/vmlinux-dbg: does not match $img: a 32-bit ELF for a 64-bit kernel image" \
+    "$vmitrace" profile "$img" --debug-file "$k686/vmlinux-dbg" -o "$work/d.json"
+  head -c 4000000 "$k686/vmlinux-dbg" >"$work/trunc-dbg"
+  expect_error "truncated debug file" "$work/trunc-dbg: truncated ELF" \
+    "$vmitrace" profile "$k686/vmlinuz" --debug-file "$work/trunc-dbg" -o "$work/d.json"
+  expect_error "debug file that is not ELF" "$work/text: not an ELF file" \
+    "$vmitrace" profile "$k686/vmlinuz" --debug-file "$work/text" -o "$work/d.json"
+  [[ -e $work/d.json || -e $work/d.json.tmp ]] && fail "a failed --debug-file run left an output file"
+  grep -q -- "--debug-file" "$work/help" || fail "profile --help does not mention --debug-file"
+else
+  echo "skip --debug-file cases: $k686/vmlinux-dbg missing (guest/fetch-kernel-686.sh)"
+fi
+
 win="$repo/../shared/data/windows-isf/ntkrnlmp-0B0A89438BE7729EB33FD00A7D6FA816-1.json.xz"
 if [[ -s $win ]]; then
   "$vmitrace" profile --info "$win" >"$work/info" 2>&1 || fail "--info on the Windows profile: $(cat "$work/info")"

@@ -15,16 +15,9 @@ using namespace vmitrace;
 using namespace vmitrace::profile;
 using test::TempDir;
 
-namespace {
+using test::error_of;
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+namespace {
 
 const char* kSmall = R"({
   "metadata": {"format": "6.2.0", "producer": {"name": "test", "version": "1.0.0"},

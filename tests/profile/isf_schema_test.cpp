@@ -107,6 +107,19 @@ TEST(IsfSchema, ProfileBuiltFromLabKernelValidates) {
   EXPECT_EQ(validate(out), "") << img;
 }
 
+TEST(IsfSchema, ProfileBuiltFromDwarfValidates) {
+  // The 32-bit lab kernel (no BTF): types from its -dbg vmlinux's DWARF, same schema.
+  std::string why;
+  if (!can_validate(&why)) GTEST_SKIP() << why;
+  std::string dir = test::repo_root() + "/.cache/guest/kernel-686/";
+  if (!test::exists(dir + "vmlinux-dbg")) GTEST_SKIP() << "32-bit lab kernel absent (guest/fetch-kernel-686.sh)";
+  BuildOptions bo;
+  bo.debug_file = dir + "vmlinux-dbg";
+  test::TempDir d;
+  std::string out = d.file("p.json", to_isf_json(build_linux_profile(dir + "vmlinuz", bo)));
+  EXPECT_EQ(validate(out), "") << out;
+}
+
 TEST(IsfSchema, ReserialisedRealProfilesValidate) {
   std::string why;
   if (!can_validate(&why)) GTEST_SKIP() << why;

@@ -7,8 +7,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "common/error.hpp"
 
 namespace vmitrace::test {
 
@@ -39,6 +42,16 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The one-line message of the vmitrace::Error that fn throws, or "no error".
+inline std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
 
 // Runs a shell command; returns its stdout and sets *status to the exit status.
 inline std::string run(const std::string& cmd, int* status) {

@@ -42,10 +42,14 @@ struct TaskWindows {
   unsigned count = 0;
 };
 
-// Where the pointer to the running task lives.
+// Where the pointer to the running task lives. x86-64: GS base + the per-CPU
+// symbol (a zero-based offset, not moved by KASLR). i386: FS base (the kernel keeps
+// __per_cpu_offset[cpu] in the FS segment) + the symbol's link address, which is
+// an ordinary kernel address and moves with the KASLR slide.
 struct CurrentTask {
-  bool per_cpu = true;   // offset from the per-CPU base (GS on x86-64), not slid
-  uint64_t where = 0;    // per-CPU offset, or link-time address of a plain variable
+  bool per_cpu = true;   // relative to the per-CPU base (GS on x86-64, FS on i386)
+  bool slid = false;     // i386: `where` is a link-time address (add the slide)
+  uint64_t where = 0;    // per-CPU offset, or link-time address
   bool known = false;
   std::string source;    // "pcpu_hot.current_task" / "current_task" (for messages)
 };

@@ -122,15 +122,20 @@ LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
   // variable current_task.
   if (auto hot = p.symbol("pcpu_hot")) {
     if (auto off = p.field_offset("pcpu_hot", "current_task")) {
-      current_ = {true, *hot + *off, true, "pcpu_hot.current_task"};
+      current_ = {true, false, *hot + *off, true, "pcpu_hot.current_task"};
     }
   }
   if (!current_.known) {
-    if (auto ct = p.symbol("current_task")) current_ = {true, *ct, true, "current_task"};
+    if (auto ct = p.symbol("current_task")) current_ = {true, false, *ct, true, "current_task"};
   }
-  // A per-CPU symbol's value is an offset from the per-CPU base; a value that is
-  // itself a kernel address is an ordinary variable (uniprocessor builds).
-  if (current_.known && is_kernel_pointer(current_.where)) current_.per_cpu = false;
+  // x86-64: a per-CPU symbol's value is an offset from the per-CPU base; a value
+  // that is itself a kernel address is an ordinary variable (uniprocessor builds).
+  // i386 per-CPU symbols are kernel addresses anyway (not zero-based): still
+  // per-CPU on SMP builds, which is what every distribution kernel is.
+  if (current_.known && is_kernel_pointer(current_.where)) {
+    current_.slid = true;
+    current_.per_cpu = ptr_size_ == 4;
+  }
 
   auto banner = p.symbol("linux_banner");
   if (!banner)

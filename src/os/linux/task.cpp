@@ -36,12 +36,15 @@ RememberedContext& remembered(uint64_t task) {
 uint64_t LinuxKernel::current_task(vmi::Vcpu& cpu) const {
   if (!current_.known) return 0;
   uint64_t where = 0;
+  const uint64_t sym = current_.slid ? runtime(current_.where) : current_.where;
   if (current_.per_cpu) {
     uint64_t base = 0;
-    if (!cpu.read_reg(vmi::Reg::gs_base, base) || base == 0) return 0;
-    where = base + current_.where;
+    const vmi::Reg seg = ptr_size_ == 8 ? vmi::Reg::gs_base : vmi::Reg::fs_base;
+    if (!cpu.read_reg(seg, base) || base == 0) return 0;
+    where = base + sym;
+    if (ptr_size_ == 4) where &= 0xffffffffu;  // segment arithmetic wraps at 4 GiB
   } else {
-    where = runtime(current_.where);
+    where = sym;
   }
   uint64_t task = 0;
   if (!read_pointer(cpu, where, task) || !is_kernel_pointer(task)) return 0;

@@ -77,6 +77,7 @@ HookPlan choose_hook_plan(const profile::Profile& p, const std::vector<std::stri
   HookPlan plan;
   auto& e = plan.entries;
   const bool is64 = p.metadata.pointer_size != 4;
+  plan.native32 = !is64;
 
   if (filter) {
     // Only the listed syscalls' own functions: the others run unhooked, at no cost.
@@ -125,8 +126,10 @@ HookPlan choose_hook_plan(const profile::Profile& p, const std::vector<std::stri
 }
 
 std::string HookPlan::describe() const {
-  std::string s = "x64 via " + join_symbols(entries, event::Abi::linux_x64) + ", ia32 via " +
-                  join_symbols(entries, event::Abi::linux_ia32) + ", return via ";
+  std::string s = native32 ? "ia32 (i386 kernel) via " + join_symbols(entries, event::Abi::linux_ia32) +
+                                 ", return via "
+                           : "x64 via " + join_symbols(entries, event::Abi::linux_x64) + ", ia32 via " +
+                                 join_symbols(entries, event::Abi::linux_ia32) + ", return via ";
   switch (ret) {
     case ReturnKind::none: s += "none (disable_sysret)"; break;
     case ReturnKind::exit_to_user_mode: s += ret_symbol; break;

@@ -40,7 +40,9 @@ struct HookPlan {
   ReturnKind ret = ReturnKind::none;
   std::string ret_symbol;
   uint64_t ret_link = 0;
+  bool native32 = false;  // an i386 kernel: ia32 is its only ABI
   // "x64 via x64_sys_call, ia32 via ia32_sys_call, return via syscall_exit_to_user_mode"
+  // (i386 kernels: "ia32 (i386 kernel) via ia32_sys_call, return via ...")
   std::string describe() const;
 };
 

@@ -189,6 +189,10 @@ struct Plugin::Impl {
     if (!busy.owns_lock()) return false;
     if (failed.load() || tracing.load()) return true;
     std::string err;
+    if (!word_size_matches(cpu, &err)) {
+      fatal(err);
+      return true;
+    }
     switch (kernel->locate(cpu, &err)) {
       case oslinux::LinuxKernel::Locate::retry: return false;
       case oslinux::LinuxKernel::Locate::mismatch: fatal(err); return true;
@@ -196,6 +200,23 @@ struct Plugin::Impl {
     }
     place_hooks();
     return true;
+  }
+
+  // A 64-bit kernel runs in the upper half; a 32-bit one at 0xc0000000.. with paging on
+  // and no long mode (the BIOS at 0xfffffff0 has paging off, so it proves nothing). A
+  // profile of the other width would never find its banner, so say why.
+  bool word_size_matches(vmi::Vcpu& cpu, std::string* err) {
+    uint64_t ip = 0, cr0 = 0;
+    if (!cpu.read_reg(Reg::rip, ip)) return true;  // cannot tell: locate() decides
+    const bool paging = cpu.read_reg(Reg::cr0, cr0) && (cr0 & 0x80000000u) != 0;
+    const bool guest64 = ip >= 0xffff800000000000ull;
+    const bool guest32 = ip >= 0xc0000000ull && ip <= 0xffffffffull && paging && cpu.pointer_size() == 4;
+    if (!guest64 && !guest32) return true;  // no proof either way: locate() decides
+    if (guest64 == (ptr_size == 8)) return true;
+    *err = what + ": profile does not match the running kernel: the profile is for a " +
+           (ptr_size == 8 ? "64-bit (x86-64)" : "32-bit (i386)") + " kernel, the guest runs a " +
+           (guest64 ? "64-bit" : "32-bit") + " kernel";
+    return false;
   }
 
   void place_hooks() {

@@ -1,0 +1,130 @@
+// DWARF -> BTF through pahole (Debian's dwarves). pahole runs as a child process
+// with an argument vector (no shell), writing into a private temporary directory.
+#include "profile/dwarf_btf.hpp"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+
+extern char** environ;
+
+namespace vmitrace::profile {
+namespace {
+
+constexpr uint32_t kNtGnuBuildId = 3;
+
+uint32_t rd32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// A temporary directory removed with everything in it when the scope ends.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    const char* t = std::getenv("TMPDIR");
+    std::string tmpl = std::string(t && *t ? t : "/tmp") + "/vmitrace-pahole.XXXXXX";
+    if (!::mkdtemp(tmpl.data())) throw Error(tmpl, std::string("cannot create: ") + std::strerror(errno));
+    path = tmpl;
+  }
+  ~TempDir() {
+    for (const char* f : {"/btf", "/log"}) ::unlink((path + f).c_str());
+    ::rmdir(path.c_str());
+  }
+};
+
+// First non-empty line of pahole's output, for the error message.
+std::string first_line(const std::string& log_path) {
+  std::string text;
+  try {
+    std::vector<uint8_t> b = read_file(log_path);
+    text.assign(b.begin(), b.end());
+  } catch (const Error&) {
+    return {};
+  }
+  size_t start = text.find_first_not_of(" \n");
+  if (start == std::string::npos) return {};
+  size_t end = text.find('\n', start);
+  std::string line = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  if (line.size() > 200) line.resize(200);
+  return line;
+}
+
+}  // namespace
+
+std::optional<std::string> elf_build_id(const uint8_t* data, const ElfImage& elf) {
+  for (const auto& s : elf.sections()) {
+    if (s.type != 7 /* SHT_NOTE */ || s.size == 0) continue;
+    const uint8_t* p = data + s.offset;
+    uint64_t left = s.size;
+    while (left >= 12) {
+      uint32_t namesz = rd32(p), descsz = rd32(p + 4), type = rd32(p + 8);
+      uint64_t name_al = (uint64_t(namesz) + 3) & ~3ull, desc_al = (uint64_t(descsz) + 3) & ~3ull;
+      if (name_al > left - 12 || desc_al > left - 12 - name_al) break;
+      const uint8_t* name = p + 12;
+      const uint8_t* desc = name + name_al;
+      if (type == kNtGnuBuildId && namesz == 4 && std::memcmp(name, "GNU", 4) == 0 && descsz > 0 &&
+          descsz <= 64) {
+        static const char kHex[] = "0123456789abcdef";
+        std::string id;
+        for (uint32_t i = 0; i < descsz; ++i) id += {kHex[desc[i] >> 4], kHex[desc[i] & 15]};
+        return id;
+      }
+      p = desc + desc_al;
+      left -= 12 + name_al + desc_al;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<uint8_t> btf_from_dwarf(const std::string& debug_path, const ElfImage& elf) {
+  // ElfImage already refused sections running past the end of the file (truncation).
+  for (const char* need : {".debug_info", ".debug_abbrev", ".debug_str"}) {
+    const ElfSection* s = elf.section(need);
+    if (!s || s->size == 0)
+      throw Error(debug_path, std::string("no ") + need +
+                                  " section: not a kernel with DWARF debug information (the vmlinux of "
+                                  "the linux-image-*-dbg package)");
+  }
+  TempDir tmp;
+  const std::string out = tmp.path + "/btf", log = tmp.path + "/log";
+  std::string encode = "--btf_encode_detached=" + out;
+  // -j: pahole's DWARF loading is per compilation unit and scales with threads.
+  char* argv[] = {const_cast<char*>("pahole"), const_cast<char*>("-j"), encode.data(),
+                  const_cast<char*>(debug_path.c_str()), nullptr};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, "pahole", &fa, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0)
+    throw Error(debug_path, std::string("cannot run pahole (") + std::strerror(rc) +
+                                "): install Debian's dwarves package (scripts/install-deps.sh)");
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw Error(debug_path, std::string("waiting for pahole: ") + std::strerror(errno));
+  }
+  std::vector<uint8_t> btf;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && ::access(out.c_str(), R_OK) == 0) btf = read_file(out);
+  if (btf.size() < 24) {
+    std::string why = first_line(log);
+    if (WIFSIGNALED(status)) why = "killed by signal " + std::to_string(WTERMSIG(status));
+    throw Error(debug_path, "pahole could not convert its DWARF to BTF (corrupt or truncated debug information?)" +
+                                (why.empty() ? std::string() : ": " + why));
+  }
+  return btf;
+}
+
+}  // namespace vmitrace::profile
