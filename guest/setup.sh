@@ -4,4 +4,4 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 "$here/fetch-kernels.sh"
-"$here/build-initramfs.sh"
+"$here/build-initramfs.sh"   # runs fetch-strace.sh (strace for the strace workload)
