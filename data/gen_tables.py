@@ -18,7 +18,14 @@ import sys
 KINDS = {"int_", "uint_", "ptr", "string", "string_array", "fd", "dirfd", "mode",
          "open_flags", "prot", "mmap_flags", "prctl_option", "arch_prctl_code",
          "signal", "buffer", "out_ptr", "flags", "enum_", "clone_flags", "socket_type",
-         "ioctl_cmd", "hex"}
+         "ioctl_cmd", "hex", "sockaddr", "sockaddr_out", "len_out", "timespec",
+         "timespec32", "iovec", "stat_out", "stat32_out", "stat64_out", "statx_out",
+         "fd_pair_out", "out_buffer"}
+# Kinds whose parameter names another argument of the syscall (ArgInfo::len_arg).
+LEN_KINDS = {"buffer", "out_buffer", "sockaddr", "sockaddr_out", "iovec"}
+# Structures the kernel writes at return, by the pointer's C type.
+OUT_STRUCTS = {"struct stat *": "stat_out", "struct compat_stat *": "stat32_out",
+               "struct stat64 *": "stat64_out", "struct statx *": "statx_out"}
 # The constant set (data/const/SET.tbl) each decoded kind uses. The generic kinds
 # {flags:SET} and {enum:SET} name theirs in the table.
 KIND_SETS = {"open_flags": "open_flags", "prot": "prot", "mmap_flags": "mmap_flags",
@@ -107,15 +114,45 @@ def parse_arg(text, where):
     ctype = " ".join(decl[: nm.start()].split())
     if kind is not None and kind not in KINDS:
         raise DataError(f"{where}: unknown kind '{kind}'")
-    if param is not None and kind not in ("buffer", "flags", "enum_"):
-        raise DataError(f"{where}: only {{buffer:LEN}}, {{flags:SET}} and {{enum:SET}} take a parameter")
+    if param is not None and kind not in LEN_KINDS | {"flags", "enum_"}:
+        raise DataError(f"{where}: only {{buffer:LEN}}-like kinds, {{flags:SET}} and {{enum:SET}} take a parameter")
     if param is None and kind in ("flags", "enum_"):
         raise DataError(f"{where}: {{{kind}}} needs a constant set: {{{kind}:SET}}")
+    explicit = kind is not None
     kind = kind or derive_kind(ctype, name)
-    lenarg = param if kind == "buffer" else None
+    lenarg = param if kind in LEN_KINDS else None
     cset = param if kind in ("flags", "enum_") else KIND_SETS.get(kind)
     return {"name": name, "ctype": ctype, "kind": kind, "lenarg": lenarg, "set": cset,
-            "where": where}
+            "where": where, "explicit": explicit}
+
+
+def derive_structs(args):
+    """Structure kinds that depend on the argument's neighbours: a sockaddr with its
+    length (a value: read at entry; an int *: written at return), iovec arrays with
+    their count, timespec requests, stat buffers and pipe fds written at return."""
+    for i, a in enumerate(args):
+        if a["explicit"]:
+            continue
+        t = a["ctype"].replace("const ", "")
+        nxt = args[i + 1] if i + 1 < len(args) else None
+        if t == "struct sockaddr *" and nxt is not None:
+            a["lenarg"] = nxt["name"]
+            if is_pointer(nxt["ctype"]):
+                a["kind"] = "sockaddr_out"
+                if not nxt["explicit"]:
+                    nxt["kind"] = "len_out"
+            else:
+                a["kind"] = "sockaddr"
+        elif t == "struct iovec *" and any(b["name"] == "vlen" for b in args):
+            a["kind"], a["lenarg"] = "iovec", "vlen"
+        elif a["name"] == "rqtp" and t == "struct __kernel_timespec *":
+            a["kind"] = "timespec"
+        elif a["name"] == "rqtp" and t == "struct old_timespec32 *":
+            a["kind"] = "timespec32"
+        elif t in OUT_STRUCTS:
+            a["kind"] = OUT_STRUCTS[t]
+        elif t == "int *" and a["name"] == "fildes":
+            a["kind"] = "fd_pair_out"
 
 
 def read_syscalls(path):
@@ -142,6 +179,7 @@ def read_syscalls(path):
                 raise DataError(f"{where}: bad or duplicate name '{name}'")
             names.add(name)
             args = [parse_arg(a, where) for a in cols[4:]]
+            derive_structs(args)
             for a in args:
                 if a["lenarg"]:
                     idx = [i for i, b in enumerate(args) if b["name"] == a["lenarg"]]

@@ -2,7 +2,8 @@
 # Builds the lab initramfs (.cache/guest/initramfs.cpio.gz): busybox-static
 # amd64 from the host (/bin/busybox + applet links), busybox-static i386 from
 # its Debian package (/bin32/busybox), the lab workload programs lab64/lab32
-# (freestanding C, raw syscalls) and guest/init as /init.
+# (freestanding C, raw syscalls), Debian's strace with its shared libraries and
+# loader (staged by fetch-strace.sh) and guest/init as /init.
 # Also the 32-bit lab's archive (.cache/guest/initramfs-i386.cpio.gz, for the
 # 686-pae kernel): the i386 busybox as /bin/busybox (and /bin32/busybox), lab32,
 # the same /init (it skips the 64-bit steps when /bin/lab64 is absent).
@@ -33,12 +34,17 @@ if [[ -z $busybox32_deb ]]; then
   busybox32_deb=$(compgen -G "$debs/busybox-static_*_i386.deb" | head -n 1)
 fi
 
+# strace for the `strace` workload: the binary, its libraries and the loader.
+"$guest/fetch-strace.sh"
+strace_stamp="$cache/strace-root.stamp"
+
 CFLAGS=(-O2 -Wall -Wextra -Werror -nostdlib -static -ffreestanding -fno-stack-protector -fno-pie -no-pie
         -fno-builtin -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables -Wl,--build-id=none)
 
 inputs_hash() {
   {
-    sha256sum "$guest/build-initramfs.sh" "$guest/init" "$guest"/workload/*.[ch] "$busybox64" "$busybox32_deb" |
+    sha256sum "$guest/build-initramfs.sh" "$guest/init" "$guest"/workload/*.[ch] "$busybox64" "$busybox32_deb" \
+      "$guest/fetch-strace.sh" "$strace_stamp" |
       awk '{ print $1 }'
     gcc --version | head -n 1
     echo "${CFLAGS[*]}"
@@ -65,6 +71,9 @@ cp "$tmp/bb32/bin/busybox" "$root/bin32/busybox"
 gcc "${CFLAGS[@]}" "$guest/workload/lab.c" -o "$root/bin/lab64" || die "compiling lab64 failed"
 gcc -m32 "${CFLAGS[@]}" "$guest/workload/lab.c" -o "$root/bin/lab32" ||
   die "compiling lab32 (gcc -m32) failed"
+
+cp -a "$cache/strace-root/." "$root/"
+rm -f "$root/.host-libs"
 
 cp "$guest/init" "$root/init"
 chmod 755 "$root/init" "$root/bin/lab64" "$root/bin/lab32" "$root/bin/busybox" "$root/bin32/busybox"

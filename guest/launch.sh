@@ -23,7 +23,7 @@ usage() {
                          (and optionally initramfs.cpio.gz)
   --smp N                virtual CPUs (default 1)
   --mem MB               guest RAM in MiB (default 512)
-  --workload NAME        default | bench | nanosleep | none (default: default)
+  --workload NAME        default | bench | nanosleep | strace | none (default: default)
   --log FILE             serial console log (default: stdout)
   --timeout SEC          kill QEMU after SEC seconds, exit 124 (default 300, 0 = never)
   --append "ARGS"        extra kernel command line arguments

@@ -6,4 +6,4 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 "$here/fetch-kernels.sh"
 if [[ ${VMITRACE_LAB32:-1} != 0 ]]; then "$here/fetch-kernel-686.sh"; fi
-"$here/build-initramfs.sh"
+"$here/build-initramfs.sh"   # runs fetch-strace.sh (strace for the strace workload)

@@ -1,5 +1,6 @@
 // format_event cost per event, --args=rich versus raw, on records like the lab
-// workload's (openat with a path, mmap, execve with argv/envp, an ENOENT return).
+// workload's (openat with a path, mmap, execve with argv/envp, an ENOENT return, a
+// read with its fd path and, at return, the bytes read as an output argument).
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -31,10 +32,11 @@ void context(event::Record& r) {
   r.abi = event::Abi::linux_x64;
 }
 
-// The mix: 4 records in the proportions of a short-lived process' trace.
+// The mix: 6 records in the proportions of a short-lived process' trace.
+constexpr int kMix = 6;
 struct Mix {
-  Buf open_b, mmap_b, exec_b, ret_b;
-  const event::Record* recs[4];
+  Buf open_b, mmap_b, exec_b, ret_b, read_b, read_ret_b;
+  const event::Record* recs[kMix];
   Mix() {
     event::Record& o = open_b.b.rec();
     context(o);
@@ -74,10 +76,30 @@ struct Mix {
     r.nr = 257;
     r.ret = -2;
     ret_b.b.finish();
+    // read(3, buf, 832) with the fd's path, and its return with 64 bytes read.
+    event::Record& rd = read_b.b.rec();
+    context(rd);
+    rd.nr = 0;
+    rd.nargs = 3;
+    rd.args[0] = 3;
+    rd.args[1] = 0x7ffd5e4c2000;
+    rd.args[2] = 832;
+    read_b.b.add_extra(event::Extra::fd_path, 0, path.data(), path.size());
+    read_b.b.finish();
+    event::Record& rr = read_ret_b.b.rec();
+    context(rr);
+    rr.kind = event::Kind::sysret;
+    rr.nr = 0;
+    rr.ret = 832;
+    unsigned char elf[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1, 3};
+    read_ret_b.b.add_extra(event::Extra::out_arg, 1, elf, sizeof(elf));
+    read_ret_b.b.finish();
     recs[0] = &open_b.b.rec();
     recs[1] = &mmap_b.b.rec();
     recs[2] = &exec_b.b.rec();
     recs[3] = &ret_b.b.rec();
+    recs[4] = &read_b.b.rec();
+    recs[5] = &read_ret_b.b.rec();
   }
 };
 
@@ -94,7 +116,7 @@ void BM_Format(benchmark::State& st, output::ArgStyle style, output::Format f) {
     for (const event::Record* r : mix.recs) output::format_event(*r, ++uid, opt, out);
     benchmark::DoNotOptimize(out.data());
   }
-  st.SetItemsProcessed(st.iterations() * 4);  // events
+  st.SetItemsProcessed(st.iterations() * kMix);  // events
 }
 
 BENCHMARK_CAPTURE(BM_Format, raw_json, output::ArgStyle::raw, output::Format::json);

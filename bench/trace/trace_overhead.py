@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Guest slowdown caused by tracing (issue 3's benchmark).
 
-Boots the lab guest with the syscall-heavy `bench` workload three ways, in the same run:
-untraced, fully traced (entries + sysret, json to a file) and traced with a 5-syscall
-filter. Prints the guest's own duration of the bench phase (from its uptime, GT bench
-lines) and the whole VM's host wall time, each as a ratio to the untraced run.
+Boots the lab guest with the syscall-heavy `bench` workload four ways, in the same run:
+untraced, fully traced (entries + sysret, json to a file) with raw arguments, the same
+with `--args rich` (issue 4: the cost of strace-style decoding), and traced with a
+5-syscall filter. Prints the guest's own duration of the bench phase (from its uptime,
+GT bench lines) and the whole VM's host wall time, each as a ratio to the untraced run,
+and the rich/raw ratios.
 
 usage: trace_overhead.py [--build BUILD] [--kernel 6.1] [--rounds N] [--repeat R]
 """
@@ -58,6 +60,7 @@ def main():
     modes = {
         "untraced": None,
         "full": [vmitrace, "run", "-o", "json", "--output", os.path.join(tmp, "full.jsonl"), "--"],
+        "full-rich": [vmitrace, "run", "-o", "json", "--args", "rich", "--output", os.path.join(tmp, "rich.jsonl"), "--"],
         "filter5": [vmitrace, "run", "-o", "json", "--output", os.path.join(tmp, "filter.jsonl"),
                     "--syscalls_filter_file", fpath, "--"],
     }
@@ -71,9 +74,11 @@ def main():
     print("guest bench s: the bench phase by the guest's clock; VM wall s: the whole boot+run+power-off;")
     print("host CPU s: user+sys of QEMU and vmitrace together (capture, formatting, writing)")
     print(f"{'mode':10} {'guest bench s':>14} {'ratio':>7} {'VM wall s':>10} {'ratio':>7} {'host CPU s':>11} {'ratio':>7}")
-    for m in modes:
-        g, w, c = (min(r[i] for r in res[m]) for i in range(3))
+    best = {m: tuple(min(r[i] for r in res[m]) for i in range(3)) for m in modes}
+    for m, (g, w, c) in best.items():
         print(f"{m:10} {g:14.2f} {g / base_g:7.3f} {w:10.2f} {w / base_w:7.3f} {c:11.2f} {c / base_c:7.3f}")
+    (rg, rw, rc), (fg, fw, fc) = best["full-rich"], best["full"]
+    print(f"rich/raw (full trace): guest bench {rg / fg:.3f}, VM wall {rw / fw:.3f}, host CPU {rc / fc:.3f}")
     nanosleep_cost(a, vmitrace, tmp)
     subprocess.run(["rm", "-rf", tmp])
 

@@ -27,6 +27,10 @@
 #define NR_gettid     224
 #define NR_futex      240
 #define NR_exit_group 252
+#define NR_fstat      108 /* newfstat: struct compat_stat */
+#define NR_socket     359
+#define NR_connect    362
+#define NR_pipe2      331
 #define NR_openat     295
 
 #define MMAP_NAME     "mmap_pgoff"

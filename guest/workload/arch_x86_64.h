@@ -27,6 +27,10 @@
 #define NR_gettid     186
 #define NR_futex      202
 #define NR_exit_group 231
+#define NR_fstat      5
+#define NR_socket     41
+#define NR_connect    42
+#define NR_pipe2      293
 #define NR_openat     257
 
 #define MMAP_NAME     "mmap"

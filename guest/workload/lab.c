@@ -297,6 +297,45 @@ static void second_thread(const struct ident *id)
     out_flush(&o);
 }
 
+/* For the tracer's fd paths, out arguments and structures (issue 4), at the end of
+ * the sequence: pipe2 (two fds at return, "pipe:[ino]" paths), fstat of the read
+ * end (struct stat at return: S_IFIFO), and a TCP connect to 127.0.0.1:9 (a
+ * sockaddr at entry; nothing listens: ECONNREFUSED, or ENETUNREACH without lo). */
+static void fd_extras(const struct ident *id)
+{
+    struct out o;
+    int fds[2] = {-1, -1};
+    char st[160];
+    /* struct sockaddr_in: AF_INET, port 9 (network order), 127.0.0.1 */
+    static const unsigned char sin[16] = {2, 0, 0, 9, 127, 0, 0, 1};
+
+    long r = sys(NR_pipe2, (long)fds, 0, 0, 0, 0, 0);
+    call_start(&o, id, "pipe2", NR_pipe2);
+    kv_ret(&o, r);
+    kv_dec(&o, "fd0", fds[0]);
+    kv_dec(&o, "fd1", fds[1]);
+    out_flush(&o);
+
+    r = sys(NR_fstat, fds[0], (long)st, 0, 0, 0, 0);
+    call_start(&o, id, "fstat", NR_fstat);
+    kv_dec(&o, "fd", fds[0]);
+    kv_ret(&o, r);
+    out_flush(&o);
+    do_close(id, fds[0]);
+    do_close(id, fds[1]);
+
+    long s = sys(NR_socket, 2 /* AF_INET */, 1 /* SOCK_STREAM */, 0, 0, 0, 0);
+    call_start(&o, id, "socket", NR_socket);
+    kv_ret(&o, s);
+    out_flush(&o);
+    r = sys(NR_connect, s, (long)sin, (long)sizeof sin, 0, 0, 0);
+    call_start(&o, id, "connect", NR_connect);
+    kv_dec(&o, "fd", s);
+    kv_ret(&o, r);
+    out_flush(&o);
+    do_close(id, s);
+}
+
 static int run_lab(void)
 {
     struct out o;
@@ -329,6 +368,7 @@ static int run_lab(void)
     short_sleep(&id);
     child_process(&id);
     second_thread(&id);
+    fd_extras(&id);
 
     line_start(&o, "end");
     kv_dec(&o, "pid", id.pid);

@@ -132,6 +132,7 @@ static const char *errno_name(long e)
     case 11: return "EAGAIN"; case 12: return "ENOMEM"; case 13: return "EACCES";
     case 14: return "EFAULT"; case 17: return "EEXIST"; case 20: return "ENOTDIR";
     case 21: return "EISDIR"; case 22: return "EINVAL"; case 38: return "ENOSYS";
+    case 101: return "ENETUNREACH"; case 111: return "ECONNREFUSED";
     default: return 0;
     }
 }

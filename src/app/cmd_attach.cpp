@@ -41,6 +41,9 @@ struct AttachOptions {
   std::string format = "json", output, filter_file;
   bool disable_sysret = false;
   uint32_t string_limit = 256;
+  uint32_t capture_buffers = 0;
+  bool no_fd_paths = false;
+  std::string args_style = "raw";
   int timeout_ms = 5000;
   uint32_t rate_limit = 0;
 };
@@ -54,6 +57,7 @@ int attach(const AttachOptions& o) {
   output::FormatOptions fo;
   fo.format = output::parse_format(o.format);
   fo.string_limit = o.string_limit;
+  fo.args = o.args_style == "rich" ? output::ArgStyle::rich : output::ArgStyle::raw;
 
   gdb::GdbBackendOptions bo;
   bo.endpoint = o.endpoint;
@@ -95,6 +99,8 @@ int attach(const AttachOptions& o) {
     pc.disable_sysret = o.disable_sysret;
     pc.string_limit = o.string_limit;
     pc.rate_limit = o.rate_limit;
+    pc.capture_buffers = o.capture_buffers;
+    pc.fd_paths = !o.no_fd_paths;
     pc.on_fatal = [&](const std::string& m) {
       fatal = m;
       g_stop.store(true);
@@ -158,6 +164,12 @@ void add_attach_command(CLI::App& app) {
   cmd->add_flag("--disable_sysret,--disable-sysret", o->disable_sysret, "Do not trace returns");
   cmd->add_option("--string-limit", o->string_limit, "Bytes captured per string argument")
       ->check(CLI::Range(1u, syscalls::kMaxStringLimit));
+  cmd->add_option("--args", o->args_style, "Argument rendering: raw or rich")
+      ->check(CLI::IsMember({"raw", "rich"}));
+  cmd->add_option("--capture-buffers,--capture_buffers", o->capture_buffers,
+                  "First N bytes of read/write/recv/send buffers (0..8192, default 0: none)")
+      ->check(CLI::Range(0u, 8192u));
+  cmd->add_flag("--no-fd-paths,--no_fd_paths", o->no_fd_paths, "No <arg>_path keys");
   cmd->add_option("--timeout-ms", o->timeout_ms, "Timeout of each request to the stub")
       ->check(CLI::Range(100, 600000));
   add_rate_limit_option(*cmd, o->rate_limit);

@@ -63,6 +63,8 @@ struct RunOptions {
   bool disable_sysret = false;
   std::string args_style = "raw";
   uint32_t string_limit = 256;
+  uint32_t capture_buffers = 0;
+  bool no_fd_paths = false;
   std::string plugin;
   std::string backpressure = "block";
   uint32_t ring_mb = 64;
@@ -300,6 +302,8 @@ int run(const RunOptions& o) {
                      ",profile=" + qemu_escape(profile) +
                      ",sysret=" + (o.disable_sysret ? "off" : "on") +
                      ",strlen=" + std::to_string(o.string_limit) +
+                     ",bufs=" + std::to_string(o.capture_buffers) +
+                     ",fdpaths=" + (o.no_fd_paths ? "off" : "on") +
                      ",backpressure=" + o.backpressure +
                      ",ratelimit=" + std::to_string(o.rate_limit);
   if (!o.filter_file.empty()) parg += ",filter=" + qemu_escape(absolute(o.filter_file));
@@ -441,6 +445,11 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--string-limit,--string_limit", o->string_limit,
                   "Bytes captured per string argument (1..8192)")
       ->check(CLI::Range(1u, syscalls::kMaxStringLimit));
+  cmd->add_option("--capture-buffers,--capture_buffers", o->capture_buffers,
+                  "First N bytes of read/write/recv/send buffers (0..8192, default 0: none)")
+      ->check(CLI::Range(0u, 8192u));
+  cmd->add_flag("--no-fd-paths,--no_fd_paths", o->no_fd_paths,
+                "No <arg>_path keys (fd -> path costs a few guest reads per fd argument)");
   cmd->add_option("--on-backpressure,--on_backpressure", o->backpressure,
                   "When the writer cannot keep up: block the guest or drop events (counted)")
       ->check(CLI::IsMember({"block", "drop"}));

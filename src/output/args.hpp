@@ -24,6 +24,13 @@ void append_arg(Line& line, const ArgValue& a, const FormatOptions& opt);
 // Rich style (--args=rich): the value as strace prints it, always as one escaped
 // string of the format (see decode.hpp and docs/ARCHITECTURE.md).
 void append_rich_arg(Line& line, const ArgValue& a, const FormatOptions& opt);
+// The extras of a record, in both styles (they are new keys: DRAKVUF has none to
+// keep): `<arg>_path` after the arguments of an entry, and the out arguments
+// (`<arg>` as strace shows them after the call) after Info on a sysret.
+void append_fd_paths(Line& line, const event::Record& r, const syscalls::SyscallInfo* info);
+void append_out_args(Line& line, const event::Record& r, const syscalls::SyscallInfo* info,
+                     const FormatOptions& opt);
+
 // Rich style sysret Info: "ENOENT (No such file or directory)", "" when ret is no errno.
 void append_rich_errno(Line& line, int64_t ret);
 

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "syscalls/constants.hpp"
+#include "syscalls/table.hpp"
 
 namespace vmitrace::output::decode {
 
@@ -51,5 +52,28 @@ void quoted(std::string& out, std::string_view s, size_t limit, bool truncated);
 // quoted as above; `truncated` (the capture stopped before the array's end) adds
 // a final ", ..." element marker.
 void string_array(std::string& out, std::string_view blob, size_t limit, bool truncated);
+
+}  // namespace vmitrace::output::decode
+
+// --- structures (decode_struct.cpp): the captured bytes of a pointed-to struct,
+// as strace prints it; `truncated` (the capture was cut) adds "..." after it.
+namespace vmitrace::output::decode {
+
+// {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}, AF_INET6
+// with inet_pton(...), AF_UNIX with sun_path ("@..." when abstract); other families
+// by name with their bytes elided.
+void sockaddr(std::string& out, std::string_view bytes, bool truncated);
+// {tv_sec=1, tv_nsec=500} from 16 (64-bit fields) or 8 (ia32 old_timespec32) bytes.
+void timespec(std::string& out, std::string_view bytes);
+// [{iov_base=0x..., iov_len=5}, ...] from {base, len} pairs of ptr_size each.
+void iovec(std::string& out, std::string_view bytes, unsigned ptr_size, bool truncated);
+// struct stat as strace abbreviates it: {st_mode=S_IFREG|0644, st_size=123, ...}
+// (st_rdev=makedev(...) for devices). which: syscalls::ArgKind::stat_out,
+// stat32_out, stat64_out or statx_out ({stx_mask=..., stx_mode=..., stx_size=..., ...}).
+void stat(std::string& out, std::string_view bytes, syscalls::ArgKind which);
+// int[2] of pipe/pipe2: [3, 4].
+void fd_pair(std::string& out, std::string_view bytes);
+// An int written back (accept's addrlen): [16].
+void int_ref(std::string& out, std::string_view bytes);
 
 }  // namespace vmitrace::output::decode

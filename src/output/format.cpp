@@ -85,6 +85,7 @@ void append_args(Line& line, const Ctx& c, const FormatOptions& opt) {
     if (opt.args == ArgStyle::rich) append_rich_arg(line, a, opt);
     else append_arg(line, a, opt);
   }
+  append_fd_paths(line, r, c.info);
 }
 
 // Plugin fields shared by all layouts.
@@ -107,6 +108,7 @@ void append_plugin_fields(Line& line, const Ctx& c, const FormatOptions& opt) {
     } else {
       line.field_str("Info", c.errno_name);
     }
+    append_out_args(line, r, c.info, opt);
   }
 }
 

@@ -68,9 +68,22 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
       if (captured(a.blob)) decode::string_array(out, bytes(a.blob), opt.string_limit, trunc);
       else uncaptured_pointer(out, a.blob, v);
       break;
+    case ArgKind::sockaddr:
+      if (captured(a.blob)) decode::sockaddr(out, bytes(a.blob), trunc);
+      else uncaptured_pointer(out, a.blob, v);
+      break;
+    case ArgKind::timespec:
+    case ArgKind::timespec32:
+      if (captured(a.blob)) decode::timespec(out, bytes(a.blob));
+      else uncaptured_pointer(out, a.blob, v);
+      break;
+    case ArgKind::iovec:
+      if (captured(a.blob)) decode::iovec(out, bytes(a.blob), a.bits >= 64 ? 8 : 4, trunc);
+      else uncaptured_pointer(out, a.blob, v);
+      break;
     case ArgKind::ptr:
     case ArgKind::out_ptr:
-    default: decode::ptr(out, v); break;
+    default: decode::ptr(out, v); break;  // out kinds: their data comes on the sysret
   }
 }
 

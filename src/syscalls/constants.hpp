@@ -48,6 +48,7 @@ extern const ConstSet fcntl_cmd;
 extern const ConstSet wait_options;
 extern const ConstSet ioctl_dir;        // flags, 0 = _IOC_NONE
 extern const ConstSet ioctl_cmd;        // known full request numbers
+extern const ConstSet statx_mask;       // flags: statx stx_mask
 }  // namespace consts
 
 // "ENOENT" for ret in -4095..-1 when the errno has a name; "" otherwise.

@@ -37,7 +37,27 @@ enum class ArgKind : uint8_t {
   ioctl_cmd,   // ioctl request: a known name, else _IOC(dir, type, nr, size)
   hex,         // integer whose meaning depends on another argument (prctl's
                // arg2..5): hex, as strace prints an undecoded value
+  // Structures read at entry (blob = the raw bytes, decoded by the rich style):
+  sockaddr,    // struct sockaddr * with its length in argument len_arg
+  timespec,    // struct __kernel_timespec * (two 64-bit fields)
+  timespec32,  // struct old_timespec32 * (ia32: two 32-bit fields)
+  iovec,       // struct iovec * with the count in len_arg: {base, len} pairs
+  // Written by the kernel, captured at return (Extra::out_arg on the sysret):
+  sockaddr_out,// struct sockaddr *, its length behind the int * of len_arg
+  len_out,     // int * holding a length (accept's addrlen)
+  stat_out,    // struct stat * (x86-64 layout)
+  stat32_out,  // struct compat_stat * (ia32 / i386 struct stat)
+  stat64_out,  // struct stat64 * (ia32)
+  statx_out,   // struct statx *
+  fd_pair_out, // int[2] of pipe/pipe2
+  out_buffer,  // read/recv buffer: the first bytes of what the kernel wrote
+               // (--capture-buffers), len_arg = its capacity
 };
+
+// True for kinds the kernel writes: captured at return, not at entry.
+inline bool is_out_kind(ArgKind k) {
+  return k >= ArgKind::sockaddr_out && k <= ArgKind::out_buffer;
+}
 
 struct ArgInfo {
   const char* name;   // "pathname"
@@ -45,7 +65,8 @@ struct ArgInfo {
   ArgKind kind;
   uint8_t bits;       // width of the value the kernel uses (16/32/64; ia32: at most 32):
                       // raw values are masked to it
-  int8_t len_arg;     // buffer: index of the argument holding its length, else -1
+  int8_t len_arg;     // buffer, out_buffer, sockaddr, iovec: index of the argument holding
+                      // the length / count; sockaddr_out: of the int * length; else -1
   const ConstSet* set;  // named constants the rich style decodes the value with
                         // (flags/enum_ and the decoded kinds), else nullptr
 };
@@ -65,7 +86,15 @@ struct SyscallInfo {
 // Blob conventions for captured arguments (event::Record blobs):
 //   string:       the bytes before the NUL (Capture::truncated when the limit hit first)
 //   string_array: the strings one after the other, each followed by a NUL
-//   buffer:       the first bytes of the buffer
+//   buffer:       the first bytes of the buffer (--capture-buffers)
+//   sockaddr:     at most kMaxSockaddr bytes of the address (truncated when longer)
+//   timespec(32): the 16 (8) bytes of the structure
+//   iovec:        at most kMaxIovecs {base, len} pairs of the user's pointer size
+// Out kinds travel as Extra::out_arg on the sysret: stat*: the structure's bytes;
+// fd_pair_out: 8 bytes; len_out: 4 bytes; sockaddr_out: the address (length from
+// *len_arg); out_buffer: the first min(ret, --capture-buffers) bytes.
+inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)
+inline constexpr uint32_t kMaxIovecs = 16;
 
 // nullptr when the number is not in the table (the caller prints "sys_<nr>").
 const SyscallInfo* lookup(event::Abi abi, uint32_t nr);

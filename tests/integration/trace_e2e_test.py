@@ -93,14 +93,19 @@ def check_schema(events):
         if plugin == "syscall":
             fixed = {"Plugin", "TimeStamp", "PID", "PPID", "TID", "UserName", "UserId", "ProcessName",
                      "Method", "EventUID", "ThreadName", "Module", "vCPU", "CR3", "Syscall", "NArgs", "Type"}
-            args = [k for k in ev if k not in fixed]
+            # <arg>_path keys (fd -> path) follow the arguments and are not counted.
+            args = [k for k in ev if k not in fixed and not (k.endswith("_path") and k[:-5] in ev)]
             check(len(args) == ev["NArgs"], f"NArgs {ev['NArgs']} but {len(args)} arguments in {ev}")
-            for k in args:
-                check(isinstance(ev[k], str), f"argument {k} is not a string in {ev}")
+            for k in ev:
+                if k not in fixed:
+                    check(isinstance(ev[k], str), f"argument {k} is not a string in {ev}")
             check(ev.get("Type") in ("x64", "x32"), f"Type in {ev}")
         else:
             check(re.fullmatch(r"0x[0-9a-f]+", ev.get("Ret", "")) is not None, f"Ret in {ev}")
             check(isinstance(ev.get("Info"), str), f"Info in {ev}")
+            for k in ev:  # out arguments at return: strings too
+                check(k in ("PID", "PPID", "TID", "UserId", "vCPU", "Syscall") or isinstance(ev[k], str),
+                      f"sysret key {k} is not a string in {ev}")
     check(uids == list(range(uids[0], uids[0] + len(uids))) if uids else False, "EventUIDs are not contiguous")
 
 
@@ -189,6 +194,51 @@ def profile_686(vmitrace):
         subprocess.run([vmitrace, "profile", os.path.join(kdir, "vmlinuz"), "--debug-file",
                         os.path.join(kdir, "vmlinux-dbg"), "--output", prof], check=True)
     return prof
+def check_fd_extras(pairs, gt, prog, path, capture):
+    """fd -> path on entries, out arguments on sysrets (issue 4), from the lab's GT."""
+    calls = gt.get(prog, {}).get("calls", [])
+    def gt_calls(name):
+        return [kv for n, kv in calls if n == name]
+    # The fd of the second openat (read back): read and close show its path.
+    reads = gt_calls("read")
+    if check(reads, f"{prog}: no GT read line"):
+        kv = reads[0]
+        pid, tid, fd = int(kv["pid"]), int(kv["tid"]), int(kv["fd"])
+        rd = find(pairs, pid, tid, "read", lambda e: int(e["fd"], 0) == fd)
+        if check(rd, f"{prog}: no read event on fd {fd}"):
+            check(rd[0][0].get("fd_path") == path, f"{prog}: read fd_path {rd[0][0].get('fd_path')!r} != {path}")
+            if capture:
+                want = json.dumps(kv["data"][:capture]) + ("..." if len(kv["data"]) > capture else "")
+                check(rd[0][1] is not None and rd[0][1].get("buf") == want,
+                      f"{prog}: read sysret buf {rd[0][1] and rd[0][1].get('buf')!r} != {want}")
+        cl = find(pairs, pid, tid, "close", lambda e: int(e["fd"], 0) == fd and e.get("fd_path") == path)
+        check(cl, f"{prog}: no close of fd {fd} with fd_path {path}")
+        # The console: the workload writes its GT lines to fd 1.
+        wr = find(pairs, pid, tid, "write", lambda e: int(e["fd"], 0) == 1)
+        check(wr and wr[0][0].get("fd_path", "").startswith("/dev/"),
+              f"{prog}: write to fd 1 without a /dev/ path: {wr[:1]}")
+    pipes = gt_calls("pipe2")
+    if check(pipes, f"{prog}: no GT pipe2 line"):
+        kv = pipes[0]
+        pid, tid = int(kv["pid"]), int(kv["tid"])
+        p2 = find(pairs, pid, tid, "pipe2")
+        want = f"[{kv['fd0']}, {kv['fd1']}]"
+        check(p2 and p2[0][1] is not None and p2[0][1].get("fildes") == want,
+              f"{prog}: pipe2 sysret fildes {p2[0][1] if p2 else None} != {want}")
+        fd0 = int(kv["fd0"])
+        fs = find(pairs, pid, tid, "fstat", lambda e: int(e["fd"], 0) == fd0)
+        if check(fs, f"{prog}: no fstat of fd {fd0}"):
+            check(re.fullmatch(r"pipe:\[\d+\]", fs[0][0].get("fd_path", "")) is not None,
+                  f"{prog}: fstat fd_path {fs[0][0].get('fd_path')!r} is not pipe:[N]")
+            st = fs[0][1].get("statbuf", "") if fs[0][1] else ""
+            check(st.startswith("{st_mode=S_IFIFO|0600, st_size=0"), f"{prog}: fstat statbuf {st!r}")
+    socks = gt_calls("connect")
+    if check(socks, f"{prog}: no GT connect line"):
+        kv = socks[0]
+        pid, tid, fd = int(kv["pid"]), int(kv["tid"]), int(kv["fd"])
+        cn = find(pairs, pid, tid, "connect", lambda e: int(e["fd"], 0) == fd)
+        check(cn and re.fullmatch(r"socket:\[\d+\]", cn[0][0].get("fd_path", "")) is not None,
+              f"{prog}: connect fd_path {cn[0][0].get('fd_path') if cn else None!r} is not socket:[N]")
 
 
 def mismatch(a, vmitrace, tmp, run_opts, launch_opts):
@@ -239,8 +289,12 @@ def main():
     console_path = os.path.join(tmp, "console.log")
     run_opts = ["-o", "json", "--output", events_path]
     launch_opts = ["--kernel", a.kernel, "--log", console_path, "--timeout", "600"]
+    capture = 0
     if a.variant == "smp2":
         launch_opts += ["--smp", "2"]
+    if a.variant == "full":  # read buffers at return (the first 16 bytes)
+        capture = 16
+        run_opts += ["--capture-buffers", str(capture)]
     if a.variant == "filter":
         fpath = os.path.join(tmp, "filter.txt")
         with open(fpath, "w") as f:
@@ -282,6 +336,8 @@ def main():
     else:
         check(any(e["Plugin"] == "sysret" for e in events), "no sysret events")
     if a.variant in ("full", "smp2"):
+        check_fd_extras(pairs, gt, "lab64", LAB_FILE64, capture)
+        check_fd_extras(pairs, gt, "lab32", LAB_FILE32, capture)
         # The child process and the second thread are told apart.
         main_prog = "lab32" if is32 else "lab64"
         child = gt.get(main_prog, {}).get("child")

@@ -18,9 +18,11 @@ ABI = {"lab64": "x64", "lab32": "x32"}
 RENAMED = {"lab64": "vmt-renamed", "lab32": "vmt-renamed32"}
 NR = {  # syscall numbers per program: x86-64 table vs i386 table
     "lab64": {"openat": 257, "read": 0, "write": 1, "close": 3, "mmap": 9, "prctl": 157,
-              "nanosleep": 35, "fork": 57, "wait4": 61, "clone": 56, "exit_group": 231},
+              "nanosleep": 35, "fork": 57, "wait4": 61, "clone": 56, "exit_group": 231,
+              "pipe2": 293, "fstat": 5, "socket": 41, "connect": 42},
     "lab32": {"openat": 295, "read": 3, "write": 4, "close": 6, "mmap_pgoff": 192, "prctl": 172,
-              "nanosleep": 162, "fork": 2, "wait4": 114, "clone": 120, "exit_group": 252},
+              "nanosleep": 162, "fork": 2, "wait4": 114, "clone": 120, "exit_group": 252,
+              "pipe2": 331, "fstat": 108, "socket": 359, "connect": 362},
 }
 KSYMS_REQUIRED = ["x64_sys_call", "ia32_sys_call", "do_syscall_64", "int80_emulation",
                   "do_fast_syscall_32", "linux_banner", "_stext", "_text", "syscall_exit_to_user_mode"]

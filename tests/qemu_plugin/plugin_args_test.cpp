@@ -9,8 +9,10 @@ using vmitrace::backends::qemu::parse_plugin_args;
 
 TEST(PluginArgs, ParsesEveryKey) {
   const char* argv[] = {"ring=/dev/shm/r", "profile=/p.json", "filter=/f", "sysret=off",
-                        "strlen=512", "backpressure=drop"};
-  auto a = parse_plugin_args(6, argv);
+                        "strlen=512", "backpressure=drop", "bufs=64", "fdpaths=off"};
+  auto a = parse_plugin_args(8, argv);
+  EXPECT_EQ(a.capture_buffers, 64u);
+  EXPECT_FALSE(a.fd_paths);
   EXPECT_EQ(a.ring, "/dev/shm/r");
   EXPECT_EQ(a.profile, "/p.json");
   EXPECT_EQ(a.filter, "/f");
@@ -26,6 +28,8 @@ TEST(PluginArgs, Defaults) {
   EXPECT_TRUE(a.block);
   EXPECT_EQ(a.string_limit, 256u);
   EXPECT_TRUE(a.filter.empty());
+  EXPECT_EQ(a.capture_buffers, 0u);
+  EXPECT_TRUE(a.fd_paths);
 }
 
 TEST(PluginArgs, RejectsBadInput) {
@@ -39,6 +43,9 @@ TEST(PluginArgs, RejectsBadInput) {
   bad({"ring=r", "profile=p", "strlen=99999999999"});
   bad({"ring=r", "profile=p", "strlen=12x"});
   bad({"ring=r", "profile=p", "sysret=maybe"});
+  bad({"ring=r", "profile=p", "bufs=8193"});
+  bad({"ring=r", "profile=p", "bufs=-1"});
+  bad({"ring=r", "profile=p", "fdpaths=perhaps"});
   bad({"ring=r", "profile=p", "backpressure=later"});
   bad({"ring=r", "profile=p", "colour=blue"});
   bad({"ring=r", "profile=p", "novalue"});

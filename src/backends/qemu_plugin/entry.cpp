@@ -79,6 +79,8 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     cfg.disable_sysret = !s->args.sysret;
     cfg.string_limit = s->args.string_limit;
     cfg.rate_limit = s->args.rate_limit;
+    cfg.capture_buffers = s->args.capture_buffers;
+    cfg.fd_paths = s->args.fd_paths;
     // The plugin printed the message; tell vmitrace so that it exits non-zero.
     ipc::EventRing* ring = &s->ring;
     cfg.on_fatal = [ring](const std::string&) { ring->set_counter(ipc::Counter::fatal, 1); };

@@ -47,6 +47,15 @@ PluginArgs parse_plugin_args(int argc, const char* const* argv) {
         throw Error("qemu plugin", "argument ratelimit=" + std::string(val) +
                                        ": expected a number of syscalls per second");
       a.rate_limit = n;
+    } else if (key == "fdpaths") {
+      a.fd_paths = parse_bool(key, val);
+    } else if (key == "bufs") {
+      uint32_t n = 0;
+      auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), n);
+      if (ec != std::errc() || p != val.data() + val.size() || n > 8192)
+        throw Error("qemu plugin", "argument bufs=" + std::string(val) +
+                                       ": expected a number from 0 to 8192");
+      a.capture_buffers = n;
     } else if (key == "backpressure") {
       if (val == "block") a.block = true;
       else if (val == "drop") a.block = false;

@@ -11,6 +11,8 @@ struct PluginArgs {
   std::string filter;         // filter=PATH    syscalls_filter_file
   bool sysret = true;         // sysret=on|off
   uint32_t string_limit = 256;  // strlen=N (1..8192)
+  bool fd_paths = true;         // fdpaths=on|off
+  uint32_t capture_buffers = 0; // bufs=N (0..8192): first bytes of read/write buffers
   bool block = true;          // backpressure=block|drop
   uint32_t rate_limit = 0;    // ratelimit=N syscalls per second per process (0 = none)
 };

@@ -42,6 +42,32 @@ struct TaskWindows {
   unsigned count = 0;
 };
 
+// Offsets for fd -> path (files.cpp): task->files->fdt->fd[n] -> struct file ->
+// f_path {mnt, dentry}; the d_path walk over dentries and struct mount. `usable`
+// is false when the profile lacks any of them (no *_path keys then).
+struct FileLayout {
+  uint32_t task_files = kNoOffset, files_fdt = kNoOffset, fdt_max_fds = kNoOffset,
+           fdt_fd = kNoOffset, file_path = kNoOffset, path_mnt = kNoOffset,
+           path_dentry = kNoOffset, dentry_parent = kNoOffset, dentry_name = kNoOffset,
+           dentry_inode = kNoOffset, dentry_sb = kNoOffset, dentry_iname = kNoOffset,
+           qstr_len = kNoOffset, qstr_name = kNoOffset, inode_ino = kNoOffset,
+           sb_magic = kNoOffset, mount_parent = kNoOffset, mount_mountpoint = kNoOffset,
+           mount_mnt = kNoOffset, vfsmount_root = kNoOffset;
+  uint32_t iname_len = 0;   // inline name bytes in the dentry (DNAME_INLINE_LEN)
+  uint32_t dentry_win = 0;  // bytes of one dentry read (d_parent .. end of d_iname/d_sb)
+  uint32_t dentry_lo = 0;   // first offset of that window
+  uint32_t mount_lo = 0, mount_win = 0;
+  bool usable = false;
+};
+
+// Resolves FileLayout from the profile (files.cpp).
+FileLayout file_layout_from(const profile::Profile& p, unsigned ptr_size);
+
+// Limits of one fd -> path resolution (hostile memory: a dentry loop, a 4 GiB name).
+inline constexpr unsigned kMaxPathDepth = 48;   // dentries + mount crossings walked
+inline constexpr size_t kMaxPathLen = 512;      // bytes of path kept (the tail when longer)
+inline constexpr int64_t kMaxFd = 1 << 20;      // fds above are not looked up
+
 // Where the pointer to the running task lives. x86-64: GS base + the per-CPU
 // symbol (a zero-based offset, not moved by KASLR). i386: FS base (the kernel keeps
 // __per_cpu_offset[cpu] in the FS segment) + the symbol's link address, which is
@@ -110,6 +136,17 @@ class LinuxKernel {
   bool read_pointer(vmi::Vcpu& cpu, uint64_t va, uint64_t& out) const;
   const TaskWindows& task_windows() const { return windows_; }
 
+  // --- fd -> path (files.cpp) ------------------------------------------------
+  const FileLayout& file_layout() const { return files_; }
+  // Writes the path of `task`'s open file `fd` as /proc/PID/fd shows it ("/tmp/x",
+  // "socket:[123]", "pipe:[45]", "anon_inode:[eventfd]") into buf (capacity
+  // kMaxPathLen) and sets *len. Returns Capture::none when fd is not open (or the
+  // profile lacks the offsets), ok, truncated (path longer than kMaxPathLen: the tail is
+  // kept; or the walk hit kMaxPathDepth: a dentry loop) or unreadable (a pointer on the
+  // way could not be read). At most about 8 + 2 * depth guest reads, no allocation.
+  event::Capture fd_path(vmi::Vcpu& cpu, uint64_t task, int64_t fd, char* buf,
+                         size_t* len) const;
+
  private:
   const profile::Profile& prof_;
   std::string what_;
@@ -117,6 +154,7 @@ class LinuxKernel {
   PtRegsLayout regs_;
   TaskLayout task_;
   TaskWindows windows_;
+  FileLayout files_;
   CurrentTask current_;
   uint64_t banner_link_ = 0;
   std::string banner_;  // full banner from the profile ("" when unknown)

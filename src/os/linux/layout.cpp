@@ -75,7 +75,8 @@ TaskWindows plan_task_windows(const TaskLayout& t, unsigned ptr_size) {
   for (F x : {F{t.pid, 4}, F{t.tgid, 4}, F{t.real_parent, ptr_size}, F{t.group_leader, ptr_size},
               F{t.cred, ptr_size}, F{t.comm, event::kCommLen}})
     if (x.off != kNoOffset) f[n++] = x;
-  for (unsigned i = 1; i < n; ++i)  // insertion sort: at most six fields
+  // Insertion sort of at most six: std::sort here trips GCC 12's -Warray-bounds.
+  for (unsigned i = 1; i < n; ++i)
     for (unsigned j = i; j > 0 && f[j].off < f[j - 1].off; --j) std::swap(f[j], f[j - 1]);
   TaskWindows w;
   uint32_t total = 0;
@@ -117,6 +118,7 @@ LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
   task_.mm = offset_or(p, "task_struct", "mm", kNoOffset);
   task_.cred_uid = offset_or(p, "cred", "uid", kNoOffset);
   windows_ = plan_task_windows(task_, ptr_size_);
+  files_ = file_layout_from(p, ptr_size_);
 
   // Current task: 6.2 .. 6.14 keep it in pcpu_hot; before and after, in the per-CPU
   // variable current_task.

@@ -41,7 +41,7 @@ event::Capture read_string_array(vmi::Vcpu& cpu, uint64_t va, unsigned ptr_size,
   for (unsigned i = 0; i < max_items; ++i) {
     uint64_t p = 0;
     const uint64_t slot = va + uint64_t{i} * ptr_size;
-    if (cpu.read_virt(slot, &p, ptr_size) != ptr_size) {
+    if (slot < va || cpu.read_virt(slot, &p, ptr_size) != ptr_size) {
       *len = used;
       return i == 0 ? event::Capture::unreadable : event::Capture::truncated;
     }
@@ -49,18 +49,148 @@ event::Capture read_string_array(vmi::Vcpu& cpu, uint64_t va, unsigned ptr_size,
       *len = used;
       return event::Capture::ok;
     }
-    if (used + 1 >= limit) break;
+    // Room for this element: limit + 1 bytes (one past the limit marks it cut) + NUL.
+    if (used + 2 > kMaxArrayBytes) break;
+    const size_t room = std::min(limit + 1, kMaxArrayBytes - used - 1);
     size_t n = 0;
-    event::Capture c = read_string(cpu, p, limit - used - 1, buf + used, &n);
+    const event::Capture c = read_string(cpu, p, room, buf + used, &n);
     used += n;
     buf[used++] = '\0';
-    if (c != event::Capture::ok) {
-      *len = used;
-      return event::Capture::truncated;
-    }
+    // An unreadable element, or the byte budget cut it: the array stops here.
+    if (c == event::Capture::unreadable || (c == event::Capture::truncated && room <= limit))
+      break;
   }
   *len = used;
   return event::Capture::truncated;
+}
+
+event::Capture read_bytes(vmi::Vcpu& cpu, uint64_t va, size_t n, char* buf, size_t* len) {
+  *len = 0;
+  if (va == 0) return event::Capture::unreadable;
+  n = std::min(n, kScratchBytes);
+  if (va + n < va) n = 0 - va;  // no wrap around the address space
+  *len = cpu.read_virt(va, buf, n);
+  if (*len == n) return event::Capture::ok;
+  return *len == 0 ? event::Capture::unreadable : event::Capture::truncated;
+}
+
+uint32_t out_struct_size(ArgKind k) {
+  switch (k) {
+    case ArgKind::stat_out: return 144;    // x86-64 struct stat
+    case ArgKind::stat32_out: return 64;   // struct compat_stat
+    case ArgKind::stat64_out: return 96;   // i386 struct stat64
+    case ArgKind::statx_out: return 256;   // struct statx
+    case ArgKind::fd_pair_out: return 8;   // int[2]
+    case ArgKind::len_out: return 4;       // int
+    default: return 0;
+  }
+}
+
+namespace {
+
+// The value of argument i as an unsigned 32-bit length (an int in the kernel: a
+// negative one is huge and gets capped like any other).
+uint64_t arg_at(const uint64_t* args, int idx) { return idx >= 0 && idx < 6 ? args[idx] : 0; }
+
+}  // namespace
+
+unsigned capture_entry_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo& info,
+                            const CaptureLimits& lim, char* scratch) {
+  unsigned failed = 0;
+  const unsigned n = std::min<unsigned>(info.nargs, 6);
+  const uint64_t* args = b.rec().args;
+  for (unsigned i = 0; i < n; ++i) {
+    const ArgInfo& a = info.args[i];
+    const uint64_t va = args[i];
+    size_t len = 0;
+    event::Capture c = event::Capture::none;
+    switch (a.kind) {
+      case ArgKind::string:
+        c = read_string(cpu, va, lim.string_limit, scratch, &len);
+        break;
+      case ArgKind::string_array:
+        c = read_string_array(cpu, va, lim.user_ptr, kMaxArrayItems, lim.string_limit, scratch,
+                              &len);
+        break;
+      case ArgKind::buffer: {
+        if (lim.buffer_limit == 0 || a.len_arg < 0 || a.len_arg >= 6) continue;
+        const uint64_t want = mask_arg(args[a.len_arg], info.args[a.len_arg].bits);
+        if (want == 0) continue;
+        c = read_bytes(cpu, va, std::min<uint64_t>(want, lim.buffer_limit), scratch, &len);
+        if (c == event::Capture::ok && want > lim.buffer_limit) c = event::Capture::truncated;
+        break;
+      }
+      case ArgKind::sockaddr: {
+        // addrlen is an int the caller chose: 4 GiB (or -1) is capped, and marked.
+        const uint64_t want = arg_at(args, a.len_arg) & 0xffffffffu;
+        if (va == 0 || want == 0) continue;
+        c = read_bytes(cpu, va, std::min<uint64_t>(want, kMaxSockaddr), scratch, &len);
+        if (c == event::Capture::ok && want > kMaxSockaddr) c = event::Capture::truncated;
+        break;
+      }
+      case ArgKind::timespec:
+      case ArgKind::timespec32:
+        if (va == 0) continue;
+        c = read_bytes(cpu, va, a.kind == ArgKind::timespec ? 16 : 8, scratch, &len);
+        break;
+      case ArgKind::iovec: {
+        const uint64_t count = arg_at(args, a.len_arg);
+        if (va == 0 || count == 0) continue;
+        const uint64_t items = std::min<uint64_t>(count, kMaxIovecs);
+        c = read_bytes(cpu, va, items * 2 * lim.user_ptr, scratch, &len);
+        if (c == event::Capture::ok && count > kMaxIovecs) c = event::Capture::truncated;
+        break;
+      }
+      default: continue;
+    }
+    // A NULL pointer is a value (e.g. execve's envp), not a failed read.
+    if (c == event::Capture::unreadable && va != 0) ++failed;
+    b.add_blob(i, scratch, len, c);
+  }
+  return failed;
+}
+
+unsigned capture_return_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo& info,
+                             const uint64_t* args, int64_t ret, const CaptureLimits& lim,
+                             char* scratch) {
+  if (ret < 0) return 0;  // the call failed: the kernel wrote nothing we could show
+  unsigned failed = 0;
+  const unsigned n = std::min<unsigned>(info.nargs, 6);
+  for (unsigned i = 0; i < n; ++i) {
+    const ArgInfo& a = info.args[i];
+    if (!is_out_kind(a.kind)) continue;
+    const uint64_t va = args[i];
+    if (va == 0) continue;  // NULL: the caller did not want it
+    size_t len = 0;
+    event::Capture c = event::Capture::none;
+    if (a.kind == ArgKind::out_buffer) {
+      if (lim.buffer_limit == 0 || ret == 0) continue;
+      c = read_bytes(cpu, va, std::min<uint64_t>(ret, lim.buffer_limit), scratch, &len);
+      if (c == event::Capture::ok && static_cast<uint64_t>(ret) > lim.buffer_limit)
+        c = event::Capture::truncated;
+    } else if (a.kind == ArgKind::sockaddr_out) {
+      // The length the kernel wrote back (the full address size, possibly larger
+      // than the caller's buffer, which then holds only the first bytes).
+      uint32_t want = 0;
+      const uint64_t lp = arg_at(args, a.len_arg);
+      if (lp == 0 || !cpu.read_u32(lp, want)) {
+        ++failed;
+        b.add_extra(event::Extra::out_arg, static_cast<uint8_t>(i), nullptr, 0,
+                    event::Capture::unreadable);
+        continue;
+      }
+      if (want == 0) continue;
+      c = read_bytes(cpu, va, std::min<uint32_t>(want, kMaxSockaddr), scratch, &len);
+      if (c == event::Capture::ok && want > kMaxSockaddr) c = event::Capture::truncated;
+    } else {
+      // Structures and fd pairs are written only on success (ret == 0).
+      if (ret != 0 && a.kind != ArgKind::len_out) continue;
+      c = read_bytes(cpu, va, out_struct_size(a.kind), scratch, &len);
+    }
+    if (c == event::Capture::unreadable) ++failed;
+    b.add_extra(event::Extra::out_arg, static_cast<uint8_t>(i), scratch, len, c);
+  }
+  return failed;
 }
 
 }  // namespace vmitrace::syscalls

@@ -5,11 +5,17 @@
 #include <cstdint>
 
 #include "event/record.hpp"
+#include "syscalls/table.hpp"
 #include "vmi/vmi.hpp"
 
 namespace vmitrace::syscalls {
 
 inline constexpr uint32_t kMaxStringLimit = 8192;
+inline constexpr uint32_t kMaxBufferCapture = 8192;  // --capture-buffers upper bound
+inline constexpr unsigned kMaxArrayItems = 32;       // argv/envp entries captured
+inline constexpr size_t kMaxArrayBytes = 16384;      // argv/envp bytes in all
+// Scratch space one capture may fill (the largest of the bounds above).
+inline constexpr size_t kScratchBytes = kMaxArrayBytes;
 
 // Reads the NUL-terminated string at va into buf (capacity >= limit + 1) and sets
 // *len to the bytes before the NUL. ok: NUL found within limit; truncated: limit
@@ -17,8 +23,38 @@ inline constexpr uint32_t kMaxStringLimit = 8192;
 event::Capture read_string(vmi::Vcpu& cpu, uint64_t va, size_t limit, char* buf, size_t* len);
 
 // Reads an array of string pointers (argv/envp) at va: the strings one after the
-// other, each followed by a NUL, at most max_items and limit bytes in all.
+// other, each followed by a NUL. `limit` applies per string: a longer one is kept
+// as its first limit + 1 bytes, so that the writer (same --string-limit) shows it
+// cut. At most max_items strings and kMaxArrayBytes in all; truncated when the
+// array did not end within those bounds (or an element pointer was unreadable).
 event::Capture read_string_array(vmi::Vcpu& cpu, uint64_t va, unsigned ptr_size,
                                  unsigned max_items, size_t limit, char* buf, size_t* len);
+
+// Reads exactly n bytes at va (n <= kScratchBytes): ok when all were read,
+// truncated when only some, unreadable when none (or va is NULL).
+event::Capture read_bytes(vmi::Vcpu& cpu, uint64_t va, size_t n, char* buf, size_t* len);
+
+// What the syscall's arguments point to, per argument kind (see the blob
+// conventions in syscalls/table.hpp).
+struct CaptureLimits {
+  uint32_t string_limit = 256;
+  uint32_t buffer_limit = 0;  // --capture-buffers: 0 = buffers are not read
+  unsigned user_ptr = 8;      // pointer size of the calling process (ia32: 4)
+};
+
+// Entry: one blob per argument whose data is read at entry (strings, argv, sockaddr,
+// timespec, iovec, and write buffers when buffer_limit). Returns the number of
+// reads that failed. `scratch` holds kScratchBytes.
+unsigned capture_entry_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo& info,
+                            const CaptureLimits& lim, char* scratch);
+// Return: one Extra::out_arg per argument the kernel wrote (stat, pipe fds,
+// sockaddr + length, read buffers), from the entry's argument values and the return
+// value (nothing is read when the call failed). Returns the failed reads.
+unsigned capture_return_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo& info,
+                             const uint64_t* args, int64_t ret, const CaptureLimits& lim,
+                             char* scratch);
+
+// Bytes the kernel writes for a structure out kind (0 for the others).
+uint32_t out_struct_size(ArgKind k);
 
 }  // namespace vmitrace::syscalls

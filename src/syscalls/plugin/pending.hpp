@@ -25,6 +25,7 @@ struct PendingEntry {
   uint64_t regs = 0;        // pt_regs pointer (0 when the hook had none)
   int64_t tid = -1;         // to refuse a recycled task_struct at return
   oslinux::ProcessContext ctx;  // the entry's context, repeated on the sysret
+  uint64_t args[6] = {};    // the entry's argument values (out arguments at return)
   uint32_t nr = 0;
   uint16_t hook = 0;        // index of the entry hook (Module)
   event::Abi abi = event::Abi::linux_x64;

@@ -30,7 +30,6 @@ using vmi::Reg;
 
 constexpr unsigned kMaxNr = 2048;         // filter bitset size; tables end far below
 constexpr unsigned kMaxReturnSites = 32;  // distinct return addresses we hook
-constexpr unsigned kMaxArrayItems = 32;   // argv/envp entries captured
 
 unsigned abi_index(Abi a) { return a == Abi::linux_ia32 ? 1 : 0; }
 
@@ -64,7 +63,7 @@ struct Plugin::Impl {
   std::unique_ptr<oslinux::LinuxKernel> kernel;
   HookPlan plan;
   unsigned ptr_size = 8;
-  uint32_t string_limit = 256;
+  CaptureLimits limits;
 
   bool filtered = false;
   std::bitset<kMaxNr> allow[2];
@@ -98,7 +97,8 @@ struct Plugin::Impl {
     what = cfg.profile_path.empty() ? std::string("profile") : cfg.profile_path;
     kernel = std::make_unique<oslinux::LinuxKernel>(prof, what);
     ptr_size = kernel->pointer_size();
-    string_limit = std::min(cfg.string_limit, kMaxStringLimit);
+    limits.string_limit = std::min(cfg.string_limit, kMaxStringLimit);
+    limits.buffer_limit = std::min(cfg.capture_buffers, kMaxBufferCapture);
 
     std::optional<LinuxFilter> filter;
     if (!cfg.filter_file.empty()) {
@@ -254,7 +254,7 @@ struct Plugin::Impl {
     return buf;
   }
   static char* scratch_buffer() {
-    static thread_local char buf[kMaxStringLimit + 1];
+    static thread_local char buf[kScratchBytes];
     return buf;
   }
 
@@ -375,7 +375,13 @@ struct Plugin::Impl {
     const bool limited = !limiter.allow(ctx.pid, ctx.process_name, cpu.timestamp_ns());
     if (!limited) {
       fill_common(r, cpu, ctx, h.abi, nr, h.symbol);
-      if (info && args_ok) capture_pointed(cpu, b, *info, h.abi);
+      if (info && args_ok) {
+        CaptureLimits lim = limits;
+        if (h.abi == Abi::linux_ia32) lim.user_ptr = 4;
+        if (unsigned f = capture_entry_args(cpu, b, *info, lim, scratch_buffer()))
+          n_read_fail.fetch_add(f, std::memory_order_relaxed);
+        add_fd_paths(cpu, b, *info, task);
+      }
       const uint32_t size = b.finish();
       sink.emit(buf, size);
       n_syscalls.fetch_add(1, std::memory_order_relaxed);
@@ -390,6 +396,7 @@ struct Plugin::Impl {
     e.abi = h.abi;
     e.ctx = ctx;
     e.rate_limited = limited;
+    std::memcpy(e.args, r.args, sizeof e.args);
     if (plan.ret == ReturnKind::exit_to_user_mode) {
       if (!regs) return;  // cannot be matched at syscall_exit_to_user_mode
       e.key = {regs_keyed ? 0 : task, regs};
@@ -405,23 +412,22 @@ struct Plugin::Impl {
     if (!pending.put(e)) n_lost.fetch_add(1, std::memory_order_relaxed);
   }
 
-  void capture_pointed(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo& info, Abi abi) {
-    char* scratch = scratch_buffer();
+  // `<arg>_path` extras: the path of each fd argument that is open in the task.
+  void add_fd_paths(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo& info, uint64_t task) {
+    if (!cfg.fd_paths || !task || !kernel->file_layout().usable) return;
     const unsigned n = std::min<unsigned>(info.nargs, 6);
-    const unsigned user_ptr = abi == Abi::linux_ia32 ? 4 : ptr_size;
     for (unsigned i = 0; i < n; ++i) {
       const ArgKind k = info.args[i].kind;
-      if (k != ArgKind::string && k != ArgKind::string_array) continue;
-      uint64_t va = b.rec().args[i];
+      if (k != ArgKind::fd && k != ArgKind::dirfd) continue;
+      // The kernel takes every fd as an int (mmap's unsigned long fd too).
+      const int64_t fd = static_cast<int32_t>(b.rec().args[i]);
+      if (fd < 0) continue;  // AT_FDCWD, -1 for anonymous mmap
+      char* scratch = scratch_buffer();
       size_t len = 0;
-      event::Capture c = k == ArgKind::string
-                             ? read_string(cpu, va, string_limit, scratch, &len)
-                             : read_string_array(cpu, va, user_ptr, kMaxArrayItems,
-                                                 string_limit, scratch, &len);
-      // A NULL pointer is a value (e.g. execve's envp), not a failed read.
-      if (c == event::Capture::unreadable && va != 0)
-        n_read_fail.fetch_add(1, std::memory_order_relaxed);
-      b.add_blob(i, scratch, len, c);
+      const event::Capture c = kernel->fd_path(cpu, task, fd, scratch, &len);
+      if (c == event::Capture::none) continue;  // not open
+      if (c == event::Capture::unreadable) n_read_fail.fetch_add(1, std::memory_order_relaxed);
+      b.add_extra(event::Extra::fd_path, static_cast<uint8_t>(i), scratch, len, c);
     }
   }
 
@@ -457,6 +463,17 @@ struct Plugin::Impl {
     r.kind = event::Kind::sysret;
     r.ret = ret;
     fill_common(r, cpu, ctx, e.abi, e.nr, plan.entries[e.hook].symbol);
+    // The entry's argument values ride along: the writer names and renders the out
+    // arguments with them.
+    std::memcpy(r.args, e.args, sizeof e.args);
+    if (const SyscallInfo* info = lookup(e.abi, e.nr)) {
+      r.nargs = info->nargs;
+      CaptureLimits lim = limits;
+      if (e.abi == Abi::linux_ia32) lim.user_ptr = 4;
+      const int64_t sret = e.abi == Abi::linux_ia32 ? static_cast<int32_t>(ret) : ret;
+      if (unsigned f = capture_return_args(cpu, b, *info, e.args, sret, lim, scratch_buffer()))
+        n_read_fail.fetch_add(f, std::memory_order_relaxed);
+    }
     const uint32_t size = b.finish();
     sink.emit(buf, size);
     n_sysrets.fetch_add(1, std::memory_order_relaxed);

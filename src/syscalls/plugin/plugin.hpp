@@ -21,7 +21,11 @@ struct PluginConfig {
   std::string profile_path;          // ISF of the guest kernel
   std::string filter_file;           // syscalls_filter_file; empty = every syscall
   bool disable_sysret = false;       // no return hooks at all
-  uint32_t string_limit = 256;       // bytes captured per string argument (max 8192)
+  uint32_t string_limit = 256;       // bytes captured per string argument (max 8192;
+                                     // argv/envp: per string)
+  bool fd_paths = true;              // <arg>_path keys for fd arguments
+  uint32_t capture_buffers = 0;      // first bytes of read/write/recv/send buffers
+                                     // (0 = none; max 8192)
   bool warn_unknown_filter_names = true;  // off when the CLI already warned
   uint32_t rate_limit = 0;           // syscalls per second per process; 0 = no limit
   // Called once, on a vCPU thread, when tracing stops for good at run time (e.g. the
