@@ -275,6 +275,7 @@ int run(const RunOptions& o) {
                      ",strlen=" + std::to_string(o.string_limit) +
                      ",backpressure=" + o.backpressure;
   if (!o.filter_file.empty()) parg += ",filter=" + qemu_escape(absolute(o.filter_file));
+  if (!o.win32k_profile.empty()) parg += ",win32k=" + qemu_escape(absolute(o.win32k_profile));
   std::vector<std::string> args = o.qemu;
   args.push_back("-plugin");
   args.push_back(parg);
@@ -400,8 +401,8 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--output", o->output, "Write events to this file (default: stdout)");
   cmd->add_option("--syscalls_filter_file,--syscalls-filter-file", o->filter_file,
                   "Trace only the syscalls named in this file (one per line, # comments)");
-  cmd->add_option("--win32k_profile,--win32k-profile", o->win32k_profile,
-                  "win32k profile (Windows guests; checked, unused for Linux)");
+  cmd->add_option("-W,--win32k_profile,--win32k-profile", o->win32k_profile,
+                  "win32k profile (Windows guests: also trace win32k services; unused for Linux)");
   cmd->add_flag("--disable_sysret,--disable-sysret", o->disable_sysret,
                 "Do not hook syscall returns (no sysret events)");
   cmd->add_option("--args", o->args_style, "Argument rendering: raw or rich")

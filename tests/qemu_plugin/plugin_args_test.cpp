@@ -9,8 +9,9 @@ using vmitrace::backends::qemu::parse_plugin_args;
 
 TEST(PluginArgs, ParsesEveryKey) {
   const char* argv[] = {"ring=/dev/shm/r", "profile=/p.json", "filter=/f", "sysret=off",
-                        "strlen=512", "backpressure=drop"};
-  auto a = parse_plugin_args(6, argv);
+                        "strlen=512", "backpressure=drop", "win32k=/w.json"};
+  auto a = parse_plugin_args(7, argv);
+  EXPECT_EQ(a.win32k, "/w.json");
   EXPECT_EQ(a.ring, "/dev/shm/r");
   EXPECT_EQ(a.profile, "/p.json");
   EXPECT_EQ(a.filter, "/f");
@@ -26,6 +27,7 @@ TEST(PluginArgs, Defaults) {
   EXPECT_TRUE(a.block);
   EXPECT_EQ(a.string_limit, 256u);
   EXPECT_TRUE(a.filter.empty());
+  EXPECT_TRUE(a.win32k.empty());
 }
 
 TEST(PluginArgs, RejectsBadInput) {

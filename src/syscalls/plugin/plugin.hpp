@@ -14,6 +14,7 @@
 namespace vmitrace::profile { class Profile; }
 
 namespace vmitrace::syscalls {
+namespace windows { class Tracer; }
 
 struct PluginConfig {
   std::string profile_path;          // ISF of the guest kernel
@@ -21,6 +22,7 @@ struct PluginConfig {
   bool disable_sysret = false;       // no return hooks at all
   uint32_t string_limit = 256;       // bytes captured per string argument (max 8192)
   bool warn_unknown_filter_names = true;  // off when the CLI already warned
+  std::string win32k_profile;        // Windows: ISF of win32k(full).sys; empty = nt only
   // Called once, on a vCPU thread, when tracing stops for good at run time (e.g. the
   // profile does not match the running kernel). The message is also on stderr.
   std::function<void(const std::string&)> on_fatal;
@@ -60,6 +62,7 @@ class Plugin {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<windows::Tracer> win_;  // instead of impl_ for Windows profiles
 };
 
 }  // namespace vmitrace::syscalls
