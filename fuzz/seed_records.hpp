@@ -57,6 +57,31 @@ inline std::vector<std::vector<uint8_t>> seed_records() {
     r.args[2] = 5;
     b.add_blob(1, "hi\n\0x", 5, Capture::ok);
   });
+  // Windows: NtCreateFile with its extras (UTF-16LE texts), and a win32k return.
+  auto utf16 = [](const char* s) {
+    std::vector<uint8_t> v;
+    for (; *s; ++s) v.insert(v.end(), {static_cast<uint8_t>(*s), 0});
+    return v;
+  };
+  make(Kind::syscall, Abi::win_nt, 85, 11, [&](Builder& b, Record& r) {
+    r.os = Os::windows;
+    std::memcpy(r.module, "nt\0\0\0\0\0\0\0\0\0\0", 12);
+    r.args[1] = 0x80100000;
+    r.args[2] = 0x5ff7a0;
+    b.add_extra(Extra::method, 0, "NtCreateFile", 12);
+    b.add_extra(Extra::previous_mode, 0, "\1", 1);
+    auto from = utf16("\\windows\\system32\\ntdll.dll");
+    b.add_extra(Extra::from_module, 0, from.data(), from.size());
+    auto oa = utf16("\\??\\C:\\Users\\test\\document.txt");
+    oa.insert(oa.end(), {0x00, 0xd8, 0x41});  // a lone surrogate, an odd byte
+    b.add_extra(Extra::arg_text, 2, oa.data(), oa.size(), Capture::truncated);
+    b.add_extra(Extra::handle_name, 0, from.data(), from.size());
+  });
+  make(Kind::sysret, Abi::win_win32k, 63, 0, [](Builder& b, Record& r) {
+    r.os = Os::windows;
+    r.ret = 0xd10508f0;
+    b.add_extra(Extra::method, 0, "NtUserGetProp", 13);
+  });
   return out;
 }
 

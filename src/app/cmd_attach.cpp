@@ -38,7 +38,7 @@ namespace {
 
 struct AttachOptions {
   std::string endpoint, profile, guest_ram, machine = "pc";
-  std::string format = "json", output, filter_file;
+  std::string format = "json", output, filter_file, win32k_profile;
   bool disable_sysret = false;
   uint32_t string_limit = 256;
   uint32_t capture_buffers = 0;
@@ -96,6 +96,7 @@ int attach(const AttachOptions& o) {
     syscalls::PluginConfig pc;
     pc.profile_path = o.profile;
     pc.filter_file = o.filter_file;
+    pc.win32k_profile = o.win32k_profile;
     pc.disable_sysret = o.disable_sysret;
     pc.string_limit = o.string_limit;
     pc.rate_limit = o.rate_limit;
@@ -161,6 +162,9 @@ void add_attach_command(CLI::App& app) {
   cmd->add_option("--output", o->output, "Write events to this file (default: stdout)");
   cmd->add_option("--syscalls_filter_file,--syscalls-filter-file", o->filter_file,
                   "Trace only the syscalls named in this file")->check(CLI::ExistingFile);
+  cmd->add_option("-W,--win32k_profile,--win32k-profile", o->win32k_profile,
+                  "win32k profile (Windows guests: also trace win32k services)")
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--disable_sysret,--disable-sysret", o->disable_sysret, "Do not trace returns");
   cmd->add_option("--string-limit", o->string_limit, "Bytes captured per string argument")
       ->check(CLI::Range(1u, syscalls::kMaxStringLimit));

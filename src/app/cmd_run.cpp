@@ -307,6 +307,7 @@ int run(const RunOptions& o) {
                      ",backpressure=" + o.backpressure +
                      ",ratelimit=" + std::to_string(o.rate_limit);
   if (!o.filter_file.empty()) parg += ",filter=" + qemu_escape(absolute(o.filter_file));
+  if (!o.win32k_profile.empty()) parg += ",win32k=" + qemu_escape(absolute(o.win32k_profile));
   std::vector<std::string> args = o.qemu;
   args.push_back("-plugin");
   args.push_back(parg);
@@ -435,8 +436,8 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--debug-file", o->debug_file,
                   "vmlinux with DWARF of the -kernel image (its -dbg package), for kernels without BTF "
                   "(e.g. Debian's i386 686-pae); used when the profile is built from -kernel");
-  cmd->add_option("--win32k_profile,--win32k-profile", o->win32k_profile,
-                  "win32k profile (Windows guests; checked, unused for Linux)");
+  cmd->add_option("-W,--win32k_profile,--win32k-profile", o->win32k_profile,
+                  "win32k profile (Windows guests: also trace win32k services; unused for Linux)");
   cmd->add_flag("--disable_sysret,--disable-sysret", o->disable_sysret,
                 "Do not hook syscall returns (no sysret events)");
   cmd->add_option("--args", o->args_style, "Argument rendering: raw or rich")

@@ -51,4 +51,54 @@ void append_escaped(std::string& out, std::string_view s) {
   });
 }
 
+void append_utf16le_as_utf8(std::string& out, const unsigned char* p, size_t n) {
+  constexpr uint32_t kReplacement = 0xFFFD;
+  size_t i = 0;
+  while (i < n) {
+    uint32_t cp;
+    if (i + 1 >= n) {  // odd length: a lone byte cannot be a code unit
+      cp = kReplacement;
+      i = n;
+    } else {
+      uint32_t u = p[i] | (uint32_t{p[i + 1]} << 8);
+      i += 2;
+      if (u >= 0xD800 && u <= 0xDBFF && i + 1 < n) {
+        uint32_t lo = p[i] | (uint32_t{p[i + 1]} << 8);
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+          cp = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+          i += 2;
+        } else {
+          cp = kReplacement;
+        }
+      } else if (u >= 0xD800 && u <= 0xDFFF) {
+        cp = kReplacement;  // high surrogate at the end, or a stray low one
+      } else {
+        cp = u;
+      }
+    }
+    char buf[4];
+    size_t len;
+    if (cp < 0x80) {
+      buf[0] = static_cast<char>(cp);
+      len = 1;
+    } else if (cp < 0x800) {
+      buf[0] = static_cast<char>(0xC0 | (cp >> 6));
+      buf[1] = static_cast<char>(0x80 | (cp & 0x3F));
+      len = 2;
+    } else if (cp < 0x10000) {
+      buf[0] = static_cast<char>(0xE0 | (cp >> 12));
+      buf[1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      buf[2] = static_cast<char>(0x80 | (cp & 0x3F));
+      len = 3;
+    } else {
+      buf[0] = static_cast<char>(0xF0 | (cp >> 18));
+      buf[1] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      buf[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      buf[3] = static_cast<char>(0x80 | (cp & 0x3F));
+      len = 4;
+    }
+    out.append(buf, len);
+  }
+}
+
 }  // namespace vmitrace::output

@@ -15,6 +15,11 @@ namespace vmitrace::output {
 // strings as JSON strings too.
 void append_escaped(std::string& out, std::string_view s);
 
+// Appends the UTF-8 form of UTF-16LE text (Windows guest strings: UNICODE_STRING
+// buffers, module paths). An unpaired surrogate and a trailing odd byte each become
+// U+FFFD, so the result is always valid UTF-8; the caller escapes it as any string.
+void append_utf16le_as_utf8(std::string& out, const unsigned char* p, size_t n);
+
 // Length of the valid UTF-8 sequence that starts at s[i] (a byte >= 0x80), 0 when it
 // is not valid UTF-8 (overlong forms, surrogates, values above U+10FFFF).
 size_t utf8_seq_len(std::string_view s, size_t i);

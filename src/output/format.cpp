@@ -2,7 +2,9 @@
 // the remaining common fields of our specification in its order (TID, UserName,
 // UserId, EventUID, whichever the prefix lacks), then the plugin's fields
 // (syscall: ThreadName, Module, vCPU, CR3, Syscall, NArgs, Type, one per argument;
-// sysret: Module, vCPU, CR3, Syscall, Ret, Info). See docs/ARCHITECTURE.md.
+// sysret: Module, vCPU, CR3, Syscall, Ret, Info). Windows records (Os::windows) have
+// the same prefixes with UserName on both kinds, and the fields of windows.hpp after
+// Syscall. See docs/ARCHITECTURE.md.
 #include "output/format.hpp"
 
 #include <algorithm>
@@ -11,6 +13,7 @@
 #include "common/error.hpp"
 #include "output/args.hpp"
 #include "output/line.hpp"
+#include "output/windows.hpp"
 #include "syscalls/constants.hpp"
 #include "syscalls/table.hpp"
 
@@ -26,6 +29,7 @@ struct Ctx {
   uint64_t uid;  // EventUID
   bool entry;    // syscall (else sysret)
   const syscalls::SyscallInfo* info;
+  const WinView* win;  // Windows records only (else nullptr)
   char method_buf[24];
   std::string_view method;
   uint64_t ret;        // sysret: value as printed (ia32: 32 bits)
@@ -37,7 +41,13 @@ void append_time(std::string& out, uint64_t ns) {
   fmt::format_to(std::back_inserter(out), "{}.{:06}", ns / 1000000000u, (ns % 1000000000u) / 1000u);
 }
 
-void init(Ctx& c) {
+void init(Ctx& c, WinView* win) {
+  if (win) {
+    init_windows(c.rec, *win);
+    c.win = win;
+    c.method = win->method_name;
+    return;
+  }
   c.info = syscalls::lookup(c.rec.abi, c.rec.nr);
   if (c.info) {
     c.method = c.info->name;
@@ -88,9 +98,24 @@ void append_args(Line& line, const Ctx& c, const FormatOptions& opt) {
   append_fd_paths(line, r, c.info);
 }
 
+// UserName is in every Windows event (DRAKVUF's Windows layout), in Linux entries only.
+void append_user_name(Line& line, const Ctx& c) {
+  if (c.win) line.field_str("UserName", windows_user_name(c.rec));
+  else if (c.entry) line.field_str("UserName", c.rec.user());
+}
+
 // Plugin fields shared by all layouts.
 void append_plugin_fields(Line& line, const Ctx& c, const FormatOptions& opt) {
   const Record& r = c.rec;
+  if (c.win) {
+    line.field_str("Module", r.module_name());
+    line.field_dec("vCPU", r.vcpu);
+    line.field_hex("CR3", r.cr3);
+    line.field_dec("Syscall", r.nr);
+    if (c.entry) append_windows_entry_fields(line, r, *c.win, opt);
+    else append_windows_return_fields(line, r, *c.win, opt);
+    return;
+  }
   if (c.entry) line.field_str("ThreadName", r.thread());
   line.field_str("Module", r.module_name());
   line.field_dec("vCPU", r.vcpu);
@@ -124,7 +149,7 @@ void format_json(const Ctx& c, const FormatOptions& opt, std::string& out) {
   line.field_dec("PID", r.pid);
   line.field_dec("PPID", r.ppid);
   line.field_dec("TID", r.tid);
-  if (c.entry) line.field_str("UserName", r.user());
+  append_user_name(line, c);
   line.field_dec("UserId", r.uid);
   line.field_str("ProcessName", r.process());
   line.field_str("Method", c.method);
@@ -144,7 +169,7 @@ void format_kv(const Ctx& c, const FormatOptions& opt, std::string& out) {
   line.field_dec("TID", r.tid);
   line.field_str("ProcessName", r.process());
   line.field_bare("Method", c.method);
-  if (c.entry) line.field_str("UserName", r.user());
+  append_user_name(line, c);
   line.field_dec("UserId", r.uid);
   line.field_hex("EventUID", c.uid);
   append_plugin_fields(line, c, opt);
@@ -164,7 +189,7 @@ void format_csv(const Ctx& c, const FormatOptions& opt, std::string& out) {
   line.field_dec("TID", r.tid);
   line.field_str("ProcessName", r.process());
   line.field_bare("Method", c.method);
-  if (c.entry) line.field_str("UserName", r.user());
+  append_user_name(line, c);
   line.field_hex("EventUID", c.uid);
   append_plugin_fields(line, c, opt);
 }
@@ -185,9 +210,19 @@ void format_default(const Ctx& c, const FormatOptions& opt, std::string& out) {
   line.field_dec("PID", r.pid);
   line.field_dec("PPID", r.ppid);
   line.field_dec("TID", r.tid);
-  if (c.entry) line.field_str("UserName", r.user());
+  append_user_name(line, c);
   line.field_hex("EventUID", c.uid);
   append_plugin_fields(line, c, opt);
+}
+
+void format_line(const Ctx& c, const FormatOptions& opt, std::string& out) {
+  switch (opt.format) {
+    case Format::json: format_json(c, opt, out); break;
+    case Format::kv: format_kv(c, opt, out); break;
+    case Format::csv: format_csv(c, opt, out); break;
+    case Format::drakvuf_default: format_default(c, opt, out); break;
+  }
+  out += '\n';
 }
 
 }  // namespace
@@ -203,15 +238,15 @@ Format parse_format(std::string_view s) {
 
 void format_event(const event::Record& rec, uint64_t event_uid, const FormatOptions& opt,
                   std::string& out) {
-  Ctx c{rec, event_uid, rec.kind != Kind::sysret, nullptr, {}, {}, 0, 0, {}};
-  init(c);
-  switch (opt.format) {
-    case Format::json: format_json(c, opt, out); break;
-    case Format::kv: format_kv(c, opt, out); break;
-    case Format::csv: format_csv(c, opt, out); break;
-    case Format::drakvuf_default: format_default(c, opt, out); break;
+  Ctx c{rec, event_uid, rec.kind != Kind::sysret, nullptr, nullptr, {}, {}, 0, 0, {}};
+  if (rec.os == event::Os::windows) {
+    WinView win;  // only Windows records pay for its initialisation
+    init(c, &win);
+    format_line(c, opt, out);
+  } else {
+    init(c, nullptr);
+    format_line(c, opt, out);
   }
-  out += '\n';
 }
 
 }  // namespace vmitrace::output

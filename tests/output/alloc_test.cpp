@@ -44,6 +44,9 @@ TEST(FormatAlloc, NoHeapAllocationInSteadyState) {
   unk.nr = 12345;
   unk.nargs = 6;
   unknown_buf.done();
+  test::RecordBuf win_entry_buf, win_ret_buf;
+  const event::Record& win_entry = test::ntcreatefile_entry(win_entry_buf);
+  const event::Record& win_ret = test::ntcreatefile_return(win_ret_buf, 0xC0000034);
   for (output::ArgStyle st : {output::ArgStyle::raw, output::ArgStyle::rich})
   for (output::Format f : {output::Format::json, output::Format::kv, output::Format::csv,
                            output::Format::drakvuf_default}) {
@@ -53,6 +56,7 @@ TEST(FormatAlloc, NoHeapAllocationInSteadyState) {
     std::string out;
     out.reserve(4096);
     output::format_event(entry, 1, opt, out);  // warm-up
+    output::format_event(win_entry, 1, opt, out);
     out.clear();
     g_allocs = 0;
     g_counting = true;
@@ -60,6 +64,8 @@ TEST(FormatAlloc, NoHeapAllocationInSteadyState) {
       output::format_event(entry, i, opt, out);
       output::format_event(ret, i, opt, out);
       output::format_event(unk, i, opt, out);
+      output::format_event(win_entry, i, opt, out);
+      output::format_event(win_ret, i, opt, out);
       out.clear();
     }
     g_counting = false;

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstring>
 #include <new>
+#include <string>
 #include <string_view>
 
 #include "event/record.hpp"
@@ -61,6 +62,66 @@ inline const event::Record& openat_return(RecordBuf& rb, int64_t ret) {
   r.nr = 257;
   r.time_ns = 1700000000123457000ull;
   r.ret = ret;
+  return rb.done();
+}
+
+// ---- Windows records (the seed's notepad.exe NtCreateFile) ----
+
+// UTF-16LE bytes of an ASCII string, as the capture side copies guest strings.
+inline std::string utf16le(std::string_view ascii) {
+  std::string s;
+  for (char c : ascii) {
+    s += c;
+    s += '\0';
+  }
+  return s;
+}
+
+inline void add_extra(RecordBuf& rb, event::Extra tag, uint8_t arg, std::string_view bytes,
+                      event::Capture st = event::Capture::ok) {
+  rb.b.add_extra(tag, arg, bytes.data(), bytes.size(), st);
+}
+
+inline void fill_windows_context(event::Record& r) {
+  r.os = event::Os::windows;
+  r.abi = event::Abi::win_nt;
+  r.vcpu = 0;
+  r.time_ns = 1706000000000000000ull;
+  r.cr3 = 0x1a2b3c4d;
+  r.pid = 4567;
+  r.ppid = 1000;
+  r.tid = 4568;
+  r.uid = 1;  // the session id
+  std::memcpy(r.process_name, "notepad.exe", 11);
+  std::memcpy(r.module, "nt", 2);
+}
+
+// NtCreateFile(&h, GENERIC_READ|SYNCHRONIZE, &oa, &iosb, NULL, FILE_ATTRIBUTE_NORMAL,
+//              FILE_SHARE_READ, FILE_OPEN, FILE_SYNCHRONOUS_IO_NONALERT, NULL, 0)
+// from ntdll.dll in user mode, with the ObjectAttributes text decoded.
+inline const event::Record& ntcreatefile_entry(RecordBuf& rb) {
+  event::Record& r = rb.rec();
+  fill_windows_context(r);
+  r.kind = event::Kind::syscall;
+  r.nr = 85;
+  r.nargs = 11;
+  const uint64_t args[11] = {0, 0x80100000, 0x5ff7a0, 0x5ff790, 0, 0x80, 1, 1, 0x20, 0, 0};
+  for (unsigned i = 0; i < 11; ++i) r.args[i] = args[i];
+  add_extra(rb, event::Extra::method, 0, "NtCreateFile");
+  add_extra(rb, event::Extra::previous_mode, 0, std::string_view("\1", 1));
+  add_extra(rb, event::Extra::from_module, 0, utf16le("\\windows\\system32\\ntdll.dll"));
+  add_extra(rb, event::Extra::arg_text, 2, utf16le("\\??\\C:\\Users\\test\\document.txt"));
+  return rb.done();
+}
+
+inline const event::Record& ntcreatefile_return(RecordBuf& rb, uint32_t status) {
+  event::Record& r = rb.rec();
+  fill_windows_context(r);
+  r.kind = event::Kind::sysret;
+  r.nr = 85;
+  r.time_ns = 1706000000000001000ull;
+  r.ret = status;
+  add_extra(rb, event::Extra::method, 0, "NtCreateFile");
   return rb.done();
 }
 

@@ -9,10 +9,12 @@ using vmitrace::backends::qemu::parse_plugin_args;
 
 TEST(PluginArgs, ParsesEveryKey) {
   const char* argv[] = {"ring=/dev/shm/r", "profile=/p.json", "filter=/f", "sysret=off",
-                        "strlen=512", "backpressure=drop", "bufs=64", "fdpaths=off"};
-  auto a = parse_plugin_args(8, argv);
+                        "strlen=512", "backpressure=drop", "bufs=64", "fdpaths=off",
+                        "win32k=/w.json"};
+  auto a = parse_plugin_args(9, argv);
   EXPECT_EQ(a.capture_buffers, 64u);
   EXPECT_FALSE(a.fd_paths);
+  EXPECT_EQ(a.win32k, "/w.json");
   EXPECT_EQ(a.ring, "/dev/shm/r");
   EXPECT_EQ(a.profile, "/p.json");
   EXPECT_EQ(a.filter, "/f");
@@ -30,6 +32,7 @@ TEST(PluginArgs, Defaults) {
   EXPECT_TRUE(a.filter.empty());
   EXPECT_EQ(a.capture_buffers, 0u);
   EXPECT_TRUE(a.fd_paths);
+  EXPECT_TRUE(a.win32k.empty());
 }
 
 TEST(PluginArgs, RejectsBadInput) {

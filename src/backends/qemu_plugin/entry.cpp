@@ -76,6 +76,7 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     syscalls::PluginConfig cfg;
     cfg.profile_path = s->args.profile;
     cfg.filter_file = s->args.filter;
+    cfg.win32k_profile = s->args.win32k;
     cfg.disable_sysret = !s->args.sysret;
     cfg.string_limit = s->args.string_limit;
     cfg.rate_limit = s->args.rate_limit;

@@ -31,6 +31,8 @@ PluginArgs parse_plugin_args(int argc, const char* const* argv) {
       a.profile = val;
     } else if (key == "filter") {
       a.filter = val;
+    } else if (key == "win32k") {
+      a.win32k = val;
     } else if (key == "sysret") {
       a.sysret = parse_bool(key, val);
     } else if (key == "strlen") {

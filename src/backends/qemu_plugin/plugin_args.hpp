@@ -9,6 +9,7 @@ struct PluginArgs {
   std::string ring;           // ring=PATH      shared-memory event ring (required)
   std::string profile;        // profile=PATH   ISF of the guest kernel (required)
   std::string filter;         // filter=PATH    syscalls_filter_file
+  std::string win32k;         // win32k=PATH    win32k profile (Windows guests)
   bool sysret = true;         // sysret=on|off
   uint32_t string_limit = 256;  // strlen=N (1..8192)
   bool fd_paths = true;         // fdpaths=on|off

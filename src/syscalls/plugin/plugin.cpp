@@ -21,6 +21,7 @@
 #include "syscalls/plugin/hook_plan.hpp"
 #include "syscalls/plugin/pending.hpp"
 #include "syscalls/table.hpp"
+#include "syscalls/windows/tracer.hpp"
 
 namespace vmitrace::syscalls {
 namespace {
@@ -583,10 +584,16 @@ Plugin::Plugin(const PluginConfig& cfg, vmi::Backend& backend, vmi::EventSink& s
     : Plugin(cfg, profile::Profile::load(cfg.profile_path), backend, sink) {}
 
 Plugin::Plugin(const PluginConfig& cfg, profile::Profile prof, vmi::Backend& backend,
-               vmi::EventSink& sink)
-    : impl_(std::make_unique<Impl>(cfg, std::move(prof), backend, sink)) {}
+               vmi::EventSink& sink) {
+  // Windows guests have their own tracer (src/syscalls/windows/).
+  if (prof.metadata.os == "windows")
+    win_ = std::make_unique<windows::Tracer>(cfg, std::move(prof), backend, sink);
+  else
+    impl_ = std::make_unique<Impl>(cfg, std::move(prof), backend, sink);
+}
 
 Plugin::~Plugin() {
+  if (win_) return;
   std::vector<vmi::HookId> ids;
   {
     std::lock_guard lock(impl_->hooks_mu);
@@ -597,12 +604,14 @@ Plugin::~Plugin() {
 }
 
 void Plugin::start() {
+  if (win_) return win_->start();
   if (impl_->started.exchange(true)) return;
   std::fprintf(stderr, "vmitrace: hooks: %s\n", impl_->plan.describe().c_str());
   impl_->backend.when_in_kernel([impl = impl_.get()](vmi::Vcpu& c) { return impl->on_kernel(c); });
 }
 
 PluginStats Plugin::stats() const {
+  if (win_) return win_->stats();
   PluginStats s;
   s.syscalls = impl_->n_syscalls.load();
   s.sysrets = impl_->n_sysrets.load();
@@ -618,9 +627,10 @@ std::vector<RateLimitedProcess> Plugin::rate_limited_top(size_t n) const {
   return impl_->limiter.top(n);
 }
 
-std::string Plugin::hook_plan() const { return impl_->plan.describe(); }
-bool Plugin::tracing() const { return impl_->tracing.load(); }
+std::string Plugin::hook_plan() const { return win_ ? win_->hook_plan() : impl_->plan.describe(); }
+bool Plugin::tracing() const { return win_ ? win_->tracing() : impl_->tracing.load(); }
 std::string Plugin::error() const {
+  if (win_) return win_->error();
   std::lock_guard lock(impl_->hooks_mu);
   return impl_->error_text;
 }

@@ -16,6 +16,7 @@
 namespace vmitrace::profile { class Profile; }
 
 namespace vmitrace::syscalls {
+namespace windows { class Tracer; }
 
 struct PluginConfig {
   std::string profile_path;          // ISF of the guest kernel
@@ -28,6 +29,7 @@ struct PluginConfig {
                                      // (0 = none; max 8192)
   bool warn_unknown_filter_names = true;  // off when the CLI already warned
   uint32_t rate_limit = 0;           // syscalls per second per process; 0 = no limit
+  std::string win32k_profile;        // Windows: ISF of win32k(full).sys; empty = nt only
   // Called once, on a vCPU thread, when tracing stops for good at run time (e.g. the
   // profile does not match the running kernel). The message is also on stderr.
   std::function<void(const std::string&)> on_fatal;
@@ -70,6 +72,7 @@ class Plugin {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<windows::Tracer> win_;  // instead of impl_ for Windows profiles
 };
 
 }  // namespace vmitrace::syscalls

@@ -1,0 +1,295 @@
+// Finding ntoskrnl, the current thread and its process context. Every pointer comes
+// from guest memory (hostile): each is range-checked before use and each read may
+// fail, leaving the field marked (-1 / empty + flags) instead.
+#include "os/windows/kernel.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+#include "os/windows/pe.hpp"
+
+namespace vmitrace::oswin {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr unsigned kScanPages = 16384;  // 64 MiB below the IDT handler
+
+bool read_u8(vmi::Vcpu& cpu, uint64_t va, uint8_t& out) { return cpu.read_virt(va, &out, 1) == 1; }
+
+void copy_cstr(char* dst, size_t cap, const char* s) {
+  std::memset(dst, 0, cap);
+  std::strncpy(dst, s, cap - 1);
+}
+
+// Names for the well-known service SIDs (S-1-5-18/19/20); real user names live in
+// the SAM, not in kernel memory, so other users keep DRAKVUF's "SessionID" label.
+const char* well_known_sid(const uint8_t sid[12]) {
+  static constexpr uint8_t nt_authority[6] = {0, 0, 0, 0, 0, 5};
+  if (sid[0] != 1 || sid[1] != 1 || std::memcmp(sid + 2, nt_authority, 6) != 0) return nullptr;
+  uint32_t sub = 0;
+  std::memcpy(&sub, sid + 8, 4);
+  switch (sub) {
+    case 18: return "SYSTEM";
+    case 19: return "LOCAL SERVICE";
+    case 20: return "NETWORK SERVICE";
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+void WideText::append(const uint8_t* p, size_t n) {
+  if (n > kCap - len) {
+    n = (kCap - len) & ~size_t{1};
+    state = event::Capture::truncated;
+  }
+  std::memcpy(bytes + len, p, n);
+  len += n;
+}
+
+void WideText::append_ascii(const char* s) {
+  for (; *s; ++s) {
+    const uint8_t w[2] = {static_cast<uint8_t>(*s), 0};
+    append(w, 2);
+  }
+}
+
+WindowsKernel::WindowsKernel(const profile::Profile& p, std::string what)
+    : prof_(p), what_(std::move(what)), L_(resolve_layout(p, what_)) {}
+
+bool WindowsKernel::is_kernel_pointer(uint64_t p) const {
+  return L_.ptr == 8 ? p >= 0xffff800000000000ull : (p >= 0x80000000ull && p <= 0xffffffffull);
+}
+
+bool WindowsKernel::is_user_pointer(uint64_t p) const {
+  return p >= 0x10000 && (L_.ptr == 8 ? p < 0x800000000000ull : p < 0x80000000ull);
+}
+
+bool WindowsKernel::read_ptr(vmi::Vcpu& cpu, uint64_t va, uint64_t& out) const {
+  out = 0;
+  if (L_.ptr == 8) return cpu.read_u64(va, out);
+  uint32_t v = 0;
+  if (!cpu.read_u32(va, v)) return false;
+  out = v;
+  return true;
+}
+
+// --- locating the kernel ----------------------------------------------------------
+
+bool WindowsKernel::try_base(vmi::Vcpu& cpu, uint64_t base, std::string* error, bool* mismatch) {
+  PeIdentity id;
+  if (!read_pe_identity(cpu, base, id) || id.size_of_image == 0) return false;
+  const auto& m = prof_.metadata;
+  if (!m.pdb_guid.empty()) {
+    if (id.pdb_guid.empty()) return false;  // debug record paged out: try again later
+    if (id.pdb_guid != m.pdb_guid || id.pdb_age != m.pdb_age) {
+      char buf[256];
+      std::snprintf(buf, sizeof buf,
+                    "profile is for kernel PDB %s age %u, the running kernel at 0x%llx is %s age %u",
+                    m.pdb_guid.c_str(), m.pdb_age, static_cast<unsigned long long>(base),
+                    id.pdb_guid.c_str(), id.pdb_age);
+      if (error) *error = what_ + ": " + buf;
+      *mismatch = true;
+      return false;
+    }
+  }
+  base_ = base;
+  size_ = id.size_of_image;
+  return true;
+}
+
+WindowsKernel::Locate WindowsKernel::locate(vmi::Vcpu& cpu, std::string* error) {
+  if (base_) return Locate::found;
+  uint64_t pcr = 0;
+  if (L_.ptr == 8) {
+    if (!cpu.read_reg(vmi::Reg::gs_base, pcr) || !is_kernel_pointer(pcr))
+      cpu.read_reg(vmi::Reg::k_gs_base, pcr);  // before swapgs
+  } else {
+    cpu.read_reg(vmi::Reg::fs_base, pcr);
+  }
+  if (!is_kernel_pointer(pcr) || L_.pcr_idt == kNone) return Locate::retry;
+  uint64_t idt = 0;
+  if (!read_ptr(cpu, pcr + L_.pcr_idt, idt) || !is_kernel_pointer(idt)) return Locate::retry;
+  // Vector 0 (divide error): a handler inside ntoskrnl.
+  uint8_t gate[16] = {};
+  const size_t gate_size = L_.ptr == 8 ? 16 : 8;
+  if (cpu.read_virt(idt, gate, gate_size) != gate_size) return Locate::retry;
+  uint64_t handler = uint64_t{gate[0]} | uint64_t{gate[1]} << 8 | uint64_t{gate[6]} << 16 |
+                     uint64_t{gate[7]} << 24;
+  if (L_.ptr == 8) {
+    uint32_t high = 0;
+    std::memcpy(&high, gate + 8, 4);
+    handler |= uint64_t{high} << 32;
+  }
+  if (!is_kernel_pointer(handler)) return Locate::retry;
+
+  bool mismatch = false;
+  // The profile knows the handler's RVA: one try each, no scan.
+  for (uint64_t rva : L_.rva_idt_handler) {
+    if (rva == 0 || rva > handler || ((handler - rva) & (kPage - 1))) continue;
+    if (try_base(cpu, handler - rva, error, &mismatch)) return Locate::found;
+    if (mismatch) return Locate::mismatch;
+  }
+  // Else the nearest image below the handler.
+  uint64_t page = handler & ~(kPage - 1);
+  for (unsigned i = 0; i < kScanPages && page >= kPage; ++i, page -= kPage) {
+    uint8_t mz[2] = {};
+    if (cpu.read_virt(page, mz, 2) != 2 || mz[0] != 'M' || mz[1] != 'Z') continue;
+    if (try_base(cpu, page, error, &mismatch)) {
+      if (handler - base_ < size_) return Locate::found;
+      base_ = size_ = 0;  // an image that does not contain the handler: keep looking
+      continue;
+    }
+    if (mismatch) return Locate::mismatch;
+  }
+  if (++misses_ >= 64) {
+    if (error) *error = what_ + ": no Windows kernel image (MZ with a CodeView record) found below the IDT handler";
+    return Locate::mismatch;
+  }
+  return Locate::retry;
+}
+
+void WindowsKernel::find_file_type(vmi::Vcpu& cpu) {
+  if (L_.rva_header_cookie) {
+    uint8_t c = 0;
+    if (read_u8(cpu, runtime(L_.rva_header_cookie), c)) {
+      header_cookie_ = c;
+      have_cookie_ = true;
+    }
+  }
+  if (!L_.rva_type_index_table || L_.type_name == kNone) return;
+  static constexpr uint8_t kFile[8] = {'F', 0, 'i', 0, 'l', 0, 'e', 0};
+  for (int i = 2; i < 96; ++i) {
+    uint64_t type = 0;
+    if (!read_ptr(cpu, runtime(L_.rva_type_index_table) + i * L_.ptr, type) || !is_kernel_pointer(type))
+      continue;
+    WideText name;
+    if (read_unicode_string(cpu, type + L_.type_name, name) && name.len == 8 &&
+        std::memcmp(name.bytes, kFile, 8) == 0) {
+      file_type_.store(i);
+      return;
+    }
+  }
+}
+
+// --- current thread and process -------------------------------------------------------
+
+uint64_t WindowsKernel::current_thread(vmi::Vcpu& cpu) const {
+  uint64_t pcr = 0;
+  const vmi::Reg r = L_.ptr == 8 ? vmi::Reg::gs_base : vmi::Reg::fs_base;
+  if (!cpu.read_reg(r, pcr) || !is_kernel_pointer(pcr)) return 0;
+  uint64_t thread = 0;
+  if (!read_ptr(cpu, pcr + L_.pcr_current_thread, thread) || !is_kernel_pointer(thread)) return 0;
+  return thread;
+}
+
+void WindowsKernel::read_context(vmi::Vcpu& cpu, uint64_t thread, WinContext& out) const {
+  out = WinContext{};
+  out.thread = thread;
+  if (!is_kernel_pointer(thread)) {
+    out.flags |= event::kFlagContextUnknown | event::kFlagUserUnknown;
+    return;
+  }
+  uint64_t v = 0;
+  if (read_ptr(cpu, thread + L_.thread_cid_tid, v)) out.tid = static_cast<int64_t>(v);
+  uint8_t mode = 0;
+  if (L_.thread_previous_mode != kNone && read_u8(cpu, thread + L_.thread_previous_mode, mode))
+    out.previous_mode = mode ? 1 : 0;
+  uint64_t proc = 0;
+  if (!read_ptr(cpu, thread + L_.thread_process, proc) || !is_kernel_pointer(proc)) {
+    out.flags |= event::kFlagContextUnknown | event::kFlagUserUnknown;
+    return;
+  }
+  out.process = proc;
+  if (read_ptr(cpu, proc + L_.proc_pid, v)) out.pid = static_cast<int64_t>(v);
+  else out.flags |= event::kFlagContextUnknown;
+  if (L_.proc_ppid != kNone && read_ptr(cpu, proc + L_.proc_ppid, v)) out.ppid = static_cast<int64_t>(v);
+  char name[15] = {};
+  if (cpu.read_virt(proc + L_.proc_image_name, name, sizeof name) == sizeof name)
+    std::memcpy(out.image_name, name, sizeof name);
+
+  // Session id from the primary token (EX_FAST_REF: low bits are a reference count),
+  // else from the session space; the user SID names service accounts.
+  uint64_t token = 0;
+  if (L_.proc_token != kNone && read_ptr(cpu, proc + L_.proc_token, token)) {
+    token &= L_.ptr == 8 ? ~uint64_t{0xf} : ~uint64_t{0x7};
+    uint32_t sid32 = 0;
+    if (is_kernel_pointer(token) && L_.token_session != kNone &&
+        cpu.read_u32(token + L_.token_session, sid32))
+      out.session = sid32;
+    uint64_t groups = 0, sid = 0;
+    uint8_t sid_bytes[12];
+    if (is_kernel_pointer(token) && L_.token_user_and_groups != kNone &&
+        read_ptr(cpu, token + L_.token_user_and_groups, groups) && is_kernel_pointer(groups) &&
+        read_ptr(cpu, groups, sid) && is_kernel_pointer(sid) &&
+        cpu.read_virt(sid, sid_bytes, sizeof sid_bytes) == sizeof sid_bytes)
+      if (const char* n = well_known_sid(sid_bytes)) copy_cstr(out.user_name, sizeof out.user_name, n);
+  }
+  if (out.session < 0 && L_.proc_session != kNone && L_.session_space_id != kNone) {
+    uint64_t ss = 0;
+    uint32_t id = 0;
+    if (read_ptr(cpu, proc + L_.proc_session, ss) && is_kernel_pointer(ss) &&
+        cpu.read_u32(ss + L_.session_space_id, id))
+      out.session = id;
+  }
+  if (out.session < 0) out.flags |= event::kFlagUserUnknown;
+  else if (!out.user_name[0]) copy_cstr(out.user_name, sizeof out.user_name, "SessionID");
+}
+
+bool WindowsKernel::image_path(vmi::Vcpu& cpu, uint64_t process, WideText& out) const {
+  uint64_t oni = 0;  // OBJECT_NAME_INFORMATION*: starts with its UNICODE_STRING
+  if (L_.proc_image_path == kNone || !is_kernel_pointer(process) ||
+      !read_ptr(cpu, process + L_.proc_image_path, oni) || !is_kernel_pointer(oni))
+    return false;
+  return read_unicode_string(cpu, oni, out);
+}
+
+bool WindowsKernel::trap_frame(vmi::Vcpu& cpu, uint64_t thread, uint64_t& ip, uint64_t& sp) const {
+  uint64_t tf = 0;
+  ip = sp = 0;
+  if (L_.thread_trap_frame == kNone || L_.trap_ip == kNone || L_.trap_sp == kNone) return false;
+  if (!read_ptr(cpu, thread + L_.thread_trap_frame, tf) || !is_kernel_pointer(tf)) return false;
+  if (L_.ptr == 8) return cpu.read_u64(tf + L_.trap_ip, ip) && cpu.read_u64(tf + L_.trap_sp, sp);
+  uint32_t a = 0, b = 0;
+  if (!cpu.read_u32(tf + L_.trap_ip, a) || !cpu.read_u32(tf + L_.trap_sp, b)) return false;
+  ip = a;
+  sp = b;
+  return true;
+}
+
+bool WindowsKernel::read_unicode_string(vmi::Vcpu& cpu, uint64_t va, WideText& out) const {
+  uint8_t us[16] = {};
+  const size_t need = L_.us_buffer + L_.ptr;
+  if (need > sizeof us || cpu.read_virt(va, us, need) != need) {
+    out.state = event::Capture::unreadable;
+    return false;
+  }
+  uint16_t length = 0;
+  std::memcpy(&length, us + L_.us_length, 2);
+  uint64_t buffer = 0;
+  std::memcpy(&buffer, us + L_.us_buffer, L_.ptr);
+  length &= ~uint16_t{1};
+  if (length == 0) {
+    if (out.state == event::Capture::none) out.state = event::Capture::ok;
+    return true;
+  }
+  uint8_t chunk[512];
+  size_t done = 0;
+  while (done < length && out.len < WideText::kCap) {
+    size_t n = std::min<size_t>({sizeof chunk, length - done, WideText::kCap - out.len});
+    size_t got = cpu.read_virt(buffer + done, chunk, n) & ~size_t{1};
+    out.append(chunk, got);
+    done += got;
+    if (got < n) break;
+  }
+  if (done == 0) {
+    out.state = event::Capture::unreadable;
+    return false;
+  }
+  if (done < length) out.state = event::Capture::truncated;
+  else if (out.state == event::Capture::none || out.state == event::Capture::unreadable)
+    out.state = event::Capture::ok;
+  return true;
+}
+
+}  // namespace vmitrace::oswin

@@ -1,0 +1,100 @@
+// The Windows guest kernel as the tracer sees it: where ntoskrnl is (and that it is
+// the build the profile describes), which thread runs on a vCPU, its process context,
+// and the names behind handles and code addresses. Offsets come from the profile once
+// (WinLayout); the hot path reads guest memory with bounded reads only, no allocation.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "event/record.hpp"
+#include "os/windows/layout.hpp"
+#include "profile/profile.hpp"
+#include "vmi/vmi.hpp"
+
+namespace vmitrace::oswin {
+
+// Process context of the current thread, as carried in every event record.
+struct WinContext {
+  uint64_t thread = 0, process = 0;  // KTHREAD / EPROCESS addresses (0: unknown)
+  int64_t pid = -1, ppid = -1, tid = -1, session = -1;
+  int previous_mode = -1;            // 0 Kernel, 1 User, -1 unknown
+  char image_name[event::kCommLen] = {};  // EPROCESS.ImageFileName (15 chars max)
+  char user_name[32] = {};           // well-known SIDs by name, else "SessionID"
+  uint32_t flags = 0;                // event::kFlag*
+};
+
+// A UTF-16LE text read from the guest (bytes, not characters).
+struct WideText {
+  static constexpr size_t kCap = 2048;
+  uint8_t bytes[kCap];
+  size_t len = 0;
+  event::Capture state = event::Capture::none;
+  void clear() { len = 0; state = event::Capture::none; }
+  // Appends raw UTF-16LE bytes (truncating at kCap).
+  void append(const uint8_t* p, size_t n);
+  void append_ascii(const char* s);
+};
+
+class WindowsKernel {
+ public:
+  WindowsKernel(const profile::Profile& p, std::string what);
+
+  const profile::Profile& profile() const { return prof_; }
+  const WinLayout& layout() const { return L_; }
+  const std::string& what() const { return what_; }
+  unsigned pointer_size() const { return L_.ptr; }
+
+  // --- start-up --------------------------------------------------------------
+  enum class Locate { found, retry, mismatch };
+  // From a vCPU in kernel mode: KPCR -> IDT vector 0 -> the ntoskrnl image around it;
+  // compares its PDB GUID/age with the profile's. `mismatch`: *error says why.
+  Locate locate(vmi::Vcpu& cpu, std::string* error);
+  bool located() const { return base_ != 0; }
+  uint64_t base() const { return base_; }
+  uint64_t image_size() const { return size_; }
+  void set_base(uint64_t base, uint64_t size) { base_ = base; size_ = size; }  // tests
+  uint64_t runtime(uint64_t rva) const { return base_ + rva; }
+  bool in_kernel_image(uint64_t va) const { return va >= base_ && va - base_ < size_; }
+  bool is_kernel_pointer(uint64_t p) const;
+  bool is_user_pointer(uint64_t p) const;
+  // After locate: the object type index of "File" (scanned from ObTypeIndexTable).
+  void find_file_type(vmi::Vcpu& cpu);
+
+  // --- hot path ----------------------------------------------------------------
+  bool read_ptr(vmi::Vcpu& cpu, uint64_t va, uint64_t& out) const;
+  uint64_t current_thread(vmi::Vcpu& cpu) const;  // 0 when unreadable
+  void read_context(vmi::Vcpu& cpu, uint64_t thread, WinContext& out) const;
+  // Full image path (SeAuditProcessCreationInfo.ImageFileName), UTF-16LE.
+  bool image_path(vmi::Vcpu& cpu, uint64_t process, WideText& out) const;
+  // KTHREAD.TrapFrame -> the caller's instruction and stack pointers.
+  bool trap_frame(vmi::Vcpu& cpu, uint64_t thread, uint64_t& ip, uint64_t& sp) const;
+  // The UNICODE_STRING at va (a user or kernel pointer); appends to out.
+  bool read_unicode_string(vmi::Vcpu& cpu, uint64_t va, WideText& out) const;
+  // Name of the object behind a handle of `process`: the object's name (with its
+  // directory path), or a FILE_OBJECT's file name. Appends to out.
+  bool handle_name(vmi::Vcpu& cpu, uint64_t process, uint64_t handle, WideText& out) const;
+  // Module containing a code address: the mapped file of the VAD (user addresses),
+  // or the loaded kernel module's full name. Appends to out.
+  bool module_of(vmi::Vcpu& cpu, uint64_t process, uint64_t addr, WideText& out) const;
+  // The object name of an object body (kernel address), as handle_name.
+  bool object_name(vmi::Vcpu& cpu, uint64_t body, WideText& out) const;
+
+ private:
+  bool try_base(vmi::Vcpu& cpu, uint64_t base, std::string* error, bool* mismatch);
+  uint64_t handle_object(vmi::Vcpu& cpu, uint64_t process, uint64_t handle) const;
+  int type_index(vmi::Vcpu& cpu, uint64_t header) const;
+  bool vad_file(vmi::Vcpu& cpu, uint64_t process, uint64_t addr, WideText& out) const;
+  bool kernel_module(vmi::Vcpu& cpu, uint64_t addr, WideText& out) const;
+
+  const profile::Profile& prof_;
+  std::string what_;
+  WinLayout L_;
+  uint64_t base_ = 0, size_ = 0;
+  uint8_t header_cookie_ = 0;
+  bool have_cookie_ = false;
+  std::atomic<int> file_type_{-1};
+  unsigned misses_ = 0;
+};
+
+}  // namespace vmitrace::oswin
