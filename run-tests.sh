@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 ./scripts/install-deps.sh
 ./guest/setup.sh
 ./scripts/build.sh
-meson test -C build --print-errorlogs --num-processes 2 "$@"
+meson test -C build --print-errorlogs --num-processes 2 --timeout-multiplier 3 "$@"
 # The unit tests again under AddressSanitizer + UBSan, in build-asan (no guests:
 # scripts/sanitize.sh). Only for a whole run; SANITIZE=0 skips it.
 if [[ $# -eq 0 && "${SANITIZE:-1}" != 0 ]]; then
