@@ -56,6 +56,8 @@ FileLayout file_layout_from(const profile::Profile& p, unsigned ptr_size) {
   L.files_fdt = off(p, "files_struct", "fdt");
   L.fdt_max_fds = off(p, "fdtable", "max_fds");
   L.fdt_fd = off(p, "fdtable", "fd");
+  L.files_fdtab = off(p, "files_struct", "fdtab");
+  L.files_fd_array = off(p, "files_struct", "fd_array");
   L.file_path = off(p, "file", "f_path");
   L.path_mnt = off(p, "path", "mnt");
   L.path_dentry = off(p, "path", "dentry");
@@ -105,6 +107,56 @@ FileLayout file_layout_from(const profile::Profile& p, unsigned ptr_size) {
   return L;
 }
 
+// files->fdt->fd[fd]: `ok` with the struct file, `none` when the fd is not open.
+// While the process has few fds, fdt points at the fdtable inside files_struct and
+// its fd at the array there too: one read of files_struct then has everything.
+event::Capture LinuxKernel::open_file(vmi::Vcpu& cpu, uint64_t files, int64_t fd,
+                                      uint64_t& file) const {
+  const FileLayout& L = files_;
+  const unsigned ps = ptr_size_;
+  auto get = [&](const uint8_t* w, uint32_t at) {
+    uint64_t v = 0;
+    std::memcpy(&v, w + at, ps);  // little-endian guest
+    return v;
+  };
+  const uint64_t ufd = static_cast<uint64_t>(fd);
+  if (L.files_fdtab != kNoOffset && L.files_fd_array != kNoOffset && ufd < ps * 8u) {
+    const uint32_t lo = std::min(L.files_fdt, L.files_fdtab);
+    const uint64_t hi = L.files_fd_array + (ufd + 1) * ps;
+    uint8_t w[1024];
+    if (hi > lo && hi - lo <= sizeof w && L.files_fdtab + L.fdt_fd + ps <= hi &&
+        L.files_fdtab + L.fdt_max_fds + 4 <= hi) {
+      const size_t n = hi - lo;
+      if (cpu.read_virt(files + lo, w, n) != n) return event::Capture::unreadable;
+      const uint64_t fdt = get(w, L.files_fdt - lo);
+      const uint64_t arr = get(w, L.files_fdtab + L.fdt_fd - lo);
+      uint32_t max_fds = 0;
+      std::memcpy(&max_fds, w + (L.files_fdtab + L.fdt_max_fds - lo), 4);
+      if (fdt == files + L.files_fdtab && arr == files + L.files_fd_array) {
+        if (ufd >= max_fds) return event::Capture::none;
+        file = get(w, static_cast<uint32_t>(L.files_fd_array + ufd * ps - lo));
+        return file ? event::Capture::ok : event::Capture::none;
+      }
+      // A grown table lives elsewhere: the general walk below.
+    }
+  }
+  uint64_t fdt = 0;
+  if (!read_pointer(cpu, files + L.files_fdt, fdt) || !is_kernel_pointer(fdt))
+    return event::Capture::unreadable;
+  // max_fds and fd side by side: one read.
+  uint8_t tw[32];
+  const uint32_t lo = std::min(L.fdt_max_fds, L.fdt_fd);
+  const uint32_t n = std::max(L.fdt_max_fds + 4, L.fdt_fd + ps) - lo;
+  if (n > sizeof tw || cpu.read_virt(fdt + lo, tw, n) != n) return event::Capture::unreadable;
+  uint32_t max_fds = 0;
+  std::memcpy(&max_fds, tw + (L.fdt_max_fds - lo), 4);
+  const uint64_t arr = get(tw, L.fdt_fd - lo);
+  if (!is_kernel_pointer(arr)) return event::Capture::unreadable;
+  if (ufd >= max_fds) return event::Capture::none;
+  if (!read_pointer(cpu, arr + ufd * ps, file)) return event::Capture::unreadable;
+  return file ? event::Capture::ok : event::Capture::none;
+}
+
 event::Capture LinuxKernel::fd_path(vmi::Vcpu& cpu, uint64_t task, int64_t fd, char* buf,
                                     size_t* len) const {
   *len = 0;
@@ -121,19 +173,26 @@ event::Capture LinuxKernel::fd_path(vmi::Vcpu& cpu, uint64_t task, int64_t fd, c
     return v;
   };
 
-  uint64_t files = 0, fdt = 0, fdarr = 0, file = 0;
-  uint32_t max_fds = 0;
-  if (!kptr(task + L.task_files, files) || !kptr(files + L.files_fdt, fdt) ||
-      !cpu.read_u32(fdt + L.fdt_max_fds, max_fds) || !kptr(fdt + L.fdt_fd, fdarr))
-    return event::Capture::unreadable;
-  if (static_cast<uint64_t>(fd) >= max_fds) return event::Capture::none;  // not open
-  if (!read_pointer(cpu, fdarr + static_cast<uint64_t>(fd) * ps, file))
-    return event::Capture::unreadable;
-  if (file == 0) return event::Capture::none;  // not open
+  uint64_t files = 0, file = 0;
+  if (!kptr(task + L.task_files, files)) return event::Capture::unreadable;
+  switch (open_file(cpu, files, fd, file)) {
+    case event::Capture::ok: break;
+    case event::Capture::none: return event::Capture::none;  // not open
+    default: return event::Capture::unreadable;
+  }
+  // struct path {mnt, dentry}: both in one read.
   uint64_t mnt = 0, dentry = 0;
-  if (!is_kernel_pointer(file) || !kptr(file + L.file_path + L.path_mnt, mnt) ||
-      !kptr(file + L.file_path + L.path_dentry, dentry))
-    return event::Capture::unreadable;
+  {
+    uint8_t pw[16];
+    const uint32_t lo = std::min(L.path_mnt, L.path_dentry);
+    const uint32_t n = std::max(L.path_mnt, L.path_dentry) + ps - lo;
+    if (!is_kernel_pointer(file) || n > sizeof pw ||
+        cpu.read_virt(file + L.file_path + lo, pw, n) != n)
+      return event::Capture::unreadable;
+    mnt = get(pw, L.path_mnt - lo);
+    dentry = get(pw, L.path_dentry - lo);
+    if (!is_kernel_pointer(mnt) || !is_kernel_pointer(dentry)) return event::Capture::unreadable;
+  }
 
   uint8_t dw[kMaxWindow], mw[kMaxWindow];
   auto read_dentry = [&](uint64_t d) {

@@ -53,6 +53,9 @@ struct FileLayout {
            qstr_len = kNoOffset, qstr_name = kNoOffset, inode_ino = kNoOffset,
            sb_magic = kNoOffset, mount_parent = kNoOffset, mount_mountpoint = kNoOffset,
            mount_mnt = kNoOffset, vfsmount_root = kNoOffset;
+  // The fdtable and fd array embedded in files_struct (used while a process has at
+  // most NR_OPEN_DEFAULT fds): with them, one read of files_struct gives the file.
+  uint32_t files_fdtab = kNoOffset, files_fd_array = kNoOffset;
   uint32_t iname_len = 0;   // inline name bytes in the dentry (DNAME_INLINE_LEN)
   uint32_t dentry_win = 0;  // bytes of one dentry read (d_parent .. end of d_iname/d_sb)
   uint32_t dentry_lo = 0;   // first offset of that window
@@ -148,6 +151,8 @@ class LinuxKernel {
                          size_t* len) const;
 
  private:
+  event::Capture open_file(vmi::Vcpu& cpu, uint64_t files, int64_t fd, uint64_t& file) const;
+
   const profile::Profile& prof_;
   std::string what_;
   unsigned ptr_size_ = 8;
