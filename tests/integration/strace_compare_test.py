@@ -46,7 +46,6 @@ KEY_ALIASES = {"clone": {"child_stack": "newsp", "flags": "clone_flags", "parent
 # so a field that agreed once cannot silently regress.
 KNOWN_DIFFS = {
     ("futex", "op"): "futex operations are rendered as a number, strace names them (FUTEX_WAIT)",
-    ("openat", "dfd_path"): "AT_FDCWD: strace -y shows the working directory, vmitrace gives no path",
     ("prctl", "arg2"): "PR_SET_NAME/PR_GET_NAME: the name (in, or written at return) is not captured",
     ("wait4", "stat_addr"): "the wait status written at return is not decoded ([{WIFEXITED(s) ...}])",
     ("clone", "parent_tidptr"): "CLONE_PARENT_SETTID: the tid written at return is not shown ([tid])",

@@ -159,3 +159,71 @@ TEST(FdPath, HostilePointersAndLengths) {
 
 }  // namespace
 }  // namespace vmitrace::testing
+
+namespace vmitrace::testing {
+namespace {
+
+// task->fs->pwd (AT_FDCWD) and the fd table embedded in files_struct.
+constexpr uint32_t kTaskFs = 0x188, kFsPwd = 0x28, kFdtab = 0x28, kFdArray = 0x80;
+
+TEST(CwdPath, WorkingDirectoryThroughFsStruct) {
+  Guest g;
+  g.prof.user_types["task_struct"].fields["fs"] = field_at(kTaskFs);
+  auto& fs_t = g.prof.user_types["fs_struct"];
+  fs_t.kind = "struct";
+  fs_t.size = 0x38;
+  fs_t.fields["pwd"] = field_at(kFsPwd);
+  LinuxKernel k(g.prof, "synth.json");
+  const uint64_t dir = g.f.dentry("vmitrace-lab", g.tmp_root, g.sb);
+  const uint64_t fs = g.f.alloc(0x40);
+  g.mem.write_u64(kTask + kTaskFs, fs);
+  g.mem.write_u64(fs + kFsPwd, g.tmp_mnt);
+  g.mem.write_u64(fs + kFsPwd + 8, dir);
+  FakeVcpu cpu(g.mem, 0);
+  char buf[oslinux::kMaxPathLen];
+  size_t len = 0;
+  ASSERT_EQ(k.cwd_path(cpu, kTask, buf, &len), Capture::ok);
+  EXPECT_EQ(std::string(buf, len), "/tmp/vmitrace-lab");
+  // An fs pointer into nowhere: marked unreadable, nothing written.
+  g.mem.write_u64(kTask + kTaskFs, 0xffff88800dead000ull);
+  EXPECT_EQ(k.cwd_path(cpu, kTask, buf, &len), Capture::unreadable);
+  EXPECT_EQ(len, 0u);
+  // A profile without task_struct.fs: no cwd path at all.
+  EXPECT_EQ(g.k.cwd_path(cpu, kTask, buf, &len), Capture::none);
+}
+
+TEST(FdPath, EmbeddedFdTableInOneRead) {
+  Guest g;
+  auto& files_t = g.prof.user_types["files_struct"];
+  files_t.size = kFdArray + 64 * 8;
+  files_t.fields["fdtab"] = field_at(kFdtab);
+  files_t.fields["fd_array"] = field_at(kFdArray);
+  LinuxKernel k(g.prof, "synth.json");
+  // files->fdt points at the embedded fdtable whose fd is the embedded array.
+  const uint64_t files = g.f.alloc(kFdArray + 64 * 8);
+  g.mem.write_u64(kTask + FilesOff::task_files, files);
+  g.mem.write_u64(files + FilesOff::files_fdt, files + kFdtab);
+  g.mem.write_u32(files + kFdtab + FilesOff::fdt_max, 64);
+  g.mem.write_u64(files + kFdtab + FilesOff::fdt_fd, files + kFdArray);
+  const uint64_t file = g.f.dentry("embedded.txt", g.tmp_root, g.sb);
+  g.mem.write_u64(files + kFdArray + 5 * 8, g.f.file(g.tmp_mnt, file));
+  FakeVcpu cpu(g.mem, 0);
+  char buf[oslinux::kMaxPathLen];
+  size_t len = 0;
+  ASSERT_EQ(k.fd_path(cpu, kTask, 5, buf, &len), Capture::ok);
+  EXPECT_EQ(std::string(buf, len), "/tmp/embedded.txt");
+  EXPECT_EQ(k.fd_path(cpu, kTask, 6, buf, &len), Capture::none);  // empty slot
+  // A grown table elsewhere: the general walk still finds the file.
+  const uint64_t arr = g.f.fd_table(kTask, 128);
+  g.mem.write_u64(kTask + FilesOff::task_files, files);
+  const uint64_t fdt = g.f.alloc(0x38);
+  g.mem.write_u64(files + FilesOff::files_fdt, fdt);
+  g.mem.write_u32(fdt + FilesOff::fdt_max, 128);
+  g.mem.write_u64(fdt + FilesOff::fdt_fd, arr);
+  g.mem.write_u64(arr + 100 * 8, g.f.file(g.tmp_mnt, file));
+  ASSERT_EQ(k.fd_path(cpu, kTask, 100, buf, &len), Capture::ok);
+  EXPECT_EQ(std::string(buf, len), "/tmp/embedded.txt");
+}
+
+}  // namespace
+}  // namespace vmitrace::testing

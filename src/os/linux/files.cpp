@@ -57,6 +57,8 @@ FileLayout file_layout_from(const profile::Profile& p, unsigned ptr_size) {
   L.fdt_max_fds = off(p, "fdtable", "max_fds");
   L.fdt_fd = off(p, "fdtable", "fd");
   L.files_fdtab = off(p, "files_struct", "fdtab");
+  L.task_fs = off(p, "task_struct", "fs");
+  L.fs_pwd = off(p, "fs_struct", "pwd");
   L.files_fd_array = off(p, "files_struct", "fd_array");
   L.file_path = off(p, "file", "f_path");
   L.path_mnt = off(p, "path", "mnt");
@@ -163,14 +165,8 @@ event::Capture LinuxKernel::fd_path(vmi::Vcpu& cpu, uint64_t task, int64_t fd, c
   const FileLayout& L = files_;
   if (!L.usable || fd < 0 || fd >= kMaxFd || !is_kernel_pointer(task))
     return event::Capture::none;
-  const unsigned ps = ptr_size_;
   auto kptr = [&](uint64_t va, uint64_t& out) {
     return read_pointer(cpu, va, out) && is_kernel_pointer(out);
-  };
-  auto get = [&](const uint8_t* w, uint32_t at) {
-    uint64_t v = 0;
-    std::memcpy(&v, w + at, ps);  // little-endian guest
-    return v;
   };
 
   uint64_t files = 0, file = 0;
@@ -180,14 +176,39 @@ event::Capture LinuxKernel::fd_path(vmi::Vcpu& cpu, uint64_t task, int64_t fd, c
     case event::Capture::none: return event::Capture::none;  // not open
     default: return event::Capture::unreadable;
   }
+  if (!is_kernel_pointer(file)) return event::Capture::unreadable;
+  return path_text(cpu, file + L.file_path, buf, len);
+}
+
+event::Capture LinuxKernel::cwd_path(vmi::Vcpu& cpu, uint64_t task, char* buf, size_t* len) const {
+  *len = 0;
+  const FileLayout& L = files_;
+  if (!L.usable || L.task_fs == kNoOffset || L.fs_pwd == kNoOffset || !is_kernel_pointer(task))
+    return event::Capture::none;
+  uint64_t fs = 0;
+  if (!read_pointer(cpu, task + L.task_fs, fs) || !is_kernel_pointer(fs))
+    return event::Capture::unreadable;
+  return path_text(cpu, fs + L.fs_pwd, buf, len);
+}
+
+// The text of the struct path at path_va ({mnt, dentry}): d_path from outside.
+event::Capture LinuxKernel::path_text(vmi::Vcpu& cpu, uint64_t path_va, char* buf,
+                                      size_t* len) const {
+  *len = 0;
+  const FileLayout& L = files_;
+  const unsigned ps = ptr_size_;
+  auto get = [&](const uint8_t* w, uint32_t at) {
+    uint64_t v = 0;
+    std::memcpy(&v, w + at, ps);  // little-endian guest
+    return v;
+  };
   // struct path {mnt, dentry}: both in one read.
   uint64_t mnt = 0, dentry = 0;
   {
     uint8_t pw[16];
     const uint32_t lo = std::min(L.path_mnt, L.path_dentry);
     const uint32_t n = std::max(L.path_mnt, L.path_dentry) + ps - lo;
-    if (!is_kernel_pointer(file) || n > sizeof pw ||
-        cpu.read_virt(file + L.file_path + lo, pw, n) != n)
+    if (n > sizeof pw || cpu.read_virt(path_va + lo, pw, n) != n)
       return event::Capture::unreadable;
     mnt = get(pw, L.path_mnt - lo);
     dentry = get(pw, L.path_dentry - lo);

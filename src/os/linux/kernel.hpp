@@ -56,6 +56,7 @@ struct FileLayout {
   // The fdtable and fd array embedded in files_struct (used while a process has at
   // most NR_OPEN_DEFAULT fds): with them, one read of files_struct gives the file.
   uint32_t files_fdtab = kNoOffset, files_fd_array = kNoOffset;
+  uint32_t task_fs = kNoOffset, fs_pwd = kNoOffset;  // task->fs->pwd: the cwd (AT_FDCWD)
   uint32_t iname_len = 0;   // inline name bytes in the dentry (DNAME_INLINE_LEN)
   uint32_t dentry_win = 0;  // bytes of one dentry read (d_parent .. end of d_iname/d_sb)
   uint32_t dentry_lo = 0;   // first offset of that window
@@ -149,9 +150,13 @@ class LinuxKernel {
   // way could not be read). At most about 8 + 2 * depth guest reads, no allocation.
   event::Capture fd_path(vmi::Vcpu& cpu, uint64_t task, int64_t fd, char* buf,
                          size_t* len) const;
+  // The task's working directory (task->fs->pwd), what AT_FDCWD stands for; same
+  // bounds and results as fd_path.
+  event::Capture cwd_path(vmi::Vcpu& cpu, uint64_t task, char* buf, size_t* len) const;
 
  private:
   event::Capture open_file(vmi::Vcpu& cpu, uint64_t files, int64_t fd, uint64_t& file) const;
+  event::Capture path_text(vmi::Vcpu& cpu, uint64_t path_va, char* buf, size_t* len) const;
 
   const profile::Profile& prof_;
   std::string what_;

@@ -422,10 +422,13 @@ struct Plugin::Impl {
       if (k != ArgKind::fd && k != ArgKind::dirfd) continue;
       // The kernel takes every fd as an int (mmap's unsigned long fd too).
       const int64_t fd = static_cast<int32_t>(b.rec().args[i]);
-      if (fd < 0) continue;  // AT_FDCWD, -1 for anonymous mmap
+      constexpr int64_t kAtFdCwd = -100;
+      const bool cwd = k == ArgKind::dirfd && fd == kAtFdCwd;  // strace -y shows the cwd
+      if (fd < 0 && !cwd) continue;  // -1 for anonymous mmap
       char* scratch = scratch_buffer();
       size_t len = 0;
-      const event::Capture c = kernel->fd_path(cpu, task, fd, scratch, &len);
+      const event::Capture c = cwd ? kernel->cwd_path(cpu, task, scratch, &len)
+                                   : kernel->fd_path(cpu, task, fd, scratch, &len);
       if (c == event::Capture::none) continue;  // not open
       if (c == event::Capture::unreadable) n_read_fail.fetch_add(1, std::memory_order_relaxed);
       b.add_extra(event::Extra::fd_path, static_cast<uint8_t>(i), scratch, len, c);
