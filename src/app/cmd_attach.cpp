@@ -46,6 +46,8 @@ struct AttachOptions {
   std::string args_style = "raw";
   int timeout_ms = 5000;
   uint32_t rate_limit = 0;
+  std::string backpressure = "block";
+  uint64_t max_events = 0;  // 0: no limit
 };
 
 std::atomic<bool> g_stop{false};
@@ -81,14 +83,14 @@ int attach(const AttachOptions& o) {
   std::string ring_file = fmt::format("/dev/shm/vmitrace-attach-{}.ring", ::getpid());
   ipc::EventRing ring = ipc::EventRing::create(ring_file, size_t{64} << 20);
   ::unlink(ring_file.c_str());  // the mapping is all we need
-  ipc::RingSink sink(ring, /*block=*/true);
+  ipc::RingSink sink(ring, o.backpressure == "block");
   std::atomic<bool> capture_done{false};
   std::atomic<bool> output_failed{false};
   EventCounts counts;
   std::thread writer([&] {
     writer_loop(ring, out, fo, capture_done, counts,
                 [&] { if (!output_failed.exchange(true)) { ring.mark_reader_gone(); g_stop.store(true); } },
-                0, [] {});
+                o.max_events, [] { g_stop.store(true); });  // --max-events: detach, exit 0
   });
   std::string fatal;
   int status = 0;
@@ -130,7 +132,7 @@ int attach(const AttachOptions& o) {
   out.close_file();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto bs = backend.stats();
-  print_summary(counts, ring, secs, 0);
+  print_summary(counts, ring, secs, o.max_events);
   fmt::print(stderr, "vmitrace: {} breakpoint hits ({:.0f}/s), {} other stops\n", bs.hook_hits,
              secs > 0 ? bs.hook_hits / secs : 0.0, bs.other_stops);
   if (!out.ok()) {
@@ -173,6 +175,13 @@ void add_attach_command(CLI::App& app) {
   cmd->add_option("--capture-buffers,--capture_buffers", o->capture_buffers,
                   "First N bytes of read/write/recv/send buffers (0..8192, default 0: none)")
       ->check(CLI::Range(0u, 8192u));
+  cmd->add_option("--on-backpressure,--on_backpressure", o->backpressure,
+                  "When the writer cannot keep up: block the guest or drop events (counted)")
+      ->check(CLI::IsMember({"block", "drop"}));
+  cmd->add_option("--max-events,--max_events", o->max_events,
+                  "Stop after writing this many events: detach (the guest runs on), exit 0 "
+                  "(0 = no limit)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 48));
   cmd->add_flag("--no-fd-paths,--no_fd_paths", o->no_fd_paths, "No <arg>_path keys");
   cmd->add_option("--timeout-ms", o->timeout_ms, "Timeout of each request to the stub")
       ->check(CLI::Range(100, 600000));

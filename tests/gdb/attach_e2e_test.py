@@ -10,8 +10,8 @@ Variants:
            vmitrace once lab64 has exited and expects lab64's openat of file64.txt
            with lab64's PID.
   running  the guest boots untraced and runs `lab64 nanosleep`; vmitrace attaches to
-           the running kernel, traces nanosleep from lab64, is stopped after a few
-           events; the guest then finishes.
+           the running kernel, traces nanosleep from lab64 and detaches by itself
+           after --max-events 30 (exit 0, exactly 30 lines); the guest then finishes.
   ram      like reset, with guest memory read through the RAM file
            (memory-backend-file, share=on) instead of the stub.
   smp2     like reset with two vCPUs (two gdbstub threads).
@@ -68,6 +68,9 @@ def qemu_cmd(kernel, workload, append, sock, serial, extra, smp):
     return out + ["-chardev", f"socket,path={sock},server=on,wait=off,id=g0", "-gdb", "chardev:g0"] + extra
 
 
+MAX_EVENTS = 30  # the running variant's --max-events
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
@@ -120,6 +123,8 @@ def main():
                "--disable_sysret", "--output", events]
         if a.variant == "ram":
             cmd += ["--guest-ram", ram]
+        if a.variant == "running":  # stops by itself: --max-events detaches, exit 0
+            cmd += ["--max-events", str(MAX_EVENTS), "--on-backpressure", "drop"]
         tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
         if a.variant == "running":
             end = time.time() + 60
@@ -129,9 +134,18 @@ def main():
                 time.sleep(0.2)
         else:
             check(wait_for(serial, rf"GT exit prog={prog} ", 240), f"{prog} did not finish while traced")
-        tracer.send_signal(signal.SIGTERM)
-        rc = tracer.wait(timeout=60)
-        check(rc == 0, f"vmitrace attach exited {rc} after SIGTERM")
+        if a.variant == "running":
+            try:
+                rc = tracer.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                check(False, f"vmitrace attach did not stop after --max-events {MAX_EVENTS}")
+                tracer.send_signal(signal.SIGTERM)
+                rc = tracer.wait(timeout=60)
+            check(rc == 0, f"vmitrace attach exited {rc} after --max-events")
+        else:
+            tracer.send_signal(signal.SIGTERM)
+            rc = tracer.wait(timeout=60)
+            check(rc == 0, f"vmitrace attach exited {rc} after SIGTERM")
         check(wait_for(serial, r"GT done", 240), "the guest did not finish after detach")
         try:
             qemu.wait(timeout=60)
@@ -156,6 +170,7 @@ def main():
     if a.variant == "running":
         mine = [e for e in evs if e.get("Method") == "nanosleep" and e.get("ProcessName") == prog]
         check(len(mine) >= 5, f"only {len(mine)} nanosleep events from {prog}")
+        check(len(evs) == MAX_EVENTS, f"{len(evs)} events written, --max-events {MAX_EVENTS}")
         if m and mine:
             check(all(e["PID"] == int(m.group(1)) for e in mine), f"nanosleep events with a PID other than {prog}'s")
     else:
