@@ -18,4 +18,4 @@ mapfile -t tests < <(meson test -C "$dir" --no-rebuild --list --no-suite lab --n
 echo "sanitize: ${tests[*]}"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
-meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 "$@" "${tests[@]}"
+meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 --timeout-multiplier 3 "$@" "${tests[@]}"
