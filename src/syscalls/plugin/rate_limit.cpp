@@ -13,6 +13,12 @@ uint64_t mix(int64_t pid) {
   return h ^ (h >> 29);
 }
 
+// A comm buffer need not end in a NUL, and a shorter C string must not be over-read.
+void copy_comm(char* dst, const char* name) {
+  std::memset(dst, 0, event::kCommLen);
+  std::memcpy(dst, name, strnlen(name, event::kCommLen));
+}
+
 }  // namespace
 
 RateLimiter::RateLimiter(uint32_t per_second)
@@ -43,7 +49,7 @@ RateLimiter::Slot& RateLimiter::slot_of(Stripe& st, int64_t pid, const char* nam
   victim->tokens = rate_ * kOne;
   victim->last_ns = now_ns;
   victim->dropped = 0;
-  std::memcpy(victim->name, name, event::kCommLen);
+  copy_comm(victim->name, name);
   return *victim;
 }
 
@@ -64,7 +70,7 @@ bool RateLimiter::allow(int64_t pid, const char* name, uint64_t now_ns) {
     return true;
   }
   ++s.dropped;
-  std::memcpy(s.name, name, event::kCommLen);  // the name at the time of the drop
+  copy_comm(s.name, name);  // the name at the time of the drop
   dropped_.fetch_add(1, std::memory_order_relaxed);
   return false;
 }
