@@ -74,7 +74,8 @@ struct Plugin::Impl {
   std::bitset<kMaxNr> renames[2];    // syscalls after which the names are read again
 
   // Where new tasks first reach syscall_exit_to_user_mode (ret_from_fork, and
-  // ret_from_fork_asm since 6.8), as link-time [start, end). Knowing them lets the
+  // ret_from_fork_asm since 6.8), as [start, end): link-time, then run-time once the
+  // kernel is located. Knowing them lets the
   // exit hook key pending entries by pt_regs alone and find the return value, the
   // return address and so the thread's identity in one guest read.
   struct Range { uint64_t start = 0, end = 0; };
@@ -153,9 +154,14 @@ struct Plugin::Impl {
     }
     regs_keyed = found > 0 && kernel->pt_regs().ax != oslinux::kNoOffset;
   }
+  // After the kernel is located (place_hooks): the ranges at their run-time addresses.
+  void slide_fork_returns() {
+    for (Range& r : fork_returns)
+      if (r.end) r = {kernel->runtime(r.start), kernel->runtime(r.end)};
+  }
   bool is_fork_return(uint64_t addr) const {
     for (const Range& r : fork_returns)
-      if (r.end && addr >= kernel->runtime(r.start) && addr < kernel->runtime(r.end)) return true;
+      if (r.end && addr >= r.start && addr < r.end) return true;
     return false;
   }
 
@@ -222,6 +228,7 @@ struct Plugin::Impl {
 
   void place_hooks() {
     std::lock_guard lock(hooks_mu);
+    slide_fork_returns();  // before any hook can fire
     for (size_t i = 0; i < plan.entries.size(); ++i) {
       const uint16_t idx = static_cast<uint16_t>(i);
       hooks.push_back(backend.add_hook(kernel->runtime(plan.entries[i].link),
