@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 
 namespace vmitrace::vmi {
 
@@ -61,6 +62,14 @@ class Backend {
   // the hook takes effect once stale translated code is flushed (the backend does it).
   virtual HookId add_hook(uint64_t va, HookFn fn) = 0;
   virtual void remove_hook(HookId id) = 0;
+  // A gated hook fires only while the gate is open (set_gate). It makes a hook that
+  // is rarely needed cost (almost) nothing when closed: on QEMU the check is a
+  // compare inside the translated code, with no call out of it. The gate is one
+  // per backend, shared by all its gated hooks and vCPUs; set_gate is cheap and may
+  // be called from hook callbacks. Backends without such a check ignore the gate
+  // and fire gated hooks always, so callbacks must still check their own state.
+  virtual HookId add_gated_hook(uint64_t va, HookFn fn) { return add_hook(va, std::move(fn)); }
+  virtual void set_gate(bool open) { (void)open; }
   // Calls fn on a vCPU that is executing kernel code (x86-64: rip in the upper half;
   // i386: rip >= 0xc0000000), again and again until fn returns true. Used once at
   // start to find the kernel (KASLR slide) and place the hooks.

@@ -3,10 +3,12 @@
 // hooks and lets a test fire them, and a synthetic Linux profile built in code.
 #pragma once
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -86,8 +88,17 @@ class FakeBackend : public vmi::Backend {
   void remove_hook(vmi::HookId id) override {
     std::lock_guard lock(mu);
     hooks.erase(id);
+    gated.erase(id);
     ++removed;
   }
+  // Gated hooks behave as on QEMU: fire() skips them while the gate is closed.
+  vmi::HookId add_gated_hook(uint64_t va, vmi::HookFn fn) override {
+    vmi::HookId id = add_hook(va, std::move(fn));
+    std::lock_guard lock(mu);
+    gated.insert(id);
+    return id;
+  }
+  void set_gate(bool open) override { gate_open = open; }
   void when_in_kernel(std::function<bool(vmi::Vcpu&)> fn) override { kernel_fn = std::move(fn); }
 
   // Calls the when_in_kernel callback once; true when it is done.
@@ -102,7 +113,14 @@ class FakeBackend : public vmi::Backend {
     std::vector<vmi::HookFn> fns;
     {
       std::lock_guard lock(mu);
-      for (auto& [id, h] : hooks) if (h.first == va) fns.push_back(h.second);
+      for (auto& [id, h] : hooks) {
+        if (h.first != va) continue;
+        if (!gate_open && gated.count(id)) {
+          ++gated_skips;
+          continue;
+        }
+        fns.push_back(h.second);
+      }
     }
     for (auto& f : fns) f(cpu, va);
     return static_cast<int>(fns.size());
@@ -111,6 +129,9 @@ class FakeBackend : public vmi::Backend {
   std::mutex mu;
   std::map<vmi::HookId, std::pair<uint64_t, vmi::HookFn>> hooks;
   std::function<bool(vmi::Vcpu&)> kernel_fn;
+  std::set<vmi::HookId> gated;
+  std::atomic<bool> gate_open{false};
+  int gated_skips = 0;  // gated hooks not run because the gate was closed
   vmi::HookId next = 0;
   int removed = 0;
 };

@@ -112,14 +112,40 @@ TEST(Plugin, LostReturnDoesNotMispair) {
   g.enter64(0, t, nr_of("openat"));  // its return is lost
   g.enter64(0, t, nr_of("close"), {3});
   g.leave(0, t, 0);
+  EXPECT_FALSE(g.backend.gate_open);  // nothing pending: the return hook is gated off
   g.leave(0, t, 0);  // a second return: nothing pending any more
   ASSERT_EQ(g.sink.count(), 3u);
   EXPECT_EQ(g.sink.rec(2).kind, Kind::sysret);
   EXPECT_EQ(g.sink.rec(2).nr, nr_of("close"));
   auto st = g.plugin->stats();
   EXPECT_EQ(st.entries_lost, 1u);
-  EXPECT_EQ(st.returns_unpaired, 1u);
+  EXPECT_EQ(g.backend.gated_skips, 1);  // the second return never reached the plugin
+  EXPECT_EQ(st.returns_unpaired, 0u);
   EXPECT_EQ(st.pending, 0u);
+}
+
+// The return hook fires only while an entry waits: open on the first pending
+// entry, still open while another thread's entry waits, closed when none is left.
+TEST(Plugin, ReturnGateFollowsPendingEntries) {
+  PluginGuest g(dispatcher_profile());
+  g.boot();
+  auto a = g.thread(42, 42, "sh");
+  auto b = g.thread(43, 43, "sh");
+  EXPECT_FALSE(g.backend.gate_open);
+  g.leave(0, a, 0);  // a return with nothing pending (e.g. of a syscall entered before tracing)
+  EXPECT_EQ(g.backend.gated_skips, 1);
+  g.enter64(0, a, nr_of("wait4"));
+  EXPECT_TRUE(g.backend.gate_open);
+  g.enter64(0, b, nr_of("getpid"));
+  g.leave(0, b, 43);
+  EXPECT_TRUE(g.backend.gate_open);  // a's wait4 still waits
+  g.leave(0, a, 43);
+  EXPECT_FALSE(g.backend.gate_open);
+  ASSERT_EQ(g.sink.count(), 4u);
+  EXPECT_EQ(g.sink.rec(3).nr, nr_of("wait4"));
+  EXPECT_EQ(g.sink.rec(3).ret, 43);
+  EXPECT_EQ(g.backend.gated_skips, 1);
+  EXPECT_EQ(g.plugin->stats().returns_unpaired, 0u);
 }
 
 TEST(Plugin, ExitGroupLeavesNothingPending) {

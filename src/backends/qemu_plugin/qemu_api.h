@@ -46,6 +46,24 @@ enum qemu_plugin_cb_flags {
   QEMU_PLUGIN_CB_RW_REGS,
 };
 
+// Conditional callbacks (API >= 2, QEMU 9.0): the condition is evaluated inside
+// translated code against a per-vCPU scoreboard entry.
+enum qemu_plugin_cond {
+  QEMU_PLUGIN_COND_NEVER,
+  QEMU_PLUGIN_COND_ALWAYS,
+  QEMU_PLUGIN_COND_EQ,
+  QEMU_PLUGIN_COND_NE,
+  QEMU_PLUGIN_COND_LT,
+  QEMU_PLUGIN_COND_LE,
+  QEMU_PLUGIN_COND_GT,
+  QEMU_PLUGIN_COND_GE,
+};
+struct qemu_plugin_scoreboard;
+typedef struct {
+  struct qemu_plugin_scoreboard* score;
+  size_t offset;
+} qemu_plugin_u64;
+
 typedef void (*qemu_plugin_simple_cb_t)(qemu_plugin_id_t id);
 typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void* userdata);
 typedef void (*qemu_plugin_vcpu_simple_cb_t)(qemu_plugin_id_t id, unsigned int vcpu_index);
@@ -65,6 +83,13 @@ void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id,
 void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn* insn,
                                             qemu_plugin_vcpu_udata_cb_t cb,
                                             enum qemu_plugin_cb_flags flags, void* userdata);
+void qemu_plugin_register_vcpu_insn_exec_cond_cb(struct qemu_plugin_insn* insn,
+                                                 qemu_plugin_vcpu_udata_cb_t cb,
+                                                 enum qemu_plugin_cb_flags flags,
+                                                 enum qemu_plugin_cond cond, qemu_plugin_u64 entry,
+                                                 uint64_t imm, void* userdata);
+struct qemu_plugin_scoreboard* qemu_plugin_scoreboard_new(size_t element_size);
+void qemu_plugin_u64_set(qemu_plugin_u64 entry, unsigned int vcpu_index, uint64_t val);
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb,
                                     void* userdata);
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb* tb);

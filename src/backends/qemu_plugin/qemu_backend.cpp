@@ -131,6 +131,7 @@ QemuBackend::~QemuBackend() {
 void QemuBackend::install(std::function<void()> at_exit) {
   at_exit_ = std::move(at_exit);
   g_backend = this;
+  gate_ = qemu_plugin_scoreboard_new(sizeof(uint64_t));  // zeroed: closed
   qemu_plugin_register_vcpu_init_cb(id_, &QemuBackend::cb_vcpu_init);
   register_callbacks();
 }
@@ -156,11 +157,26 @@ BackendStats QemuBackend::stats() const {
 }
 
 vmi::HookId QemuBackend::add_hook(uint64_t va, vmi::HookFn fn) {
+  return add_entry(va, std::move(fn), false);
+}
+
+vmi::HookId QemuBackend::add_gated_hook(uint64_t va, vmi::HookFn fn) {
+  return add_entry(va, std::move(fn), gate_ != nullptr);
+}
+
+void QemuBackend::set_gate(bool open) {
+  if (!gate_) return;
+  std::lock_guard<std::mutex> lock(gate_mu_);
+  const unsigned n = gate_vcpus_.load(std::memory_order_acquire);
+  for (unsigned i = 0; i < n; ++i) qemu_plugin_u64_set(qemu_plugin_u64{gate_, 0}, i, open ? 1 : 0);
+}
+
+vmi::HookId QemuBackend::add_entry(uint64_t va, vmi::HookFn fn, bool gated) {
   vmi::HookId id;
   {
     std::lock_guard<std::mutex> lock(mu_);
     id = next_id_++;
-    auto entry = std::make_unique<Entry>(Entry{id, std::move(fn)});
+    auto entry = std::make_unique<Entry>(Entry{id, std::move(fn), gated});
     const Entry* e = entry.get();
     all_entries_.push_back(std::move(entry));
     auto& site = sites_[va];
@@ -171,6 +187,8 @@ vmi::HookId QemuBackend::add_hook(uint64_t va, vmi::HookFn fn) {
     const Snapshot* old = site->fns.load(std::memory_order_relaxed);
     auto snap = std::make_unique<Snapshot>(old ? *old : Snapshot{});
     snap->push_back(e);
+    site->gated.store(std::all_of(snap->begin(), snap->end(), [](const Entry* x) { return x->gated; }),
+                      std::memory_order_relaxed);
     site->fns.store(snap.release(), std::memory_order_release);
     if (old) old_snapshots_.emplace_back(old);
     entries_[id] = {va, e};
@@ -193,6 +211,8 @@ void QemuBackend::remove_hook(vmi::HookId id) {
     if (old)
       for (const Entry* x : *old)
         if (x != e) snap->push_back(x);
+    site->gated.store(std::all_of(snap->begin(), snap->end(), [](const Entry* x) { return x->gated; }),
+                      std::memory_order_relaxed);
     site->fns.store(snap.release(), std::memory_order_release);
     if (old) old_snapshots_.emplace_back(old);
     publish_table_locked();
@@ -259,7 +279,12 @@ void QemuBackend::on_tb(qemu_plugin_tb* tb) {
     qemu_plugin_insn* insn = qemu_plugin_tb_get_insn(tb, i);
     uint64_t va = qemu_plugin_insn_vaddr(insn);
     while (it != t->end() && it->first < va) ++it;
-    if (it != t->end() && it->first == va)
+    if (it == t->end() || it->first != va) continue;
+    if (it->second->gated.load(std::memory_order_relaxed))
+      qemu_plugin_register_vcpu_insn_exec_cond_cb(insn, &QemuBackend::cb_hook, QEMU_PLUGIN_CB_R_REGS,
+                                                  QEMU_PLUGIN_COND_NE, qemu_plugin_u64{gate_, 0}, 0,
+                                                  it->second);
+    else
       qemu_plugin_register_vcpu_insn_exec_cb(insn, &QemuBackend::cb_hook,
                                              QEMU_PLUGIN_CB_R_REGS, it->second);
   }
@@ -322,6 +347,9 @@ void QemuBackend::cb_vcpu_init(qemu_plugin_id_t, unsigned index) {
   auto v = std::make_unique<QemuVcpu>(index, b->pointer_size_);
   v->init_registers();
   b->vcpus_[index] = std::move(v);
+  unsigned seen = b->gate_vcpus_.load();
+  while (seen < index + 1 && !b->gate_vcpus_.compare_exchange_weak(seen, index + 1)) {
+  }
 }
 
 void QemuBackend::cb_tb_trans(qemu_plugin_id_t, qemu_plugin_tb* tb) {

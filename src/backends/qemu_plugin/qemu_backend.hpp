@@ -74,7 +74,11 @@ class QemuBackend final : public vmi::Backend {
 
   std::string name() const override { return "qemu-plugin"; }
   vmi::HookId add_hook(uint64_t va, vmi::HookFn fn) override;
+  vmi::HookId add_gated_hook(uint64_t va, vmi::HookFn fn) override;
   void remove_hook(vmi::HookId id) override;
+  // Writes the gate into every vCPU's scoreboard entry, which the conditional
+  // callbacks of gated sites compare with 0 inside translated code.
+  void set_gate(bool open) override;
   void when_in_kernel(std::function<bool(vmi::Vcpu&)> fn) override;
 
   unsigned pointer_size() const { return pointer_size_; }
@@ -93,16 +97,19 @@ class QemuBackend final : public vmi::Backend {
   struct Entry {
     vmi::HookId id;
     vmi::HookFn fn;
+    bool gated = false;
   };
   using Snapshot = std::vector<const Entry*>;
   // One hooked address. Never freed before the backend: translated code holds it.
   struct Site {
     uint64_t va = 0;
     std::atomic<const Snapshot*> fns{nullptr};
+    std::atomic<bool> gated{false};  // every hook here is gated: conditional callback
   };
   // Sorted (va, site) pairs read by the translation callback without a lock.
   using Table = std::vector<std::pair<uint64_t, Site*>>;
 
+  vmi::HookId add_entry(uint64_t va, vmi::HookFn fn, bool gated);
   void register_callbacks();
   void publish_table_locked();
   void request_flush();
@@ -137,6 +144,9 @@ class QemuBackend final : public vmi::Backend {
   std::atomic<bool> reset_pending_{false};  // a qemu_plugin_reset is queued
   std::atomic<bool> flush_wanted_{false};   // asked from a non-vCPU thread
   std::atomic<bool> exited_{false};
+  qemu_plugin_scoreboard* gate_ = nullptr;  // one uint64 per vCPU: 0 closed, 1 open
+  std::atomic<unsigned> gate_vcpus_{0};    // vCPUs initialised (scoreboard entries exist)
+  std::mutex gate_mu_;
   std::atomic<uint64_t> hook_calls_{0}, flushes_{0}, callback_errors_{0};
 };
 

@@ -22,7 +22,7 @@ bool PendingTable::put(const PendingEntry& e) {
       slot = e;
       slot.used = true;
       ++s.count;
-      live_.fetch_add(1, std::memory_order_release);
+      if (live_.fetch_add(1, std::memory_order_acq_rel) == 0) notify_watcher();
       return true;
     }
     if (slot.key == e.key) {  // the previous entry of this thread never returned
@@ -70,8 +70,14 @@ bool PendingTable::take(const PendingKey& key, PendingEntry& out) {
   }
   s.slots[hole].used = false;
   --s.count;
-  live_.fetch_sub(1, std::memory_order_release);
+  if (live_.fetch_sub(1, std::memory_order_acq_rel) == 1) notify_watcher();
   return true;
+}
+
+void PendingTable::notify_watcher() {
+  if (!watcher_) return;
+  std::lock_guard lock(watcher_mu_);
+  watcher_(live_.load(std::memory_order_acquire) != 0);
 }
 
 size_t PendingTable::size() const {

@@ -5,6 +5,7 @@
 // each a fixed open-addressing table allocated up front (no allocation per event).
 #pragma once
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,11 @@ class PendingTable {
   // Lock-free hint for the return hook: true when no entry waits at all (with a
   // filter, most returns belong to untraced syscalls and stop here, reading nothing).
   bool empty() const { return live_.load(std::memory_order_acquire) == 0; }
+  // fn(nonempty) is called when the table stops being empty and when it becomes
+  // empty again. Calls are serialised and each passes the state at its time, so
+  // the last call always gives the current state even when put and take race on
+  // two vCPUs. The plugin opens and closes the backend's hook gate with it.
+  void set_watcher(std::function<void(bool nonempty)> fn) { watcher_ = std::move(fn); }
 
  private:
   struct Shard {
@@ -58,7 +64,10 @@ class PendingTable {
   static uint64_t hash(const PendingKey& k);
   Shard& shard_of(uint64_t h) { return shards_[h % kShards]; }
   std::unique_ptr<Shard[]> shards_;
+  void notify_watcher();
   std::atomic<uint64_t> live_{0};
+  std::function<void(bool)> watcher_;
+  std::mutex watcher_mu_;
 };
 
 }  // namespace vmitrace::syscalls

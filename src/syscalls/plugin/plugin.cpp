@@ -234,9 +234,13 @@ struct Plugin::Impl {
       hooks.push_back(backend.add_hook(kernel->runtime(plan.entries[i].link),
                                        [this, idx](vmi::Vcpu& c, uint64_t) { on_entry(c, idx); }));
     }
+    // Return hooks are gated: they fire only while some entry waits for its
+    // return. With a filter most syscalls are never entered as far as we know, so
+    // their returns then cost a compare in translated code instead of a callback.
+    pending.set_watcher([this](bool nonempty) { backend.set_gate(nonempty); });
     if (plan.ret == ReturnKind::exit_to_user_mode)
-      hooks.push_back(backend.add_hook(kernel->runtime(plan.ret_link),
-                                       [this](vmi::Vcpu& c, uint64_t) { on_exit_regs(c); }));
+      hooks.push_back(backend.add_gated_hook(kernel->runtime(plan.ret_link),
+                                             [this](vmi::Vcpu& c, uint64_t) { on_exit_regs(c); }));
     tracing.store(true);
   }
 
@@ -253,7 +257,7 @@ struct Plugin::Impl {
     if (n >= kMaxReturnSites || failed.load()) return;
     ret_sites[n].store(addr, std::memory_order_relaxed);
     n_ret_sites.store(n + 1, std::memory_order_release);
-    hooks.push_back(backend.add_hook(addr, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); }));
+    hooks.push_back(backend.add_gated_hook(addr, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); }));
   }
 
   // --- records --------------------------------------------------------------
