@@ -74,11 +74,12 @@ void writer_loop(ipc::EventRing& ring, OutputFile& sink, const output::FormatOpt
   std::string out;
   out.reserve(1 << 20);
   // The writer shares the host's cores with QEMU: it sleeps while the ring is
-  // empty (200 us, doubling to 5 ms: the ring holds megabytes, so nothing waits
-  // for it) and writes when its buffer is large or has waited 50 ms, rather than
-  // with a system call each time the ring runs dry.
+  // empty (1 ms, doubling to 5 ms: the ring holds megabytes, so nothing waits for
+  // it; a shorter first sleep made thousands of wake-ups a second, each a system
+  // call, which on a virtualised host costs tens of microseconds) and writes when
+  // its buffer is large or has waited 50 ms, not each time the ring runs dry.
   using clock = std::chrono::steady_clock;
-  constexpr auto kMinIdle = std::chrono::microseconds(200), kMaxIdle = std::chrono::microseconds(5000);
+  constexpr auto kMinIdle = std::chrono::microseconds(1000), kMaxIdle = std::chrono::microseconds(5000);
   constexpr auto kFlushAfter = std::chrono::milliseconds(50);
   auto idle = kMinIdle;
   auto last_write = clock::now();

@@ -55,10 +55,13 @@ void at_exit() {
     const double ev = static_cast<double>(st.syscalls + st.sysrets);
     std::fprintf(stderr,
                  "vmitrace: backend: %llu hook calls, %llu guest page reads (%.2f per event), "
-                 "%llu register reads (%.2f per event)\n",
+                 "%llu register reads (%.2f per event), %.3f s wall in hook callbacks (%.2f us per call), "
+                 "%llu code flushes\n",
                  static_cast<unsigned long long>(bs.hook_calls),
                  static_cast<unsigned long long>(bs.page_reads), ev ? bs.page_reads / ev : 0.0,
-                 static_cast<unsigned long long>(bs.reg_reads), ev ? bs.reg_reads / ev : 0.0);
+                 static_cast<unsigned long long>(bs.reg_reads), ev ? bs.reg_reads / ev : 0.0,
+                 bs.hook_ns / 1e9, bs.hook_calls ? bs.hook_ns / 1e3 / static_cast<double>(bs.hook_calls) : 0.0,
+                 static_cast<unsigned long long>(bs.flushes));
   }
 }
 
@@ -73,6 +76,7 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     s->args = parse_plugin_args(argc, argv);
     s->sink = std::make_unique<ipc::RingSink>(s->ring, s->args.block);
     s->backend = std::make_unique<QemuBackend>(id, *info);
+    if (const char* e = std::getenv("VMITRACE_BACKEND_STATS"); e && *e == '1') s->backend->enable_timing();
     syscalls::PluginConfig cfg;
     cfg.profile_path = s->args.profile;
     cfg.filter_file = s->args.filter;

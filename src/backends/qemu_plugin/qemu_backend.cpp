@@ -16,6 +16,12 @@ thread_local bool t_vcpu_thread = false;  // set in every callback QEMU makes on
 
 constexpr uint64_t kPage = 4096;
 
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 // Names QEMU's gdbstub gives the registers; x86_64 target first, then i386.
 struct RegNames {
   const char* x64;
@@ -147,7 +153,7 @@ QemuVcpu* QemuBackend::vcpu(unsigned index) {
 }
 
 BackendStats QemuBackend::stats() const {
-  BackendStats s{hook_calls_.load(), flushes_.load(), callback_errors_.load(), 0, 0};
+  BackendStats s{hook_calls_.load(), flushes_.load(), callback_errors_.load(), 0, 0, hook_ns_.load()};
   for (const auto& v : vcpus_) {
     if (!v) continue;
     s.page_reads += v->page_reads.load(std::memory_order_relaxed);
@@ -296,6 +302,7 @@ void QemuBackend::on_hook(unsigned index, Site* site) {
   const Snapshot* s = site->fns.load(std::memory_order_acquire);
   if (!s) return;
   v->set_pc(site->va);
+  const uint64_t t0 = timing_ ? monotonic_ns() : 0;
   for (const Entry* e : *s) {
     hook_calls_.fetch_add(1, std::memory_order_relaxed);
     try {
@@ -305,6 +312,7 @@ void QemuBackend::on_hook(unsigned index, Site* site) {
       callback_errors_.fetch_add(1, std::memory_order_relaxed);
     }
   }
+  if (timing_) hook_ns_.fetch_add(monotonic_ns() - t0, std::memory_order_relaxed);
 }
 
 void QemuBackend::on_kernel(unsigned index, uint64_t pc) {

@@ -58,6 +58,7 @@ struct BackendStats {
   uint64_t callback_errors = 0;  // exceptions caught at the callback boundary
   uint64_t page_reads = 0;     // qemu_plugin_read_memory_vaddr calls (each walks page tables)
   uint64_t reg_reads = 0;      // qemu_plugin_read_register calls
+  uint64_t hook_ns = 0;        // wall time in hook callbacks (with enable_timing only)
 };
 
 class QemuBackend final : public vmi::Backend {
@@ -84,6 +85,9 @@ class QemuBackend final : public vmi::Backend {
   unsigned pointer_size() const { return pointer_size_; }
   uint64_t kernel_start() const { return kernel_start_; }
   BackendStats stats() const;
+  // Measures the wall time spent in hook callbacks (two clock reads per call; for
+  // VMITRACE_BACKEND_STATS=1 runs on a quiet host: preemption counts too).
+  void enable_timing() { timing_ = true; }
 
   // C callbacks (static, they find the instance through a global).
   static void cb_vcpu_init(qemu_plugin_id_t id, unsigned vcpu);
@@ -147,7 +151,8 @@ class QemuBackend final : public vmi::Backend {
   qemu_plugin_scoreboard* gate_ = nullptr;  // one uint64 per vCPU: 0 closed, 1 open
   std::atomic<unsigned> gate_vcpus_{0};    // vCPUs initialised (scoreboard entries exist)
   std::mutex gate_mu_;
-  std::atomic<uint64_t> hook_calls_{0}, flushes_{0}, callback_errors_{0};
+  std::atomic<uint64_t> hook_calls_{0}, flushes_{0}, callback_errors_{0}, hook_ns_{0};
+  bool timing_ = false;
 };
 
 }  // namespace vmitrace::backends::qemu
