@@ -155,39 +155,59 @@ def derive_structs(args):
             a["kind"] = "fd_pair_out"
 
 
-def read_syscalls(path):
-    rows, names = [], set()
+def table_lines(path):
+    """(FILE:LINE, tab-separated columns) of each line of a data table, blank lines
+    and # comments skipped. Shared with gen_windows.py."""
     with open(path) as f:
         for ln, line in enumerate(f, 1):
             line = line.rstrip("\n")
-            if not line.strip() or line.startswith("#"):
-                continue
-            where = f"{path}:{ln}"
-            cols = line.split("\t")
-            if len(cols) < 4:
-                raise DataError(f"{where}: expected at least 4 tab-separated columns")
-            if len(cols) > 10:
-                raise DataError(f"{where}: more than 6 arguments")
-            try:
-                nr = int(cols[0])
-            except ValueError:
-                raise DataError(f"{where}: bad number '{cols[0]}'")
-            if not 0 <= nr < 4096:
-                raise DataError(f"{where}: number {nr} out of range")
-            name = cols[1]
-            if not re.fullmatch(r"\w+", name) or name in names:
-                raise DataError(f"{where}: bad or duplicate name '{name}'")
-            names.add(name)
-            args = [parse_arg(a, where) for a in cols[4:]]
-            derive_structs(args)
-            for a in args:
-                if a["lenarg"]:
-                    idx = [i for i, b in enumerate(args) if b["name"] == a["lenarg"]]
-                    if not idx:
-                        raise DataError(f"{where}: length argument '{a['lenarg']}' not found")
-                    a["lenidx"] = idx[0]
-            rows.append({"nr": nr, "name": name, "symbol": "" if cols[2] == "-" else cols[2],
-                         "alt": "" if cols[3] == "-" else cols[3], "args": args})
+            if line.strip() and not line.startswith("#"):
+                yield f"{path}:{ln}", line.split("\t")
+
+
+def const_ident(path):
+    """data/const/ID.tbl -> ID (the C++ name of the set)."""
+    return re.sub(r"\.tbl$", "", path.rsplit("/", 1)[-1])
+
+
+def check_set_ref(where, cset, kind, set_kinds, what):
+    """An argument decoded with constant set `cset`: the set must exist (`what` names
+    it in the message) and, for the generic kinds (flags, enum_, Windows access
+    masks), be of that kind."""
+    if cset not in set_kinds:
+        raise DataError(f"{where}: no constant set {what}")
+    want = {"flags": "flags", "enum_": "enum", "access_mask": "flags"}.get(kind)
+    if want is not None and set_kinds[cset] != want:
+        raise DataError(f"{where}: {cset} is not {'an enum' if want == 'enum' else 'a flag'} set")
+
+
+def read_syscalls(path):
+    rows, names = [], set()
+    for where, cols in table_lines(path):
+        if len(cols) < 4:
+            raise DataError(f"{where}: expected at least 4 tab-separated columns")
+        if len(cols) > 10:
+            raise DataError(f"{where}: more than 6 arguments")
+        try:
+            nr = int(cols[0])
+        except ValueError:
+            raise DataError(f"{where}: bad number '{cols[0]}'")
+        if not 0 <= nr < 4096:
+            raise DataError(f"{where}: number {nr} out of range")
+        name = cols[1]
+        if not re.fullmatch(r"\w+", name) or name in names:
+            raise DataError(f"{where}: bad or duplicate name '{name}'")
+        names.add(name)
+        args = [parse_arg(a, where) for a in cols[4:]]
+        derive_structs(args)
+        for a in args:
+            if a["lenarg"]:
+                idx = [i for i, b in enumerate(args) if b["name"] == a["lenarg"]]
+                if not idx:
+                    raise DataError(f"{where}: length argument '{a['lenarg']}' not found")
+                a["lenidx"] = idx[0]
+        rows.append({"nr": nr, "name": name, "symbol": "" if cols[2] == "-" else cols[2],
+                     "alt": "" if cols[3] == "-" else cols[3], "args": args})
     if len({r["nr"] for r in rows}) != len(rows):
         raise DataError(f"{path}: duplicate syscall numbers")
     return sorted(rows, key=lambda r: r["nr"])
@@ -240,12 +260,7 @@ def emit_table(out, ident, abi, rows, set_kinds):
                 bits = min(bits, 32)
             cset = a["set"]
             if cset is not None:
-                if cset not in set_kinds:
-                    raise DataError(f"{a['where']}: no constant set data/const/{cset}.tbl")
-                if a["kind"] == "flags" and set_kinds[cset] != "flags":
-                    raise DataError(f"{a['where']}: {cset} is not a flag set")
-                if a["kind"] == "enum_" and set_kinds[cset] != "enum":
-                    raise DataError(f"{a['where']}: {cset} is not an enum set")
+                check_set_ref(a["where"], cset, a["kind"], set_kinds, f"data/const/{cset}.tbl")
             ref = f"&consts::{cset}" if cset else "nullptr"
             args.append(f"{{{cstr(a['name'])}, {cstr(a['ctype'])}, ArgKind::{a['kind']}, "
                         f"{bits}, {a.get('lenidx', -1)}, {ref}}}")
@@ -276,8 +291,7 @@ def main():
     try:
         consts = []
         for path in a.consts:
-            ident = re.sub(r"\.tbl$", "", path.rsplit("/", 1)[-1])
-            consts.append((ident,) + read_consts(path))
+            consts.append((const_ident(path),) + read_consts(path))
         set_kinds = {c[0]: c[1] for c in consts}
         # Declared first: the argument tables point at them.
         out.insert(2, "namespace vmitrace::syscalls::consts {\n" +

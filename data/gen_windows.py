@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).parent))
-from gen_tables import DataError, cstr, read_consts  # noqa: E402  (one parser for const sets)
+from gen_tables import (DataError, check_set_ref, const_ident, cstr,  # noqa: E402
+                        read_consts, table_lines)  # one parser for tables and const sets
 
 KINDS = {"value", "handle", "pointer", "unicode_string_ptr", "object_attributes_ptr",
          "access_mask", "ulong", "slong", "flags", "enum_", "boolean", "client_id_ptr",
@@ -147,23 +148,17 @@ def parse_arg(text, where):
 
 def read_table(path):
     rows, names = [], set()
-    with open(path) as f:
-        for ln, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line.strip() or line.startswith("#"):
-                continue
-            where = f"{path}:{ln}"
-            cols = line.split("\t")
-            if len(cols) < 2:
-                raise DataError(f"{where}: expected 'routine<TAB>return-type[<TAB>arg...]'")
-            name = cols[0]
-            if not re.fullmatch(r"Nt\w+", name) or name in names:
-                raise DataError(f"{where}: bad or duplicate routine name '{name}'")
-            if len(cols) - 2 > 18:
-                raise DataError(f"{where}: more than 18 arguments")
-            names.add(name)
-            rows.append({"name": name, "ret": cols[1],
-                         "args": [parse_arg(a, where) for a in cols[2:]]})
+    for where, cols in table_lines(path):
+        if len(cols) < 2:
+            raise DataError(f"{where}: expected 'routine<TAB>return-type[<TAB>arg...]'")
+        name = cols[0]
+        if not re.fullmatch(r"Nt\w+", name) or name in names:
+            raise DataError(f"{where}: bad or duplicate routine name '{name}'")
+        if len(cols) - 2 > 18:
+            raise DataError(f"{where}: more than 18 arguments")
+        names.add(name)
+        rows.append({"name": name, "ret": cols[1],
+                     "args": [parse_arg(a, where) for a in cols[2:]]})
     return rows
 
 
@@ -176,8 +171,7 @@ def main():
     try:
         set_kinds = {}
         for path in a.consts:
-            ident = re.sub(r"\.tbl$", "", path.rsplit("/", 1)[-1])
-            set_kinds[ident] = read_consts(path)[0]
+            set_kinds[const_ident(path)] = read_consts(path)[0]
         entries = {}
         for spec in a.tables:
             module, path = spec.split("=", 1)
@@ -190,11 +184,7 @@ def main():
             for x in r["args"]:
                 if x["set"] is None:
                     continue
-                if x["set"] not in set_kinds:
-                    raise DataError(f"{x['where']}: no constant set {x['set']}.tbl")
-                want = "enum" if x["kind"] == "enum_" else "flags"
-                if set_kinds[x["set"]] != want:
-                    raise DataError(f"{x['where']}: {x['set']} is not a{'n' if want == 'enum' else ''} {want} set")
+                check_set_ref(x["where"], x["set"], x["kind"], set_kinds, f"{x['set']}.tbl")
                 used.add(x["set"])
     except DataError as e:
         sys.exit(f"gen_windows.py: {e}")

@@ -78,6 +78,7 @@ enum class Extra : uint8_t {
   method = 8,              // Windows: routine name (tables differ per build), e.g. "NtCreateFile"
   arg_text = 9,            // Windows: arg = index; decoded text (UNICODE_STRING, OBJECT_ATTRIBUTES)
   handle_name = 10,        // Windows: arg = index; name of the object a handle refers to
+  user_sid = 11,           // Windows: the token's user SID (binary) when no name resolved
 };
 struct ExtraHeader {
   Extra tag;

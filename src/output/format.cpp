@@ -100,7 +100,7 @@ void append_args(Line& line, const Ctx& c, const FormatOptions& opt) {
 
 // UserName is in every Windows event (DRAKVUF's Windows layout), in Linux entries only.
 void append_user_name(Line& line, const Ctx& c) {
-  if (c.win) line.field_str("UserName", windows_user_name(c.rec));
+  if (c.win) line.field_str("UserName", windows_user_name(*c.win));
   else if (c.entry) line.field_str("UserName", c.rec.user());
 }
 

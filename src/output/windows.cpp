@@ -228,6 +228,7 @@ void init_windows(const event::Record& r, WinView& w) {
       case event::Extra::from_module: once(w.from_module); break;
       case event::Extra::from_parent_module: once(w.from_parent_module); break;
       case event::Extra::image_path: once(w.image_path); break;
+      case event::Extra::user_sid: once(w.user_sid); break;
       case event::Extra::arg_text:
         if (x.arg < event::kMaxArgs) once(w.arg_text[x.arg]);
         break;
@@ -244,12 +245,29 @@ void init_windows(const event::Record& r, WinView& w) {
     auto end = fmt::format_to_n(w.method_buf, sizeof(w.method_buf), "sys_{}", r.nr).out;
     w.method_name = std::string_view(w.method_buf, end - w.method_buf);
   }
+  w.user_name = r.user();
+  if (w.user_name.empty() && w.user_sid.tag == event::Extra::user_sid && w.user_sid.state == event::Capture::ok)
+    w.user_name = format_sid({w.user_sid.data, w.user_sid.len}, w.user_buf);
+  if (w.user_name.empty()) w.user_name = "SessionID";
 }
 
-std::string_view windows_user_name(const event::Record& r) {
-  std::string_view u = r.user();
-  return u.empty() ? std::string_view("SessionID") : u;
+std::string_view format_sid(std::span<const uint8_t> sid, char (&buf)[200]) {
+  if (sid.size() < 12 || sid[0] != 1 || sid[1] == 0 || sid[1] > 15 ||
+      sid.size() != 8 + 4 * size_t{sid[1]})
+    return {};
+  uint64_t authority = 0;  // 48 bits, big-endian
+  for (int i = 2; i < 8; ++i) authority = authority << 8 | sid[i];
+  auto out = authority >> 32 ? fmt::format_to_n(buf, sizeof buf, "S-1-0x{:012x}", authority)
+                             : fmt::format_to_n(buf, sizeof buf, "S-1-{}", authority);
+  for (size_t i = 0; i < sid[1]; ++i) {
+    uint32_t sub = 0;  // little-endian in memory
+    for (int k = 3; k >= 0; --k) sub = sub << 8 | sid[8 + 4 * i + k];
+    out = fmt::format_to_n(out.out, sizeof buf - (out.out - buf), "-{}", sub);
+  }
+  return {buf, static_cast<size_t>(out.out - buf)};
 }
+
+std::string_view windows_user_name(const WinView& w) { return w.user_name; }
 
 void append_windows_entry_fields(Line& line, const event::Record& r, const WinView& w,
                                  const FormatOptions& opt) {

@@ -5,6 +5,7 @@
 // handle names; their text is UTF-16LE from the guest) and the NTSTATUS Info.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -18,19 +19,27 @@ namespace vmitrace::output {
 // What a Windows record carries beyond its header, found in one pass over the
 // extras (the first extra of each tag / argument wins; a record is untrusted data).
 struct WinView {
-  event::ExtraView method, previous_mode, from_module, from_parent_module, image_path;
+  event::ExtraView method, previous_mode, from_module, from_parent_module, image_path, user_sid;
   event::ExtraView arg_text[event::kMaxArgs];
   event::ExtraView handle_name[event::kMaxArgs];
   const syscalls::windows::WinSyscallInfo* info = nullptr;
   std::string_view method_name;  // the routine name, or "sys_<nr>" when absent/invalid
   char method_buf[64];
+  std::string_view user_name;    // UserName (see windows_user_name)
+  char user_buf[200];            // a SID string: "S-1-" + authority + 15 sub-authorities
 };
 
 void init_windows(const event::Record& r, WinView& w);
 
-// UserName: the name the guest's token resolved to, else "SessionID" as DRAKVUF
-// writes it (UserId is then the session id).
-std::string_view windows_user_name(const event::Record& r);
+// UserName: the name the guest's token resolved to (well-known accounts), else the
+// user SID's string (S-1-5-21-...-RID), else "SessionID" as DRAKVUF writes it
+// (UserId is the session id).
+std::string_view windows_user_name(const WinView& w);
+
+// The standard string of a binary SID ("S-1-5-21-1-2-3-1001"; the authority in
+// decimal below 2^32, else 0x + 12 lowercase hex digits) into buf; the empty view when `sid`
+// is no valid SID (revision 1, 1..15 sub-authorities, exactly 8 + 4n bytes).
+std::string_view format_sid(std::span<const uint8_t> sid, char (&buf)[200]);
 
 // After "Syscall": NArgs, PreviousMode, FromModule, FromParentModule, ImagePath,
 // then one field per argument (plus "<Arg>_name" after a handle whose object name

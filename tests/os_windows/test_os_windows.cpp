@@ -3,6 +3,9 @@
 // service table, and hostile memory (mismatched GUID, loops, garbage tables).
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <utility>
+
 #include "common/error.hpp"
 #include "os/windows/kernel.hpp"
 #include "os/windows/pe.hpp"
@@ -63,9 +66,30 @@ TEST(WinLayout, MissingEssentialsIsAClearError) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "s.json: Windows profile lacks _KPRCB.CurrentThread");
   }
+  // Each required entry of the layout table names the profile and its first field path.
+  const std::pair<const char*, const char*> required[] = {
+      {"_KTHREAD", "s.json: Windows profile lacks _KTHREAD.Process"},
+      {"_ETHREAD", "s.json: Windows profile lacks _ETHREAD.Cid.UniqueThread"},
+      {"_EPROCESS", "s.json: Windows profile lacks _EPROCESS.UniqueProcessId"},
+      {"_UNICODE_STRING", "s.json: Windows profile lacks _UNICODE_STRING.Length"}};
+  for (const auto& [type, message] : required) {
+    auto r = profile::Profile::parse(synthetic_windows_isf(8), "s.json");
+    r.user_types.erase(type);
+    try {
+      oswin::resolve_layout(r, "s.json");
+      ADD_FAILURE() << type << ": no error";
+    } catch (const Error& e) {
+      EXPECT_STREQ(e.what(), message);
+    }
+  }
   auto q = profile::Profile::parse(synthetic_windows_isf(8), "s.json");
   q.symbols.erase("KeServiceDescriptorTable");
-  EXPECT_THROW(oswin::resolve_layout(q, "s.json"), Error);
+  try {
+    oswin::resolve_layout(q, "s.json");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "s.json: Windows profile lacks the symbol KeServiceDescriptorTable");
+  }
 }
 
 TEST_F(Fixture, PeIdentityReadsTheCodeViewRecord) {
@@ -127,7 +151,11 @@ TEST_F(Fixture, ProcessContext) {
   EXPECT_EQ(c.session, 1);
   EXPECT_EQ(c.previous_mode, 1);
   EXPECT_STREQ(c.image_name, "notepad.exe");
-  EXPECT_STREQ(c.user_name, "SessionID");
+  // S-1-5-21-1001 is no well-known account: its bytes, for the formatter.
+  EXPECT_STREQ(c.user_name, "");
+  ASSERT_EQ(c.user_sid_len, 16u);
+  EXPECT_EQ(c.user_sid[1], 2u);
+  EXPECT_EQ(c.user_sid[12], 0xe9u);
   EXPECT_EQ(c.flags, 0u);
   oswin::WideText path;
   ASSERT_TRUE(k.image_path(cpu, c.process, path));
@@ -141,6 +169,46 @@ TEST_F(Fixture, SystemSidIsNamed) {
   oswin::WinContext c;
   k.read_context(cpu, k.current_thread(cpu), c);
   EXPECT_STREQ(c.user_name, "SYSTEM");
+}
+
+TEST_F(Fixture, DomainSidIsKeptWhole) {
+  locate();
+  // S-1-5-21-111-222-333-1001: 5 sub-authorities, 28 bytes.
+  const uint8_t sid[28] = {1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 111, 0, 0, 0, 222, 0, 0, 0,
+                           0x4d, 1, 0, 0, 0xe9, 3, 0, 0};
+  mem.write(g.a.sid, sid, sizeof sid);
+  oswin::WinContext c;
+  k.read_context(cpu, k.current_thread(cpu), c);
+  EXPECT_STREQ(c.user_name, "");
+  ASSERT_EQ(c.user_sid_len, sizeof sid);
+  EXPECT_EQ(std::memcmp(c.user_sid, sid, sizeof sid), 0);
+}
+
+TEST_F(Fixture, HostileSidCountsFallBackToSessionId) {
+  locate();
+  // SubAuthorityCount is guest data: 0 and anything above 15 are no SID (no read
+  // beyond 8 + 4 * 15 bytes); a bad revision neither. UserName stays DRAKVUF's label.
+  for (uint8_t count : {uint8_t{0}, uint8_t{16}, uint8_t{200}, uint8_t{255}}) {
+    const uint8_t hdr[8] = {1, count, 0, 0, 0, 0, 0, 5};
+    mem.write(g.a.sid, hdr, sizeof hdr);
+    oswin::WinContext c;
+    k.read_context(cpu, k.current_thread(cpu), c);
+    EXPECT_EQ(c.user_sid_len, 0u) << int(count);
+    EXPECT_STREQ(c.user_name, "SessionID") << int(count);
+  }
+  const uint8_t bad_revision[8] = {2, 1, 0, 0, 0, 0, 0, 5};
+  mem.write(g.a.sid, bad_revision, sizeof bad_revision);
+  oswin::WinContext c;
+  k.read_context(cpu, k.current_thread(cpu), c);
+  EXPECT_EQ(c.user_sid_len, 0u);
+  // The most a SID may have: 15 sub-authorities, 68 bytes.
+  uint8_t big[oswin::kMaxSidBytes] = {1, 15, 0, 0, 0, 0, 0, 5};
+  for (size_t i = 8; i < sizeof big; ++i) big[i] = static_cast<uint8_t>(i);
+  mem.write(g.a.sid, big, sizeof big);
+  oswin::WinContext d;
+  k.read_context(cpu, k.current_thread(cpu), d);
+  EXPECT_EQ(d.user_sid_len, oswin::kMaxSidBytes);
+  EXPECT_EQ(std::memcmp(d.user_sid, big, sizeof big), 0);
 }
 
 TEST_F(Fixture, UnreadableThreadIsMarked) {

@@ -417,4 +417,63 @@ TEST(WindowsFormat, StringLimitCutsOnACharacterBoundary) {
   EXPECT_EQ(value_of(fields(out), "ObjectAttributes"), "\xc3\xa9\xc3\xa9...");
 }
 
+// ---- UserName of a SID no name resolves: its standard string ----
+
+std::string sid_text(std::initializer_list<uint8_t> bytes) {
+  std::vector<uint8_t> v(bytes);
+  char buf[200];
+  return std::string(output::format_sid(v, buf));
+}
+
+TEST(WindowsFormat, SidStrings) {
+  // S-1-5-21-111-222-333-1001 (sub-authorities little-endian in memory).
+  EXPECT_EQ(sid_text({1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 111, 0, 0, 0, 222, 0, 0, 0,
+                      0x4d, 1, 0, 0, 0xe9, 3, 0, 0}),
+            "S-1-5-21-111-222-333-1001");
+  EXPECT_EQ(sid_text({1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}), "S-1-0-0");
+  EXPECT_EQ(sid_text({1, 1, 0, 0, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff}), "S-1-5-4294967295");
+  // An authority of 2^32 or more is written in hex, as Windows does.
+  EXPECT_EQ(sid_text({1, 1, 0, 1, 0, 0, 0, 0, 7, 0, 0, 0}), "S-1-0x000100000000-7");
+  // Not a SID: bad revision, no or too many sub-authorities, a length that lies.
+  EXPECT_EQ(sid_text({2, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0}), "");
+  EXPECT_EQ(sid_text({1, 0, 0, 0, 0, 0, 0, 5}), "");
+  EXPECT_EQ(sid_text({1, 2, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0}), "");
+  std::vector<uint8_t> big(8 + 4 * 16, 0xff);
+  big[0] = 1;
+  big[1] = 16;
+  char buf[200];
+  EXPECT_EQ(output::format_sid(big, buf), "");
+  // The longest one fits: 15 sub-authorities of 10 digits each.
+  big.resize(8 + 4 * 15);
+  big[1] = 15;
+  std::string longest(output::format_sid(big, buf));
+  EXPECT_EQ(longest, "S-1-0xffffffffffff" + [] {
+    std::string t;
+    for (int i = 0; i < 15; ++i) t += "-4294967295";
+    return t;
+  }());
+}
+
+TEST(WindowsFormat, UserNameIsTheSidWhenNoNameResolved) {
+  RecordBuf rb;
+  event::Record& r = rb.rec();
+  test::fill_windows_context(r);
+  r.kind = event::Kind::sysret;
+  r.nr = 85;
+  test::add_extra(rb, event::Extra::method, 0, "NtCreateFile");
+  const uint8_t sid[16] = {1, 2, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 0xe9, 3, 0, 0};
+  test::add_extra(rb, event::Extra::user_sid, 0,
+                  std::string_view(reinterpret_cast<const char*>(sid), sizeof sid));
+  const event::Record& done = rb.done();
+  EXPECT_EQ(value_of(fields(line_of(done, Format::json)), "UserName"), "S-1-5-21-1001");
+  EXPECT_NE(line_of(done, Format::kv).find("UserName=\"S-1-5-21-1001\""), std::string::npos);
+  // A garbage SID never shows: DRAKVUF's label instead, never an empty name.
+  RecordBuf rb2;
+  event::Record& r2 = rb2.rec();
+  test::fill_windows_context(r2);
+  r2.kind = event::Kind::sysret;
+  test::add_extra(rb2, event::Extra::user_sid, 0, std::string_view("\1\x30junk", 6));
+  EXPECT_EQ(value_of(fields(line_of(rb2.done(), Format::json)), "UserName"), "SessionID");
+}
+
 }  // namespace

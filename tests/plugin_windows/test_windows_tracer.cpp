@@ -55,7 +55,7 @@ TEST_F(Tracer, NtCreateFileAsInTheSeedExample) {
   EXPECT_EQ(r.ppid, 1000);
   EXPECT_EQ(r.tid, WinGuest::kTid);
   EXPECT_EQ(r.uid, 1);
-  EXPECT_EQ(r.user(), "SessionID");
+  EXPECT_EQ(r.user(), "");  // S-1-5-21-1001: no name, its SID (extra below)
   EXPECT_EQ(r.process(), "notepad.exe");
   EXPECT_EQ(r.vcpu, 0u);
   EXPECT_EQ(r.cr3, 0x1a2b3c4du);
@@ -66,6 +66,7 @@ TEST_F(Tracer, NtCreateFileAsInTheSeedExample) {
   EXPECT_EQ(r.flags, 0u);
   auto x = extras_of(r);
   EXPECT_EQ(ex(x, Extra::method, 0), "NtCreateFile");
+  EXPECT_EQ(ex(x, Extra::user_sid, 0), std::string("\1\2\0\0\0\0\0\5\x15\0\0\0\xe9\3\0\0", 16));
   EXPECT_EQ(ex(x, Extra::previous_mode, 0), std::string(1, '\1'));
   EXPECT_EQ(ex(x, Extra::from_module, 0), utf16("\\windows\\system32\\ntdll.dll"));
   EXPECT_EQ(ex(x, Extra::from_parent_module, 0), utf16("\\Windows\\System32\\KernelBase.dll"));
@@ -84,6 +85,7 @@ TEST_F(Tracer, NtCreateFileAsInTheSeedExample) {
   EXPECT_EQ(ret.process(), "notepad.exe");
   EXPECT_EQ(ret.cr3, 0x1a2b3c4du);
   EXPECT_EQ(ex(extras_of(ret), Extra::method, 0), "NtCreateFile");
+  EXPECT_EQ(ex(extras_of(ret), Extra::user_sid, 0).size(), 16u);  // UserName on returns too
   EXPECT_EQ(s.plugin->stats().syscalls, 1u);
   EXPECT_EQ(s.plugin->stats().sysrets, 1u);
   EXPECT_EQ(s.plugin->stats().pending, 0u);

@@ -22,8 +22,9 @@ void copy_cstr(char* dst, size_t cap, const char* s) {
 }
 
 // Names for the well-known service SIDs (S-1-5-18/19/20); real user names live in
-// the SAM, not in kernel memory, so other users keep DRAKVUF's "SessionID" label.
-const char* well_known_sid(const uint8_t sid[12]) {
+// the SAM, not in kernel memory, so other users are shown by their SID string.
+const char* well_known_sid(const uint8_t* sid, size_t len) {
+  if (len != 12) return nullptr;
   static constexpr uint8_t nt_authority[6] = {0, 0, 0, 0, 0, 5};
   if (sid[0] != 1 || sid[1] != 1 || std::memcmp(sid + 2, nt_authority, 6) != 0) return nullptr;
   uint32_t sub = 0;
@@ -218,12 +219,10 @@ void WindowsKernel::read_context(vmi::Vcpu& cpu, uint64_t thread, WinContext& ou
         cpu.read_u32(token + L_.token_session, sid32))
       out.session = sid32;
     uint64_t groups = 0, sid = 0;
-    uint8_t sid_bytes[12];
     if (is_kernel_pointer(token) && L_.token_user_and_groups != kNone &&
         read_ptr(cpu, token + L_.token_user_and_groups, groups) && is_kernel_pointer(groups) &&
-        read_ptr(cpu, groups, sid) && is_kernel_pointer(sid) &&
-        cpu.read_virt(sid, sid_bytes, sizeof sid_bytes) == sizeof sid_bytes)
-      if (const char* n = well_known_sid(sid_bytes)) copy_cstr(out.user_name, sizeof out.user_name, n);
+        read_ptr(cpu, groups, sid) && is_kernel_pointer(sid))
+      read_user_sid(cpu, sid, out);
   }
   if (out.session < 0 && L_.proc_session != kNone && L_.session_space_id != kNone) {
     uint64_t ss = 0;
@@ -233,7 +232,18 @@ void WindowsKernel::read_context(vmi::Vcpu& cpu, uint64_t thread, WinContext& ou
       out.session = id;
   }
   if (out.session < 0) out.flags |= event::kFlagUserUnknown;
-  else if (!out.user_name[0]) copy_cstr(out.user_name, sizeof out.user_name, "SessionID");
+  else if (!out.user_name[0] && !out.user_sid_len)
+    copy_cstr(out.user_name, sizeof out.user_name, "SessionID");
+}
+
+void WindowsKernel::read_user_sid(vmi::Vcpu& cpu, uint64_t sid, WinContext& out) const {
+  // The header first: SubAuthorityCount (hostile) bounds the second read.
+  uint8_t* b = out.user_sid;
+  if (cpu.read_virt(sid, b, 8) != 8 || b[0] != 1 || b[1] == 0 || b[1] > kMaxSubAuthorities) return;
+  const size_t len = 8 + 4 * size_t{b[1]};
+  if (cpu.read_virt(sid + 8, b + 8, len - 8) != len - 8) return;
+  if (const char* n = well_known_sid(b, len)) copy_cstr(out.user_name, sizeof out.user_name, n);
+  else out.user_sid_len = static_cast<uint8_t>(len);
 }
 
 bool WindowsKernel::image_path(vmi::Vcpu& cpu, uint64_t process, WideText& out) const {

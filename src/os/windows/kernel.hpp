@@ -14,13 +14,21 @@
 
 namespace vmitrace::oswin {
 
+// A SID in memory: revision 1, SubAuthorityCount (at most 15), 6-byte authority,
+// then the sub-authorities (32 bits each).
+inline constexpr size_t kMaxSubAuthorities = 15;
+inline constexpr size_t kMaxSidBytes = 8 + 4 * kMaxSubAuthorities;
+
 // Process context of the current thread, as carried in every event record.
 struct WinContext {
   uint64_t thread = 0, process = 0;  // KTHREAD / EPROCESS addresses (0: unknown)
   int64_t pid = -1, ppid = -1, tid = -1, session = -1;
   int previous_mode = -1;            // 0 Kernel, 1 User, -1 unknown
   char image_name[event::kCommLen] = {};  // EPROCESS.ImageFileName (15 chars max)
-  char user_name[32] = {};           // well-known SIDs by name, else "SessionID"
+  char user_name[32] = {};           // well-known SIDs by name; else "SessionID" when no
+                                     // user SID was read
+  uint8_t user_sid[kMaxSidBytes] = {};  // the token's user SID when not well-known
+  uint8_t user_sid_len = 0;             // (binary, as in memory); 0: none
   uint32_t flags = 0;                // event::kFlag*
 };
 
@@ -86,6 +94,8 @@ class WindowsKernel {
   int type_index(vmi::Vcpu& cpu, uint64_t header) const;
   bool vad_file(vmi::Vcpu& cpu, uint64_t process, uint64_t addr, WideText& out) const;
   bool kernel_module(vmi::Vcpu& cpu, uint64_t addr, WideText& out) const;
+  // The token's user SID at `sid`: a well-known name, else its bytes (bounded reads).
+  void read_user_sid(vmi::Vcpu& cpu, uint64_t sid, WinContext& out) const;
 
   const profile::Profile& prof_;
   std::string what_;

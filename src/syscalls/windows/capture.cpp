@@ -99,9 +99,14 @@ void add_method(event::Builder& b, const Service& s) {
   b.add_extra(Extra::method, 0, s.name.data(), s.name.size());
 }
 
+void add_user_sid(event::Builder& b, const oswin::WinContext& ctx) {
+  if (ctx.user_sid_len) b.add_extra(Extra::user_sid, 0, ctx.user_sid, ctx.user_sid_len);
+}
+
 void add_entry_extras(vmi::Vcpu& cpu, const oswin::WindowsKernel& k, const Service& s,
                       const oswin::WinContext& ctx, event::Builder& b, const CaptureLimits& lim) {
   add_method(b, s);
+  add_user_sid(b, ctx);
   if (ctx.previous_mode >= 0) {
     const uint8_t m = static_cast<uint8_t>(ctx.previous_mode);
     b.add_extra(Extra::previous_mode, 0, &m, 1);

@@ -372,6 +372,7 @@ struct Tracer::Impl {
                                              : static_cast<int64_t>(rax);
     fill_common(r, cpu, ctx, s);
     add_method(b, s);
+    add_user_sid(b, ctx);
     const uint32_t size = b.finish();
     sink.emit(buf, size);
     n_sysrets.fetch_add(1, std::memory_order_relaxed);
