@@ -143,6 +143,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     ::close(saved);
     ::close(null);
   }
+  cpu.reg(vmi::Reg::rip) = Synth::kText;  // kernel code: offered to the plugin
   if (!backend.run_kernel(cpu) || !plugin.tracing()) return 0;
   for (int steps = 0; steps < 16 && in.n >= 27; ++steps) {
     const uint8_t op = in.u8();

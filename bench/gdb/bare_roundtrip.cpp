@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     gdb::GdbBackend backend(o);
     uint64_t hits = 0;
     std::chrono::steady_clock::time_point t0;
-    backend.when_in_kernel([&](vmi::Vcpu& cpu) {
+    backend.when_in_kernel(oslinux::kKernelSpace, [&](vmi::Vcpu& cpu) {
       if (kernel.locate(cpu, nullptr) != oslinux::LinuxKernel::Locate::found) return false;
       backend.add_hook(kernel.runtime(link), [&](vmi::Vcpu&, uint64_t) { ++hits; });
       t0 = std::chrono::steady_clock::now();

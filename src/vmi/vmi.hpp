@@ -48,6 +48,28 @@ class Vcpu {
   }
 };
 
+// Guest-virtual addresses [first, last], both ends included so that a range can
+// reach the top of the address space. Empty by default.
+struct VaRange {
+  uint64_t first = 1, last = 0;
+  constexpr bool contains(uint64_t va) const { return va >= first && va <= last; }
+  constexpr bool empty() const { return first > last; }
+};
+
+// x86-64's canonical upper half, where every 64-bit kernel (Linux, Windows) runs.
+inline constexpr VaRange kUpperHalf{0xffff800000000000ull, UINT64_MAX};
+
+// Where a guest kernel's code runs. Only the OS layer knows it (Linux i386 at its
+// PAGE_OFFSET, 32-bit Windows from 0x80000000, ...), so it hands it to the backend.
+// One range per vCPU mode: a probe meets a vCPU before anything says which mode the
+// guest kernel uses (a 32-bit kernel can run on a 64-bit target).
+struct KernelSpace {
+  VaRange range64;  // vCPUs with 8-byte pointers (long mode)
+  VaRange range32;  // vCPUs with 4-byte pointers (i386, with or without PAE)
+  constexpr const VaRange& for_pointer_size(unsigned ptr) const { return ptr == 8 ? range64 : range32; }
+  constexpr bool contains(uint64_t ip, unsigned ptr) const { return for_pointer_size(ptr).contains(ip); }
+};
+
 using HookId = uint64_t;
 // Runs on the vCPU thread that hit the hooked address. Must not block for long.
 using HookFn = std::function<void(Vcpu&, uint64_t addr)>;
@@ -70,10 +92,11 @@ class Backend {
   // and fire gated hooks always, so callbacks must still check their own state.
   virtual HookId add_gated_hook(uint64_t va, HookFn fn) { return add_hook(va, std::move(fn)); }
   virtual void set_gate(bool open) { (void)open; }
-  // Calls fn on a vCPU that is executing kernel code (x86-64: rip in the upper half;
-  // i386: rip >= 0xc0000000), again and again until fn returns true. Used once at
-  // start to find the kernel (KASLR slide) and place the hooks.
-  virtual void when_in_kernel(std::function<bool(Vcpu&)> fn) = 0;
+  // Calls fn on a vCPU that is executing kernel code, i.e. whose instruction pointer
+  // is in `kernel` (the range for the vCPU's pointer size), again and again until fn
+  // returns true. Used once at start to find the kernel (KASLR slide) and place the
+  // hooks. The backend knows no OS: the caller says where its kernel runs.
+  virtual void when_in_kernel(const KernelSpace& kernel, std::function<bool(Vcpu&)> fn) = 0;
 };
 
 // Where finished event records go (the ring in the QEMU plugin, a queue elsewhere).

@@ -186,7 +186,7 @@ TEST(GdbBackend, AttachReadsLayoutThreadsAndRegisters) {
   EXPECT_EQ(b.target().architecture, "i386:x86-64");
   bool called = false;
   std::atomic<bool> stop{false};
-  b.when_in_kernel([&](vmi::Vcpu& v) {
+  b.when_in_kernel(vmi::KernelSpace{vmi::kUpperHalf, {0xc0000000ull, 0xffffffffull}}, [&](vmi::Vcpu& v) {
     uint64_t rip = 0, rbx = 0, cr3 = 0;
     EXPECT_TRUE(v.read_reg(vmi::Reg::rip, rip));
     EXPECT_EQ(rip, 0xffffffff81000000ull);
@@ -215,6 +215,41 @@ TEST(GdbBackend, AttachReadsLayoutThreadsAndRegisters) {
   EXPECT_TRUE(has("Qqemu.PhyMemMode:1"));
   EXPECT_TRUE(has("Qqemu.PhyMemMode:0"));
   EXPECT_EQ(reqs.back(), "D");
+}
+
+// The caller says where its kernel runs. A vCPU in 32-bit mode (EFER.LMA clear) at
+// 0x82a01000, where 32-bit Windows runs and Linux does not: offered to the caller with
+// Windows' kernel space, not to the one with Linux's.
+TEST(GdbBackend, KernelSpaceIsTheCallers) {
+  UnixStub stub([](const std::string& r) {
+    if (r == "g") {  // eip 0x82a01000
+      std::string g = g_reply();
+      uint64_t eip = 0x82a01000ull;
+      return g.replace(16 * 16, 16, to_hex(&eip, 8));
+    }
+    if (r == "p16") {  // efer = 0: no long mode
+      uint64_t v = 0;
+      return to_hex(&v, 8);
+    }
+    return qemu_like(r);
+  });
+  GdbBackend b(opts(stub.endpoint()));
+  std::atomic<bool> stop{false};
+  int win = 0, lin = 0;
+  b.when_in_kernel(vmi::KernelSpace{vmi::kUpperHalf, {0xc0000000ull, 0xffffffffull}}, [&](vmi::Vcpu&) {
+    ++lin;
+    return true;
+  });
+  b.when_in_kernel(vmi::KernelSpace{vmi::kUpperHalf, {0x80000000ull, 0xffffffffull}}, [&](vmi::Vcpu& v) {
+    EXPECT_EQ(v.pointer_size(), 4u);
+    ++win;
+    stop = true;  // the Linux caller still waits: run returns on stop
+    return true;
+  });
+  b.run(stop);
+  EXPECT_EQ(win, 1);
+  EXPECT_EQ(lin, 0);
+  EXPECT_TRUE(b.detach());
 }
 
 TEST(GdbBackend, DetachRemovesEveryBreakpoint) {

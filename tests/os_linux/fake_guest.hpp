@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "profile/profile.hpp"
+#include "vmi/kernel_waiters.hpp"
 #include "vmi/vmi.hpp"
 
 namespace vmitrace::testing {
@@ -99,10 +100,21 @@ class FakeBackend : public vmi::Backend {
     return id;
   }
   void set_gate(bool open) override { gate_open = open; }
-  void when_in_kernel(std::function<bool(vmi::Vcpu&)> fn) override { kernel_fn = std::move(fn); }
+  // Kept as the real backends keep it (vmi::KernelWaiters), except that a new call
+  // replaces the previous waiter: tests start one plugin after another on a backend.
+  void when_in_kernel(const vmi::KernelSpace& space, std::function<bool(vmi::Vcpu&)> fn) override {
+    kernel_space = space;
+    kernel_waiters = std::make_unique<vmi::KernelWaiters>();
+    kernel_waiters->add(space, std::move(fn));
+  }
 
-  // Calls the when_in_kernel callback once; true when it is done.
-  bool run_kernel(vmi::Vcpu& cpu) { return kernel_fn && kernel_fn(cpu); }
+  // Offers cpu to the when_in_kernel callback once, as a backend does: only when its
+  // rip is in the caller's kernel space. True when the callback said it is done.
+  bool run_kernel(vmi::Vcpu& cpu) {
+    uint64_t rip = 0;
+    if (!kernel_waiters || !cpu.read_reg(vmi::Reg::rip, rip)) return false;
+    return kernel_waiters->offer(cpu, rip) == vmi::KernelWaiters::Offer::done;
+  }
   bool hooked(uint64_t va) {
     std::lock_guard lock(mu);
     for (auto& [id, h] : hooks) if (h.first == va) return true;
@@ -128,7 +140,8 @@ class FakeBackend : public vmi::Backend {
 
   std::mutex mu;
   std::map<vmi::HookId, std::pair<uint64_t, vmi::HookFn>> hooks;
-  std::function<bool(vmi::Vcpu&)> kernel_fn;
+  std::unique_ptr<vmi::KernelWaiters> kernel_waiters;
+  vmi::KernelSpace kernel_space;  // as the caller gave it
   std::set<vmi::HookId> gated;
   std::atomic<bool> gate_open{false};
   int gated_skips = 0;  // gated hooks not run because the gate was closed

@@ -106,12 +106,16 @@ class MemVcpu : public vmi::Vcpu {
     out = regs[static_cast<size_t>(r)];
     return true;
   }
-  size_t read_virt(uint64_t va, void* buf, size_t len) override { return m_.read(va, buf, len); }
+  size_t read_virt(uint64_t va, void* buf, size_t len) override {
+    ++reads;
+    return m_.read(va, buf, len);
+  }
   uint64_t timestamp_ns() override { return now; }
   uint64_t now = 1706000000000000000ull;  // tests move it
   unsigned pointer_size() const override { return ptr_; }
   uint64_t& reg(vmi::Reg r) { return regs[static_cast<size_t>(r)]; }
   uint64_t regs[static_cast<size_t>(vmi::Reg::count)] = {};
+  uint64_t reads = 0;  // read_virt calls (a backend's cost unit)
 
  private:
   GuestMemory& m_;

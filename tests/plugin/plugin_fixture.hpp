@@ -3,6 +3,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
@@ -18,6 +19,8 @@ namespace vmitrace::testing {
 
 struct CollectSink : vmi::EventSink {
   void emit(const void* rec, size_t size) override {
+    emitted.fetch_add(1, std::memory_order_relaxed);
+    if (!keep) return;
     std::lock_guard lock(mu);
     const auto* p = static_cast<const uint8_t*>(rec);
     records.emplace_back(p, p + size);
@@ -37,6 +40,8 @@ struct CollectSink : vmi::EventSink {
   }
   std::mutex mu;
   std::vector<std::vector<uint8_t>> records;
+  bool keep = true;  // false: count only (benchmarks: no allocation per event)
+  std::atomic<uint64_t> emitted{0};
 };
 
 struct Sym {
@@ -97,6 +102,7 @@ class PluginGuest {
       cpus.push_back(std::make_unique<FakeVcpu>(mem, i));
       cpus[i]->reg(vmi::Reg::gs_base) = gs(i);
       cpus[i]->reg(vmi::Reg::cr3) = kCr3 + i * 0x1000;
+      cpus[i]->reg(vmi::Reg::rip) = Synth::kText + kSlide;  // kernel code: when_in_kernel offers it
       mem.map(gs(i) + Synth::kPcpuHot, 64);
     }
     plugin.emplace(cfg_, prof_, backend, sink);

@@ -445,11 +445,29 @@ TEST(Plugin, BannerMismatchStopsTracingWithOneMessage) {
   EXPECT_EQ(g.plugin->error(), fatal_msg);
 }
 
+// Linux gives its own kernel space to when_in_kernel: the upper half, and i386's
+// PAGE_OFFSET (0xc0000000); code below it is not offered.
+TEST(Plugin, KernelSpaceIsLinuxs) {
+  PluginGuest g(dispatcher_profile());
+  g.plugin->start();
+  EXPECT_EQ(g.backend.kernel_space.range64.first, 0xffff800000000000u);
+  EXPECT_EQ(g.backend.kernel_space.range64.last, UINT64_MAX);
+  EXPECT_EQ(g.backend.kernel_space.range32.first, 0xc0000000u);
+  EXPECT_EQ(g.backend.kernel_space.range32.last, 0xffffffffu);
+  FakeVcpu user(g.mem, 0);
+  user.reg(vmi::Reg::rip) = 0x55555555a000ull;
+  EXPECT_FALSE(g.backend.run_kernel(user));
+  EXPECT_FALSE(g.plugin->tracing());
+  EXPECT_TRUE(g.backend.run_kernel(*g.cpus[0]));
+  EXPECT_TRUE(g.plugin->tracing());
+}
+
 TEST(Plugin, KernelNotReadableYetRetries) {
   PluginGuest g(dispatcher_profile());
   g.plugin->start();
   FakeMemory nothing;
   FakeVcpu early(nothing, 0);
+  early.reg(vmi::Reg::rip) = g.cpus[0]->reg(vmi::Reg::rip);
   EXPECT_FALSE(g.backend.run_kernel(early));
   EXPECT_FALSE(g.plugin->tracing());
   EXPECT_TRUE(g.backend.run_kernel(*g.cpus[0]));

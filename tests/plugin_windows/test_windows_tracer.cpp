@@ -292,5 +292,26 @@ TEST(Tracer32, NtCreateFileOnAnX86Kernel) {
   EXPECT_EQ(ex(extras_of(s.sink.rec(2)), Extra::handle_name, 0), utf16("\\Users\\test"));
 }
 
+// The tracer, not the backend, says where the kernel runs: 32-bit Windows from
+// 0x80000000, below Linux's 0xc0000000. This kernel (0x82a00000) is offered to the
+// tracer by a backend honouring the contract; user code never is.
+TEST(Tracer32, KernelSpaceComesFromTheOsLayer) {
+  Scenario s(synth(4), false);
+  s.build({{0x32, "NtClose"}}, 0x50);
+  const uint64_t kernel_ip = s.cpu.reg(vmi::Reg::rip);
+  ASSERT_LT(kernel_ip, 0xc0000000u);
+  s.cpu.reg(vmi::Reg::rip) = s.g.a.ntdll + 0x9d9e4;  // user mode: not offered
+  s.start();
+  EXPECT_EQ(s.backend.kernel_space.range32.first, 0x80000000u);
+  EXPECT_EQ(s.backend.kernel_space.range32.last, 0xffffffffu);
+  EXPECT_EQ(s.backend.kernel_space.range64.first, 0xffff800000000000u);
+  EXPECT_EQ(s.backend.kernel_space.range64.last, UINT64_MAX);
+  EXPECT_FALSE(s.plugin->tracing());
+  s.cpu.reg(vmi::Reg::rip) = kernel_ip;
+  EXPECT_TRUE(s.backend.run_kernel(s.cpu));
+  EXPECT_TRUE(s.plugin->tracing()) << s.fatal;
+  EXPECT_TRUE(s.backend.hooked(s.g.runtime("NtClose")));
+}
+
 }  // namespace
 }  // namespace vmitrace::testing

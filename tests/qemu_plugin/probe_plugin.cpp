@@ -43,6 +43,9 @@ struct Probe {
 };
 Probe* g = nullptr;
 
+// The lab's guests run Linux (x86-64, or i386 with the default 3G/1G split).
+constexpr vmitrace::vmi::KernelSpace kLinux{vmitrace::vmi::kUpperHalf, {0xc0000000ull, 0xffffffffull}};
+
 void on_fixed(Vcpu& v, uint64_t addr) {
   g->fixed_hits.fetch_add(1);
   uint64_t rip = 0;
@@ -74,7 +77,7 @@ bool on_kernel(Vcpu& v) {
   uint64_t n = g->kernel_calls.fetch_add(1) + 1;
   uint64_t rip = 0, cr3 = 0;
   bool ok = v.read_reg(Reg::rip, rip) && v.read_reg(Reg::cr3, cr3);
-  if (!ok || rip < g->backend->kernel_start()) g->bad_kernel_regs.fetch_add(1);
+  if (!ok || !kLinux.contains(rip, g->backend->pointer_size())) g->bad_kernel_regs.fetch_add(1);
   std::lock_guard<std::mutex> l(g->mu);
   if (n == 1) {
     g->first_rip = rip;
@@ -126,7 +129,7 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     g->backend = new QemuBackend(id, *info);
     g->backend->install(&at_exit);
     if (g->fixed_hook) g->backend->add_hook(g->fixed_hook, on_fixed);
-    g->backend->when_in_kernel(on_kernel);
+    g->backend->when_in_kernel(kLinux, on_kernel);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s\n", e.what());

@@ -116,10 +116,6 @@ const char* const kNames32[] = {"eax", "ebx", "ecx", "edx", "esi", "edi", "ebp",
                                 "eip", "eflags", "cr0", "cr3", "cr4", "fs_base", "gs_base", "k_gs_base"};
 static_assert(sizeof kNames64 / sizeof *kNames64 == static_cast<size_t>(Reg::count));
 
-bool is_kernel_ip(uint64_t ip, unsigned ptr) {
-  return ptr == 8 ? (ip >> 63) != 0 : ip >= 0xc0000000ull;
-}
-
 }  // namespace
 
 GdbBackend::GdbBackend(const GdbBackendOptions& opt)
@@ -278,7 +274,9 @@ void GdbBackend::remove_hook(vmi::HookId id) {
   }
 }
 
-void GdbBackend::when_in_kernel(std::function<bool(vmi::Vcpu&)> fn) { kernel_fn_ = std::move(fn); }
+void GdbBackend::when_in_kernel(const vmi::KernelSpace& kernel, std::function<bool(vmi::Vcpu&)> fn) {
+  kernel_waiters_.add(kernel, std::move(fn));
+}
 
 void GdbBackend::resume() {
   walker_.invalidate();
@@ -323,11 +321,8 @@ bool GdbBackend::probe_kernel() {
   ++stats_.kernel_probes;
   for (auto& v : vcpus_) {
     uint64_t ip = 0;
-    if (!v->read_reg(Reg::rip, ip) || !is_kernel_ip(ip, v->pointer_size())) continue;
-    if (kernel_fn_(*v)) {
-      kernel_fn_ = nullptr;
-      return true;
-    }
+    if (!v->read_reg(Reg::rip, ip) || !kernel_waiters_.may_want(ip, v->pointer_size())) continue;
+    if (kernel_waiters_.offer(*v, ip) == vmi::KernelWaiters::Offer::done) return true;
   }
   return false;
 }
@@ -387,7 +382,7 @@ void GdbBackend::on_stop(const std::string& reply, bool& resumed) {
 void GdbBackend::run(const std::atomic<bool>& stop) {
   std::string reply;
   // The guest is stopped after attach: find the kernel first.
-  while (kernel_fn_ && !stop.load()) {
+  while (kernel_waiters_.wanted() && !stop.load()) {
     if (probe_kernel()) break;
     resume();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

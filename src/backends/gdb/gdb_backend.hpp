@@ -19,6 +19,7 @@
 #include "backends/gdb/client.hpp"
 #include "backends/gdb/guest_ram.hpp"
 #include "backends/gdb/target_desc.hpp"
+#include "vmi/kernel_waiters.hpp"
 #include "vmi/vmi.hpp"
 #include "vmi/x86_paging.hpp"
 
@@ -48,7 +49,7 @@ class GdbBackend final : public vmi::Backend {
   std::string name() const override { return "gdbstub"; }
   vmi::HookId add_hook(uint64_t va, vmi::HookFn fn) override;
   void remove_hook(vmi::HookId id) override;
-  void when_in_kernel(std::function<bool(vmi::Vcpu&)> fn) override;
+  void when_in_kernel(const vmi::KernelSpace& kernel, std::function<bool(vmi::Vcpu&)> fn) override;
 
   // Runs the guest and dispatches hooks until stop becomes true (returns with the
   // guest stopped) or the stub goes away (throws GdbError: QEMU gone).
@@ -94,7 +95,7 @@ class GdbBackend final : public vmi::Backend {
   std::map<vmi::HookId, Hook> hooks_;
   std::map<uint64_t, unsigned> sites_;  // va -> hooks there (one breakpoint each)
   vmi::HookId next_id_ = 1;
-  std::function<bool(vmi::Vcpu&)> kernel_fn_;
+  vmi::KernelWaiters kernel_waiters_;
   bool running_ = false, detached_ = false, phys_mode_ = false;
   bool step_checked_ = false, dance_ = false;  // see step_over()
   GdbStats stats_;

@@ -115,10 +115,8 @@ QemuBackend::QemuBackend(qemu_plugin_id_t id, const qemu_info_t& info) : id_(id)
     throw Error("qemu plugin", "needs system emulation (qemu-system-*), not user mode");
   if (target == "x86_64") {
     pointer_size_ = 8;
-    kernel_start_ = 0xffff800000000000ull;
   } else if (target == "i386") {
     pointer_size_ = 4;
-    kernel_start_ = 0xc0000000ull;
   } else {
     throw Error("qemu plugin", "unsupported QEMU target '" + target + "' (x86_64 or i386)");
   }
@@ -237,12 +235,8 @@ void QemuBackend::publish_table_locked() {
   if (old) old_tables_.emplace_back(old);
 }
 
-void QemuBackend::when_in_kernel(std::function<bool(vmi::Vcpu&)> fn) {
-  {
-    std::lock_guard<std::mutex> lock(incoming_mu_);
-    incoming_.push_back(std::move(fn));
-  }
-  kernel_wanted_.store(true, std::memory_order_release);
+void QemuBackend::when_in_kernel(const vmi::KernelSpace& kernel, std::function<bool(vmi::Vcpu&)> fn) {
+  kernel_waiters_.add(kernel, std::move(fn));
   request_flush();  // kernel blocks translated before now carry no probe
 }
 
@@ -270,7 +264,7 @@ void QemuBackend::on_tb(qemu_plugin_tb* tb) {
   size_t n = qemu_plugin_tb_n_insns(tb);
   if (n == 0) return;
   uint64_t first = qemu_plugin_insn_vaddr(qemu_plugin_tb_get_insn(tb, 0));
-  if (kernel_wanted_.load(std::memory_order_acquire) && first >= kernel_start_) {
+  if (kernel_waiters_.may_want(first, pointer_size_)) {
     qemu_plugin_register_vcpu_insn_exec_cb(qemu_plugin_tb_get_insn(tb, 0),
                                            &QemuBackend::cb_kernel, QEMU_PLUGIN_CB_R_REGS,
                                            reinterpret_cast<void*>(first));
@@ -316,34 +310,19 @@ void QemuBackend::on_hook(unsigned index, Site* site) {
 }
 
 void QemuBackend::on_kernel(unsigned index, uint64_t pc) {
-  if (!kernel_wanted_.load(std::memory_order_acquire)) return;
+  if (!kernel_waiters_.wanted()) return;
   QemuVcpu* v = vcpu(index);
   if (!v) return;
   v->set_pc(pc);
-  std::unique_lock<std::mutex> lock(kernel_mu_, std::try_to_lock);
-  if (!lock.owns_lock()) return;  // another vCPU is in there; it will do
-  {
-    std::lock_guard<std::mutex> in(incoming_mu_);
-    for (auto& f : incoming_) waiters_.push_back(std::move(f));
-    incoming_.clear();
+  vmi::KernelWaiters::Offer r = vmi::KernelWaiters::Offer::waiting;
+  try {
+    r = kernel_waiters_.offer(*v, pc);
+  } catch (...) {
+    // Never let an exception unwind into QEMU (the waiter that threw is dropped).
+    callback_errors_.fetch_add(1, std::memory_order_relaxed);
+    if (!kernel_waiters_.wanted()) r = vmi::KernelWaiters::Offer::done;
   }
-  for (size_t i = 0; i < waiters_.size();) {
-    bool done = true;
-    try {
-      done = waiters_[i](*v);
-    } catch (...) {
-      callback_errors_.fetch_add(1, std::memory_order_relaxed);
-    }
-    if (done)
-      waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(i));
-    else
-      ++i;
-  }
-  std::lock_guard<std::mutex> in(incoming_mu_);
-  if (waiters_.empty() && incoming_.empty()) {
-    kernel_wanted_.store(false, std::memory_order_release);
-    request_flush();  // drop the probes from translated kernel code
-  }
+  if (r == vmi::KernelWaiters::Offer::done) request_flush();  // drop the probes from translated kernel code
 }
 
 // ---- C callbacks -------------------------------------------------------------

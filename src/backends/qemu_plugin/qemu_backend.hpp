@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "backends/qemu_plugin/qemu_api.h"
+#include "vmi/kernel_waiters.hpp"
 #include "vmi/vmi.hpp"
 
 namespace vmitrace::backends::qemu {
@@ -80,10 +81,9 @@ class QemuBackend final : public vmi::Backend {
   // Writes the gate into every vCPU's scoreboard entry, which the conditional
   // callbacks of gated sites compare with 0 inside translated code.
   void set_gate(bool open) override;
-  void when_in_kernel(std::function<bool(vmi::Vcpu&)> fn) override;
+  void when_in_kernel(const vmi::KernelSpace& kernel, std::function<bool(vmi::Vcpu&)> fn) override;
 
   unsigned pointer_size() const { return pointer_size_; }
-  uint64_t kernel_start() const { return kernel_start_; }
   BackendStats stats() const;
   // Measures the wall time spent in hook callbacks (two clock reads per call; for
   // VMITRACE_BACKEND_STATS=1 runs on a quiet host: preemption counts too).
@@ -124,7 +124,6 @@ class QemuBackend final : public vmi::Backend {
 
   qemu_plugin_id_t id_;
   unsigned pointer_size_;
-  uint64_t kernel_start_;
   std::vector<std::unique_ptr<QemuVcpu>> vcpus_;
   std::function<void()> at_exit_;
 
@@ -139,10 +138,7 @@ class QemuBackend final : public vmi::Backend {
   std::vector<std::unique_ptr<const Table>> old_tables_;
   std::vector<std::unique_ptr<const Entry>> all_entries_;
 
-  std::mutex kernel_mu_;  // serialises the when_in_kernel callbacks
-  std::mutex incoming_mu_;
-  std::vector<std::function<bool(vmi::Vcpu&)>> incoming_, waiters_;
-  std::atomic<bool> kernel_wanted_{false};
+  vmi::KernelWaiters kernel_waiters_;
 
   std::atomic<bool> translated_{false};    // some code was translated already
   std::atomic<bool> reset_pending_{false};  // a qemu_plugin_reset is queued

@@ -93,6 +93,11 @@ struct ProcessContext {
   uint32_t flags = 0;
 };
 
+// Where Linux runs kernel code: x86-64's canonical upper half; i386 above
+// PAGE_OFFSET, 0xc0000000 with the default 3G/1G split (VMSPLIT_* kernels, with a
+// lower PAGE_OFFSET, are not supported). Given to Backend::when_in_kernel.
+inline constexpr vmi::KernelSpace kKernelSpace{vmi::kUpperHalf, {0xc0000000ull, 0xffffffffull}};
+
 class LinuxKernel {
  public:
   // Resolves symbols and offsets; throws vmitrace::Error("WHAT: problem") when the

@@ -163,8 +163,7 @@ std::optional<uint64_t> LinuxKernel::runtime_symbol(std::string_view name) const
 }
 
 bool LinuxKernel::is_kernel_pointer(uint64_t p) const {
-  // x86-64: the canonical upper half; i386: above the default 3G/1G split.
-  return ptr_size_ == 8 ? p >= 0xffff800000000000ull : (p >= 0xc0000000ull && p <= 0xffffffffull);
+  return kKernelSpace.contains(p, ptr_size_);
 }
 
 bool LinuxKernel::read_pointer(vmi::Vcpu& cpu, uint64_t va, uint64_t& out) const {

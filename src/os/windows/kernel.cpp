@@ -59,7 +59,7 @@ WindowsKernel::WindowsKernel(const profile::Profile& p, std::string what)
     : prof_(p), what_(std::move(what)), L_(resolve_layout(p, what_)) {}
 
 bool WindowsKernel::is_kernel_pointer(uint64_t p) const {
-  return L_.ptr == 8 ? p >= 0xffff800000000000ull : (p >= 0x80000000ull && p <= 0xffffffffull);
+  return kKernelSpace.contains(p, L_.ptr);
 }
 
 bool WindowsKernel::is_user_pointer(uint64_t p) const {

@@ -44,6 +44,12 @@ struct WideText {
   void append_ascii(const char* s);
 };
 
+// Where Windows runs kernel code: x64's canonical upper half; x86 from 0x80000000
+// (system space starts at 0xc0000000 instead when booted with /3GB, or anywhere in
+// between with /USERVA: this range covers them all). Given to
+// Backend::when_in_kernel; also the tracer's test for kernel pointers.
+inline constexpr vmi::KernelSpace kKernelSpace{vmi::kUpperHalf, {0x80000000ull, 0xffffffffull}};
+
 class WindowsKernel {
  public:
   WindowsKernel(const profile::Profile& p, std::string what);

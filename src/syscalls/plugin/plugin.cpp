@@ -20,6 +20,7 @@
 #include "syscalls/plugin/capture.hpp"
 #include "syscalls/plugin/hook_plan.hpp"
 #include "syscalls/plugin/pending.hpp"
+#include "syscalls/return_sites.hpp"
 #include "syscalls/table.hpp"
 #include "syscalls/windows/tracer.hpp"
 
@@ -89,8 +90,7 @@ struct Plugin::Impl {
   std::mutex locate_mu;  // the KASLR scan
   std::mutex hooks_mu;  // hooks, return sites, error text
   std::vector<vmi::HookId> hooks;
-  std::atomic<uint64_t> ret_sites[kMaxReturnSites] = {};
-  std::atomic<unsigned> n_ret_sites{0};
+  ReturnSites ret_sites{kMaxReturnSites};
   std::atomic<bool> started{false}, tracing{false}, failed{false};
   std::string error_text;
 
@@ -216,8 +216,8 @@ struct Plugin::Impl {
     uint64_t ip = 0, cr0 = 0;
     if (!cpu.read_reg(Reg::rip, ip)) return true;  // cannot tell: locate() decides
     const bool paging = cpu.read_reg(Reg::cr0, cr0) && (cr0 & 0x80000000u) != 0;
-    const bool guest64 = ip >= 0xffff800000000000ull;
-    const bool guest32 = ip >= 0xc0000000ull && ip <= 0xffffffffull && paging && cpu.pointer_size() == 4;
+    const bool guest64 = oslinux::kKernelSpace.range64.contains(ip);
+    const bool guest32 = oslinux::kKernelSpace.range32.contains(ip) && paging && cpu.pointer_size() == 4;
     if (!guest64 && !guest32) return true;  // no proof either way: locate() decides
     if (guest64 == (ptr_size == 8)) return true;
     *err = what + ": profile does not match the running kernel: the profile is for a " +
@@ -247,17 +247,11 @@ struct Plugin::Impl {
   // Return-address fallback: hook each distinct return site once (few exist).
   void ensure_return_site(uint64_t addr) {
     if (!kernel->is_kernel_pointer(addr)) return;
-    unsigned n = n_ret_sites.load(std::memory_order_acquire);
-    for (unsigned i = 0; i < n; ++i)
-      if (ret_sites[i].load(std::memory_order_relaxed) == addr) return;
-    std::lock_guard lock(hooks_mu);
-    n = n_ret_sites.load(std::memory_order_relaxed);
-    for (unsigned i = 0; i < n; ++i)
-      if (ret_sites[i].load(std::memory_order_relaxed) == addr) return;
-    if (n >= kMaxReturnSites || failed.load()) return;
-    ret_sites[n].store(addr, std::memory_order_relaxed);
-    n_ret_sites.store(n + 1, std::memory_order_release);
-    hooks.push_back(backend.add_gated_hook(addr, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); }));
+    ret_sites.ensure(addr, hooks_mu, [&] {
+      if (failed.load()) return false;
+      hooks.push_back(backend.add_gated_hook(addr, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); }));
+      return true;
+    });
   }
 
   // --- records --------------------------------------------------------------
@@ -419,7 +413,7 @@ struct Plugin::Impl {
         return;
       }
       ensure_return_site(ret_addr);
-      e.key = {task, sp + ptr_size};  // rsp once `ret` popped the return address
+      e.key = ReturnSites::entry_key(task, sp, ptr_size);
     }
     if (!pending.put(e)) n_lost.fetch_add(1, std::memory_order_relaxed);
   }
@@ -575,7 +569,7 @@ struct Plugin::Impl {
     uint64_t sp = 0;
     const uint64_t task = kernel->current_task(cpu);
     PendingEntry e;
-    if (task == 0 || !cpu.read_reg(Reg::rsp, sp) || !pending.take({task, sp}, e)) {
+    if (task == 0 || !cpu.read_reg(Reg::rsp, sp) || !pending.take(ReturnSites::site_key(task, sp, ptr_size), e)) {
       n_unpaired.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -621,7 +615,8 @@ void Plugin::start() {
   if (win_) return win_->start();
   if (impl_->started.exchange(true)) return;
   std::fprintf(stderr, "vmitrace: hooks: %s\n", impl_->plan.describe().c_str());
-  impl_->backend.when_in_kernel([impl = impl_.get()](vmi::Vcpu& c) { return impl->on_kernel(c); });
+  impl_->backend.when_in_kernel(oslinux::kKernelSpace,
+                                [impl = impl_.get()](vmi::Vcpu& c) { return impl->on_kernel(c); });
 }
 
 PluginStats Plugin::stats() const {

@@ -20,6 +20,7 @@
 #include "profile/profile.hpp"
 #include "syscalls/filter.hpp"
 #include "syscalls/plugin/pending.hpp"
+#include "syscalls/return_sites.hpp"
 #include "syscalls/windows/capture.hpp"
 
 namespace vmitrace::syscalls::windows {
@@ -76,8 +77,7 @@ struct Tracer::Impl {
 
   mutable std::mutex mu;  // start-up, hooks, plan text, error text
   std::vector<vmi::HookId> hooks;
-  std::atomic<uint64_t> ret_sites[kMaxReturnSites] = {};
-  std::atomic<unsigned> n_ret_sites{0};
+  ReturnSites ret_sites{kMaxReturnSites};
   std::atomic<bool> started{false}, tracing{false}, failed{false}, w32_done{false};
   uint64_t w32_first_ns = 0, w32_last_ns = 0;
   std::string plan_text, error_text;
@@ -254,18 +254,11 @@ struct Tracer::Impl {
   // cannot be hooked (not kernel code, or the bound is reached): no sysret then.
   bool ensure_return_site(uint64_t addr) {
     if (!kernel.is_kernel_pointer(addr)) return false;
-    unsigned n = n_ret_sites.load(std::memory_order_acquire);
-    for (unsigned i = 0; i < n; ++i)
-      if (ret_sites[i].load(std::memory_order_relaxed) == addr) return true;
-    std::lock_guard lock(mu);
-    n = n_ret_sites.load(std::memory_order_relaxed);
-    for (unsigned i = 0; i < n; ++i)
-      if (ret_sites[i].load(std::memory_order_relaxed) == addr) return true;
-    if (n >= kMaxReturnSites || failed.load()) return false;
-    ret_sites[n].store(addr, std::memory_order_relaxed);
-    n_ret_sites.store(n + 1, std::memory_order_release);
-    hooks.push_back(backend.add_hook(addr, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); }));
-    return true;
+    return ret_sites.ensure(addr, mu, [&] {
+      if (failed.load()) return false;
+      hooks.push_back(backend.add_hook(addr, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); }));
+      return true;
+    });
   }
 
   // --- records ---------------------------------------------------------------------
@@ -329,7 +322,7 @@ struct Tracer::Impl {
     }
     if (!ensure_return_site(ret_addr)) return;
     PendingEntry e;
-    e.key = {thread, (ptr == 4 ? sp & 0xffffffffu : sp) + ptr + s.ret_pop};  // sp once `ret` popped
+    e.key = ReturnSites::entry_key(thread, sp, ptr, s.ret_pop);
     e.tid = ctx.tid;
     e.nr = s.index;
     e.abi = s.abi;
@@ -348,7 +341,7 @@ struct Tracer::Impl {
     uint64_t sp = 0, rax = 0;
     PendingEntry e;
     if (thread == 0 || !cpu.read_reg(Reg::rsp, sp) ||
-        !pending.take({thread, ptr == 4 ? sp & 0xffffffffu : sp}, e)) {
+        !pending.take(ReturnSites::site_key(thread, sp, ptr), e)) {
       n_unpaired.fetch_add(1, std::memory_order_relaxed);
       return;
     }
@@ -395,7 +388,8 @@ Tracer::~Tracer() {
 void Tracer::start() {
   if (impl_->started.exchange(true)) return;
   std::fprintf(stderr, "vmitrace: hooks: %s\n", impl_->plan_text.c_str());
-  impl_->backend.when_in_kernel([impl = impl_.get()](vmi::Vcpu& c) { return impl->on_kernel(c); });
+  impl_->backend.when_in_kernel(oswin::kKernelSpace,
+                                [impl = impl_.get()](vmi::Vcpu& c) { return impl->on_kernel(c); });
 }
 
 PluginStats Tracer::stats() const {
