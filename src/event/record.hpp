@@ -78,6 +78,7 @@ enum class Extra : uint8_t {
   method = 8,              // Windows: routine name (tables differ per build), e.g. "NtCreateFile"
   arg_text = 9,            // Windows: arg = index; decoded text (UNICODE_STRING, OBJECT_ATTRIBUTES)
   handle_name = 10,        // Windows: arg = index; name of the object a handle refers to
+  ret_path = 11,           // Linux sysret: path of the fd the call returned (arg = 0)
 };
 struct ExtraHeader {
   Extra tag;
