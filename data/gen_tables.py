@@ -20,9 +20,15 @@ KINDS = {"int_", "uint_", "ptr", "string", "string_array", "fd", "dirfd", "mode"
          "signal", "buffer", "out_ptr", "flags", "enum_", "clone_flags", "socket_type",
          "ioctl_cmd", "hex", "sockaddr", "sockaddr_out", "len_out", "timespec",
          "timespec32", "iovec", "stat_out", "stat32_out", "stat64_out", "statx_out",
-         "fd_pair_out", "out_buffer"}
-# Kinds whose parameter names another argument of the syscall (ArgInfo::len_arg).
-LEN_KINDS = {"buffer", "out_buffer", "sockaddr", "sockaddr_out", "iovec"}
+         "fd_pair_out", "out_buffer", "msghdr", "futex_op", "futex_timeout",
+         "futex_timeout32", "prctl_arg", "wait_status_out", "siginfo_out",
+         "clone_ptid_out", "msghdr_out", "mmsghdr", "mmsghdr_out"}
+# Kinds whose parameter names another argument of the syscall (ArgInfo::len_arg):
+# a length, or the argument their meaning depends on.
+LEN_KINDS = {"buffer", "out_buffer", "sockaddr", "sockaddr_out", "iovec", "futex_timeout",
+             "futex_timeout32", "prctl_arg", "clone_ptid_out", "mmsghdr"}
+# What a successful return value is: the optional last column "->KIND" (RetKind).
+RET_KINDS = {"fd", "dupfd"}
 # Structures the kernel writes at return, by the pointer's C type.
 OUT_STRUCTS = {"struct stat *": "stat_out", "struct compat_stat *": "stat32_out",
                "struct stat64 *": "stat64_out", "struct statx *": "statx_out"}
@@ -31,7 +37,7 @@ OUT_STRUCTS = {"struct stat *": "stat_out", "struct compat_stat *": "stat32_out"
 KIND_SETS = {"open_flags": "open_flags", "prot": "prot", "mmap_flags": "mmap_flags",
              "prctl_option": "prctl_option", "arch_prctl_code": "arch_prctl_code",
              "signal": "signals", "clone_flags": "clone_flags",
-             "socket_type": "socket_type", "ioctl_cmd": "ioctl_cmd"}
+             "socket_type": "socket_type", "ioctl_cmd": "ioctl_cmd", "futex_op": "futex_cmd"}
 # Integer arguments that hold user addresses (shown in hex like pointers).
 ADDR_NAMES = {"addr", "start", "brk", "new_addr", "newsp", "tls", "tls_val", "entry"}
 
@@ -153,6 +159,10 @@ def derive_structs(args):
             a["kind"] = OUT_STRUCTS[t]
         elif t == "int *" and a["name"] == "fildes":
             a["kind"] = "fd_pair_out"
+        elif t in ("struct user_msghdr *", "struct compat_msghdr *"):
+            a["kind"] = "msghdr"
+        elif t in ("struct mmsghdr *", "struct compat_mmsghdr *") and nxt is not None:
+            a["kind"], a["lenarg"] = "mmsghdr", nxt["name"]
 
 
 def table_lines(path):
@@ -186,8 +196,6 @@ def read_syscalls(path):
     for where, cols in table_lines(path):
         if len(cols) < 4:
             raise DataError(f"{where}: expected at least 4 tab-separated columns")
-        if len(cols) > 10:
-            raise DataError(f"{where}: more than 6 arguments")
         try:
             nr = int(cols[0])
         except ValueError:
@@ -198,6 +206,13 @@ def read_syscalls(path):
         if not re.fullmatch(r"\w+", name) or name in names:
             raise DataError(f"{where}: bad or duplicate name '{name}'")
         names.add(name)
+        ret = "value"
+        if len(cols) > 4 and cols[-1].startswith("->"):
+            ret = cols.pop()[2:]
+            if ret not in RET_KINDS:
+                raise DataError(f"{where}: unknown return kind '{ret}'")
+        if len(cols) > 10:
+            raise DataError(f"{where}: more than 6 arguments")
         args = [parse_arg(a, where) for a in cols[4:]]
         derive_structs(args)
         for a in args:
@@ -207,7 +222,7 @@ def read_syscalls(path):
                     raise DataError(f"{where}: length argument '{a['lenarg']}' not found")
                 a["lenidx"] = idx[0]
         rows.append({"nr": nr, "name": name, "symbol": "" if cols[2] == "-" else cols[2],
-                     "alt": "" if cols[3] == "-" else cols[3], "args": args})
+                     "alt": "" if cols[3] == "-" else cols[3], "args": args, "ret": ret})
     if len({r["nr"] for r in rows}) != len(rows):
         raise DataError(f"{path}: duplicate syscall numbers")
     return sorted(rows, key=lambda r: r["nr"])
@@ -265,7 +280,7 @@ def emit_table(out, ident, abi, rows, set_kinds):
             args.append(f"{{{cstr(a['name'])}, {cstr(a['ctype'])}, ArgKind::{a['kind']}, "
                         f"{bits}, {a.get('lenidx', -1)}, {ref}}}")
         out.append(f"  {{{r['nr']}, {cstr(r['name'])}, {cstr(r['symbol'])}, {len(r['args'])}, "
-                   f"{{{', '.join(args)}}}, {cstr(r['alt'])}}},")
+                   f"{{{', '.join(args)}}}, {cstr(r['alt'])}, RetKind::{r['ret']}}},")
     out.append("};")
     limit = rows[-1]["nr"] + 1 if rows else 0
     by_nr = [-1] * limit

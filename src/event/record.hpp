@@ -79,6 +79,7 @@ enum class Extra : uint8_t {
   arg_text = 9,            // Windows: arg = index; decoded text (UNICODE_STRING, OBJECT_ATTRIBUTES)
   handle_name = 10,        // Windows: arg = index; name of the object a handle refers to
   user_sid = 11,           // Windows: the token's user SID (binary) when no name resolved
+  ret_path = 12,           // Linux sysret: path of the fd the call returned (arg = 0)
 };
 struct ExtraHeader {
   Extra tag;

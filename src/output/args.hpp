@@ -14,6 +14,8 @@ struct ArgValue {
   uint64_t raw;                   // register value
   unsigned bits;                  // width to mask raw to
   event::BlobView blob;           // state none when the record's blobs are not usable
+  const uint64_t* all = nullptr;  // the record's six raw values (kinds that depend on
+                                  // another argument: futex utime, prctl arg2)
 };
 
 // Raw style (DRAKVUF-compatible): integers and pointers in hex; strings from the
@@ -30,6 +32,10 @@ void append_rich_arg(Line& line, const ArgValue& a, const FormatOptions& opt);
 void append_fd_paths(Line& line, const event::Record& r, const syscalls::SyscallInfo* info);
 void append_out_args(Line& line, const event::Record& r, const syscalls::SyscallInfo* info,
                      const FormatOptions& opt);
+
+// `Ret_path` after Info on a sysret: the path of the fd a successful open, socket,
+// dup... returned (both styles).
+void append_ret_path(Line& line, const event::Record& r);
 
 // Rich style sysret Info: "ENOENT (No such file or directory)", "" when ret is no errno.
 void append_rich_errno(Line& line, int64_t ret);

@@ -126,6 +126,19 @@ void ioctl_cmd(std::string& out, uint64_t v) {
   }
 }
 
+void futex_op(std::string& out, uint64_t v) {
+  constexpr uint64_t kPrivate = 128, kClockRealtime = 256;
+  const uint64_t cmd = v & ~(kPrivate | kClockRealtime);
+  const NamedValue* nv = syscalls::find_value(syscalls::consts::futex_cmd, cmd);
+  if (!nv) {
+    hex(out, v);
+    return;
+  }
+  out.append(nv->name);
+  if (v & kPrivate) out.append("_PRIVATE");
+  if (v & kClockRealtime) out.append("|FUTEX_CLOCK_REALTIME");
+}
+
 void signal(std::string& out, int64_t sig) {
   const NamedValue* nv =
       sig > 0 ? syscalls::find_value(syscalls::consts::signals, static_cast<uint64_t>(sig))

@@ -36,6 +36,9 @@ void clone_flags(std::string& out, uint64_t v);
 void socket_type(std::string& out, uint64_t v);
 // ioctl(2) request: a known name, else _IOC(dir, type, nr, size).
 void ioctl_cmd(std::string& out, uint64_t v);
+// futex(2) op: FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME; hex when the command
+// or a bit is unknown.
+void futex_op(std::string& out, uint64_t v);
 // Signal number (an int): name, "0", or the decimal value when out of range.
 void signal(std::string& out, int64_t sig);
 // File mode in octal as strace's %#03o: "0644", "000".
@@ -75,5 +78,20 @@ void stat(std::string& out, std::string_view bytes, syscalls::ArgKind which);
 void fd_pair(std::string& out, std::string_view bytes);
 // An int written back (accept's addrlen): [16].
 void int_ref(std::string& out, std::string_view bytes);
+// wait4's status: [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], [{WIFSIGNALED(s) &&
+// WTERMSIG(s) == SIGKILL}], ... ("[0x...]" when it is none of the four).
+void wait_status(std::string& out, std::string_view bytes);
+// waitid's siginfo: {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=95, si_uid=0,
+// si_status=7, si_utime=0, si_stime=0} ("{}" when nothing was reported);
+// ptr_size 4: compat_siginfo.
+void siginfo(std::string& out, std::string_view bytes, unsigned ptr_size);
+// A user_msghdr as captured (blob layout of ArgKind::msghdr): {msg_name=..., msg_namelen=16,
+// msg_iov=[{iov_base=0x..., iov_len=5}], msg_iovlen=1, msg_controllen=0, msg_flags=0}.
+// A part that was cut carries its own marker ("...}" / ", ...]"), one not read is
+// "0x... (unreadable)".
+void msghdr(std::string& out, std::string_view bytes, unsigned ptr_size);
+// The first of `count` struct mmsghdr (blob layout of ArgKind::mmsghdr):
+// [{msg_hdr={...}, msg_len=5}, ...] (", ..." when count > 1: only the first is read).
+void mmsghdr(std::string& out, std::string_view bytes, unsigned ptr_size, uint64_t count);
 
 }  // namespace vmitrace::output::decode

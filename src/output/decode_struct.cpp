@@ -230,4 +230,161 @@ void int_ref(std::string& out, std::string_view b) {
   out += ']';
 }
 
+void wait_status(std::string& out, std::string_view b) {
+  uint32_t s = 0;
+  if (!get(b, 0, s)) {
+    out.append("[...]");
+    return;
+  }
+  out.append("[{");
+  if ((s & 0xff) == 0x7f) {  // stopped
+    const uint32_t sig = (s >> 8) & 0xff;
+    out.append("WIFSTOPPED(s) && WSTOPSIG(s) == ");
+    signal(out, sig & 0x7f);
+    if (sig & 0x80) out.append(" | 0x80");
+    s &= ~uint32_t{0xff7f};
+  } else if ((s & 0x7f) != 0 && s != 0xffff) {  // killed by a signal
+    out.append("WIFSIGNALED(s) && WTERMSIG(s) == ");
+    signal(out, s & 0x7f);
+    if (s & 0x80) out.append(" && WCOREDUMP(s)");
+    s &= ~uint32_t{0xff};
+  } else if ((s & 0x7f) == 0) {  // exited
+    out.append("WIFEXITED(s) && WEXITSTATUS(s) == ");
+    udec(out, (s >> 8) & 0xff);
+    s &= ~uint32_t{0xff00};
+  } else {  // 0xffff: continued
+    out.append("WIFCONTINUED(s)");
+    s = 0;
+  }
+  out += '}';
+  if (s >> 16) {  // a ptrace event in the high bits
+    out.append(" | ");
+    hex(out, s >> 16);
+    out.append(" << 16");
+  }
+  if (s & 0xffff) {
+    out.append(" | ");
+    hex(out, s & 0xffff);
+  }
+  out += ']';
+}
+
+void siginfo(std::string& out, std::string_view b, unsigned ptr_size) {
+  int32_t signo = 0, code = 0, pid = 0, status = 0;
+  uint32_t uid = 0;
+  int64_t utime = 0, stime = 0;
+  bool ok = get(b, 0, signo) && get(b, 8, code);
+  if (ptr_size == 4) {  // compat_siginfo: the union at 12, clock_t of 32 bits
+    int32_t ut = 0, st = 0;
+    ok = ok && get(b, 12, pid) && get(b, 16, uid) && get(b, 20, status) && get(b, 24, ut) &&
+         get(b, 28, st);
+    utime = ut, stime = st;
+  } else {  // the union at 16, clock_t of 64 bits
+    ok = ok && get(b, 16, pid) && get(b, 20, uid) && get(b, 24, status) && get(b, 32, utime) &&
+         get(b, 40, stime);
+  }
+  if (!ok) {
+    out.append("{...}");
+    return;
+  }
+  if (signo == 0) {  // WNOHANG and no child to report
+    out.append("{}");
+    return;
+  }
+  out.append("{si_signo=");
+  signal(out, signo);
+  out.append(", si_code=");
+  const bool chld = signo == 17;  // SIGCHLD
+  if (const syscalls::NamedValue* nv =
+          chld ? syscalls::find_value(syscalls::consts::sigchld_code, static_cast<uint32_t>(code))
+               : nullptr)
+    out.append(nv->name);
+  else
+    dec(out, code);
+  out.append(", si_pid=");
+  dec(out, pid);
+  out.append(", si_uid=");
+  udec(out, uid);
+  if (chld) {
+    out.append(", si_status=");
+    if (code == 1 /* CLD_EXITED */) dec(out, status);
+    else signal(out, status);
+    out.append(", si_utime=");
+    dec(out, utime);
+    out.append(", si_stime=");
+    dec(out, stime);
+  }
+  out += '}';
+}
+
+namespace {
+// Bytes of a msghdr blob (its part lengths say), 0 when they do not fit in b.
+size_t msghdr_blob_size(std::string_view b, unsigned ptr_size) {
+  uint16_t name_bytes = 0, iov_bytes = 0;
+  const size_t n = 4 + size_t{syscalls::msghdr_layout(ptr_size).size};
+  if (!get(b, 0, name_bytes) || !get(b, 2, iov_bytes) || n + name_bytes + iov_bytes > b.size())
+    return 0;
+  return n + name_bytes + iov_bytes;
+}
+}  // namespace
+
+void mmsghdr(std::string& out, std::string_view b, unsigned ptr_size, uint64_t count) {
+  const size_t n = msghdr_blob_size(b, ptr_size);
+  out.append("[{msg_hdr=");
+  msghdr(out, b.substr(0, n), ptr_size);
+  uint32_t msg_len = 0;
+  if (n && get(b, n, msg_len)) {
+    out.append(", msg_len=");
+    udec(out, msg_len);
+  }
+  out += '}';
+  if (count > 1) out.append(", ...");
+  out += ']';
+}
+
+void msghdr(std::string& out, std::string_view b, unsigned ptr_size) {
+  const syscalls::MsghdrLayout L = syscalls::msghdr_layout(ptr_size);
+  uint16_t name_bytes = 0, iov_bytes = 0;
+  if (msghdr_blob_size(b, ptr_size) == 0) {
+    out.append("{...}");
+    return;
+  }
+  get(b, 0, name_bytes);
+  get(b, 2, iov_bytes);
+  const std::string_view h = b.substr(4, L.size);
+  auto word = [&](uint32_t off, unsigned w) {
+    uint64_t v = 0;
+    std::memcpy(&v, h.data() + off, w);
+    return v;
+  };
+  const uint64_t name = word(L.name, ptr_size), iov = word(L.iov, ptr_size);
+  const uint32_t namelen = static_cast<uint32_t>(word(L.namelen, 4));
+  const uint64_t iovlen = word(L.iovlen, L.word), controllen = word(L.controllen, L.word);
+  const uint32_t flags = static_cast<uint32_t>(word(L.flags, 4));
+  out.append("{msg_name=");
+  if (name_bytes) {
+    sockaddr(out, b.substr(4 + L.size, name_bytes), namelen > name_bytes);
+  } else {
+    ptr(out, name);
+    if (name != 0 && namelen != 0) out.append(" (unreadable)");
+  }
+  out.append(", msg_namelen=");
+  dec(out, static_cast<int32_t>(namelen));
+  out.append(", msg_iov=");
+  if (iov_bytes) {
+    iovec(out, b.substr(4 + size_t{L.size} + name_bytes, iov_bytes), ptr_size,
+          iovlen > iov_bytes / (2 * ptr_size));
+  } else {
+    ptr(out, iov);
+    if (iov != 0 && iovlen != 0) out.append(" (unreadable)");
+  }
+  out.append(", msg_iovlen=");
+  udec(out, iovlen);
+  out.append(", msg_controllen=");
+  udec(out, controllen);
+  out.append(", msg_flags=");
+  alt_hex(out, flags);
+  out += '}';
+}
+
 }  // namespace vmitrace::output::decode

@@ -22,6 +22,17 @@ std::string_view arg_key(char (&buf)[64], const syscalls::SyscallInfo* info, uns
 
 bool known_state(event::Capture c) { return static_cast<uint8_t>(c) <= 3; }
 
+// A path extra as text: a path longer than the capture keeps its tail ("..." in
+// front says so); "(unreadable)" when the kernel objects could not be read.
+void path_text(std::string& text, const event::ExtraView& x) {
+  if (x.state == event::Capture::unreadable) {
+    text.append("(unreadable)");
+    return;
+  }
+  if (x.state == event::Capture::truncated) text.append("...");
+  text.append(reinterpret_cast<const char*>(x.data), x.len);
+}
+
 }  // namespace
 
 void append_fd_paths(Line& line, const event::Record& r, const syscalls::SyscallInfo* info) {
@@ -30,11 +41,21 @@ void append_fd_paths(Line& line, const event::Record& r, const syscalls::Syscall
   event::for_each_extra(r, [&](const event::ExtraView& x) {
     if (x.tag != event::Extra::fd_path || x.arg >= event::kMaxArgs || !known_state(x.state)) return;
     text.clear();
-    // A path longer than the capture keeps its tail: "..." in front says so.
-    if (x.state == event::Capture::truncated) text.append("...");
-    text.append(reinterpret_cast<const char*>(x.data), x.len);
-    if (x.state == event::Capture::unreadable) text = "(unreadable)";
+    path_text(text, x);
     line.key(arg_key(key, info, x.arg, "_path"));
+    line.str(text);
+  });
+}
+
+void append_ret_path(Line& line, const event::Record& r) {
+  thread_local std::string text;
+  bool done = false;  // one key (a record is data: it might carry two)
+  event::for_each_extra(r, [&](const event::ExtraView& x) {
+    if (done || x.tag != event::Extra::ret_path || !known_state(x.state)) return;
+    done = true;
+    text.clear();
+    path_text(text, x);
+    line.key("Ret_path");
     line.str(text);
   });
 }
@@ -46,6 +67,7 @@ void append_out_args(Line& line, const event::Record& r, const syscalls::Syscall
   thread_local std::string text;
   event::for_each_extra(r, [&](const event::ExtraView& x) {
     if (x.tag != event::Extra::out_arg || x.arg >= info->nargs || !known_state(x.state)) return;
+    const unsigned ptr_size = r.abi == event::Abi::linux_ia32 ? 4 : 8;
     const syscalls::ArgInfo& a = info->args[x.arg];
     const std::string_view b(reinterpret_cast<const char*>(x.data), x.len);
     const bool trunc = x.state == event::Capture::truncated;
@@ -63,6 +85,14 @@ void append_out_args(Line& line, const event::Record& r, const syscalls::Syscall
         case ArgKind::len_out: decode::int_ref(text, b); break;
         case ArgKind::sockaddr_out: decode::sockaddr(text, b, trunc); break;
         case ArgKind::out_buffer: decode::quoted(text, b, 0, trunc); break;  // --capture-buffers bounds it
+        case ArgKind::prctl_arg: decode::quoted(text, b, 0, trunc); break;   // PR_GET_NAME
+        case ArgKind::wait_status_out: decode::wait_status(text, b); break;
+        case ArgKind::siginfo_out: decode::siginfo(text, b, ptr_size); break;
+        case ArgKind::clone_ptid_out: decode::int_ref(text, b); break;
+        case ArgKind::msghdr_out: decode::msghdr(text, b, ptr_size); break;
+        case ArgKind::mmsghdr_out:
+          decode::mmsghdr(text, b, ptr_size, static_cast<uint64_t>(r.ret) & 0xffffffffu);
+          break;
         default: return;
       }
     }

@@ -80,6 +80,7 @@ void append_args(Line& line, const Ctx& c, const FormatOptions& opt) {
   for (unsigned i = 0; i < n; ++i) {
     ArgValue a{};
     a.raw = r.args[i];
+    a.all = r.args;
     if (c.info) {
       a.info = &c.info->args[i];
       a.bits = a.info->bits;
@@ -133,6 +134,7 @@ void append_plugin_fields(Line& line, const Ctx& c, const FormatOptions& opt) {
     } else {
       line.field_str("Info", c.errno_name);
     }
+    append_ret_path(line, r);
     append_out_args(line, r, c.info, opt);
   }
 }

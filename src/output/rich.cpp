@@ -81,6 +81,29 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
       if (captured(a.blob)) decode::iovec(out, bytes(a.blob), a.bits >= 64 ? 8 : 4, trunc);
       else uncaptured_pointer(out, a.blob, v);
       break;
+    case ArgKind::futex_op: decode::futex_op(out, v); break;
+    case ArgKind::futex_timeout:
+    case ArgKind::futex_timeout32:
+      if (captured(a.blob)) decode::timespec(out, bytes(a.blob));
+      else if (a.all && ai.len_arg >= 0 && !syscalls::futex_has_timeout(a.all[ai.len_arg]))
+        decode::udec(out, v & 0xffffffffu);  // val2 of the requeue/wake commands
+      else uncaptured_pointer(out, a.blob, v);
+      break;
+    case ArgKind::prctl_arg:  // PR_SET_NAME's name; PR_GET_NAME's comes on the sysret
+      if (captured(a.blob)) decode::quoted(out, bytes(a.blob), 0, trunc);
+      else if (a.blob.state == event::Capture::unreadable) uncaptured_pointer(out, a.blob, v);
+      else decode::alt_hex(out, v);
+      break;
+    case ArgKind::msghdr:
+      if (captured(a.blob)) decode::msghdr(out, bytes(a.blob), a.bits >= 64 ? 8 : 4);
+      else uncaptured_pointer(out, a.blob, v);
+      break;
+    case ArgKind::mmsghdr:
+      if (captured(a.blob))
+        decode::mmsghdr(out, bytes(a.blob), a.bits >= 64 ? 8 : 4,
+                        a.all && ai.len_arg >= 0 ? a.all[ai.len_arg] & 0xffffffffu : 1);
+      else uncaptured_pointer(out, a.blob, v);
+      break;
     case ArgKind::ptr:
     case ArgKind::out_ptr:
     default: decode::ptr(out, v); break;  // out kinds: their data comes on the sysret

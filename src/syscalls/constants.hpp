@@ -49,6 +49,9 @@ extern const ConstSet wait_options;
 extern const ConstSet ioctl_dir;        // flags, 0 = _IOC_NONE
 extern const ConstSet ioctl_cmd;        // known full request numbers
 extern const ConstSet statx_mask;       // flags: statx stx_mask
+extern const ConstSet futex_cmd;        // futex op & FUTEX_CMD_MASK
+extern const ConstSet waitid_which;     // P_ALL, P_PID...
+extern const ConstSet sigchld_code;     // CLD_EXITED...
 }  // namespace consts
 
 // "ENOENT" for ret in -4095..-1 when the errno has a name; "" otherwise.

@@ -45,6 +45,19 @@ std::span<const SyscallInfo> table(event::Abi abi) {
   return {t->entries, t->count};
 }
 
+bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret) {
+  if (ret < 0 || ret > 0x7fffffff) return false;  // failed (or no int): no new fd
+  switch (info.ret) {
+    case RetKind::fd: return true;
+    case RetKind::dupfd: {
+      const uint32_t cmd = static_cast<uint32_t>(args[1]);
+      return cmd == 0 /* F_DUPFD */ || cmd == 1030 /* F_DUPFD_CLOEXEC */;
+    }
+    case RetKind::value: break;
+  }
+  return false;
+}
+
 const char* abi_type_name(event::Abi abi) {
   switch (abi) {
     case event::Abi::linux_x64: return "x64";

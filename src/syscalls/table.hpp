@@ -42,6 +42,16 @@ enum class ArgKind : uint8_t {
   timespec,    // struct __kernel_timespec * (two 64-bit fields)
   timespec32,  // struct old_timespec32 * (ia32: two 32-bit fields)
   iovec,       // struct iovec * with the count in len_arg: {base, len} pairs
+  msghdr,      // struct user_msghdr * (sendmsg): header, then msg_name and msg_iov
+               // (see the blob conventions below)
+  mmsghdr,     // struct mmsghdr * (sendmmsg), len_arg = vlen: the first message
+  // Kinds whose meaning depends on another argument (len_arg: its index):
+  futex_op,    // futex op: FUTEX_* command, _PRIVATE, |FUTEX_CLOCK_REALTIME
+  futex_timeout,   // futex utime (len_arg = op): a __kernel_timespec * for the
+                   // waiting commands (read at entry), else the integer val2
+  futex_timeout32, // the same with an old_timespec32 * (ia32 futex)
+  prctl_arg,   // prctl arg2 (len_arg = option): PR_SET_NAME's name read at entry,
+               // PR_GET_NAME's written at return; else hex
   // Written by the kernel, captured at return (Extra::out_arg on the sysret):
   sockaddr_out,// struct sockaddr *, its length behind the int * of len_arg
   len_out,     // int * holding a length (accept's addrlen)
@@ -52,12 +62,26 @@ enum class ArgKind : uint8_t {
   fd_pair_out, // int[2] of pipe/pipe2
   out_buffer,  // read/recv buffer: the first bytes of what the kernel wrote
                // (--capture-buffers), len_arg = its capacity
+  wait_status_out, // int * wait status of wait4 (written when a child was reaped)
+  siginfo_out, // struct siginfo * of waitid (compat_siginfo for ia32)
+  clone_ptid_out,  // clone parent_tidptr (len_arg = clone_flags): the tid written
+                   // there with CLONE_PARENT_SETTID (or the pidfd with CLONE_PIDFD)
+  msghdr_out,  // struct user_msghdr * (recvmsg): as msghdr, read again at return
+  mmsghdr_out, // struct mmsghdr * (recvmmsg): the first message, at return (ret = count)
 };
 
 // True for kinds the kernel writes: captured at return, not at entry.
+// (prctl_arg is both: see capture.cpp.)
 inline bool is_out_kind(ArgKind k) {
-  return k >= ArgKind::sockaddr_out && k <= ArgKind::out_buffer;
+  return k >= ArgKind::sockaddr_out && k <= ArgKind::mmsghdr_out;
 }
+
+// What a successful return value is (the `->KIND` column of the data tables).
+enum class RetKind : uint8_t {
+  value,  // a count, an id, 0...
+  fd,     // a new file descriptor (open, socket, dup...): gets Ret_path
+  dupfd,  // fcntl: a new fd when cmd (argument 1) is F_DUPFD or F_DUPFD_CLOEXEC
+};
 
 struct ArgInfo {
   const char* name;   // "pathname"
@@ -81,7 +105,12 @@ struct SyscallInfo {
   ArgInfo args[6];
   const char* symbol_native32;  // ia32 table: entry point in a native 32-bit kernel
                                 // ("" when absent there); x64 table: ""
+  RetKind ret = RetKind::value;
 };
+
+// True when this call, returning ret with these argument values, created a file
+// descriptor (ret is that fd).
+bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret);
 
 // Blob conventions for captured arguments (event::Record blobs):
 //   string:       the bytes before the NUL (Capture::truncated when the limit hit first)
@@ -90,9 +119,20 @@ struct SyscallInfo {
 //   sockaddr:     at most kMaxSockaddr bytes of the address (truncated when longer)
 //   timespec(32): the 16 (8) bytes of the structure
 //   iovec:        at most kMaxIovecs {base, len} pairs of the user's pointer size
+//   msghdr:       two u16 (bytes of msg_name and of msg_iov that follow), the
+//                 user_msghdr (56 bytes; ia32 28), then min(msg_namelen, kMaxSockaddr)
+//                 bytes of msg_name, then at most kMaxIovecs {base, len} pairs of
+//                 msg_iov (0 bytes: NULL, empty or unreadable; the header tells which).
+//                 Truncated when a part was cut or unreadable.
+//   mmsghdr:      the first message as msghdr, then its msg_len (4 bytes; absent when
+//                 unreadable). The count is the vlen argument (entry) or ret.
+//   futex_timeout(32): as timespec(32), only for the waiting commands
+//   prctl_arg:    PR_SET_NAME's string (at most 16 bytes)
 // Out kinds travel as Extra::out_arg on the sysret: stat*: the structure's bytes;
 // fd_pair_out: 8 bytes; len_out: 4 bytes; sockaddr_out: the address (length from
-// *len_arg); out_buffer: the first min(ret, --capture-buffers) bytes.
+// *len_arg); out_buffer: the first min(ret, --capture-buffers) bytes;
+// wait_status_out, clone_ptid_out: 4 bytes; siginfo_out: 128 bytes; msghdr_out: as
+// msghdr; mmsghdr_out: as mmsghdr; prctl_arg (PR_GET_NAME): the name, at most 16 bytes.
 inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)
 inline constexpr uint32_t kMaxIovecs = 16;
 
@@ -103,6 +143,26 @@ std::span<const SyscallInfo> table(event::Abi abi);
 // "x64" / "x32" (ia32 and compat calls are "x32", as the specification says).
 // Windows tables are not there yet: "nt" / "win32k".
 const char* abi_type_name(event::Abi abi);
+
+// Values the conditional kinds look at (the kernel's uapi numbers).
+inline constexpr uint64_t kPrSetName = 15, kPrGetName = 16;  // prctl options
+inline constexpr uint32_t kTaskCommLen = 16;                 // PR_*_NAME buffer size
+inline constexpr uint64_t kCloneParentSettid = 0x00100000, kClonePidfd = 0x00001000;
+// True for the futex commands whose fourth argument is a timeout pointer (WAIT,
+// LOCK_PI, WAIT_BITSET, WAIT_REQUEUE_PI, LOCK_PI2); for the others it is val2.
+inline bool futex_has_timeout(uint64_t op) {
+  const uint64_t cmd = op & ~uint64_t{128 | 256} & 0xffffffffu;  // FUTEX_CMD_MASK
+  return cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13;
+}
+// struct user_msghdr (x86-64) / compat_msghdr (ia32): field offsets by pointer size.
+struct MsghdrLayout {
+  uint32_t size, name, namelen, iov, iovlen, control, controllen, flags;
+  unsigned word;  // bytes of msg_iovlen / msg_controllen (size_t / compat_size_t)
+};
+inline MsghdrLayout msghdr_layout(unsigned ptr_size) {
+  if (ptr_size == 4) return {28, 0, 4, 8, 12, 16, 20, 24, 4};
+  return {56, 0, 8, 16, 24, 32, 40, 48, 8};
+}
 
 // Masks a raw argument value to the width the kernel uses (see ArgInfo::bits).
 inline uint64_t mask_arg(uint64_t v, unsigned bits) {

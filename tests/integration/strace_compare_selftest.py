@@ -36,11 +36,11 @@ def events_from(calls):
         entry = {"Plugin": "syscall", "TID": c["tid"], "Method": c["name"], "NArgs": len(args), "EventUID": "0x1"}
         out.append({**entry, **args, **paths})
         if c["ret"] is not None:
-            ret, _ = strace_log.split_fd(c["ret"])
+            ret, rpath = strace_log.split_fd(c["ret"])
             v = -{"ENOENT": 2}.get(c["errno"], 1) if c["errno"] else int(ret, 0)
             info = f"{c['errno']} ({c['errtext']})" if c["errno"] else ""
             out.append({"Plugin": "sysret", "TID": c["tid"], "Method": c["name"], "Ret": hex(v & (2**64 - 1)),
-                        "Info": info})
+                        "Info": info, **({"Ret_path": rpath} if rpath and not c["errno"] else {})})
     return out
 
 
@@ -99,6 +99,10 @@ def main():
     check(any(d[3] == "mmap" and d[7] == "mismatch" for d in st.diffs), "a wrong argument is not reported")
     st = broken(lambda evs: first(evs, "syscall", "close").update(a0_path="/elsewhere"))
     check(st.ok["fd_path"] == st.n["fd_path"] - 1, "a wrong fd path is not reported")
+    st = broken(lambda evs: first(evs, "sysret", "openat").update(Ret_path="/elsewhere"))
+    check(any(d[0] == "fd_path" and d[4] == "Ret_path" for d in st.diffs), "a wrong Ret_path is not reported")
+    st = broken(lambda evs: first(evs, "sysret", "openat").pop("Ret_path"))
+    check(st.ok["fd_path"] == st.n["fd_path"] - 1, "a missing Ret_path is not reported")
     st = broken(lambda evs: first(evs, "syscall", "nanosleep").update(a0="0x7ffc0000"))
     check(any(d[3] == "nanosleep" and d[7] == "undecoded" for d in st.diffs), "an undecoded struct is not classed")
 

@@ -11,7 +11,8 @@ on), then compared field by field:
   args       each argument strace prints, against vmitrace's argument of that position
              (or of the key strace names, e.g. clone's flags=); an output argument vmitrace
              shows on the sysret event is taken from there
-  fd_path    the path strace's -y shows after a descriptor, against vmitrace's <arg>_path
+  fd_path    the path strace's -y shows after a descriptor, against vmitrace's <arg>_path,
+             and after a returned descriptor (`= 3</tmp/x>`), against the sysret's Ret_path
 Each difference is classified: `undecoded` (vmitrace shows the pointer, strace the data it
 points to: struct, array or string not captured yet) or `mismatch`. Every argument and fd
 path difference must be listed in KNOWN_DIFFS with its cause; the sequence and the return
@@ -37,7 +38,7 @@ import strace_log  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXED_ENTRY = {"Plugin", "TimeStamp", "PID", "PPID", "TID", "UserName", "UserId", "ProcessName", "Method",
                "EventUID", "ThreadName", "Module", "vCPU", "CR3", "Syscall", "NArgs", "Type"}
-FIXED_RET = FIXED_ENTRY | {"Ret", "Info"}
+FIXED_RET = FIXED_ENTRY | {"Ret", "Info", "Ret_path"}
 # strace prints some calls with key=value arguments: its key -> the kernel's argument name.
 KEY_ALIASES = {"clone": {"child_stack": "newsp", "flags": "clone_flags", "parent_tid": "parent_tidptr",
                          "child_tidptr": "child_tidptr", "tls": "tls"}}
@@ -45,10 +46,6 @@ KEY_ALIASES = {"clone": {"child_stack": "newsp", "flags": "clone_flags", "parent
 # difference that is no longer seen is reported (remove it); an unlisted one fails the test,
 # so a field that agreed once cannot silently regress.
 KNOWN_DIFFS = {
-    ("futex", "op"): "futex operations are rendered as a number, strace names them (FUTEX_WAIT)",
-    ("prctl", "arg2"): "PR_SET_NAME/PR_GET_NAME: the name (in, or written at return) is not captured",
-    ("wait4", "stat_addr"): "the wait status written at return is not decoded ([{WIFEXITED(s) ...}])",
-    ("clone", "parent_tidptr"): "CLONE_PARENT_SETTID: the tid written at return is not shown ([tid])",
 }
 ADDR_RE = re.compile(r"^(0x[0-9a-f]+|NULL)( \(unreadable\))?$")
 
@@ -91,6 +88,7 @@ def vmitrace_calls(events, tids, main_tid):
             if c is None or c["name"] != ev["Method"]:
                 continue  # a return without its entry (fork/clone child's first return)
             c["ret"], c["info"] = signed64(ev["Ret"]), ev.get("Info", "")
+            c["ret_path"] = ev.get("Ret_path")
             c["out"] = {k: ev[k] for k in ev if k not in FIXED_RET}
     return calls
 
@@ -171,7 +169,12 @@ def compare_ret(st, tid, i, s, v):
         st.count("ret", False)
         st.diffs.append(("ret", tid, i, s["name"], "ret", s["ret"], "(no sysret)", "mismatch"))
         return
-    sret, _ = strace_log.split_fd(s["ret"])
+    sret, spath = strace_log.split_fd(s["ret"])
+    if spath is not None and not s["errno"]:  # -y: the path of a returned fd (Ret_path)
+        agreed = v.get("ret_path") == spath
+        st.count("fd_path", agreed)
+        if not agreed:
+            st.diffs.append(("fd_path", tid, i, s["name"], "Ret_path", spath, v.get("ret_path"), "mismatch"))
     if s["errno"]:
         want = f"{s['errno']} ({s['errtext']})"
         agreed = sret == "-1" and -4095 <= v["ret"] < 0 and v["info"] == want

@@ -239,6 +239,19 @@ def check_fd_extras(pairs, gt, prog, path, capture):
         cn = find(pairs, pid, tid, "connect", lambda e: int(e["fd"], 0) == fd)
         check(cn and re.fullmatch(r"socket:\[\d+\]", cn[0][0].get("fd_path", "")) is not None,
               f"{prog}: connect fd_path {cn[0][0].get('fd_path') if cn else None!r} is not socket:[N]")
+        # Ret_path: socket()'s sysret names the same socket the connect then uses.
+        sk = find(pairs, pid, tid, "socket")
+        check(sk and sk[0][1] is not None and cn and sk[0][1].get("Ret_path") == cn[0][0].get("fd_path"),
+              f"{prog}: socket Ret_path {sk[0][1].get('Ret_path') if sk and sk[0][1] else None!r} "
+              f"!= connect fd_path")
+    # Ret_path of the successful openat calls: the file they opened; none for the failed one.
+    for kv in gt_calls("openat"):
+        pid, tid, ret = int(kv["pid"]), int(kv["tid"]), int(kv["ret"])
+        op = [p for p in find(pairs, pid, tid, "openat") if p[1] is not None and
+              int(p[1]["Ret"], 0) & 0xffffffff == ret & 0xffffffff]
+        if check(op, f"{prog}: no openat sysret with ret {ret}"):
+            got = op[0][1].get("Ret_path")
+            check(got == (path if ret >= 0 else None), f"{prog}: openat ret {ret} Ret_path {got!r}")
 
 
 def mismatch(a, vmitrace, tmp, run_opts, launch_opts):

@@ -2,13 +2,11 @@
 // fd paths (both styles), out arguments on sysrets (stat, pipe fds, accept's
 // address, read buffers) and marked values for hostile bytes.
 #include <gtest/gtest.h>
-#include <simdjson.h>
 
 #include <string>
 
 #include "output/decode.hpp"
-#include "output/format.hpp"
-#include "record_helpers.hpp"
+#include "json_line.hpp"
 #include "syscalls/table.hpp"
 
 using namespace vmitrace;
@@ -20,40 +18,8 @@ using test::RecordBuf;
 
 namespace {
 
-std::string line_of(const event::Record& r, ArgStyle st, Format f = Format::json) {
-  output::FormatOptions o;
-  o.format = f;
-  o.args = st;
-  std::string out;
-  output::format_event(r, 7, o, out);
-  return out;
-}
-
-std::string jstr(const std::string& line, const char* k) {
-  simdjson::dom::parser p;
-  simdjson::dom::element e;
-  if (p.parse(line).get(e)) return "<invalid json>";
-  std::string_view v;
-  if (e[k].get_string().get(v)) return "<missing>";
-  return std::string(v);
-}
-
-event::Record& entry(RecordBuf& rb, const char* name) {
-  event::Record& r = rb.rec();
-  test::fill_context(r);
-  r.kind = event::Kind::syscall;
-  const syscalls::SyscallInfo* s = syscalls::lookup(event::Abi::linux_x64, name);
-  r.nr = s->nr;
-  r.nargs = s->nargs;
-  return r;
-}
-
-event::Record& sysret(RecordBuf& rb, const char* name, int64_t ret) {
-  event::Record& r = entry(rb, name);
-  r.kind = event::Kind::sysret;
-  r.ret = ret;
-  return r;
-}
+using test::json_line;
+using test::json_str;
 
 std::string bytes(const void* p, size_t n) { return std::string(static_cast<const char*>(p), n); }
 
@@ -136,105 +102,105 @@ TEST(Structures, TimespecIovecStatPipe) {
 
 TEST(Extras, FdPathsInBothStylesAfterTheArguments) {
   RecordBuf rb;
-  event::Record& r = entry(rb, "read");
+  event::Record& r = test::entry_of(rb, "read");
   r.args[0] = 3;
   r.args[1] = 0x7ffd0000;
   r.args[2] = 4096;
   rb.b.add_extra(Extra::fd_path, 0, "/tmp/vmitrace-lab/file64.txt", 28);
   const event::Record& rec = rb.done();
   for (ArgStyle st : {ArgStyle::raw, ArgStyle::rich}) {
-    std::string l = line_of(rec, st);
-    EXPECT_EQ(jstr(l, "fd_path"), "/tmp/vmitrace-lab/file64.txt") << l;
+    std::string l = json_line(rec, st);
+    EXPECT_EQ(json_str(l, "fd_path"), "/tmp/vmitrace-lab/file64.txt") << l;
     EXPECT_LT(l.find("\"count\""), l.find("\"fd_path\""));
   }
-  EXPECT_EQ(jstr(line_of(rec, ArgStyle::raw), "fd"), "0x3");  // raw entry keys unchanged
-  std::string kv = line_of(rec, ArgStyle::raw, Format::kv);
+  EXPECT_EQ(json_str(json_line(rec, ArgStyle::raw), "fd"), "0x3");  // raw entry keys unchanged
+  std::string kv = json_line(rec, ArgStyle::raw, Format::kv);
   EXPECT_NE(kv.find(",fd_path=\"/tmp/vmitrace-lab/file64.txt\""), std::string::npos) << kv;
 }
 
 TEST(Extras, MarkedFdPaths) {
   RecordBuf rb;
-  event::Record& r = entry(rb, "dup2");
+  event::Record& r = test::entry_of(rb, "dup2");
   r.args[0] = 3;
   r.args[1] = 4;
   rb.b.add_extra(Extra::fd_path, 0, "dir/file", 8, Capture::truncated);
   rb.b.add_extra(Extra::fd_path, 1, nullptr, 0, Capture::unreadable);
-  std::string l = line_of(rb.done(), ArgStyle::rich);
-  EXPECT_EQ(jstr(l, "oldfd_path"), "...dir/file");
-  EXPECT_EQ(jstr(l, "newfd_path"), "(unreadable)");
+  std::string l = json_line(rb.done(), ArgStyle::rich);
+  EXPECT_EQ(json_str(l, "oldfd_path"), "...dir/file");
+  EXPECT_EQ(json_str(l, "newfd_path"), "(unreadable)");
 }
 
 TEST(Extras, OutArgumentsOnSysret) {
   RecordBuf rb;
-  event::Record& r = sysret(rb, "pipe2", 0);
+  event::Record& r = test::sysret_of(rb, "pipe2", 0);
   r.args[0] = 0x7ffd1000;
   const int32_t fds[2] = {3, 4};
   rb.b.add_extra(Extra::out_arg, 0, fds, 8);
   const event::Record& rec = rb.done();
   for (ArgStyle st : {ArgStyle::raw, ArgStyle::rich}) {
-    std::string l = line_of(rec, st);
-    EXPECT_EQ(jstr(l, "fildes"), "[3, 4]") << l;
+    std::string l = json_line(rec, st);
+    EXPECT_EQ(json_str(l, "fildes"), "[3, 4]") << l;
     EXPECT_LT(l.find("\"Info\""), l.find("\"fildes\""));
   }
 
   RecordBuf ra;
-  event::Record& a = sysret(ra, "accept", 5);
+  event::Record& a = test::sysret_of(ra, "accept", 5);
   a.args[1] = 0x7ffd2000;
   a.args[2] = 0x7ffd3000;
   const uint8_t sin[16] = {2, 0, 0, 80, 10, 0, 0, 1};
   ra.b.add_extra(Extra::out_arg, 1, sin, 16);
   const int32_t len = 16;
   ra.b.add_extra(Extra::out_arg, 2, &len, 4);
-  std::string l = line_of(ra.done(), ArgStyle::rich);
-  EXPECT_EQ(jstr(l, "upeer_sockaddr"),
+  std::string l = json_line(ra.done(), ArgStyle::rich);
+  EXPECT_EQ(json_str(l, "upeer_sockaddr"),
             "{sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr(\"10.0.0.1\")}");
-  EXPECT_EQ(jstr(l, "upeer_addrlen"), "[16]");
+  EXPECT_EQ(json_str(l, "upeer_addrlen"), "[16]");
 
   RecordBuf rr;
-  event::Record& rd = sysret(rr, "read", 10);
+  event::Record& rd = test::sysret_of(rr, "read", 10);
   rd.args[1] = 0x7ffd4000;
   rr.b.add_extra(Extra::out_arg, 1, "01234567", 8, Capture::truncated);
-  EXPECT_EQ(jstr(line_of(rr.done(), ArgStyle::raw), "buf"), "\"01234567\"...");
+  EXPECT_EQ(json_str(json_line(rr.done(), ArgStyle::raw), "buf"), "\"01234567\"...");
 
   RecordBuf ru;  // the kernel's buffer was unreadable at return: marked
-  event::Record& u = sysret(ru, "fstat", 0);
+  event::Record& u = test::sysret_of(ru, "fstat", 0);
   u.args[1] = 0x7ffd5000;
   ru.b.add_extra(Extra::out_arg, 1, nullptr, 0, Capture::unreadable);
-  EXPECT_EQ(jstr(line_of(ru.done(), ArgStyle::rich), "statbuf"), "0x7ffd5000 (unreadable)");
+  EXPECT_EQ(json_str(json_line(ru.done(), ArgStyle::rich), "statbuf"), "0x7ffd5000 (unreadable)");
 }
 
 TEST(Extras, RichEntryStructures) {
   RecordBuf rb;
-  event::Record& r = entry(rb, "connect");
+  event::Record& r = test::entry_of(rb, "connect");
   r.args[0] = 3;
   r.args[1] = 0x7ffd0000;
   r.args[2] = 16;
   const uint8_t in4[16] = {2, 0, 0x1f, 0x90, 127, 0, 0, 1};
   rb.blob(1, bytes(in4, 16));
   const event::Record& rec = rb.done();
-  EXPECT_EQ(jstr(line_of(rec, ArgStyle::rich), "uservaddr"),
+  EXPECT_EQ(json_str(json_line(rec, ArgStyle::rich), "uservaddr"),
             "{sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr(\"127.0.0.1\")}");
-  EXPECT_EQ(jstr(line_of(rec, ArgStyle::raw), "uservaddr"), "0x7ffd0000");  // raw: unchanged
+  EXPECT_EQ(json_str(json_line(rec, ArgStyle::raw), "uservaddr"), "0x7ffd0000");  // raw: unchanged
 
   RecordBuf rn;
-  event::Record& n = entry(rn, "nanosleep");
+  event::Record& n = test::entry_of(rn, "nanosleep");
   n.args[0] = 0x7ffd0000;
   rn.blob(0, "", Capture::unreadable);
-  EXPECT_EQ(jstr(line_of(rn.done(), ArgStyle::rich), "rqtp"), "0x7ffd0000 (unreadable)");
+  EXPECT_EQ(json_str(json_line(rn.done(), ArgStyle::rich), "rqtp"), "0x7ffd0000 (unreadable)");
 }
 
 // A record whose extras lie (lengths past the end, unknown tags and states, an
 // argument index out of range) still formats to valid JSON.
 TEST(Extras, HostileExtrasStayValid) {
   RecordBuf rb;
-  event::Record& r = sysret(rb, "fstat", 0);
+  event::Record& r = test::sysret_of(rb, "fstat", 0);
   rb.b.add_extra(Extra::out_arg, 200, "x", 1);
   rb.b.add_extra(static_cast<Extra>(99), 0, "y", 1);
   rb.b.add_extra(Extra::out_arg, 1, "short", 5, static_cast<Capture>(9));
   rb.b.add_extra(Extra::out_arg, 1, "abc", 3);  // a stat of 3 bytes
   (void)r;
-  std::string l = line_of(rb.done(), ArgStyle::rich);
-  EXPECT_EQ(jstr(l, "statbuf"), "{...}");
+  std::string l = json_line(rb.done(), ArgStyle::rich);
+  EXPECT_EQ(json_str(l, "statbuf"), "{...}");
   simdjson::dom::parser p;
   simdjson::dom::element e;
   EXPECT_FALSE(p.parse(l).get(e));

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "output/format.hpp"
+#include "json_line.hpp"
 #include "record_helpers.hpp"
 #include "syscalls/table.hpp"
 
@@ -30,15 +31,7 @@ std::string line_of(const event::Record& r, Format f, ArgStyle st = ArgStyle::ri
   return out;
 }
 
-// The JSON value of key k (a string), "<missing>" when absent or not a string.
-std::string jstr(const std::string& line, const char* k) {
-  simdjson::dom::parser p;
-  simdjson::dom::element e;
-  if (p.parse(line).get(e)) return "<invalid json>";
-  std::string_view v;
-  if (e[k].get_string().get(v)) return "<missing>";
-  return std::string(v);
-}
+using test::json_str;
 
 // One x64 syscall entry with the given arguments (no blobs).
 struct Call {
@@ -52,7 +45,7 @@ struct Call {
     for (uint64_t a : args) r.args[i++] = a;
     r.nargs = static_cast<uint8_t>(i);
   }
-  std::string arg(const char* key) { return jstr(line_of(rb.done(), Format::json), key); }
+  std::string arg(const char* key) { return json_str(line_of(rb.done(), Format::json), key); }
 };
 
 TEST(Rich, OpenatAllFormats) {
@@ -61,10 +54,10 @@ TEST(Rich, OpenatAllFormats) {
   r.args[2] = 01 | 0100 | 01000 | 02000000;
   r.args[3] = 0644;
   std::string json = line_of(r, Format::json);
-  EXPECT_EQ(jstr(json, "dfd"), "AT_FDCWD");
-  EXPECT_EQ(jstr(json, "filename"), "\"/etc/passwd\"");
-  EXPECT_EQ(jstr(json, "flags"), "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC");
-  EXPECT_EQ(jstr(json, "mode"), "0644");
+  EXPECT_EQ(json_str(json, "dfd"), "AT_FDCWD");
+  EXPECT_EQ(json_str(json, "filename"), "\"/etc/passwd\"");
+  EXPECT_EQ(json_str(json, "flags"), "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC");
+  EXPECT_EQ(json_str(json, "mode"), "0644");
   EXPECT_NE(json.find(R"("dfd":"AT_FDCWD","filename":"\"/etc/passwd\"",)"), std::string::npos)
       << json;
   // The same strings, quoted and escaped the same way, in the text formats.
@@ -82,17 +75,17 @@ TEST(Rich, RawModeIsUnchangedByTheNewKinds) {
   // format_test.cpp hold the full lines).
   Call sock("socket", {2, 0x80001, 6});
   std::string raw = line_of(sock.rb.done(), Format::json, ArgStyle::raw);
-  EXPECT_EQ(jstr(raw, "family"), "0x2");
-  EXPECT_EQ(jstr(raw, "type"), "0x80001");
-  EXPECT_EQ(jstr(raw, "protocol"), "0x6");
+  EXPECT_EQ(json_str(raw, "family"), "0x2");
+  EXPECT_EQ(json_str(raw, "type"), "0x80001");
+  EXPECT_EQ(json_str(raw, "protocol"), "0x6");
   EXPECT_NE(line_of(sock.rb.rec(), Format::kv, ArgStyle::raw).find("family=0x2,type=0x80001,protocol=0x6"),
             std::string::npos);
   Call mm("mmap", {0, 4096, 3, 0x22, ~0ull, 0});
   raw = line_of(mm.rb.done(), Format::json, ArgStyle::raw);
-  EXPECT_EQ(jstr(raw, "prot"), "PROT_READ | PROT_WRITE");  // DRAKVUF's separator
-  EXPECT_EQ(jstr(raw, "flags"), "0x22");
-  EXPECT_EQ(jstr(raw, "addr"), "0x0");
-  EXPECT_EQ(jstr(raw, "fd"), "0xffffffffffffffff");
+  EXPECT_EQ(json_str(raw, "prot"), "PROT_READ | PROT_WRITE");  // DRAKVUF's separator
+  EXPECT_EQ(json_str(raw, "flags"), "0x22");
+  EXPECT_EQ(json_str(raw, "addr"), "0x0");
+  EXPECT_EQ(json_str(raw, "fd"), "0xffffffffffffffff");
 }
 
 TEST(Rich, DecodedArguments) {
@@ -163,15 +156,15 @@ TEST(Rich, StringsAndArrays) {
   rb.blob(1, std::string_view("ls\0-l\0a\tb\0", 10));
   rb.blob(2, std::string_view("PATH=/bin\0HOME=/ro", 18), event::Capture::truncated);
   std::string json = line_of(rb.done(), Format::json);
-  EXPECT_EQ(jstr(json, "filename"), R"("/bin/ls")");
-  EXPECT_EQ(jstr(json, "argv"), R"(["ls", "-l", "a\tb"])");
-  EXPECT_EQ(jstr(json, "envp"), R"(["PATH=/bin", "HOME=/ro"..., ...])");
+  EXPECT_EQ(json_str(json, "filename"), R"("/bin/ls")");
+  EXPECT_EQ(json_str(json, "argv"), R"(["ls", "-l", "a\tb"])");
+  EXPECT_EQ(json_str(json, "envp"), R"(["PATH=/bin", "HOME=/ro"..., ...])");
   // strace's truncation marker after the closing quote, at --string-limit.
-  EXPECT_EQ(jstr(line_of(rb.rec(), Format::json, ArgStyle::rich, 3), "argv"),
+  EXPECT_EQ(json_str(line_of(rb.rec(), Format::json, ArgStyle::rich, 3), "argv"),
             R"(["ls", "-l", "a\tb"])");
-  EXPECT_EQ(jstr(line_of(rb.rec(), Format::json, ArgStyle::rich, 4), "filename"), R"("/bin"...)");
+  EXPECT_EQ(json_str(line_of(rb.rec(), Format::json, ArgStyle::rich, 4), "filename"), R"("/bin"...)");
   // Raw mode keeps its own string layout.
-  EXPECT_EQ(jstr(line_of(rb.rec(), Format::json, ArgStyle::raw), "filename"), "/bin/ls");
+  EXPECT_EQ(json_str(line_of(rb.rec(), Format::json, ArgStyle::raw), "filename"), "/bin/ls");
 }
 
 TEST(Rich, UnreadableAndNullPointers) {
@@ -186,9 +179,9 @@ TEST(Rich, UnreadableAndNullPointers) {
   rb.blob(1, "", event::Capture::unreadable);
   rb.blob(2, "", event::Capture::none);
   std::string json = line_of(rb.done(), Format::json);
-  EXPECT_EQ(jstr(json, "filename"), "0x7ffd1234abcd (unreadable)");
-  EXPECT_EQ(jstr(json, "argv"), "NULL");
-  EXPECT_EQ(jstr(json, "envp"), "0x5000");
+  EXPECT_EQ(json_str(json, "filename"), "0x7ffd1234abcd (unreadable)");
+  EXPECT_EQ(json_str(json, "argv"), "NULL");
+  EXPECT_EQ(json_str(json, "envp"), "0x5000");
   // A buffer the capture side did not copy is a pointer.
   EXPECT_EQ(Call("write", {1, 0x7ffd0000, 12}).arg("buf"), "0x7ffd0000");
   EXPECT_EQ(Call("write", {1, 0x7ffd0000, 12}).arg("count"), "12");
@@ -198,18 +191,18 @@ TEST(Rich, SysretInfo) {
   RecordBuf rb;
   const event::Record& r = test::openat_return(rb, -2);
   std::string json = line_of(r, Format::json);
-  EXPECT_EQ(jstr(json, "Info"), "ENOENT (No such file or directory)");
-  EXPECT_EQ(jstr(json, "Ret"), "0xfffffffffffffffe");
+  EXPECT_EQ(json_str(json, "Info"), "ENOENT (No such file or directory)");
+  EXPECT_EQ(json_str(json, "Ret"), "0xfffffffffffffffe");
   EXPECT_NE(line_of(r, Format::kv).find(R"x(Info="ENOENT (No such file or directory)")x"),
             std::string::npos);
-  EXPECT_EQ(jstr(line_of(r, Format::json, ArgStyle::raw), "Info"), "ENOENT");
+  EXPECT_EQ(json_str(line_of(r, Format::json, ArgStyle::raw), "Info"), "ENOENT");
   RecordBuf ok;
-  EXPECT_EQ(jstr(line_of(test::openat_return(ok, 3), Format::json), "Info"), "");
+  EXPECT_EQ(json_str(line_of(test::openat_return(ok, 3), Format::json), "Info"), "");
   RecordBuf internal;  // kernel-internal code: a name without strerror text
   std::string l = line_of(test::openat_return(internal, -512), Format::json);
-  EXPECT_EQ(jstr(l, "Info").rfind("ERESTARTSYS", 0), 0u) << l;
+  EXPECT_EQ(json_str(l, "Info").rfind("ERESTARTSYS", 0), 0u) << l;
   RecordBuf big;
-  EXPECT_EQ(jstr(line_of(test::openat_return(big, -4096), Format::json), "Info"), "");
+  EXPECT_EQ(json_str(line_of(test::openat_return(big, -4096), Format::json), "Info"), "");
 }
 
 // Random records (random numbers, arguments, blobs of random bytes and states):
@@ -274,11 +267,11 @@ TEST(Rich, Ia32Arguments) {
   r.args[4] = 0xffffffff;
   r.args[5] = 0;
   std::string json = line_of(rb.done(), Format::json);
-  EXPECT_EQ(jstr(json, "addr"), "NULL");
-  EXPECT_EQ(jstr(json, "len"), "4294967295");
-  EXPECT_EQ(jstr(json, "prot"), "PROT_READ|PROT_WRITE|PROT_EXEC");
-  EXPECT_EQ(jstr(json, "flags"), "MAP_PRIVATE|MAP_ANONYMOUS");
-  EXPECT_EQ(jstr(json, "fd"), "-1");
+  EXPECT_EQ(json_str(json, "addr"), "NULL");
+  EXPECT_EQ(json_str(json, "len"), "4294967295");
+  EXPECT_EQ(json_str(json, "prot"), "PROT_READ|PROT_WRITE|PROT_EXEC");
+  EXPECT_EQ(json_str(json, "flags"), "MAP_PRIVATE|MAP_ANONYMOUS");
+  EXPECT_EQ(json_str(json, "fd"), "-1");
 
   RecordBuf ob;
   event::Record& o = ob.rec();
@@ -288,8 +281,8 @@ TEST(Rich, Ia32Arguments) {
   o.args[1] = 0x8000 | 0x80000;
   o.args[2] = 0666;
   std::string oj = line_of(ob.done(), Format::json);
-  EXPECT_EQ(jstr(oj, "flags"), "O_RDONLY|O_LARGEFILE|O_CLOEXEC");
-  EXPECT_EQ(jstr(oj, "mode"), "0666");
+  EXPECT_EQ(json_str(oj, "flags"), "O_RDONLY|O_LARGEFILE|O_CLOEXEC");
+  EXPECT_EQ(json_str(oj, "mode"), "0666");
 
   RecordBuf kb;
   event::Record& k = kb.rec();
@@ -299,8 +292,8 @@ TEST(Rich, Ia32Arguments) {
   k.args[0] = 0xffffffff;
   k.args[1] = 9;
   std::string kj = line_of(kb.done(), Format::json);
-  EXPECT_EQ(jstr(kj, "pid"), "-1");
-  EXPECT_EQ(jstr(kj, "sig"), "SIGKILL");
+  EXPECT_EQ(json_str(kj, "pid"), "-1");
+  EXPECT_EQ(json_str(kj, "sig"), "SIGKILL");
 }
 
 }  // namespace

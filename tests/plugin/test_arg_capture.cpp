@@ -4,6 +4,7 @@
 // hostile inputs (unterminated arrays, a 4 GiB sockaddr length, unmapped memory).
 #include <gtest/gtest.h>
 
+#include "extras_of.hpp"
 #include "fake_files.hpp"
 #include "plugin_fixture.hpp"
 #include "syscalls/plugin/capture.hpp"
@@ -13,20 +14,6 @@ namespace {
 
 using event::Capture;
 using event::Extra;
-
-struct X {
-  Extra tag;
-  unsigned arg;
-  Capture state;
-  std::string bytes;
-};
-std::vector<X> extras(const event::Record& r) {
-  std::vector<X> out;
-  event::for_each_extra(r, [&](const event::ExtraView& v) {
-    out.push_back({v.tag, v.arg, v.state, std::string(reinterpret_cast<const char*>(v.data), v.len)});
-  });
-  return out;
-}
 
 syscalls::PluginConfig limits(uint32_t strings, uint32_t buffers = 0) {
   syscalls::PluginConfig c;

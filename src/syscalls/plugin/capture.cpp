@@ -82,8 +82,22 @@ uint32_t out_struct_size(ArgKind k) {
     case ArgKind::statx_out: return 256;   // struct statx
     case ArgKind::fd_pair_out: return 8;   // int[2]
     case ArgKind::len_out: return 4;       // int
+    case ArgKind::wait_status_out: return 4;  // int
+    case ArgKind::clone_ptid_out: return 4;   // int (pid_t)
+    case ArgKind::siginfo_out: return 128;    // siginfo_t / compat_siginfo_t
     default: return 0;
   }
+}
+
+event::Capture read_mmsghdr(vmi::Vcpu& cpu, uint64_t va, unsigned ptr_size, char* buf,
+                            size_t* len) {
+  event::Capture c = read_msghdr(cpu, va, ptr_size, buf, len);
+  if (c == event::Capture::unreadable) return c;
+  uint32_t msg_len = 0;  // right after the header (struct mmsghdr)
+  if (!cpu.read_u32(va + msghdr_layout(ptr_size).size, msg_len)) return event::Capture::truncated;
+  std::memcpy(buf + *len, &msg_len, 4);
+  *len += 4;
+  return c;
 }
 
 namespace {
@@ -91,6 +105,57 @@ namespace {
 // The value of argument i as an unsigned 32-bit length (an int in the kernel: a
 // negative one is huge and gets capped like any other).
 uint64_t arg_at(const uint64_t* args, int idx) { return idx >= 0 && idx < 6 ? args[idx] : 0; }
+
+template <class T>
+T field_at(const char* p, uint32_t off, unsigned width) {
+  uint64_t v = 0;
+  std::memcpy(&v, p + off, width);  // little-endian guest
+  return static_cast<T>(v);
+}
+
+}  // namespace
+
+event::Capture read_msghdr(vmi::Vcpu& cpu, uint64_t va, unsigned ptr_size, char* buf,
+                           size_t* len) {
+  *len = 0;
+  const MsghdrLayout L = msghdr_layout(ptr_size);
+  char* hdr = buf + 4;
+  size_t got = 0;
+  if (read_bytes(cpu, va, L.size, hdr, &got) != event::Capture::ok) return event::Capture::unreadable;
+  event::Capture state = event::Capture::ok;
+  size_t off = 4 + L.size;
+  // msg_name: msg_namelen is an int the caller chose (4 GiB and negatives are capped).
+  const uint64_t name = field_at<uint64_t>(hdr, L.name, ptr_size);
+  const uint32_t namelen = field_at<uint32_t>(hdr, L.namelen, 4);
+  uint16_t name_bytes = 0;
+  if (name != 0 && namelen != 0) {
+    size_t n = 0;
+    const event::Capture c =
+        read_bytes(cpu, name, std::min<uint32_t>(namelen, kMaxSockaddr), buf + off, &n);
+    if (c != event::Capture::ok || namelen > kMaxSockaddr) state = event::Capture::truncated;
+    name_bytes = static_cast<uint16_t>(n);
+    off += n;
+  }
+  // msg_iov: at most kMaxIovecs of msg_iovlen {base, len} pairs.
+  const uint64_t iov = field_at<uint64_t>(hdr, L.iov, ptr_size);
+  const uint64_t iovlen = field_at<uint64_t>(hdr, L.iovlen, L.word);
+  uint16_t iov_bytes = 0;
+  if (iov != 0 && iovlen != 0) {
+    size_t n = 0;
+    const uint64_t items = std::min<uint64_t>(iovlen, kMaxIovecs);
+    const event::Capture c = read_bytes(cpu, iov, items * 2 * ptr_size, buf + off, &n);
+    if (c != event::Capture::ok || iovlen > kMaxIovecs) state = event::Capture::truncated;
+    n -= n % (2 * ptr_size);  // whole pairs only
+    iov_bytes = static_cast<uint16_t>(n);
+    off += n;
+  }
+  std::memcpy(buf, &name_bytes, 2);
+  std::memcpy(buf + 2, &iov_bytes, 2);
+  *len = off;
+  return state;
+}
+
+namespace {
 
 }  // namespace
 
@@ -141,6 +206,24 @@ unsigned capture_entry_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo
         if (c == event::Capture::ok && count > kMaxIovecs) c = event::Capture::truncated;
         break;
       }
+      case ArgKind::msghdr:
+        if (va == 0) continue;
+        c = read_msghdr(cpu, va, lim.user_ptr, scratch, &len);
+        break;
+      case ArgKind::mmsghdr:
+        if (va == 0 || arg_at(args, a.len_arg) == 0) continue;
+        c = read_mmsghdr(cpu, va, lim.user_ptr, scratch, &len);
+        break;
+      case ArgKind::futex_timeout:
+      case ArgKind::futex_timeout32:
+        // Only the waiting commands take a pointer here (the others: val2, a number).
+        if (va == 0 || !futex_has_timeout(arg_at(args, a.len_arg))) continue;
+        c = read_bytes(cpu, va, a.kind == ArgKind::futex_timeout ? 16 : 8, scratch, &len);
+        break;
+      case ArgKind::prctl_arg:
+        if (arg_at(args, a.len_arg) != kPrSetName) continue;  // PR_GET_NAME: at return
+        c = read_string(cpu, va, kTaskCommLen, scratch, &len);
+        break;
       default: continue;
     }
     // A NULL pointer is a value (e.g. execve's envp), not a failed read.
@@ -158,7 +241,8 @@ unsigned capture_return_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInf
   const unsigned n = std::min<unsigned>(info.nargs, 6);
   for (unsigned i = 0; i < n; ++i) {
     const ArgInfo& a = info.args[i];
-    if (!is_out_kind(a.kind)) continue;
+    const bool get_name = a.kind == ArgKind::prctl_arg && arg_at(args, a.len_arg) == kPrGetName;
+    if (!is_out_kind(a.kind) && !get_name) continue;
     const uint64_t va = args[i];
     if (va == 0) continue;  // NULL: the caller did not want it
     size_t len = 0;
@@ -182,6 +266,21 @@ unsigned capture_return_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInf
       if (want == 0) continue;
       c = read_bytes(cpu, va, std::min<uint32_t>(want, kMaxSockaddr), scratch, &len);
       if (c == event::Capture::ok && want > kMaxSockaddr) c = event::Capture::truncated;
+    } else if (get_name) {
+      if (ret != 0) continue;
+      c = read_string(cpu, va, kTaskCommLen, scratch, &len);
+    } else if (a.kind == ArgKind::msghdr_out) {
+      c = read_msghdr(cpu, va, lim.user_ptr, scratch, &len);
+    } else if (a.kind == ArgKind::mmsghdr_out) {
+      if (ret == 0) continue;  // no message received
+      c = read_mmsghdr(cpu, va, lim.user_ptr, scratch, &len);
+    } else if (a.kind == ArgKind::wait_status_out) {
+      if (ret == 0) continue;  // WNOHANG and no child changed state: nothing written
+      c = read_bytes(cpu, va, 4, scratch, &len);
+    } else if (a.kind == ArgKind::clone_ptid_out) {
+      // Written (in the parent) only with these flags; ret is the child's tid.
+      if (ret == 0 || !(arg_at(args, a.len_arg) & (kCloneParentSettid | kClonePidfd))) continue;
+      c = read_bytes(cpu, va, 4, scratch, &len);
     } else {
       // Structures and fd pairs are written only on success (ret == 0).
       if (ret != 0 && a.kind != ArgKind::len_out) continue;

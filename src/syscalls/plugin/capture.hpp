@@ -34,6 +34,18 @@ event::Capture read_string_array(vmi::Vcpu& cpu, uint64_t va, unsigned ptr_size,
 // truncated when only some, unreadable when none (or va is NULL).
 event::Capture read_bytes(vmi::Vcpu& cpu, uint64_t va, size_t n, char* buf, size_t* len);
 
+// Reads a struct user_msghdr (compat_msghdr when ptr_size is 4) with its msg_name
+// and msg_iov array into buf, in the blob layout of ArgKind::msghdr (table.hpp):
+// unreadable when the header itself could not be read; truncated when msg_name or
+// msg_iov was cut or unreadable. Bounded: at most kMaxSockaddr + kMaxIovecs pairs.
+event::Capture read_msghdr(vmi::Vcpu& cpu, uint64_t va, unsigned ptr_size, char* buf,
+                           size_t* len);
+
+// The first struct mmsghdr at va: read_msghdr's blob, then its msg_len (4 bytes;
+// left out and marked truncated when unreadable).
+event::Capture read_mmsghdr(vmi::Vcpu& cpu, uint64_t va, unsigned ptr_size, char* buf,
+                            size_t* len);
+
 // What the syscall's arguments point to, per argument kind (see the blob
 // conventions in syscalls/table.hpp).
 struct CaptureLimits {

@@ -430,14 +430,20 @@ struct Plugin::Impl {
       constexpr int64_t kAtFdCwd = -100;
       const bool cwd = k == ArgKind::dirfd && fd == kAtFdCwd;  // strace -y shows the cwd
       if (fd < 0 && !cwd) continue;  // -1 for anonymous mmap
-      char* scratch = scratch_buffer();
-      size_t len = 0;
-      const event::Capture c = cwd ? kernel->cwd_path(cpu, task, scratch, &len)
-                                   : kernel->fd_path(cpu, task, fd, scratch, &len);
-      if (c == event::Capture::none) continue;  // not open
-      if (c == event::Capture::unreadable) n_read_fail.fetch_add(1, std::memory_order_relaxed);
-      b.add_extra(event::Extra::fd_path, static_cast<uint8_t>(i), scratch, len, c);
+      add_path_extra(cpu, b, task, fd, cwd, event::Extra::fd_path, static_cast<uint8_t>(i));
     }
+  }
+
+  // One fd's path (or the working directory's) as an extra; nothing when not open.
+  void add_path_extra(vmi::Vcpu& cpu, event::Builder& b, uint64_t task, int64_t fd, bool cwd,
+                      event::Extra tag, uint8_t arg) {
+    char* scratch = scratch_buffer();
+    size_t len = 0;
+    const event::Capture c = cwd ? kernel->cwd_path(cpu, task, scratch, &len)
+                                 : kernel->fd_path(cpu, task, fd, scratch, &len);
+    if (c == event::Capture::none) return;  // not open
+    if (c == event::Capture::unreadable) n_read_fail.fetch_add(1, std::memory_order_relaxed);
+    b.add_extra(tag, arg, scratch, len, c);
   }
 
   // --- return -----------------------------------------------------------------
@@ -482,6 +488,11 @@ struct Plugin::Impl {
       const int64_t sret = e.abi == Abi::linux_ia32 ? static_cast<int32_t>(ret) : ret;
       if (unsigned f = capture_return_args(cpu, b, *info, e.args, sret, lim, scratch_buffer()))
         n_read_fail.fetch_add(f, std::memory_order_relaxed);
+      // Ret_path: the new fd of a successful open/socket/dup... (the task is current).
+      if (cfg.fd_paths && kernel->file_layout().usable && returns_fd(*info, e.args, sret)) {
+        if (task == 0) task = kernel->current_task(cpu);
+        if (task) add_path_extra(cpu, b, task, sret, false, event::Extra::ret_path, 0);
+      }
     }
     const uint32_t size = b.finish();
     sink.emit(buf, size);
