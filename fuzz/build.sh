@@ -10,6 +10,5 @@ if [[ ! -f "$dir/build.ninja" ]]; then
     -Dplugin-syscalls=true -Db_sanitize=address,undefined -Db_lundef=false \
     -Dcpp_args="$flags" -Dc_args="$flags" >/dev/null
 fi
-targets=(fuzz_isf fuzz_decompress fuzz_kallsyms fuzz_btf fuzz_filter fuzz_format fuzz_ring
-         fuzz_rsp fuzz_paging fuzz_task fuzz_plugin)
-ninja -C "$dir" -j"${JOBS:-2}" "${targets[@]/#/fuzz/}" | tail -n 1
+source "$root/fuzz/targets.sh"
+ninja -C "$dir" -j"${JOBS:-2}" "${fuzz_targets[@]/#/fuzz/}" | tail -n 1

@@ -5,7 +5,12 @@
 // the input) or holds the input's bytes, wrapping around, so that pointers read from
 // guest memory point back into fuzzer-controlled bytes.
 #pragma once
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "fake_guest.hpp"  // tests/os_linux: FakeMemory, the synthetic kernel
@@ -13,31 +18,49 @@
 
 namespace vmitrace::fuzz {
 
+// The memory both kinds of guest share: a page's bytes come from a base (the
+// target's own pages: base(va, out, n) returns n when it has them), else from the
+// input, wrapping around, unless the page is a hole (a hash of the page number below
+// a density; with base_holes, base pages can be holes too).
+struct InputMemory {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  uint8_t holes = 0;  // 0-63
+  bool base_holes = false;
+
+  bool hole(uint64_t page) const { return ((page * 0x9e3779b97f4a7c15ull) >> 58) < holes; }
+  template <class Base>
+  size_t read(uint64_t va, uint8_t* out, size_t len, Base&& base) const {
+    size_t done = 0;
+    while (done < len) {
+      const uint64_t cur = va + done;
+      if (cur < va) break;  // wrapped past 2^64
+      const size_t n = std::min<size_t>(len - done, 4096 - (cur & 4095));
+      const bool h = hole(cur >> 12);
+      if (!(h && base_holes) && base(cur, out + done, n) == n) {
+        done += n;
+        continue;
+      }
+      if (size == 0 || h) break;
+      for (size_t i = 0; i < n; ++i) out[done + i] = data[(cur + i) % size];
+      done += n;
+    }
+    return done;
+  }
+};
+
 class FuzzVcpu : public vmi::Vcpu {
  public:
   FuzzVcpu(const testing::FakeMemory& overlay, const uint8_t* data, size_t size, uint8_t holes)
-      : overlay_(overlay), data_(data), size_(size), holes_(holes & 63) {}
+      : overlay_(overlay), mem_{data, size, static_cast<uint8_t>(holes & 63)} {}
   unsigned index() const override { return 0; }
   bool read_reg(vmi::Reg r, uint64_t& out) override {
     out = regs[static_cast<size_t>(r)];
     return true;
   }
   size_t read_virt(uint64_t va, void* buf, size_t len) override {
-    auto* out = static_cast<uint8_t*>(buf);
-    size_t done = 0;
-    while (done < len) {
-      const uint64_t cur = va + done;
-      if (cur < va) break;  // wrapped past 2^64
-      const size_t n = std::min<size_t>(len - done, 4096 - (cur & 4095));
-      if (overlay_.read(cur, out + done, n) == n) {
-        done += n;
-        continue;
-      }
-      if (size_ == 0 || hole(cur >> 12)) break;
-      for (size_t i = 0; i < n; ++i) out[done + i] = data_[(cur + i) % size_];
-      done += n;
-    }
-    return done;
+    return mem_.read(va, static_cast<uint8_t*>(buf), len,
+                     [&](uint64_t a, uint8_t* p, size_t n) { return overlay_.read(a, p, n); });
   }
   uint64_t timestamp_ns() override { return now_ns += 1000; }
   unsigned pointer_size() const override { return 8; }
@@ -47,11 +70,8 @@ class FuzzVcpu : public vmi::Vcpu {
   uint64_t now_ns = 1700000000000000000ull;
 
  private:
-  bool hole(uint64_t page) const { return ((page * 0x9e3779b97f4a7c15ull) >> 58) < holes_; }
   const testing::FakeMemory& overlay_;
-  const uint8_t* data_;
-  size_t size_;
-  uint8_t holes_;
+  InputMemory mem_;
 };
 
 // Reads little-endian values from the front of the input.
@@ -72,5 +92,22 @@ struct InputReader {
     return *p++;
   }
 };
+
+// Runs fn with stderr sent to /dev/null (start-up prints its hook plan and warnings on
+// every input), unless VMITRACE_FUZZ_VERBOSE is set (to see them, or a sanitizer's
+// report of a crash inside fn, when reproducing an input).
+template <class F>
+void quietly(F&& fn) {
+  static const bool verbose = std::getenv("VMITRACE_FUZZ_VERBOSE") != nullptr;
+  if (verbose) return fn();
+  std::fflush(stderr);
+  const int saved = ::dup(2), null = ::open("/dev/null", O_WRONLY);
+  ::dup2(null, 2);
+  fn();
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  ::close(null);
+}
 
 }  // namespace vmitrace::fuzz

@@ -3,9 +3,6 @@
 // argument pointers from the input, the process context, string and argv capture
 // (capture.cpp), return pairing, the rate limit, then every record formatted in
 // every layout, raw and rich (decode.cpp, rich.cpp), as the writer would.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -13,6 +10,7 @@
 #include <vector>
 
 #include "event/record.hpp"
+#include "format_sink.hpp"
 #include "fuzz_guest.hpp"
 #include "output/format.hpp"
 #include "seed_writer.hpp"
@@ -26,29 +24,6 @@ namespace {
 
 constexpr uint64_t kX64 = 0xffffffff81001000ull, kIa32 = 0xffffffff81002000ull,
                    kExit = 0xffffffff81003000ull;
-
-// Formats each record as soon as it is emitted (checks one whole line per record).
-struct FormatSink : vmi::EventSink {
-  void emit(const void* rec, size_t size) override {
-    if (size < sizeof(event::Record) || size > event::kMaxRecord) __builtin_trap();
-    std::vector<uint64_t> buf((size + 7) / 8);
-    std::memcpy(buf.data(), rec, size);
-    const auto& r = *reinterpret_cast<const event::Record*>(buf.data());
-    if (r.size != size) __builtin_trap();
-    for (auto f : {output::Format::json, output::Format::kv, output::Format::csv,
-                   output::Format::drakvuf_default})
-      for (auto style : {output::ArgStyle::raw, output::ArgStyle::rich}) {
-        output::FormatOptions o;
-        o.format = f;
-        o.args = style;
-        line.clear();
-        output::format_event(r, n++, o, line);
-        if (line.empty() || line.find('\n') != line.size() - 1) __builtin_trap();
-      }
-  }
-  std::string line;
-  uint64_t n = 0;
-};
 
 profile::Profile make_profile() {
   profile::Profile p = testing::synthetic_profile();
@@ -108,13 +83,7 @@ void write_seeds(const char* dir) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = fuzz::seeds_dir()) {
-    write_seeds(dir);
-    std::exit(0);
-  }
-  return 0;
-}
+VMITRACE_FUZZ_SEEDS_BY(write_seeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const profile::Profile prof = make_profile();
@@ -129,20 +98,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cfg.string_limit = slimit ? slimit * 32u : 256u;
   cfg.rate_limit = rate % 8;  // 0 (none) or a tiny limit that drops
   testing::FakeBackend backend;
-  FormatSink sink;
+  fuzz::FormatSink sink;
   fuzz::FuzzVcpu cpu(overlay, data, size, holes);
   syscalls::Plugin plugin(cfg, prof, backend, sink);
-  {
-    // start() prints the hook plan once per plugin: keep the fuzzer's log readable.
-    std::fflush(stderr);
-    int saved = ::dup(2), null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 2);
-    plugin.start();
-    std::fflush(stderr);
-    ::dup2(saved, 2);
-    ::close(saved);
-    ::close(null);
-  }
+  fuzz::quietly([&] { plugin.start(); });
   cpu.reg(vmi::Reg::rip) = Synth::kText;  // kernel code: offered to the plugin
   if (!backend.run_kernel(cpu) || !plugin.tracing()) return 0;
   for (int steps = 0; steps < 16 && in.n >= 27; ++steps) {
@@ -162,6 +121,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   auto st = plugin.stats();
-  if (st.syscalls + st.sysrets != sink.n / 8) __builtin_trap();
+  if (st.syscalls + st.sysrets != sink.n) __builtin_trap();
   return 0;
 }

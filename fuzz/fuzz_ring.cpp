@@ -29,30 +29,28 @@ std::vector<uint8_t> file_bytes(const std::string& path) {
   ::close(fd);
   return v;
 }
+
+// Rings as the real producer leaves them: a few records, wrapped, closed.
+void write_seeds(const char* dir) {
+  auto recs = fuzz::seed_records();
+  std::string p = ring_path();
+  for (int variant = 0; variant < 3; ++variant) {
+    auto reader = ipc::EventRing::create(p, kCap);
+    auto writer = ipc::EventRing::attach(p);
+    std::vector<uint8_t> out(event::kMaxRecord);
+    for (int round = 0; round < 1 + variant * 3; ++round) {
+      for (auto& r : recs) writer.push(r.data(), r.size(), false);
+      if (variant == 2) while (reader.pop(out.data(), out.size()) != 0) {}
+    }
+    if (variant == 1) writer.mark_closed();
+    auto bytes = file_bytes(p);
+    fuzz::write_seed(dir, "ring" + std::to_string(variant), bytes.data(), bytes.size());
+  }
+  ::unlink(p.c_str());
+}
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = fuzz::seeds_dir()) {
-    // Rings as the real producer leaves them: a few records, wrapped, closed.
-    auto recs = fuzz::seed_records();
-    std::string p = ring_path();
-    for (int variant = 0; variant < 3; ++variant) {
-      auto reader = ipc::EventRing::create(p, kCap);
-      auto writer = ipc::EventRing::attach(p);
-      std::vector<uint8_t> out(event::kMaxRecord);
-      for (int round = 0; round < 1 + variant * 3; ++round) {
-        for (auto& r : recs) writer.push(r.data(), r.size(), false);
-        if (variant == 2) while (reader.pop(out.data(), out.size()) != 0) {}
-      }
-      if (variant == 1) writer.mark_closed();
-      auto bytes = file_bytes(p);
-      fuzz::write_seed(dir, "ring" + std::to_string(variant), bytes.data(), bytes.size());
-    }
-    ::unlink(p.c_str());
-    std::exit(0);
-  }
-  return 0;
-}
+VMITRACE_FUZZ_SEEDS_BY(write_seeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const std::string path = ring_path();

@@ -43,13 +43,7 @@ void write_seeds(const char* dir) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = fuzz::seeds_dir()) {
-    write_seeds(dir);
-    std::exit(0);
-  }
-  return 0;
-}
+VMITRACE_FUZZ_SEEDS_BY(write_seeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const profile::Profile prof = testing::synthetic_profile();

@@ -8,8 +8,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${1:-60}"; shift || true
 bdir="${BUILD_FUZZ:-$root/build-fuzz}"
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(fuzz_isf fuzz_decompress fuzz_kallsyms fuzz_btf fuzz_filter fuzz_format fuzz_ring
-  fuzz_rsp fuzz_paging fuzz_task fuzz_plugin)
+source "$root/fuzz/targets.sh"
+[[ ${#targets[@]} -eq 0 ]] && targets=("${fuzz_targets[@]}")
 "$root/fuzz/build.sh" "$bdir"
 "$root/fuzz/seeds.sh" "$bdir" "$bdir/corpus"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"

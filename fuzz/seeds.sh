@@ -9,7 +9,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 bdir="$1"; corpus="$2"; vmitrace="${3:-$root/build/vmitrace}"
 kernel="$root/.cache/guest/kernel-6.1/vmlinuz"
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
-for t in isf decompress kallsyms btf filter format ring rsp paging task plugin; do mkdir -p "$corpus/fuzz_$t"; done
+source "$root/fuzz/targets.sh"
+for t in "${fuzz_targets[@]}"; do mkdir -p "$corpus/$t"; done
 
 # ISF: the lab kernel's real profile, cut down to a few types and symbols (the
 # whole file is megabytes: too slow per execution), plus the full metadata.
@@ -75,5 +76,9 @@ pahole --btf_encode_detached="$corpus/fuzz_btf/task.btf" "$tmp/t.o"
 # Records and rings: the targets write them with the real code.
 VMITRACE_FUZZ_SEEDS="$corpus/fuzz_format" "$bdir/fuzz/fuzz_format"
 VMITRACE_FUZZ_SEEDS="$corpus/fuzz_ring" "$bdir/fuzz/fuzz_ring"
-# Stub replies, page tables, tasks and syscall frames, also written by the targets.
-for t in rsp paging task plugin; do VMITRACE_FUZZ_SEEDS="$corpus/fuzz_$t" "$bdir/fuzz/fuzz_$t"; done
+# Stub replies, page tables, tasks and syscall frames, also written by the targets;
+# Windows: synthetic guests laid out with our ISFs and the real ones of ../shared/data
+# (when present): image headers, calls, and the records the real tracer writes.
+for t in rsp paging task plugin win_pe win_os win_tracer win_format; do
+  VMITRACE_FUZZ_SEEDS="$corpus/fuzz_$t" "$bdir/fuzz/fuzz_$t"
+done
