@@ -25,6 +25,20 @@ inline event::Record* record_of(const uint8_t* data, size_t size, std::vector<ui
 }
 
 // Formats r in every layout and style; each must be one whole line.
+void format_all(const event::Record& r, uint64_t uid, uint32_t string_limit, std::string& line);
+
+// One fuzz input as a record (optionally forced to an OS), formatted every way; the
+// string limit comes from two spare bytes so that the input picks it too.
+inline int format_input(const uint8_t* data, size_t size, uint64_t uid, const event::Os* force_os = nullptr) {
+  std::vector<uint64_t> buf;
+  event::Record* r = record_of(data, size, buf);
+  if (!r) return 0;
+  if (force_os) r->os = *force_os;
+  std::string out;
+  format_all(*r, uid, 1 + (r->reserved[0] | r->reserved[1] << 8), out);
+  return 0;
+}
+
 inline void format_all(const event::Record& r, uint64_t uid, uint32_t string_limit, std::string& line) {
   for (auto f : {output::Format::json, output::Format::kv, output::Format::csv, output::Format::drakvuf_default})
     for (auto style : {output::ArgStyle::raw, output::ArgStyle::rich}) {

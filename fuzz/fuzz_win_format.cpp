@@ -42,11 +42,6 @@ void write_seeds(const char* dir) {
 VMITRACE_FUZZ_SEEDS_BY(write_seeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::vector<uint64_t> buf;
-  event::Record* r = fuzz::record_of(data, size, buf);
-  if (!r) return 0;
-  r->os = event::Os::windows;
-  std::string out;
-  fuzz::format_all(*r, 7, 1 + (r->reserved[0] | r->reserved[1] << 8), out);
-  return 0;
+  static constexpr event::Os kWindows = event::Os::windows;
+  return fuzz::format_input(data, size, 7, &kWindows);
 }

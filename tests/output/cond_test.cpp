@@ -19,9 +19,9 @@ using test::RecordBuf;
 namespace {
 
 using test::json_line;
+using test::bytes;
 using test::json_str;
 
-std::string bytes(const void* p, size_t n) { return std::string(static_cast<const char*>(p), n); }
 
 std::string futex_op(uint64_t v) {
   std::string s;

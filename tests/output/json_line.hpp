@@ -21,6 +21,9 @@ inline std::string json_line(const event::Record& r, output::ArgStyle st,
   return out;
 }
 
+// The bytes of an object as a string (an extra's payload).
+inline std::string bytes(const void* p, size_t n) { return std::string(static_cast<const char*>(p), n); }
+
 // The JSON value of key k (a string), "<missing>" when absent or not a string.
 inline std::string json_str(const std::string& line, const char* k) {
   simdjson::dom::parser p;
