@@ -26,6 +26,13 @@ uint32_t off(const profile::Profile& p, std::string_view type, std::string_view 
   return o && *o < (1u << 16) ? static_cast<uint32_t>(*o) : fallback;
 }
 
+// A pointer-sized guest word at w + at (little-endian guest; ps is 4 or 8).
+uint64_t guest_word(const uint8_t* w, uint32_t at, unsigned ps) {
+  uint64_t v = 0;
+  std::memcpy(&v, w + at, ps);
+  return v;
+}
+
 // Prepends text to the path being built backwards in [buf, *pos).
 bool prepend(char* buf, char*& pos, const char* s, size_t n) {
   if (static_cast<size_t>(pos - buf) < n) return false;
@@ -116,11 +123,7 @@ event::Capture LinuxKernel::open_file(vmi::Vcpu& cpu, uint64_t files, int64_t fd
                                       uint64_t& file) const {
   const FileLayout& L = files_;
   const unsigned ps = ptr_size_;
-  auto get = [&](const uint8_t* w, uint32_t at) {
-    uint64_t v = 0;
-    std::memcpy(&v, w + at, ps);  // little-endian guest
-    return v;
-  };
+  auto get = [ps](const uint8_t* w, uint32_t at) { return guest_word(w, at, ps); };
   const uint64_t ufd = static_cast<uint64_t>(fd);
   if (L.files_fdtab != kNoOffset && L.files_fd_array != kNoOffset && ufd < ps * 8u) {
     const uint32_t lo = std::min(L.files_fdt, L.files_fdtab);
@@ -197,11 +200,7 @@ event::Capture LinuxKernel::path_text(vmi::Vcpu& cpu, uint64_t path_va, char* bu
   *len = 0;
   const FileLayout& L = files_;
   const unsigned ps = ptr_size_;
-  auto get = [&](const uint8_t* w, uint32_t at) {
-    uint64_t v = 0;
-    std::memcpy(&v, w + at, ps);  // little-endian guest
-    return v;
-  };
+  auto get = [ps](const uint8_t* w, uint32_t at) { return guest_word(w, at, ps); };
   // struct path {mnt, dentry}: both in one read.
   uint64_t mnt = 0, dentry = 0;
   {
