@@ -1,10 +1,12 @@
 // Windows guests for the fuzz targets: the tests' synthetic guest (WinGuest through
 // BasicScenario, tests/plugin_windows/win_scenario.hpp) laid out once per profile
 // (our synthetic x64 and x86 ISFs, and the real Windows ISFs of ../shared/data when
-// present), then made hostile per input: up to 32 patches of arbitrary bytes or of
-// pointers to other structures of the guest, unmapped pages that read the input's
-// bytes (wrapping, so that any pointer leads back into fuzzer data) unless they are
-// holes, and holes punched into the guest's own pages. Writes made while an input
+// present; each with a win32k module in session space and its shadow table
+// descriptor, tests/plugin_windows/win32k_guest.hpp), then made hostile per input: up
+// to 32 patches of arbitrary bytes or of pointers to other structures of the guest
+// (the win32k descriptor, header and table among them), unmapped pages that read the
+// input's bytes (wrapping, so that any pointer leads back into fuzzer data) unless
+// they are holes, and holes punched into the guest's own pages. Writes made while an input
 // runs (a call's arguments on the stack) go to the overlay too, so that every input
 // starts from the same guest.
 //
@@ -14,8 +16,11 @@
 #pragma once
 #define VMITRACE_GUEST_EXPECT(ok, what) (void)(ok)
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +28,7 @@
 #include "format_sink.hpp"
 #include "fuzz_guest.hpp"
 #include "profile/profile.hpp"
+#include "win32k_guest.hpp"
 #include "win_scenario.hpp"
 
 namespace vmitrace::fuzz {
@@ -76,6 +82,7 @@ struct WinCase {
   std::unique_ptr<WinScenario> s;
   WinFuzzMemory* mem = nullptr;
   std::map<uint32_t, std::string> services;  // index -> routine name
+  std::vector<std::pair<std::string, uint64_t>> w32_routines;  // win32k: name, address
   std::vector<uint64_t> anchors;             // addresses of the guest's structures
   uint64_t regs[static_cast<size_t>(vmi::Reg::count)] = {};  // the vCPU as built
 };
@@ -105,6 +112,12 @@ inline WinCase build_case(const profile::Profile& p) {
   }
   c.s->build(c.services, g.ptr == 8 ? 0xa0 : 0x50);
   c.s->create_file_args();  // its OBJECT_ATTRIBUTES and name, in user memory
+  if (g.L.rva_shadow_table) {
+    testing::win32k::descriptor(g, *c.mem);
+    testing::win32k::map_image(p, *c.mem);
+    for (const auto& r : testing::win32k::routines())
+      c.w32_routines.emplace_back(r.name, testing::win32k::base(g.ptr) + r.rva);
+  }
   const auto& a = g.a;
   static_assert(sizeof(testing::WinAddrs) % 8 == 0);
   c.anchors.resize(sizeof(testing::WinAddrs) / 8);
@@ -115,6 +128,10 @@ inline WinCase build_case(const profile::Profile& p) {
                      a.handle_page + (testing::WinGuest::kFileHandle >> 2) * L.handle_entry_size,
                      a.vad_ntdll + 0x400, a.file_header + L.header_body, a.event_header + L.header_body})
     c.anchors.push_back(v);
+  if (!c.w32_routines.empty())  // the shadow descriptor, win32k's header and table
+    for (uint64_t v : {a.kbase + L.rva_shadow_table + 4 * g.ptr, testing::win32k::base(g.ptr),
+                       testing::win32k::base(g.ptr) + testing::win32k::kTableRva})
+      c.anchors.push_back(v);
   std::memcpy(c.regs, c.s->cpu.regs, sizeof c.regs);
   c.mem->frozen = true;
   return c;
@@ -144,6 +161,30 @@ inline std::vector<WinCase>& win_cases() {
     return v;
   }();
   return cases;
+}
+
+// The win32k profile files (-W) of the guests' win32k module, x64 and x86: the right
+// build, or (other_build) one whose PDB GUID differs. Written once per process,
+// removed at exit.
+struct Win32kProfiles {
+  std::string dir, paths[4];  // [x86 * 2 + other_build]
+  Win32kProfiles() {
+    dir = std::filesystem::temp_directory_path().string() + "/vmitrace-fuzz-w32k-" + std::to_string(::getpid());
+    std::filesystem::create_directories(dir);
+    for (unsigned i = 0; i < 4; ++i) {
+      paths[i] = dir + "/win32k" + std::to_string(i) + ".json";
+      std::ofstream(paths[i]) << testing::win32k::isf(i & 1 ? "00000000000000000000000000000042"
+                                                            : testing::win32k::kGuid, i & 2 ? 4 : 8);
+    }
+  }
+  ~Win32kProfiles() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+inline const std::string& win32k_profile_path(unsigned ptr, bool other_build) {
+  static const Win32kProfiles files;
+  return files.paths[(ptr == 4 ? 2 : 0) + (other_build ? 1 : 0)];
 }
 
 // Builds every case (loads the real ISFs): the targets' set-up.

@@ -16,6 +16,10 @@ reads only data/windows/*.tbl). Usage:
          and NtGdiDdDDI* from the D3DKMT* thunks), limited to the names the
          per-build syscall list knows; the first header that declares a routine
          wins, and routines of win32k-reactos.tbl are left to that table.
+  data/tools/convert_windows.py win32k-sal OUT.tbl WIN32K_NAMES.json HEADER...
+      -> the same for SAL-annotated headers (_In_/_Out_/_Inout_[_opt_] give the
+         direction), limited to the routines no other table (nt, win32k,
+         win32k-reactos) has: data/windows/win32k-sal.tbl.
 
 Sources used for the checked-in files: the ntstatus.h of mingw-w64 10 and of
 Wine 8 (Debian packages mingw-w64-common, libwine-dev; union, mingw first), and
@@ -27,7 +31,12 @@ Wine 8 lacks (Wine 10 is no bookworm package). Names and types only;
 those headers carry no in/out annotations, so a pointer to const is "i" and any
 other pointer "io". The flag and enum sets of data/windows/const come from Wine 8's
 winnt.h and winternl.h (the commands are in data/README.md). nt.tbl was written from the SAL-annotated prototypes of phnt's
-ntzwapi.h and is not produced here.
+ntzwapi.h and is not produced here. win32k-sal.tbl: the win32k-sal command over two
+scratch headers (the SDK/WDK D3DKMT* declarations as the windows-sys crate's
+Wdk::Graphics::Direct3D bindings and the WDK reference pages give them; phnt's
+ntuser.h prototypes of the services the other tables lack), then mingw-w64 10's
+ntgdi.h and one declaration restated from Wine's dlls/win32u/pointer.c: see
+data/README.md.
 """
 import json
 import re
@@ -49,13 +58,14 @@ WIN32K_VALUE = {("NtGdiAlphaBlend", "xform"), ("NtGdiCreateDIBitmapInternal", "x
                 ("NtGdiStretchDIBitsInternal", "xform"), ("NtGdiOpenDCW", "hspool"),
                 ("NtGdiRemoveFontMemResourceEx", "handle"),
                 ("NtUserGetRawInputDeviceInfo", "handle"), ("NtUserSetClipboardData", "handle"),
-                ("NtUserSetProp", "handle")}
+                ("NtUserSetProp", "handle"), ("NtUserGetSendMessageReceiver", "ThreadId")}
 # GDI services take GDI/DirectDraw handles (surfaces, video ports, color transforms):
 # plain values, unless the name says it is a kernel object.
 KERNEL_OBJECT_ARG = re.compile(r"section|process|event|thread", re.I)
 # mingw-w64's spellings of the Windows types.
 TYPE_ALIASES = {"WINBOOL": "BOOL", "unsigned": "UINT", "unsigned_int": "UINT"}
-TYPEDEF_OF = {"UNICODE_STRING*": "PUNICODE_STRING", "OBJECT_ATTRIBUTES*": "POBJECT_ATTRIBUTES"}
+TYPEDEF_OF = {"UNICODE_STRING*": "PUNICODE_STRING", "OBJECT_ATTRIBUTES*": "POBJECT_ATTRIBUTES",
+              "PCOBJECT_ATTRIBUTES": "POBJECT_ATTRIBUTES"}
 
 # Preferred name when several share a value (else the first one seen wins).
 PREFERRED = {0x0: "STATUS_SUCCESS", 0x80: "STATUS_ABANDONED_WAIT_0",
@@ -173,10 +183,23 @@ def split_params(s):
     return [p.strip() for p in out]
 
 
+# SAL annotation leading a parameter (_In_, _Out_opt_, _In_reads_bytes_(n)...): the
+# direction and optionality the header states.
+SAL = re.compile(r"^(_(?:In|Out|Inout)\w*?_)(?:\([^()]*(?:\([^()]*\)[^()]*)*\))?\s+")
+
+
+def sal_dir(ann):
+    d = "io" if ann.startswith("_Inout") else "o" if ann.startswith("_Out") else "i"
+    return d + ("?" if "_opt_" in ann else "")
+
+
 def param(p, idx):
     p = " ".join(p.split())
     if p in ("void", "VOID", ""):
         return None
+    sal = SAL.match(p)
+    if sal:
+        p = p[sal.end():]
     arr = p.endswith("]")
     p = re.sub(r"\s*\[[^\]]*\]$", "", p)
     m = re.fullmatch(r"(.*?[\s*])(\w+)", p)
@@ -189,21 +212,29 @@ def param(p, idx):
     ctype = re.sub(r"\s*\*", "*", " ".join(ctype.split())).strip() + ("*" if arr else "")
     ctype = ctype.replace(" ", "_") if ctype.count(" ") else ctype
     ctype = TYPE_ALIASES.get(ctype, re.sub(r"\bWINBOOL\b", "BOOL", ctype))
-    if "*" in ctype or re.fullmatch(r"L?P[A-Z_0-9]+", ctype):
+    if sal:
+        ctype = TYPEDEF_OF.get(ctype, ctype)
+        d = sal_dir(sal.group(1))
+    elif "*" in ctype or re.fullmatch(r"L?P[A-Z_0-9]+", ctype):
         d = "i" if is_const else "io"
     else:
         d = "i"
     return f"{d} {ctype} {name}"
 
 
-def win32k(out_path, names_json, headers):
-    known = set(json.loads(Path(names_json).read_text()))
+def table_names(*files):
+    """Routine names of existing tables (data/windows/NAME)."""
+    d = Path(__file__).parent.parent / "windows"
+    return {ln.split("\t")[0] for f in files for ln in (d / f).read_text().splitlines()
+            if ln and not ln.startswith("#")}
+
+
+def parse_protos(headers, known, skip):
+    """{routine: (ret, args)} of the win32k services the headers declare; the first
+    header that declares a routine wins, names in skip are left out."""
     protos = {}
-    # Names hand-written from ReactOS (win32k-reactos.tbl) keep that entry.
-    reactos = {ln.split("\t")[0] for ln in
-               (Path(__file__).parent.parent / "windows" / "win32k-reactos.tbl").read_text().splitlines()
-               if ln and not ln.startswith("#")}
-    pat = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*\s*\**)\s+(?:WINAPI|APIENTRY|NTAPI)\s+"
+    # The return type may be glued to the calling convention: "CLIPOBJ *WINAPI".
+    pat = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*(?:\s*\*+\s*|\s+))(?:WINAPI|APIENTRY|NTAPI)\s+"
                      r"((?:NtUser|NtGdi|NtDComposition|NtBind|NtCreateComposition|NtOpenComposition|D3DKMT)\w*)"
                      r"\s*\(([^;{}]*?)\)\s*;")
     for h in headers:
@@ -213,7 +244,7 @@ def win32k(out_path, names_json, headers):
             ret = TYPE_ALIASES.get(ret, ret)
             if fn.startswith("D3DKMT"):
                 fn = "NtGdiDdDDI" + fn[len("D3DKMT"):]
-            if fn not in known or fn in protos or fn in reactos:
+            if fn not in known or fn in protos or fn in skip:
                 continue
             args = [param(p, i) for i, p in enumerate(split_params(params))]
             args = [a for a in args if a]
@@ -225,17 +256,44 @@ def win32k(out_path, names_json, headers):
                                                and not KERNEL_OBJECT_ARG.search(n)):
                     args[i] = f"{a} {{value}}"
             protos[fn] = (ret, args)
-    out = ["# win32k services (shadow SSDT): same layout as nt.tbl (see data/README.md).",
-           "# Generated by data/tools/convert_windows.py from Wine 8's ntuser.h, ntgdi.h and",
-           "# ddk/d3dkmthk.h, then mingw-w64 10's ntgdi.h, then the NtUser and D3DKMT declarations",
-           "# Wine 10 adds: names and types only, so pointers to const are 'i' and the other",
-           "# pointers 'io' (except WIN32K_IN of the converter). USER/GDI/DirectDraw handles",
-           "# (HWND, HDC, surfaces...) are plain values."]
-    for fn in sorted(protos):
-        ret, args = protos[fn]
-        out.append("\t".join([fn, ret] + args))
+    return protos
+
+
+def write_protos(out_path, header, protos):
+    out = header + ["\t".join([fn, protos[fn][0]] + protos[fn][1]) for fn in sorted(protos)]
     Path(out_path).write_text("\n".join(out) + "\n")
+
+
+def win32k(out_path, names_json, headers):
+    known = set(json.loads(Path(names_json).read_text()))
+    # Names hand-written from ReactOS (win32k-reactos.tbl) keep that entry.
+    protos = parse_protos(headers, known, table_names("win32k-reactos.tbl"))
+    write_protos(out_path, [
+        "# win32k services (shadow SSDT): same layout as nt.tbl (see data/README.md).",
+        "# Generated by data/tools/convert_windows.py from Wine 8's ntuser.h, ntgdi.h and",
+        "# ddk/d3dkmthk.h, then mingw-w64 10's ntgdi.h, then the NtUser and D3DKMT declarations",
+        "# Wine 10 adds: names and types only, so pointers to const are 'i' and the other",
+        "# pointers 'io' (except WIN32K_IN of the converter). USER/GDI/DirectDraw handles",
+        "# (HWND, HDC, surfaces...) are plain values."], protos)
     print(f"{len(protos)} win32k prototypes of {len(known)} known names")
+
+
+def win32k_sal(out_path, names_json, headers):
+    known = set(json.loads(Path(names_json).read_text()))
+    protos = parse_protos(headers, known,
+                          table_names("nt.tbl", "win32k.tbl", "win32k-reactos.tbl"))
+    write_protos(out_path, [
+        "# win32k services the other win32k tables lack, with the in/out direction the",
+        "# sources' SAL annotations give (same layout as nt.tbl; see data/README.md).",
+        "# Generated by data/tools/convert_windows.py win32k-sal from scratch headers",
+        "# restating: the D3DKMT* thunks of the Windows SDK/WDK d3dkmthk.h (-> NtGdiDdDDI*;",
+        "# const argument -> 'i', other pointer -> 'io'; as the win32metadata bindings of",
+        "# the windows-sys crate and the WDK reference pages state them) and the NtUser services",
+        "# of System Informer's phnt/include/ntuser.h; then mingw-w64 10's ntgdi.h (the",
+        "# NtGdi services whose pointer return type the win32k command once missed) and",
+        "# the NtUserGetPointerType that Wine's win32u implements: no annotations there,",
+        "# so a pointer to const is 'i', any other pointer 'io'."], protos)
+    print(f"{len(protos)} more win32k prototypes of {len(known)} known names")
 
 
 def main():
@@ -250,6 +308,8 @@ def main():
         enum(sys.argv[2], sys.argv[3], sys.argv[4])
     elif sys.argv[1] == "win32k":
         win32k(sys.argv[2], sys.argv[3], sys.argv[4:])
+    elif sys.argv[1] == "win32k-sal":
+        win32k_sal(sys.argv[2], sys.argv[3], sys.argv[4:])
     else:
         sys.exit(__doc__)
 

@@ -65,6 +65,10 @@ class BasicScenario {
 
   // Enters routine `name` with args; returns how many hooks ran.
   int call(const std::string& name, const std::vector<uint64_t>& args, uint64_t thread = 0) {
+    return call_at(g.runtime(name), args, thread);
+  }
+  // The same for a routine at an address (another module's: win32k).
+  int call_at(uint64_t routine, const std::vector<uint64_t>& args, uint64_t thread = 0) {
     if (thread) g.wptr(g.a.kpcr + g.L.pcr_current_thread, thread);
     const uint64_t sp = kernel_sp() - (thread ? (thread & 0xff0) : 0);
     cpu.reg(vmi::Reg::rsp) = sp;
@@ -76,8 +80,8 @@ class BasicScenario {
     } else {
       for (size_t i = 0; i < args.size(); ++i) g.wptr(sp + 4 + i * 4, args[i]);
     }
-    cpu.reg(vmi::Reg::rip) = g.runtime(name);
-    return backend.fire(g.runtime(name), cpu);
+    cpu.reg(vmi::Reg::rip) = routine;
+    return backend.fire(routine, cpu);
   }
   // Returns to the caller with `status`; pop = bytes `ret N` pops (x86 stdcall).
   int ret(uint64_t status, uint32_t pop = 0, uint64_t thread = 0) {

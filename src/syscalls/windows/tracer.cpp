@@ -223,6 +223,8 @@ struct Tracer::Impl {
   size_t place(const oswin::ServiceTable& t, Abi abi) {
     size_t placed = 0;
     const unsigned ptr = kernel.pointer_size();
+    std::string disagree;  // prototypes whose count the table contradicts (another build's?)
+    size_t n_disagree = 0;
     for (const oswin::Service& s : t.services) {
       seen.insert(s.name);
       if (filtered && !filter.count(s.name)) continue;
@@ -238,6 +240,12 @@ struct Tracer::Impl {
       if (sv.info) sv.nargs = sv.info->nargs;
       else if (s.arg_bytes_known) sv.nargs = static_cast<uint8_t>(ptr == 8 ? 4 + s.arg_bytes / 8 : s.arg_bytes / 4);
       else sv.nargs = 4;
+      // x64 entries count the stack arguments (those after the 4 in registers); x86
+      // byte counts are not compared (a structure passed by value takes 8 bytes).
+      if (sv.info && ptr == 8 && s.arg_bytes_known && s.arg_bytes / 8 != (sv.nargs > 4 ? sv.nargs - 4u : 0u) &&
+          n_disagree++ < 5)
+        disagree += (disagree.empty() ? "" : ", ") + sv.name + " (" + std::to_string(sv.nargs) + ", table " +
+                    std::to_string(4 + s.arg_bytes / 8) + (s.arg_bytes ? ")" : " or fewer)");
       if (sv.nargs > event::kMaxArgs) sv.nargs = event::kMaxArgs;
       sv.ret_pop = ptr == 8 ? 0 : (s.arg_bytes_known ? s.arg_bytes : sv.nargs * 4u);
       sv.terminates = sv.name == "NtTerminateProcess" || sv.name == "NtTerminateThread";
@@ -246,6 +254,10 @@ struct Tracer::Impl {
       hooks.push_back(backend.add_hook(slot->routine, [this, slot](vmi::Vcpu& c, uint64_t) { on_entry(c, *slot); }));
       ++placed;
     }
+    if (n_disagree)
+      warn(std::string(abi == Abi::win_nt ? "nt" : "win32k") + ": " + std::to_string(n_disagree) +
+           " prototypes disagree with the service table's argument count (" + disagree +
+           (n_disagree > 5 ? ", ..." : "") + "): arguments shown as the prototype declares them");
     return placed;
   }
 
