@@ -178,6 +178,40 @@ TEST_P(RealIsf, SeedExampleNtCreateFile) {
   if (std::getenv("VMITRACE_SHOW")) std::fprintf(stderr, "%s", line.c_str());
 }
 
+// The context's windows come from the build's offsets: EPROCESS UniqueProcessId ..
+// ImageFileName (with Token and Session) is one read on every build, the TOKEN's
+// SessionId and UserAndGroups one; KTHREAD Process/PreviousMode and ETHREAD.Cid
+// are one window on Windows 7, two on 10 and 11 (together over 512 bytes). A paired
+// return then reads two guest words.
+TEST_P(RealIsf, ContextInFewReadsReturnInTwo) {
+  Scenario s(*prof, true);
+  s.build(named(), static_cast<uint32_t>(table.rbegin()->first + 1));
+  oswin::WindowsKernel k(s.prof, "isf");
+  EXPECT_EQ(k.process_windows().count, 1u);
+  EXPECT_EQ(k.token_windows().count, 1u);
+  EXPECT_EQ(k.thread_windows().count, std::string(GetParam().name) == "Win7_SP1" ? 1u : 2u);
+  oswin::WinContext c;
+  uint64_t before = s.cpu.reads;
+  k.read_context(s.cpu, s.g.a.thread, c);
+  EXPECT_LE(s.cpu.reads - before, 6u);
+  EXPECT_EQ(c.pid, WinGuest::kPid);
+  EXPECT_EQ(c.ppid, WinGuest::kPpid);
+  EXPECT_EQ(c.tid, WinGuest::kTid);
+  EXPECT_EQ(c.session, WinGuest::kSession);
+  EXPECT_STREQ(c.image_name, "notepad.exe");
+  EXPECT_EQ(c.user_sid_len, 16u);
+  EXPECT_EQ(c.flags, 0u);
+
+  s.start();
+  ASSERT_EQ(s.call("NtClose", {WinGuest::kFileHandle}), 1);
+  before = s.cpu.reads;
+  ASSERT_EQ(s.ret(0), 1);
+  EXPECT_LE(s.cpu.reads - before, 2u);
+  ASSERT_EQ(s.sink.count(), 2u);
+  EXPECT_EQ(s.sink.rec(1).pid, WinGuest::kPid);
+  EXPECT_EQ(s.sink.rec(1).uid, WinGuest::kSession);
+}
+
 INSTANTIATE_TEST_SUITE_P(Windows, RealIsf, ::testing::ValuesIn(kBuilds),
                          [](const auto& info) { return std::string(info.param.name); });
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
+#include "os/windows/kernel.hpp"
 #include "scenario.hpp"
 
 namespace vmitrace::testing {
@@ -141,6 +142,113 @@ TEST_F(Tracer, ReturnsPairPerThreadAndStack) {
   s.ret(0);
   EXPECT_EQ(s.sink.count(), 4u);
   EXPECT_EQ(s.plugin->stats().returns_unpaired, 1u);
+}
+
+// The sysret repeats the entry's context: the return is the same thread (thread
+// pointer, stack pointer and Cid checked), so what was read at the entry is the
+// truthful context of the pair, whatever the process's memory says by then
+// (DRAKVUF likewise reports the context at the event that starts the pair).
+TEST_F(Tracer, SysretCarriesTheEntrysContext) {
+  s.start();
+  s.call("NtCreateFile", s.create_file_args());
+  // Between entry and return: the EPROCESS's pid, parent and name, and the token's
+  // session and user SID, rewritten (hostile memory, or a reused process object).
+  s.g.wptr(s.g.a.process + s.g.L.proc_pid, 9999);
+  s.g.wptr(s.g.a.process + s.g.L.proc_ppid, 8888);
+  s.mem->write(s.g.a.process + s.g.L.proc_image_name, "evil.exe\0\0\0\0\0\0\0", 15);
+  s.mem->write_u32(s.g.a.token + s.g.L.token_session, 7);
+  const uint8_t system[12] = {1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0};
+  s.mem->write(s.g.a.sid, system, sizeof system);
+  ASSERT_EQ(s.ret(0), 1);
+  ASSERT_EQ(s.sink.count(), 2u);
+  const event::Record& e = s.sink.rec(0);
+  const event::Record& r = s.sink.rec(1);
+  EXPECT_EQ(r.kind, event::Kind::sysret);
+  EXPECT_EQ(r.pid, WinGuest::kPid);
+  EXPECT_EQ(r.ppid, WinGuest::kPpid);
+  EXPECT_EQ(r.tid, WinGuest::kTid);
+  EXPECT_EQ(r.uid, WinGuest::kSession);
+  EXPECT_EQ(r.process(), "notepad.exe");
+  EXPECT_EQ(r.user(), "");
+  EXPECT_EQ(r.flags, e.flags & ~event::kFlagArgsUnknown);
+  EXPECT_EQ(ex(extras_of(r), Extra::user_sid, 0), ex(extras_of(e), Extra::user_sid, 0));
+  EXPECT_NE(ex(extras_of(r), Extra::user_sid, 0), "<absent>");
+  EXPECT_EQ(ex(extras_of(r), Extra::method, 0), "NtCreateFile");
+  // The next entry reads the new state.
+  s.call("NtClose", {WinGuest::kFileHandle});
+  EXPECT_EQ(s.sink.rec(2).pid, 9999);
+  EXPECT_EQ(s.sink.rec(2).process(), "evil.exe");
+  EXPECT_EQ(s.sink.rec(2).user(), "SYSTEM");
+}
+
+// A thread object freed and reused by another thread at the same address (same
+// stack slot) between entry and return: the Cid differs, the return is not paired.
+TEST_F(Tracer, RecycledThreadObjectGivesNoSysret) {
+  s.start();
+  s.call("NtClose", {WinGuest::kFileHandle});
+  s.g.wptr(s.g.a.thread + s.g.L.thread_cid_tid, WinGuest::kTid + 4);
+  s.ret(0);
+  EXPECT_EQ(s.sink.count(), 1u);
+  EXPECT_EQ(s.plugin->stats().sysrets, 0u);
+  EXPECT_EQ(s.plugin->stats().returns_unpaired, 1u);
+  EXPECT_EQ(s.plugin->stats().pending, 0u);
+}
+
+// A return reads the current thread pointer (KPCR) and the thread's Cid, nothing
+// else: the context comes from the entry.
+TEST_F(Tracer, ReturnReadsTwoGuestWords) {
+  s.start();
+  s.call("NtCreateFile", s.create_file_args());
+  const uint64_t before = s.cpu.reads;
+  ASSERT_EQ(s.ret(0), 1);
+  ASSERT_EQ(s.sink.count(), 2u);
+  EXPECT_LE(s.cpu.reads - before, 2u);
+}
+
+// The context's fields come in a few window reads: on this layout (Windows 10 x64
+// offsets), KTHREAD Process/PreviousMode and ETHREAD.Cid are two windows, EPROCESS
+// and TOKEN one each, then the SID pointer and the SID.
+TEST_F(Tracer, ContextComesInFewReads) {
+  oswin::WindowsKernel k(s.prof, "synth");
+  EXPECT_EQ(k.process_windows().count, 1u);
+  EXPECT_EQ(k.token_windows().count, 1u);
+  const uint64_t before = s.cpu.reads;
+  oswin::WinContext c;
+  k.read_context(s.cpu, s.g.a.thread, c);
+  EXPECT_EQ(s.cpu.reads - before, k.thread_windows().count + 1 + 1 + 2);
+  EXPECT_LE(s.cpu.reads - before, 6u);
+  EXPECT_EQ(c.pid, WinGuest::kPid);
+  EXPECT_EQ(c.ppid, WinGuest::kPpid);
+  EXPECT_EQ(c.tid, WinGuest::kTid);
+  EXPECT_EQ(c.session, WinGuest::kSession);
+  EXPECT_EQ(c.previous_mode, 1);
+  EXPECT_STREQ(c.image_name, "notepad.exe");
+  EXPECT_EQ(c.user_sid_len, 16u);
+  EXPECT_EQ(c.flags, 0u);
+}
+
+// The EPROCESS window cut by an unmapped page (an EPROCESS placed so that its
+// ImageFileName starts the next page, which is unmapped): the fields on the mapped
+// side come from the window, the name is read alone and fails: empty, never stale.
+TEST_F(Tracer, ContextWindowCutShortIsMarkedNotGarbage) {
+  oswin::WindowsKernel k(s.prof, "synth");
+  const auto& L = s.g.L;
+  const uint64_t next_page = 0xffffa50c77771000ull, proc = next_page - L.proc_image_name;
+  ASSERT_LT(L.proc_pid, L.proc_image_name);
+  s.g.wptr(s.g.a.thread + L.thread_process, proc);
+  s.g.wptr(proc + L.proc_pid, 321);
+  s.g.wptr(proc + L.proc_ppid, 123);
+  s.mem->write(proc + L.proc_image_name, "stale.exe", 9);
+  s.mem->unmap(next_page);
+  oswin::WinContext c;
+  const uint64_t before = s.cpu.reads;
+  k.read_context(s.cpu, s.g.a.thread, c);
+  EXPECT_EQ(c.pid, 321);
+  EXPECT_EQ(c.ppid, 123);
+  EXPECT_STREQ(c.image_name, "");
+  EXPECT_EQ(c.flags & event::kFlagContextUnknown, 0u);
+  // thread windows + the EPROCESS window + the name alone (no token: none written)
+  EXPECT_LE(s.cpu.reads - before, k.thread_windows().count + 4);
 }
 
 TEST_F(Tracer, TerminatingItselfLeavesNothingPending) {
@@ -284,10 +392,16 @@ TEST(Tracer32, NtCreateFileOnAnX86Kernel) {
   EXPECT_EQ(ex(x, Extra::arg_text, 2), utf16("\\??\\C:\\Users\\test\\document.txt"));
   EXPECT_EQ(ex(x, Extra::from_module, 0), utf16("\\windows\\system32\\ntdll.dll"));
   EXPECT_EQ(ex(x, Extra::from_parent_module, 0), utf16("\\Windows\\System32\\KernelBase.dll"));
-  // `ret 44`: the stack pointer at the return site is past the arguments too.
+  // `ret 44`: the stack pointer at the return site is past the arguments too. The
+  // return reads two 32-bit words and repeats the entry's context.
+  const uint64_t before = s.cpu.reads;
   EXPECT_EQ(s.ret(0xc0000022, 44), 1);
+  EXPECT_LE(s.cpu.reads - before, 2u);
   ASSERT_EQ(s.sink.count(), 2u);
   EXPECT_EQ(s.sink.rec(1).ret, 0xc0000022);
+  EXPECT_EQ(s.sink.rec(1).pid, 4567);
+  EXPECT_EQ(s.sink.rec(1).tid, WinGuest::kTid);
+  EXPECT_EQ(s.sink.rec(1).process(), "notepad.exe");
   s.call("NtClose", {WinGuest::kFileHandle});
   EXPECT_EQ(ex(extras_of(s.sink.rec(2)), Extra::handle_name, 0), utf16("\\Users\\test"));
 }

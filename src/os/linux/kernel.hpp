@@ -11,6 +11,7 @@
 
 #include "event/record.hpp"
 #include "profile/profile.hpp"
+#include "vmi/field_windows.hpp"
 #include "vmi/vmi.hpp"
 
 namespace vmitrace::oslinux {
@@ -31,16 +32,9 @@ struct TaskLayout {
   uint32_t cred_uid = kNoOffset;
 };
 
-// The task_struct fields read per event, grouped into a few contiguous windows so
-// that one guest read fetches several fields (each guest read walks the guest's
-// page tables: fewer, larger reads are what keeps tracing cheap).
-struct TaskWindows {
-  static constexpr unsigned kMax = 6;
-  static constexpr uint32_t kMaxBytes = 1024;  // all windows together
-  struct Window { uint32_t offset = 0, length = 0; };
-  Window win[kMax];
-  unsigned count = 0;
-};
+// The task_struct fields read per event, grouped into a few contiguous windows
+// (vmi/field_windows.hpp): one guest read fetches several fields.
+using TaskWindows = vmi::FieldWindows;
 
 // Offsets for fd -> path (files.cpp): task->files->fdt->fd[n] -> struct file ->
 // f_path {mnt, dentry}; the d_path walk over dentries and struct mount. `usable`

@@ -63,41 +63,12 @@ std::string clean_banner(std::string s) {
   return s;
 }
 
-// Groups the per-event task_struct fields into windows: fields closer than kGap
-// share one read. A guest read costs a page-table walk whatever its length, so a
-// few hundred extra bytes are cheaper than a second read (6.1 and 6.12: pid at
-// ~2420, comm at ~2980: one 576-byte read).
+// Groups the per-event task_struct fields into windows: fields closer than 768
+// bytes share one read (6.1 and 6.12: pid at ~2420, comm at ~2980: one 576-byte read).
 TaskWindows plan_task_windows(const TaskLayout& t, unsigned ptr_size) {
-  constexpr uint32_t kGap = 768;
-  struct F { uint32_t off, len; };
-  F f[6];
-  unsigned n = 0;
-  for (F x : {F{t.pid, 4}, F{t.tgid, 4}, F{t.real_parent, ptr_size}, F{t.group_leader, ptr_size},
-              F{t.cred, ptr_size}, F{t.comm, event::kCommLen}})
-    if (x.off != kNoOffset) f[n++] = x;
-  // Insertion sort of at most six: std::sort here trips GCC 12's -Warray-bounds.
-  for (unsigned i = 1; i < n; ++i)
-    for (unsigned j = i; j > 0 && f[j].off < f[j - 1].off; --j) std::swap(f[j], f[j - 1]);
-  TaskWindows w;
-  uint32_t total = 0;
-  for (unsigned i = 0; i < n; ++i) {
-    uint32_t fend = f[i].off + f[i].len;
-    if (w.count) {
-      auto& last = w.win[w.count - 1];
-      uint32_t end = last.offset + last.length;
-      uint32_t added = fend > end ? fend - end : 0;
-      if (f[i].off <= end + kGap && total + added <= TaskWindows::kMaxBytes) {
-        last.length += added;
-        total += added;
-        continue;
-      }
-    }
-    if (w.count < TaskWindows::kMax && total + f[i].len <= TaskWindows::kMaxBytes) {
-      w.win[w.count++] = {f[i].off, f[i].len};
-      total += f[i].len;
-    }
-  }
-  return w;
+  const vmi::FieldSpan f[] = {{t.pid, 4}, {t.tgid, 4}, {t.real_parent, ptr_size}, {t.group_leader, ptr_size},
+                              {t.cred, ptr_size}, {t.comm, event::kCommLen}};
+  return vmi::plan_field_windows(f, 768, TaskWindows::kMaxBytes);
 }
 
 }  // namespace

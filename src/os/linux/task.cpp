@@ -58,42 +58,19 @@ void LinuxKernel::read_context(vmi::Vcpu& cpu, uint64_t task, ProcessContext& ou
     return;
   }
   const TaskLayout& t = task_;
-  // One read per window; a field is usable only if its bytes were all read.
-  uint8_t buf[TaskWindows::kMaxBytes];
-  struct Got { uint32_t offset, length, at; } got[TaskWindows::kMax];
-  uint32_t used = 0;
-  for (unsigned i = 0; i < windows_.count; ++i) {
-    const auto& w = windows_.win[i];
-    size_t n = cpu.read_virt(task + w.offset, buf + used, w.length);
-    got[i] = {w.offset, static_cast<uint32_t>(n), used};
-    used += w.length;
-  }
-  auto field = [&](uint32_t off, uint32_t len) -> const uint8_t* {
-    if (off == kNoOffset) return nullptr;
-    for (unsigned i = 0; i < windows_.count; ++i)
-      if (off >= got[i].offset && off + len <= got[i].offset + got[i].length)
-        return buf + got[i].at + (off - got[i].offset);
-    return nullptr;
-  };
+  // One read per window (a field outside them, or cut off, is read alone).
+  vmi::WindowedRead w(cpu, task, windows_);
   auto i32 = [&](uint32_t off, int64_t& v) {
-    const uint8_t* p = field(off, 4);
-    if (!p) return false;
-    int32_t x;
-    std::memcpy(&x, p, 4);
-    v = x;
+    uint64_t x = 0;
+    if (!w.get_uint(off, 4, x)) return false;
+    v = static_cast<int32_t>(x);
     return true;
   };
-  auto ptr = [&](uint32_t off, uint64_t& v) {
-    const uint8_t* p = field(off, ptr_size_);
-    if (!p) return false;
-    v = 0;
-    std::memcpy(&v, p, ptr_size_);  // little-endian
-    return is_kernel_pointer(v);
-  };
+  auto ptr = [&](uint32_t off, uint64_t& v) { return w.get_uint(off, ptr_size_, v) && is_kernel_pointer(v); };
 
   bool got_any = i32(t.pid, out.tid);
   got_any = i32(t.tgid, out.pid) || got_any;
-  if (const uint8_t* c = field(t.comm, event::kCommLen)) std::memcpy(out.thread_name, c, event::kCommLen);
+  w.get(t.comm, out.thread_name, event::kCommLen);  // untouched when unreadable
   if (!got_any) out.flags |= event::kFlagContextUnknown;
 
   uint64_t parent = 0, cred = 0;

@@ -56,7 +56,20 @@ void WideText::append_ascii(const char* s) {
 }
 
 WindowsKernel::WindowsKernel(const profile::Profile& p, std::string what)
-    : prof_(p), what_(std::move(what)), L_(resolve_layout(p, what_)) {}
+    : prof_(p), what_(std::move(what)), L_(resolve_layout(p, what_)) {
+  // Per-event fields of each object, in windows of at most 512 bytes (Windows 10
+  // x64: EPROCESS UniqueProcessId..ImageFileName, ~0x170 bytes, is one read; KTHREAD
+  // Process and PreviousMode one, ETHREAD.Cid another, ~1 KiB further on).
+  constexpr uint32_t kWindow = 512;
+  const unsigned ptr = L_.ptr;
+  const vmi::FieldSpan thread[] = {{L_.thread_cid_tid, ptr}, {L_.thread_previous_mode, 1}, {L_.thread_process, ptr}};
+  const vmi::FieldSpan process[] = {{L_.proc_pid, ptr}, {L_.proc_ppid, ptr}, {L_.proc_image_name, 15},
+                                    {L_.proc_token, ptr}, {L_.proc_session, ptr}};
+  const vmi::FieldSpan token[] = {{L_.token_session, 4}, {L_.token_user_and_groups, ptr}};
+  thread_win_ = vmi::plan_field_windows(thread, kWindow, kWindow);
+  process_win_ = vmi::plan_field_windows(process, kWindow, kWindow);
+  token_win_ = vmi::plan_field_windows(token, kWindow, kWindow);
+}
 
 bool WindowsKernel::is_kernel_pointer(uint64_t p) const {
   return kKernelSpace.contains(p, L_.ptr);
@@ -184,6 +197,11 @@ uint64_t WindowsKernel::current_thread(vmi::Vcpu& cpu) const {
   return thread;
 }
 
+int64_t WindowsKernel::thread_id(vmi::Vcpu& cpu, uint64_t thread) const {
+  uint64_t v = 0;
+  return is_kernel_pointer(thread) && read_ptr(cpu, thread + L_.thread_cid_tid, v) ? static_cast<int64_t>(v) : -1;
+}
+
 void WindowsKernel::read_context(vmi::Vcpu& cpu, uint64_t thread, WinContext& out) const {
   out = WinContext{};
   out.thread = thread;
@@ -191,44 +209,41 @@ void WindowsKernel::read_context(vmi::Vcpu& cpu, uint64_t thread, WinContext& ou
     out.flags |= event::kFlagContextUnknown | event::kFlagUserUnknown;
     return;
   }
+  const unsigned ptr = L_.ptr;
   uint64_t v = 0;
-  if (read_ptr(cpu, thread + L_.thread_cid_tid, v)) out.tid = static_cast<int64_t>(v);
-  uint8_t mode = 0;
-  if (L_.thread_previous_mode != kNone && read_u8(cpu, thread + L_.thread_previous_mode, mode))
-    out.previous_mode = mode ? 1 : 0;
+  vmi::WindowedRead t(cpu, thread, thread_win_);
+  if (t.get_uint(L_.thread_cid_tid, ptr, v)) out.tid = static_cast<int64_t>(v);
+  if (t.get_uint(L_.thread_previous_mode, 1, v)) out.previous_mode = v ? 1 : 0;
   uint64_t proc = 0;
-  if (!read_ptr(cpu, thread + L_.thread_process, proc) || !is_kernel_pointer(proc)) {
+  if (!t.get_uint(L_.thread_process, ptr, proc) || !is_kernel_pointer(proc)) {
     out.flags |= event::kFlagContextUnknown | event::kFlagUserUnknown;
     return;
   }
   out.process = proc;
-  if (read_ptr(cpu, proc + L_.proc_pid, v)) out.pid = static_cast<int64_t>(v);
+  vmi::WindowedRead p(cpu, proc, process_win_);
+  if (p.get_uint(L_.proc_pid, ptr, v)) out.pid = static_cast<int64_t>(v);
   else out.flags |= event::kFlagContextUnknown;
-  if (L_.proc_ppid != kNone && read_ptr(cpu, proc + L_.proc_ppid, v)) out.ppid = static_cast<int64_t>(v);
-  char name[15] = {};
-  if (cpu.read_virt(proc + L_.proc_image_name, name, sizeof name) == sizeof name)
-    std::memcpy(out.image_name, name, sizeof name);
+  if (p.get_uint(L_.proc_ppid, ptr, v)) out.ppid = static_cast<int64_t>(v);
+  p.get(L_.proc_image_name, out.image_name, 15);  // untouched (empty) when unreadable
 
   // Session id from the primary token (EX_FAST_REF: low bits are a reference count),
   // else from the session space; the user SID names service accounts.
   uint64_t token = 0;
-  if (L_.proc_token != kNone && read_ptr(cpu, proc + L_.proc_token, token)) {
-    token &= L_.ptr == 8 ? ~uint64_t{0xf} : ~uint64_t{0x7};
-    uint32_t sid32 = 0;
-    if (is_kernel_pointer(token) && L_.token_session != kNone &&
-        cpu.read_u32(token + L_.token_session, sid32))
-      out.session = sid32;
-    uint64_t groups = 0, sid = 0;
-    if (is_kernel_pointer(token) && L_.token_user_and_groups != kNone &&
-        read_ptr(cpu, token + L_.token_user_and_groups, groups) && is_kernel_pointer(groups) &&
-        read_ptr(cpu, groups, sid) && is_kernel_pointer(sid))
-      read_user_sid(cpu, sid, out);
+  if (p.get_uint(L_.proc_token, ptr, token)) {
+    token &= ptr == 8 ? ~uint64_t{0xf} : ~uint64_t{0x7};
+    if (is_kernel_pointer(token)) {
+      vmi::WindowedRead tok(cpu, token, token_win_);
+      if (tok.get_uint(L_.token_session, 4, v)) out.session = static_cast<int64_t>(v);
+      uint64_t groups = 0, sid = 0;
+      if (tok.get_uint(L_.token_user_and_groups, ptr, groups) && is_kernel_pointer(groups) &&
+          read_ptr(cpu, groups, sid) && is_kernel_pointer(sid))
+        read_user_sid(cpu, sid, out);
+    }
   }
-  if (out.session < 0 && L_.proc_session != kNone && L_.session_space_id != kNone) {
+  if (out.session < 0 && L_.session_space_id != kNone) {
     uint64_t ss = 0;
     uint32_t id = 0;
-    if (read_ptr(cpu, proc + L_.proc_session, ss) && is_kernel_pointer(ss) &&
-        cpu.read_u32(ss + L_.session_space_id, id))
+    if (p.get_uint(L_.proc_session, ptr, ss) && is_kernel_pointer(ss) && cpu.read_u32(ss + L_.session_space_id, id))
       out.session = id;
   }
   if (out.session < 0) out.flags |= event::kFlagUserUnknown;
@@ -237,13 +252,22 @@ void WindowsKernel::read_context(vmi::Vcpu& cpu, uint64_t thread, WinContext& ou
 }
 
 void WindowsKernel::read_user_sid(vmi::Vcpu& cpu, uint64_t sid, WinContext& out) const {
-  // The header first: SubAuthorityCount (hostile) bounds the second read.
+  // The longest SID in one read; its header (SubAuthorityCount, hostile) says how
+  // much of it is the SID, all of which must have been read (a read stops only at
+  // an unmapped page).
   uint8_t* b = out.user_sid;
-  if (cpu.read_virt(sid, b, 8) != 8 || b[0] != 1 || b[1] == 0 || b[1] > kMaxSubAuthorities) return;
-  const size_t len = 8 + 4 * size_t{b[1]};
-  if (cpu.read_virt(sid + 8, b + 8, len - 8) != len - 8) return;
-  if (const char* n = well_known_sid(b, len)) copy_cstr(out.user_name, sizeof out.user_name, n);
-  else out.user_sid_len = static_cast<uint8_t>(len);
+  const size_t got = cpu.read_virt(sid, b, kMaxSidBytes);
+  size_t len = 0;
+  if (got >= 8 && b[0] == 1 && b[1] != 0 && b[1] <= kMaxSubAuthorities) len = 8 + 4 * size_t{b[1]};
+  if (len > got) len = 0;
+  std::memset(b + len, 0, kMaxSidBytes - len);  // nothing past the SID (or all of it when unread)
+  if (!len) return;
+  if (const char* n = well_known_sid(b, len)) {
+    copy_cstr(out.user_name, sizeof out.user_name, n);
+    std::memset(b, 0, len);
+  } else {
+    out.user_sid_len = static_cast<uint8_t>(len);
+  }
 }
 
 bool WindowsKernel::image_path(vmi::Vcpu& cpu, uint64_t process, WideText& out) const {

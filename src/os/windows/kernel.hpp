@@ -10,6 +10,7 @@
 #include "event/record.hpp"
 #include "os/windows/layout.hpp"
 #include "profile/profile.hpp"
+#include "vmi/field_windows.hpp"
 #include "vmi/vmi.hpp"
 
 namespace vmitrace::oswin {
@@ -19,17 +20,23 @@ namespace vmitrace::oswin {
 inline constexpr size_t kMaxSubAuthorities = 15;
 inline constexpr size_t kMaxSidBytes = 8 + 4 * kMaxSubAuthorities;
 
-// Process context of the current thread, as carried in every event record.
-struct WinContext {
-  uint64_t thread = 0, process = 0;  // KTHREAD / EPROCESS addresses (0: unknown)
+// Who made a call, as carried in every event record: what a syscall's pending entry
+// keeps for its sysret (the same thread's context, read once at the entry).
+struct WinIdentity {
   int64_t pid = -1, ppid = -1, tid = -1, session = -1;
-  int previous_mode = -1;            // 0 Kernel, 1 User, -1 unknown
   char image_name[event::kCommLen] = {};  // EPROCESS.ImageFileName (15 chars max)
   char user_name[32] = {};           // well-known SIDs by name; else "SessionID" when no
                                      // user SID was read
   uint8_t user_sid[kMaxSidBytes] = {};  // the token's user SID when not well-known
   uint8_t user_sid_len = 0;             // (binary, as in memory); 0: none
   uint32_t flags = 0;                // event::kFlag*
+};
+
+// Process context of the current thread: the identity plus what the entry's
+// captures walk from (thread and process objects, previous mode).
+struct WinContext : WinIdentity {
+  uint64_t thread = 0, process = 0;  // KTHREAD / EPROCESS addresses (0: unknown)
+  int previous_mode = -1;            // 0 Kernel, 1 User, -1 unknown
 };
 
 // A UTF-16LE text read from the guest (bytes, not characters).
@@ -78,7 +85,17 @@ class WindowsKernel {
   // --- hot path ----------------------------------------------------------------
   bool read_ptr(vmi::Vcpu& cpu, uint64_t va, uint64_t& out) const;
   uint64_t current_thread(vmi::Vcpu& cpu) const;  // 0 when unreadable
+  // KTHREAD, EPROCESS and TOKEN fields each come in one read when the profile's
+  // offsets lie close together (windows planned at construction), field by field
+  // otherwise: 6 reads on Windows 10 x64 (thread x2, process, token, SID pointer,
+  // SID; plus the session space when the token has no session).
   void read_context(vmi::Vcpu& cpu, uint64_t thread, WinContext& out) const;
+  // ETHREAD.Cid.UniqueThread: one read (-1 when unreadable). At a return, tells the
+  // entry's thread from a recycled thread object at the same address.
+  int64_t thread_id(vmi::Vcpu& cpu, uint64_t thread) const;
+  const vmi::FieldWindows& thread_windows() const { return thread_win_; }
+  const vmi::FieldWindows& process_windows() const { return process_win_; }
+  const vmi::FieldWindows& token_windows() const { return token_win_; }
   // Full image path (SeAuditProcessCreationInfo.ImageFileName), UTF-16LE.
   bool image_path(vmi::Vcpu& cpu, uint64_t process, WideText& out) const;
   // KTHREAD.TrapFrame -> the caller's instruction and stack pointers.
@@ -106,6 +123,7 @@ class WindowsKernel {
   const profile::Profile& prof_;
   std::string what_;
   WinLayout L_;
+  vmi::FieldWindows thread_win_, process_win_, token_win_;
   uint64_t base_ = 0, size_ = 0;
   uint8_t header_cookie_ = 0;
   bool have_cookie_ = false;

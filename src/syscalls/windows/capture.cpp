@@ -99,8 +99,8 @@ void add_method(event::Builder& b, const Service& s) {
   b.add_extra(Extra::method, 0, s.name.data(), s.name.size());
 }
 
-void add_user_sid(event::Builder& b, const oswin::WinContext& ctx) {
-  if (ctx.user_sid_len) b.add_extra(Extra::user_sid, 0, ctx.user_sid, ctx.user_sid_len);
+void add_user_sid(event::Builder& b, const oswin::WinIdentity& who) {
+  if (who.user_sid_len) b.add_extra(Extra::user_sid, 0, who.user_sid, who.user_sid_len);
 }
 
 void add_entry_extras(vmi::Vcpu& cpu, const oswin::WindowsKernel& k, const Service& s,

@@ -46,6 +46,6 @@ void add_entry_extras(vmi::Vcpu& cpu, const oswin::WindowsKernel& k, const Servi
 // Method name as an extra (both entry and return records carry it).
 void add_method(event::Builder& b, const Service& s);
 // The user SID of the context when no name resolved (entry and return records).
-void add_user_sid(event::Builder& b, const oswin::WinContext& ctx);
+void add_user_sid(event::Builder& b, const oswin::WinIdentity& who);
 
 }  // namespace vmitrace::syscalls::windows

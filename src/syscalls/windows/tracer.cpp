@@ -45,6 +45,17 @@ std::string hex(uint64_t v) {
   return b;
 }
 
+// A syscall waiting for its return. The sysret repeats the entry's identity: the
+// return belongs to the same thread (its thread pointer, stack pointer and Cid are
+// checked), so the context read at the entry is the truthful one for the pair, even
+// if the process's memory changed meanwhile; the return reads nothing else.
+struct WinPending {
+  PendingKey key;
+  bool used = false;
+  const Service* service = nullptr;  // immutable while hooks live
+  oswin::WinIdentity who;            // who.tid refuses a recycled thread object
+};
+
 // win32k routines live in win32kfull.sys (Windows 10+) or win32k.sys.
 struct Win32k {
   profile::Profile prof;
@@ -72,7 +83,7 @@ struct Tracer::Impl {
   std::unordered_set<uint64_t> hooked;  // routine addresses already hooked
   std::unordered_set<std::string> seen;   // every service name read from the tables
   bool names_checked = false;
-  PendingTable pending;
+  BasicPendingTable<WinPending> pending;
   std::atomic<uint64_t> n_syscalls{0}, n_sysrets{0}, n_unpaired{0}, n_lost{0}, n_read_fail{0};
 
   mutable std::mutex mu;  // start-up, hooks, plan text, error text
@@ -279,7 +290,7 @@ struct Tracer::Impl {
     return buf;
   }
 
-  void fill_common(event::Record& r, vmi::Vcpu& cpu, const oswin::WinContext& ctx, const Service& s) {
+  void fill_common(event::Record& r, vmi::Vcpu& cpu, const oswin::WinIdentity& ctx, const Service& s) {
     r.os = event::Os::windows;
     r.abi = s.abi;
     r.nr = s.index;
@@ -333,15 +344,14 @@ struct Tracer::Impl {
       return;
     }
     if (!ensure_return_site(ret_addr)) return;
-    PendingEntry e;
+    WinPending e;
     e.key = ReturnSites::entry_key(thread, sp, ptr, s.ret_pop);
-    e.tid = ctx.tid;
-    e.nr = s.index;
-    e.abi = s.abi;
-    e.regs = reinterpret_cast<uint64_t>(&s);  // the slot: immutable while hooks live
+    e.service = &s;
+    e.who = ctx;  // the identity part
     if (!pending.put(e)) n_lost.fetch_add(1, std::memory_order_relaxed);
   }
 
+  // Guest reads: the current thread pointer and the thread's Cid (2; see WinPending).
   void on_return_site(vmi::Vcpu& cpu) {
     if (failed.load(std::memory_order_relaxed)) return;
     if (pending.empty()) {
@@ -351,7 +361,7 @@ struct Tracer::Impl {
     const unsigned ptr = kernel.pointer_size();
     const uint64_t thread = kernel.current_thread(cpu);
     uint64_t sp = 0, rax = 0;
-    PendingEntry e;
+    WinPending e;
     if (thread == 0 || !cpu.read_reg(Reg::rsp, sp) ||
         !pending.take(ReturnSites::site_key(thread, sp, ptr), e)) {
       n_unpaired.fetch_add(1, std::memory_order_relaxed);
@@ -361,13 +371,11 @@ struct Tracer::Impl {
       n_read_fail.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    const Service& s = *reinterpret_cast<const Service*>(e.regs);
-    oswin::WinContext ctx;
-    kernel.read_context(cpu, thread, ctx);
-    if (ctx.tid != e.tid) {  // a recycled thread object never inherits an entry
+    if (kernel.thread_id(cpu, thread) != e.who.tid) {  // a recycled thread object never inherits an entry
       n_unpaired.fetch_add(1, std::memory_order_relaxed);
       return;
     }
+    const Service& s = *e.service;
     uint8_t* buf = record_buffer();
     event::Builder b(buf, event::kMaxRecord);
     event::Record& r = b.rec();
@@ -375,9 +383,9 @@ struct Tracer::Impl {
     // nt services return an NTSTATUS (32 bits); win32k ones a full register value.
     r.ret = s.abi == Abi::win_nt || ptr == 4 ? static_cast<int64_t>(static_cast<uint32_t>(rax))
                                              : static_cast<int64_t>(rax);
-    fill_common(r, cpu, ctx, s);
+    fill_common(r, cpu, e.who, s);
     add_method(b, s);
-    add_user_sid(b, ctx);
+    add_user_sid(b, e.who);
     const uint32_t size = b.finish();
     sink.emit(buf, size);
     n_sysrets.fetch_add(1, std::memory_order_relaxed);
