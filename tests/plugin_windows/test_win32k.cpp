@@ -128,7 +128,7 @@ TEST_F(Win32k, PrototypeCountAgainstTheTable) {
   ::testing::internal::CaptureStderr();
   s.start(cfg());
   const std::string err = ::testing::internal::GetCapturedStderr();
-  EXPECT_NE(err.find("win32k: 1 prototypes disagree with the service table's argument count (NtGdiBitBlt (11, "
+  EXPECT_NE(err.find("win32k: 1 prototype disagrees with the service table's argument count (NtGdiBitBlt (11, "
                      "table 7))"),
             std::string::npos)
       << err;

@@ -13,6 +13,7 @@
 #include "fake_guest.hpp"
 #include "synthetic_isf.hpp"
 #include "syscalls/plugin/plugin.hpp"
+#include "syscalls/windows_table.hpp"
 #include "win_guest.hpp"
 
 namespace vmitrace::testing {
@@ -42,7 +43,13 @@ class BasicScenario {
     g.vads("\\windows\\system32\\ntdll.dll", "\\Windows\\System32\\KernelBase.dll");
     g.objects("\\Users\\test");
     std::map<uint32_t, uint64_t> routines;
-    for (auto& [i, n] : services) routines[i] = g.rva(n);
+    for (auto& [i, n] : services) {
+      routines[i] = g.rva(n);
+      // The stack-argument size a real table gives the service (a test's own wins).
+      const auto* info = syscalls::windows::lookup_windows(n);
+      if (info && !g.arg_bytes.count(i))
+        g.arg_bytes[i] = g.ptr == 8 ? (info->nargs > 4 ? (info->nargs - 4u) * 8u : 0u) : info->nargs * 4u;
+    }
     g.ssdt(routines, limit);
     // The user side of the call: after `syscall` in ntdll, kernelbase's return
     // address on top of the user stack.

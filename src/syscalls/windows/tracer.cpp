@@ -267,7 +267,8 @@ struct Tracer::Impl {
     }
     if (n_disagree)
       warn(std::string(abi == Abi::win_nt ? "nt" : "win32k") + ": " + std::to_string(n_disagree) +
-           " prototypes disagree with the service table's argument count (" + disagree +
+           (n_disagree == 1 ? " prototype disagrees" : " prototypes disagree") +
+           " with the service table's argument count (" + disagree +
            (n_disagree > 5 ? ", ..." : "") + "): arguments shown as the prototype declares them");
     return placed;
   }
