@@ -3,6 +3,7 @@
 // service table, and hostile memory (mismatched GUID, loops, garbage tables).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -260,6 +261,35 @@ TEST_F(Fixture, ModulesFromTheVadTree) {
   EXPECT_EQ(text(t), utf16("\\Windows\\System32\\KernelBase.dll"));
   t.clear();
   EXPECT_FALSE(k.module_of(cpu, g.a.process, 0x10000000, t));  // no VAD there
+}
+
+// Each VAD node walked costs one guest read (its children, range and subsection come
+// in one window): VadRoot, the root, kernelbase's node, then control area, file
+// object and its name (UNICODE_STRING header + buffer).
+TEST_F(Fixture, VadWalkReadsEachNodeOnce) {
+  locate();
+  oswin::WideText t;
+  const uint64_t before = cpu.reads;
+  ASSERT_TRUE(k.module_of(cpu, g.a.process, g.a.kernelbase + 0x5a3c, t));
+  EXPECT_EQ(text(t), utf16("\\Windows\\System32\\KernelBase.dll"));
+  EXPECT_LE(cpu.reads - before, 7u);
+}
+
+// A node whose window runs into an unmapped page: the fields before the cut come from
+// the window, the walk goes on through it (no stale bytes, no failure).
+TEST_F(Fixture, VadNodeAtAPageEndIsWalked) {
+  locate();
+  const uint32_t cut = std::max({g.L.vad_left, g.L.vad_right, g.L.vad_start, g.L.vad_end}) + 8;
+  ASSERT_LT(cut, g.L.vad_subsection);  // the subsection lies past the cut
+  const uint64_t page = g.a.vad_kb + 0x8000, node = page + 0x1000 - cut;
+  g.vad(node, 0x7ffe00000000ull, 0x10000, "\\x.dll", g.a.vad_ntdll, 0);  // above ntdll: the new root
+  g.wptr(g.a.process + g.L.proc_vad_root, node);
+  mem.unmap(page + 0x1000);
+  oswin::WideText t;
+  ASSERT_TRUE(k.module_of(cpu, g.a.process, g.a.kernelbase + 0x5a3c, t));
+  EXPECT_EQ(text(t), utf16("\\Windows\\System32\\KernelBase.dll"));
+  t.clear();
+  EXPECT_FALSE(k.module_of(cpu, g.a.process, 0x7ffe00001000ull, t));  // its own subsection is gone
 }
 
 TEST_F(Fixture, VadLoopEndsAsUnknown) {

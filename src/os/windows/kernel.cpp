@@ -69,6 +69,16 @@ WindowsKernel::WindowsKernel(const profile::Profile& p, std::string what)
   thread_win_ = vmi::plan_field_windows(thread, kWindow, kWindow);
   process_win_ = vmi::plan_field_windows(process, kWindow, kWindow);
   token_win_ = vmi::plan_field_windows(token, kWindow, kWindow);
+  // A VAD node's children, range and subsection (Windows 10 x64: 0x00..0x50) and a
+  // loaded-module entry's link, base and size: one read per node / entry walked.
+  const uint32_t vpn = L_.vad_vpn_size;
+  const vmi::FieldSpan vad[] = {{L_.vad_left, ptr},      {L_.vad_right, ptr},     {L_.vad_start, vpn},
+                                {L_.vad_end, vpn},       {L_.vad_start_high, 1},  {L_.vad_end_high, 1},
+                                {L_.vad_subsection, ptr}};
+  const vmi::FieldSpan ldr[] = {{0, ptr}, {L_.ldr_base, ptr}, {L_.ldr_size, 4}};
+  static_assert(kNone == vmi::kNoField);
+  vad_win_ = vmi::plan_field_windows(vad, kWindow, kWindow);
+  ldr_win_ = vmi::plan_field_windows(ldr, kWindow, kWindow);
 }
 
 bool WindowsKernel::is_kernel_pointer(uint64_t p) const {

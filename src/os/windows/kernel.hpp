@@ -96,6 +96,7 @@ class WindowsKernel {
   const vmi::FieldWindows& thread_windows() const { return thread_win_; }
   const vmi::FieldWindows& process_windows() const { return process_win_; }
   const vmi::FieldWindows& token_windows() const { return token_win_; }
+  const vmi::FieldWindows& vad_windows() const { return vad_win_; }
   // Full image path (SeAuditProcessCreationInfo.ImageFileName), UTF-16LE.
   bool image_path(vmi::Vcpu& cpu, uint64_t process, WideText& out) const;
   // KTHREAD.TrapFrame -> the caller's instruction and stack pointers.
@@ -124,6 +125,7 @@ class WindowsKernel {
   std::string what_;
   WinLayout L_;
   vmi::FieldWindows thread_win_, process_win_, token_win_;
+  vmi::FieldWindows vad_win_, ldr_win_;  // a VAD tree node; a loaded-module entry
   uint64_t base_ = 0, size_ = 0;
   uint8_t header_cookie_ = 0;
   bool have_cookie_ = false;
