@@ -67,9 +67,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   oswin::WinContext ctx;
   k.read_context(cpu, thread, ctx);
   oswin::WideText text;
-  k.image_path(cpu, ctx.process, text);
+  k.image_path(cpu, ctx, text);
   uint64_t ip = 0, sp = 0;
-  k.trap_frame(cpu, thread, ip, sp);
+  k.trap_frame(cpu, ctx, ip, sp);
   for (int steps = 0; steps < 12 && in.n >= 10; ++steps) {
     const uint8_t op = in.u8();
     const uint64_t v = fuzz::pick_value(in, c);
@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 4: {
         oswin::WinContext other;
         k.read_context(cpu, v, other);
-        k.image_path(cpu, other.process, text);
+        k.image_path(cpu, other, text);
         break;
       }
       default: {

@@ -159,7 +159,7 @@ TEST_F(Fixture, ProcessContext) {
   EXPECT_EQ(c.user_sid[12], 0xe9u);
   EXPECT_EQ(c.flags, 0u);
   oswin::WideText path;
-  ASSERT_TRUE(k.image_path(cpu, c.process, path));
+  ASSERT_TRUE(k.image_path(cpu, c, path));
   EXPECT_EQ(text(path), utf16("\\Device\\HarddiskVolume2\\Windows\\System32\\notepad.exe"));
 }
 

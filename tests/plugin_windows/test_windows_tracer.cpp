@@ -194,6 +194,19 @@ TEST_F(Tracer, RecycledThreadObjectGivesNoSysret) {
   EXPECT_EQ(s.plugin->stats().pending, 0u);
 }
 
+// What an NtCreateFile entry reads on the synthetic guest, counted: the KPCR's
+// thread, the context (thread, process, token windows, SID), the stack arguments, the
+// trap frame (one window), FromModule's and FromParentModule's VAD walks (one read
+// per node), the image path, the OBJECT_ATTRIBUTES chain. A regression guard: each
+// read is a page walk on a live guest.
+TEST_F(Tracer, EntryReadsAreBounded) {
+  s.start();
+  const uint64_t before = s.cpu.reads;
+  s.call("NtCreateFile", s.create_file_args());
+  ASSERT_EQ(s.sink.count(), 1u);
+  EXPECT_LE(s.cpu.reads - before, 30u);
+}
+
 // A return reads the current thread pointer (KPCR) and the thread's Cid, nothing
 // else: the context comes from the entry.
 TEST_F(Tracer, ReturnReadsTwoGuestWords) {

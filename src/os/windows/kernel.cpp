@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <span>
 
 #include "os/windows/pe.hpp"
 
@@ -62,12 +63,20 @@ WindowsKernel::WindowsKernel(const profile::Profile& p, std::string what)
   // Process and PreviousMode one, ETHREAD.Cid another, ~1 KiB further on).
   constexpr uint32_t kWindow = 512;
   const unsigned ptr = L_.ptr;
-  const vmi::FieldSpan thread[] = {{L_.thread_cid_tid, ptr}, {L_.thread_previous_mode, 1}, {L_.thread_process, ptr}};
-  const vmi::FieldSpan process[] = {{L_.proc_pid, ptr}, {L_.proc_ppid, ptr}, {L_.proc_image_name, 15},
-                                    {L_.proc_token, ptr}, {L_.proc_session, ptr}};
+  // The last field of each list (the trap frame, the image path) is only worth a
+  // place when it adds no window: otherwise it is read alone, when needed.
+  const vmi::FieldSpan thread[] = {{L_.thread_cid_tid, ptr}, {L_.thread_previous_mode, 1}, {L_.thread_process, ptr},
+                                   {L_.thread_trap_frame, ptr}};
+  const vmi::FieldSpan process[] = {{L_.proc_pid, ptr},     {L_.proc_ppid, ptr},    {L_.proc_image_name, 15},
+                                    {L_.proc_token, ptr},   {L_.proc_session, ptr}, {L_.proc_image_path, ptr}};
   const vmi::FieldSpan token[] = {{L_.token_session, 4}, {L_.token_user_and_groups, ptr}};
-  thread_win_ = vmi::plan_field_windows(thread, kWindow, kWindow);
-  process_win_ = vmi::plan_field_windows(process, kWindow, kWindow);
+  auto plan_plus_one = [&](std::span<const vmi::FieldSpan> f) {
+    const vmi::FieldWindows with = vmi::plan_field_windows(f, kWindow, kWindow);
+    const vmi::FieldWindows without = vmi::plan_field_windows(f.first(f.size() - 1), kWindow, kWindow);
+    return with.count > without.count ? without : with;
+  };
+  thread_win_ = plan_plus_one(thread);
+  process_win_ = plan_plus_one(process);
   token_win_ = vmi::plan_field_windows(token, kWindow, kWindow);
   // A VAD node's children, range and subsection (Windows 10 x64: 0x00..0x50) and a
   // loaded-module entry's link, base and size: one read per node / entry walked.
@@ -79,6 +88,8 @@ WindowsKernel::WindowsKernel(const profile::Profile& p, std::string what)
   static_assert(kNone == vmi::kNoField);
   vad_win_ = vmi::plan_field_windows(vad, kWindow, kWindow);
   ldr_win_ = vmi::plan_field_windows(ldr, kWindow, kWindow);
+  const vmi::FieldSpan trap[] = {{L_.trap_ip, ptr}, {L_.trap_sp, ptr}};
+  trap_win_ = vmi::plan_field_windows(trap, kWindow, kWindow);
 }
 
 bool WindowsKernel::is_kernel_pointer(uint64_t p) const {
@@ -230,7 +241,10 @@ void WindowsKernel::read_context(vmi::Vcpu& cpu, uint64_t thread, WinContext& ou
     return;
   }
   out.process = proc;
+  // User callers' trap frame (FromModule); kernel callers have none worth reading.
+  if (out.previous_mode == 1 && t.get_uint(L_.thread_trap_frame, ptr, v) && is_kernel_pointer(v)) out.trap_frame = v;
   vmi::WindowedRead p(cpu, proc, process_win_);
+  if (p.get_uint(L_.proc_image_path, ptr, v) && is_kernel_pointer(v)) out.image_name_info = v;
   if (p.get_uint(L_.proc_pid, ptr, v)) out.pid = static_cast<int64_t>(v);
   else out.flags |= event::kFlagContextUnknown;
   if (p.get_uint(L_.proc_ppid, ptr, v)) out.ppid = static_cast<int64_t>(v);
@@ -280,25 +294,16 @@ void WindowsKernel::read_user_sid(vmi::Vcpu& cpu, uint64_t sid, WinContext& out)
   }
 }
 
-bool WindowsKernel::image_path(vmi::Vcpu& cpu, uint64_t process, WideText& out) const {
-  uint64_t oni = 0;  // OBJECT_NAME_INFORMATION*: starts with its UNICODE_STRING
-  if (L_.proc_image_path == kNone || !is_kernel_pointer(process) ||
-      !read_ptr(cpu, process + L_.proc_image_path, oni) || !is_kernel_pointer(oni))
-    return false;
-  return read_unicode_string(cpu, oni, out);
+bool WindowsKernel::image_path(vmi::Vcpu& cpu, const WinContext& ctx, WideText& out) const {
+  // OBJECT_NAME_INFORMATION starts with its UNICODE_STRING.
+  return ctx.image_name_info && read_unicode_string(cpu, ctx.image_name_info, out);
 }
 
-bool WindowsKernel::trap_frame(vmi::Vcpu& cpu, uint64_t thread, uint64_t& ip, uint64_t& sp) const {
-  uint64_t tf = 0;
+bool WindowsKernel::trap_frame(vmi::Vcpu& cpu, const WinContext& ctx, uint64_t& ip, uint64_t& sp) const {
   ip = sp = 0;
-  if (L_.thread_trap_frame == kNone || L_.trap_ip == kNone || L_.trap_sp == kNone) return false;
-  if (!read_ptr(cpu, thread + L_.thread_trap_frame, tf) || !is_kernel_pointer(tf)) return false;
-  if (L_.ptr == 8) return cpu.read_u64(tf + L_.trap_ip, ip) && cpu.read_u64(tf + L_.trap_sp, sp);
-  uint32_t a = 0, b = 0;
-  if (!cpu.read_u32(tf + L_.trap_ip, a) || !cpu.read_u32(tf + L_.trap_sp, b)) return false;
-  ip = a;
-  sp = b;
-  return true;
+  if (!ctx.trap_frame) return false;
+  vmi::WindowedRead tf(cpu, ctx.trap_frame, trap_win_);
+  return tf.get_uint(L_.trap_ip, L_.ptr, ip) && tf.get_uint(L_.trap_sp, L_.ptr, sp);
 }
 
 bool WindowsKernel::read_unicode_string(vmi::Vcpu& cpu, uint64_t va, WideText& out) const {

@@ -37,6 +37,9 @@ struct WinIdentity {
 struct WinContext : WinIdentity {
   uint64_t thread = 0, process = 0;  // KTHREAD / EPROCESS addresses (0: unknown)
   int previous_mode = -1;            // 0 Kernel, 1 User, -1 unknown
+  // Read with the thread and process windows (0: none): KTHREAD.TrapFrame and
+  // EPROCESS.SeAuditProcessCreationInfo.ImageFileName (OBJECT_NAME_INFORMATION*).
+  uint64_t trap_frame = 0, image_name_info = 0;
 };
 
 // A UTF-16LE text read from the guest (bytes, not characters).
@@ -97,10 +100,12 @@ class WindowsKernel {
   const vmi::FieldWindows& process_windows() const { return process_win_; }
   const vmi::FieldWindows& token_windows() const { return token_win_; }
   const vmi::FieldWindows& vad_windows() const { return vad_win_; }
-  // Full image path (SeAuditProcessCreationInfo.ImageFileName), UTF-16LE.
-  bool image_path(vmi::Vcpu& cpu, uint64_t process, WideText& out) const;
-  // KTHREAD.TrapFrame -> the caller's instruction and stack pointers.
-  bool trap_frame(vmi::Vcpu& cpu, uint64_t thread, uint64_t& ip, uint64_t& sp) const;
+  // Full image path of the context's process (SeAuditProcessCreationInfo.ImageFileName),
+  // UTF-16LE.
+  bool image_path(vmi::Vcpu& cpu, const WinContext& ctx, WideText& out) const;
+  // The context thread's trap frame -> the caller's instruction and stack pointers
+  // (one read).
+  bool trap_frame(vmi::Vcpu& cpu, const WinContext& ctx, uint64_t& ip, uint64_t& sp) const;
   // The UNICODE_STRING at va (a user or kernel pointer); appends to out.
   bool read_unicode_string(vmi::Vcpu& cpu, uint64_t va, WideText& out) const;
   // Name of the object behind a handle of `process`: the object's name (with its
@@ -125,7 +130,7 @@ class WindowsKernel {
   std::string what_;
   WinLayout L_;
   vmi::FieldWindows thread_win_, process_win_, token_win_;
-  vmi::FieldWindows vad_win_, ldr_win_;  // a VAD tree node; a loaded-module entry
+  vmi::FieldWindows vad_win_, ldr_win_, trap_win_;  // a VAD tree node; a loaded-module entry; a trap frame
   uint64_t base_ = 0, size_ = 0;
   uint8_t header_cookie_ = 0;
   bool have_cookie_ = false;

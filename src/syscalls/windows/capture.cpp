@@ -120,7 +120,7 @@ void add_entry_extras(vmi::Vcpu& cpu, const oswin::WindowsKernel& k, const Servi
   WideText& tmp = scratch(1);
   from.clear();
   uint64_t ip = 0, usp = 0;
-  bool user = ctx.previous_mode == 1 && k.trap_frame(cpu, ctx.thread, ip, usp);
+  bool user = ctx.previous_mode == 1 && k.trap_frame(cpu, ctx, ip, usp);
   if (!user) {
     uint64_t sp = 0;
     if (cpu.read_reg(vmi::Reg::rsp, sp)) k.read_ptr(cpu, ptr == 8 ? sp : (sp & 0xffffffffu), ip);
@@ -130,11 +130,14 @@ void add_entry_extras(vmi::Vcpu& cpu, const oswin::WindowsKernel& k, const Servi
     // FromParentModule: the first return address on the caller's stack that lies in
     // another module (x64: [rsp] is the stub's caller; x86 has the stub's own call).
     if (user && is_system_dll(from.bytes, from.len)) {
-      uint64_t slots[kParentSlots] = {};
-      for (unsigned i = 0; i < kParentSlots; ++i) {
-        if (!k.read_ptr(cpu, usp + i * ptr, slots[i])) break;
+      // The slots in one read (user memory: as many as are readable).
+      uint8_t raw[kParentSlots * 8];
+      const size_t n = cpu.read_virt(usp, raw, kParentSlots * ptr) / ptr;
+      for (unsigned i = 0; i < n; ++i) {
+        uint64_t slot = 0;
+        std::memcpy(&slot, raw + i * ptr, ptr);  // little-endian guest and host
         tmp.clear();
-        if (!k.is_user_pointer(slots[i]) || !k.module_of(cpu, ctx.process, slots[i], tmp) || !tmp.len) continue;
+        if (!k.is_user_pointer(slot) || !k.module_of(cpu, ctx.process, slot, tmp) || !tmp.len) continue;
         if (same_base_name(tmp, from)) continue;
         put_text(b, Extra::from_parent_module, 0, tmp, lim);
         break;
@@ -143,7 +146,7 @@ void add_entry_extras(vmi::Vcpu& cpu, const oswin::WindowsKernel& k, const Servi
   }
 
   tmp.clear();
-  if (k.image_path(cpu, ctx.process, tmp) && tmp.len) put_text(b, Extra::image_path, 0, tmp, lim);
+  if (k.image_path(cpu, ctx, tmp) && tmp.len) put_text(b, Extra::image_path, 0, tmp, lim);
 
   if (!s.info) return;
   const event::Record& r = b.rec();
