@@ -90,6 +90,8 @@ WindowsKernel::WindowsKernel(const profile::Profile& p, std::string what)
   ldr_win_ = vmi::plan_field_windows(ldr, kWindow, kWindow);
   const vmi::FieldSpan trap[] = {{L_.trap_ip, ptr}, {L_.trap_sp, ptr}};
   trap_win_ = vmi::plan_field_windows(trap, kWindow, kWindow);
+  const vmi::FieldSpan oa[] = {{L_.oa_root, ptr}, {L_.oa_name, ptr}};
+  oa_win_ = vmi::plan_field_windows(oa, kWindow, kWindow);
 }
 
 bool WindowsKernel::is_kernel_pointer(uint64_t p) const {

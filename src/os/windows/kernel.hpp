@@ -100,6 +100,8 @@ class WindowsKernel {
   const vmi::FieldWindows& process_windows() const { return process_win_; }
   const vmi::FieldWindows& token_windows() const { return token_win_; }
   const vmi::FieldWindows& vad_windows() const { return vad_win_; }
+  // OBJECT_ATTRIBUTES RootDirectory + ObjectName (an argument: user memory).
+  const vmi::FieldWindows& object_attributes_windows() const { return oa_win_; }
   // Full image path of the context's process (SeAuditProcessCreationInfo.ImageFileName),
   // UTF-16LE.
   bool image_path(vmi::Vcpu& cpu, const WinContext& ctx, WideText& out) const;
@@ -130,7 +132,7 @@ class WindowsKernel {
   std::string what_;
   WinLayout L_;
   vmi::FieldWindows thread_win_, process_win_, token_win_;
-  vmi::FieldWindows vad_win_, ldr_win_, trap_win_;  // a VAD tree node; a loaded-module entry; a trap frame
+  vmi::FieldWindows vad_win_, ldr_win_, trap_win_, oa_win_;  // a VAD tree node; a loaded-module entry; a trap frame
   uint64_t base_ = 0, size_ = 0;
   uint8_t header_cookie_ = 0;
   bool have_cookie_ = false;

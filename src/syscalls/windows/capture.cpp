@@ -169,8 +169,8 @@ void add_entry_extras(vmi::Vcpu& cpu, const oswin::WindowsKernel& k, const Servi
         if (v == 0) break;
         const auto& L = k.layout();
         uint64_t root = 0, name = 0;
-        if (L.oa_root == oswin::kNone || L.oa_name == oswin::kNone || !k.read_ptr(cpu, v + L.oa_root, root) ||
-            !k.read_ptr(cpu, v + L.oa_name, name)) {
+        vmi::WindowedRead oa(cpu, v, k.object_attributes_windows());  // both in one read
+        if (!oa.get_uint(L.oa_root, ptr, root) || !oa.get_uint(L.oa_name, ptr, name)) {
           tmp.state = event::Capture::unreadable;
           put_text(b, Extra::arg_text, static_cast<uint8_t>(i), tmp, lim);
           break;
