@@ -117,7 +117,6 @@ class LinuxKernel {
   // Only for tests and for callers that learnt the slide elsewhere.
   void set_slide(uint64_t s) { slide_ = s; located_ = true; }
   uint64_t runtime(uint64_t link_address) const { return link_address + slide_; }
-  std::optional<uint64_t> runtime_symbol(std::string_view name) const;
 
   // --- hot path (vCPU thread; bounded reads, no allocation) ---------------
   bool is_kernel_pointer(uint64_t p) const;

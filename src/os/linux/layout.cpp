@@ -127,12 +127,6 @@ LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
   else text_link_ = ptr_size_ == 8 ? 0xffffffff81000000ull : 0xc1000000ull;
 }
 
-std::optional<uint64_t> LinuxKernel::runtime_symbol(std::string_view name) const {
-  auto a = prof_.symbol(name);
-  if (!a) return std::nullopt;
-  return runtime(*a);
-}
-
 bool LinuxKernel::is_kernel_pointer(uint64_t p) const {
   return kKernelSpace.contains(p, ptr_size_);
 }
