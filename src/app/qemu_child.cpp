@@ -1,0 +1,108 @@
+#include "app/qemu_child.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/error.hpp"
+
+extern char** environ;
+
+namespace vmitrace::app {
+
+void check_qemu(const std::string& qemu) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) throw Error(qemu, "pipe: " + std::string(std::strerror(errno)));
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+  std::vector<char*> argv{const_cast<char*>(qemu.c_str()), const_cast<char*>("--version"), nullptr};
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, qemu.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(pipefd[1]);
+  if (rc != 0) {
+    ::close(pipefd[0]);
+    throw Error(qemu, std::string("cannot run QEMU: ") + std::strerror(rc));
+  }
+  std::string text;
+  char buf[512];
+  for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (text.size() < 4096) text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(pipefd[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  auto at = text.find("QEMU emulator version ");
+  if (at != std::string::npos) at += std::strlen("QEMU emulator ");
+  if (at == std::string::npos || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw Error(qemu, "does not look like QEMU (no version from --version)");
+  int major = std::atoi(text.c_str() + at + 8);
+  if (major < 10)
+    throw Error(qemu, "QEMU " + std::to_string(major) +
+                          " found; vmitrace needs QEMU 10 or later (plugin API with register "
+                          "and memory access)");
+}
+
+QemuChild::QemuChild(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  sigset_t old;
+  sigemptyset(&handled_);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&handled_, s);
+  pthread_sigmask(SIG_BLOCK, &handled_, &old);
+  ::signal(SIGPIPE, SIG_IGN);  // a closed output pipe is a write error, not a death
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, dflt;
+  sigemptyset(&none);
+  sigemptyset(&dflt);
+  sigaddset(&dflt, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &dflt);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  int rc = posix_spawnp(&pid_, argv[0], nullptr, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    throw Error(args[0], std::string("cannot start QEMU: ") + std::strerror(rc));
+  }
+}
+
+void QemuChild::request_quit() const { ::kill(pid_, SIGTERM); }
+
+void QemuChild::wait(const std::function<void()>& tick) {
+  int forwarded = 0;
+  for (;;) {
+    timespec ts{0, 100 * 1000 * 1000};
+    int sig = sigtimedwait(&handled_, nullptr, &ts);
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+      if (!got_signal_) got_signal_ = sig;
+      // First signal: ask QEMU to quit (it flushes the plugin); second: kill it.
+      ::kill(pid_, ++forwarded == 1 ? SIGTERM : SIGKILL);
+    }
+    bool exited = ::waitpid(pid_, &status_, WNOHANG) == pid_;
+    tick();
+    if (exited) return;
+  }
+}
+
+int QemuChild::exit_code() const {
+  return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
+}
+
+}  // namespace vmitrace::app
