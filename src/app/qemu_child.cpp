@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,23 +9,16 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/child_process.hpp"
 #include "common/error.hpp"
-
-extern char** environ;
 
 namespace vmitrace::app {
 
 void check_qemu(const std::string& qemu) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) throw Error(qemu, "pipe: " + std::string(std::strerror(errno)));
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
-  std::vector<char*> argv{const_cast<char*>(qemu.c_str()), const_cast<char*>("--version"), nullptr};
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, qemu.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
+  int rc = spawn_tied_child(&pid, {qemu, "--version"}, ChildIo{-1, pipefd[1], pipefd[1]});
   ::close(pipefd[1]);
   if (rc != 0) {
     ::close(pipefd[0]);
@@ -43,8 +35,7 @@ void check_qemu(const std::string& qemu) {
   }
   ::close(pipefd[0]);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  wait_child(pid, &status);
   auto at = text.find("QEMU emulator version ");
   if (at != std::string::npos) at += std::strlen("QEMU emulator ");
   if (at == std::string::npos || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -57,26 +48,14 @@ void check_qemu(const std::string& qemu) {
 }
 
 QemuChild::QemuChild(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
   sigset_t old;
   sigemptyset(&handled_);
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&handled_, s);
   pthread_sigmask(SIG_BLOCK, &handled_, &old);
   ::signal(SIGPIPE, SIG_IGN);  // a closed output pipe is a write error, not a death
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, dflt;
-  sigemptyset(&none);
-  sigemptyset(&dflt);
-  sigaddset(&dflt, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &dflt);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  int rc = posix_spawnp(&pid_, argv[0], nullptr, &attr, argv.data(), environ);
-  posix_spawnattr_destroy(&attr);
+  // QEMU dies with vmitrace (SIGKILL of vmitrace included): the guest is cut off
+  // as by pulling the plug, never left running with nobody reading its events.
+  int rc = spawn_tied_child(&pid_, args);
   if (rc != 0) {
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     throw Error(args[0], std::string("cannot start QEMU: ") + std::strerror(rc));

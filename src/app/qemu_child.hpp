@@ -20,7 +20,9 @@ void check_qemu(const std::string& qemu);
 // thread of the run.
 class QemuChild {
  public:
-  explicit QemuChild(std::vector<std::string> argv);  // throws Error naming argv[0]
+  // QEMU is killed if vmitrace dies (common/child_process.hpp): construct it on the
+  // main thread. Throws Error naming argv[0].
+  explicit QemuChild(std::vector<std::string> argv);
   QemuChild(const QemuChild&) = delete;
   QemuChild& operator=(const QemuChild&) = delete;
 

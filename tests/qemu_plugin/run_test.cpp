@@ -101,6 +101,28 @@ TEST_F(Run, QemuKilledMidTraceLosesNothingPublished) {
   EXPECT_NE(lab::slurp(err).find("without closing"), std::string::npos) << lab::slurp(err);
 }
 
+// A SIGKILLed vmitrace cannot stop QEMU itself: the kernel kills QEMU with it
+// (PR_SET_PDEATHSIG), so no guest is left running with nobody reading.
+TEST_F(Run, SigkillOfVmitraceTakesQemuWithIt) {
+  auto p = lab::start(run_cmd(out, "vmitrace.workload=bench"), "/dev/null", err);
+  for (int i = 0; i < 600 && count_lines(out) < 100; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  pid_t q = child_of(p.pid);
+  ASSERT_GT(q, 0) << lab::slurp(err);
+  ASSERT_GE(count_lines(out), 100u) << lab::slurp(err);
+  ::kill(p.pid, SIGKILL);
+  lab::wait(p, 10);
+  auto gone = [q] {
+    // Re-parented QEMU is reaped by init once dead: gone, or a zombie meanwhile.
+    std::string stat = lab::slurp("/proc/" + std::to_string(q) + "/stat");
+    auto close = stat.rfind(')');
+    return stat.empty() || (close != std::string::npos && stat.compare(close + 2, 1, "Z") == 0);
+  };
+  for (int i = 0; i < 40 && !gone(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(gone()) << "QEMU " << q << " outlived the SIGKILLed vmitrace";
+  if (!gone()) ::kill(q, SIGKILL);
+}
+
 TEST_F(Run, SigtermStopsQemuAndFlushes) {
   auto p = lab::start(run_cmd(out, "vmitrace.workload=bench"), "/dev/null", err);
   for (int i = 0; i < 600 && count_lines(out) < 2000; ++i)
