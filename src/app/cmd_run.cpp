@@ -292,11 +292,18 @@ int run(const RunOptions& o) {
     }
   });
 
+  bool fatal_seen = false;
   qemu.wait([&] {
     // Once QEMU has the ring mapped the file is not needed any more.
     if (!unlinker.path.empty() && ring.producer_attached()) {
       ::unlink(unlinker.path.c_str());
       unlinker.path.clear();
+    }
+    // The plugin stopped tracing for good (it printed why): the run is over, QEMU
+    // is asked to quit and killed after a grace period.
+    if (!fatal_seen && ring.counter(ipc::Counter::fatal)) {
+      fatal_seen = true;
+      qemu.request_quit();
     }
   });
   producer_done.store(true, std::memory_order_release);

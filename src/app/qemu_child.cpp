@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <fmt/core.h>
+
 #include "common/child_process.hpp"
 #include "common/error.hpp"
 
@@ -62,7 +64,20 @@ QemuChild::QemuChild(std::vector<std::string> args) {
   }
 }
 
-void QemuChild::request_quit() const { ::kill(pid_, SIGTERM); }
+QemuChild::~QemuChild() {
+  // Left early (an error after the start): QEMU must not outlive the run.
+  if (!exited_) ::kill(pid_, SIGKILL);
+  int status = 0;
+  wait_child(pid_, &status);
+}
+
+void QemuChild::request_quit() {
+  ::kill(pid_, SIGTERM);
+  const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  const int64_t at = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(kQuitGrace).count();
+  int64_t none = 0;
+  kill_at_.compare_exchange_strong(none, at);
+}
 
 void QemuChild::wait(const std::function<void()>& tick) {
   int forwarded = 0;
@@ -72,16 +87,28 @@ void QemuChild::wait(const std::function<void()>& tick) {
     if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
       if (!got_signal_) got_signal_ = sig;
       // First signal: ask QEMU to quit (it flushes the plugin); second: kill it.
-      ::kill(pid_, ++forwarded == 1 ? SIGTERM : SIGKILL);
+      if (++forwarded == 1)
+        request_quit();
+      else
+        ::kill(pid_, SIGKILL);
     }
-    bool exited = ::waitpid(pid_, &status_, WNOHANG) == pid_;
+    // WNOWAIT: QEMU stays a zombie until the destructor reaps it, so its pid cannot
+    // be reused while another thread may still call request_quit().
+    siginfo_t si{};
+    const bool exited = ::waitid(P_PID, static_cast<id_t>(pid_), &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+                        si.si_pid == pid_;
+    if (exited) {
+      exited_ = true;
+      exit_code_ = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+    } else if (const int64_t at = kill_at_.load(); at && std::chrono::steady_clock::now().time_since_epoch().count() >= at) {
+      fmt::print(stderr, "vmitrace: QEMU did not quit within {} s of SIGTERM: killing it\n",
+                 kQuitGrace.count());
+      ::kill(pid_, SIGKILL);
+      kill_at_.store(INT64_MAX);  // said once
+    }
     tick();
     if (exited) return;
   }
-}
-
-int QemuChild::exit_code() const {
-  return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
 }
 
 }  // namespace vmitrace::app

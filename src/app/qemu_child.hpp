@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
@@ -26,26 +28,31 @@ class QemuChild {
   QemuChild(const QemuChild&) = delete;
   QemuChild& operator=(const QemuChild&) = delete;
 
+  ~QemuChild();  // kills QEMU if wait() did not see it exit, and reaps it
+
   pid_t pid() const { return pid_; }
-  // Asks QEMU to quit (SIGTERM: it flushes the plugin, which closes the ring).
-  void request_quit() const;
+  // Asks QEMU to quit (SIGTERM: it flushes the plugin, which closes the ring); one
+  // that has not exited kQuitGrace later is killed by wait(). Thread-safe.
+  void request_quit();
+  static constexpr std::chrono::seconds kQuitGrace{5};
 
   // Waits until QEMU exits, calling tick() about every 100 ms. The first
-  // SIGINT/SIGTERM/SIGHUP is forwarded as SIGTERM, a second one kills QEMU.
+  // SIGINT/SIGTERM/SIGHUP is forwarded as request_quit(), a second one kills QEMU.
   // The handled signals stay blocked afterwards: a late Ctrl-C must not cut the
   // summary short.
   void wait(const std::function<void()>& tick);
 
-  int status() const { return status_; }          // waitpid status
   int first_signal() const { return got_signal_; }  // 0: none received
-  // QEMU's exit status, or 128+N if it was killed by signal N.
-  int exit_code() const;
+  // QEMU's exit status, or 128+N if it was killed by signal N (after wait()).
+  int exit_code() const { return exit_code_; }
 
  private:
   pid_t pid_ = 0;
   sigset_t handled_{};
-  int status_ = 0;
+  bool exited_ = false;
+  int exit_code_ = 0;
   int got_signal_ = 0;
+  std::atomic<int64_t> kill_at_{0};  // steady_clock ticks; 0: no quit requested
 };
 
 }  // namespace vmitrace::app
