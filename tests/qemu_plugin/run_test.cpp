@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "lab.hpp"
 
@@ -97,8 +98,21 @@ TEST_F(Run, QemuKilledMidTraceLosesNothingPublished) {
   ::kill(q, SIGKILL);
   int rc = lab::wait(p, 60);
   EXPECT_EQ(rc, 128 + SIGKILL);
-  EXPECT_GE(check_lines(lab::slurp(out)), 2000u);
-  EXPECT_NE(lab::slurp(err).find("without closing"), std::string::npos) << lab::slurp(err);
+  const size_t lines = check_lines(lab::slurp(out));
+  EXPECT_GE(lines, 2000u);
+  const std::string e = lab::slurp(err);
+  EXPECT_NE(e.find("without closing"), std::string::npos) << e;
+  // The summary and the balance, although QEMU never gave its final count.
+  EXPECT_NE(e.find(" events in "), std::string::npos) << e;
+  EXPECT_NE(e.find("top syscalls:"), std::string::npos) << e;
+  std::smatch m;
+  static const std::regex acct(R"(accounting: (\d+) captured = (\d+) written \+ (\d+) dropped ([^\n]*))");
+  ASSERT_TRUE(std::regex_search(e, m, acct)) << e;
+  const uint64_t captured = std::stoull(m[1]), written = std::stoull(m[2]), dropped = std::stoull(m[3]);
+  EXPECT_EQ(written, lines);
+  EXPECT_EQ(captured, written + dropped);
+  EXPECT_LE(dropped, 1u) << "only the record in flight may be lost: " << m[0];
+  EXPECT_EQ(m[4].str().find("MISMATCH"), std::string::npos) << m[0];
 }
 
 // A SIGKILLed vmitrace cannot stop QEMU itself: the kernel kills QEMU with it
