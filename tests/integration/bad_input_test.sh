@@ -109,7 +109,9 @@ expect attach-no-domain "domain" attach -r "$prof"
 expect attach-bad-endpoint "bogus" attach -d bogus -r "$prof"
 expect attach-no-socket "nosock" attach -d "unix:$tmp/nosock" -r "$prof"
 expect attach-not-a-socket "empty" attach -d "unix:$tmp/empty" -r "$prof"
-expect attach-bad-port "tcp" attach -d tcp:localhost:99999 -r "$prof"
+for port in 99999 0 abc; do
+  expect "attach-bad-port-$port" "tcp:localhost:$port: port out of range" attach -d "tcp:localhost:$port" -r "$prof"
+done
 expect attach-profile-dir "dir" attach -d "unix:$tmp/nosock" -r "$tmp/dir"
 expect attach-timeout "timeout-ms" attach -d "unix:$tmp/nosock" -r "$prof" --timeout-ms 0
 expect attach-machine "machine" attach -d "unix:$tmp/nosock" -r "$prof" --machine isa
