@@ -240,6 +240,16 @@ std::string Client::request(std::string_view payload) {
 
 void Client::interrupt() { write_all(std::string_view("\x03", 1)); }
 
+void Client::send_blind(std::string_view payload) { write_all(encode_packet(payload)); }
+
+int Client::peer_pid() const {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd_, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred || cred.pid <= 0)
+    return -1;
+  return cred.pid;
+}
+
 bool Client::start_no_ack() {
   if (no_ack_) return true;
   std::string r = request("QStartNoAckMode");
