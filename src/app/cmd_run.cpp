@@ -53,7 +53,7 @@ struct RunOptions {
   std::string format = "json";
   std::string output;
   std::string filter_file;
-  std::string config_file;  // consumed by expand_config_files before parsing
+  std::vector<std::string> config_files;  // already read by expand_config_files
   std::string win32k_profile;
   std::string debug_file;  // DWARF vmlinux for building the profile of a kernel without BTF
   bool disable_sysret = false;
@@ -346,8 +346,9 @@ void add_run_command(CLI::App& app) {
       "run", "Start a QEMU guest with the capture plugin and trace its system calls "
              "(like strace -- cmd).");
   // Expanded before parsing (app/config_file.hpp); declared here for --help.
-  cmd->add_option("--config", o->config_file,
-                  "Read options from this file: one 'name = value' per line, same names as the options");
+  cmd->add_option("--config", o->config_files,
+                  "Read options from this file: one 'name = value' per line, same names as the options, "
+                  "'#' comments (also after a value); an option also on the command line: the command line wins");
   cmd->add_option("-r,--profile", o->profile,
                   "ISF profile of the guest kernel (default: built from QEMU's -kernel image, cached)");
   cmd->add_option("-o,--format", o->format, "Output format: json, kv, csv or default")

@@ -30,7 +30,7 @@ std::vector<uint8_t> load_vmlinux(const std::string& path) {
   } else if (Compression c = sniff_compression(raw.data(), raw.size()); c != Compression::none) {
     out = decompress(raw.data(), raw.size(), c, path, kMaxVmlinux);  // e.g. vmlinux.xz
   } else {
-    throw Error(path, "not a kernel image (neither a bzImage nor an ELF vmlinux)");
+    throw Error(path, "not a Linux kernel image (neither a bzImage nor an ELF vmlinux)");
   }
   if (!ElfImage::looks_like_elf(out.data(), out.size()))
     throw Error(path, "decompressed payload is not an ELF vmlinux");
@@ -135,6 +135,10 @@ Profile build_linux_profile(const std::string& image_path, const BuildOptions& o
     MappedFile m(image_path);
     if (ElfImage::looks_like_elf(m.data(), m.size())) debug = image_path;
   }
+  // An ELF without .BTF and without the kernel's banner (/bin/ls, a module) is no
+  // kernel at all: say so rather than blame the kernel's configuration.
+  if (debug.empty() && (!btf || btf->size == 0) && find_banner(vmlinux, elf, {}).empty())
+    throw Error(image_path, "not a Linux kernel image (an ELF file without the kernel's \"Linux version\" banner)");
   if (debug.empty() && (!btf || btf->size == 0))
     throw Error(image_path, "no .BTF section (kernel built without CONFIG_DEBUG_INFO_BTF): give its DWARF with "
                             "--debug-file (the vmlinux of the linux-image-*-dbg package)");
