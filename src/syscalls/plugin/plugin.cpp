@@ -32,6 +32,13 @@ using vmi::Reg;
 
 constexpr unsigned kMaxNr = 2048;         // filter bitset size; tables end far below
 constexpr unsigned kMaxReturnSites = 32;  // distinct return addresses we hook
+// The start-up self-check: a failing verdict must repeat on this many samples (other
+// moments, maybe other vCPUs) before tracing stops, so that a task list changing
+// under the walk on another vCPU is not taken for a profile that does not fit.
+constexpr unsigned kSelfCheckConfirm = 3;
+// Samples without a per-CPU base (early boot, kernel entry before swapgs) before
+// the check gives up: the kernel reaches a usable state long before that.
+constexpr unsigned kSelfCheckMaxNotReady = 100000;
 
 unsigned abi_index(Abi a) { return a == Abi::linux_ia32 ? 1 : 0; }
 
@@ -93,6 +100,9 @@ struct Plugin::Impl {
   ReturnSites ret_sites{kMaxReturnSites};
   std::atomic<bool> started{false}, tracing{false}, failed{false};
   std::string error_text;
+  // The hooked functions (entries and the return hook), for the self-check.
+  std::vector<oslinux::CodeSite> code_sites;
+  unsigned self_check_failures = 0, self_check_not_ready = 0;  // under locate_mu
 
   Impl(const PluginConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
       : cfg(c), backend(b), sink(s), prof(std::move(p)), limiter(c.rate_limit) {
@@ -112,6 +122,7 @@ struct Plugin::Impl {
     }
     plan = choose_hook_plan(prof, filter ? &filter->names : nullptr, cfg.disable_sysret, what);
     if (plan.entries.size() > UINT16_MAX) throw Error(what, "too many hook points");
+    code_sites = plan.code_sites();
 
     // exit and exit_group never return: no pending state for them.
     for (Abi a : {Abi::linux_x64, Abi::linux_ia32}) {
@@ -132,11 +143,6 @@ struct Plugin::Impl {
       for (const char* n : {"execve", "execveat", "prctl"})  // prctl: PR_SET_NAME
         if (const SyscallInfo* s = lookup(a, n); s && s->nr < kMaxNr) renames[abi_index(a)].set(s->nr);
     if (plan.ret == ReturnKind::exit_to_user_mode) find_fork_returns();
-    if (!kernel->current_task_location().known)
-      std::fprintf(stderr,
-                   "vmitrace: warning: %s: no current_task / pcpu_hot symbol: process context "
-                   "and sysret pairing unavailable\n",
-                   what.c_str());
   }
 
   // [start, end) of each fork-return symbol: end = the next symbol up.
@@ -205,8 +211,28 @@ struct Plugin::Impl {
       case oslinux::LinuxKernel::Locate::mismatch: fatal(err); return true;
       case oslinux::LinuxKernel::Locate::found: break;
     }
+    if (!profile_fits(cpu)) return failed.load();
     place_hooks();
     return true;
+  }
+
+  // The start-up self-check (LinuxKernel::self_check) on this vCPU: true when the
+  // profile fits; false to wait for another sample, or after a fatal error.
+  bool profile_fits(vmi::Vcpu& cpu) {
+    const oslinux::SelfCheck c = kernel->self_check(cpu, code_sites);
+    switch (c.verdict) {
+      case oslinux::SelfCheck::Verdict::pass:
+        std::fprintf(stderr, "vmitrace: self-check: %s\n", c.message.c_str());
+        return true;
+      case oslinux::SelfCheck::Verdict::not_ready:
+        if (++self_check_not_ready >= kSelfCheckMaxNotReady)
+          fatal(c.message);
+        return false;
+      case oslinux::SelfCheck::Verdict::fail:
+        if (++self_check_failures >= kSelfCheckConfirm) fatal(c.message);
+        return false;
+    }
+    return false;
   }
 
   // A 64-bit kernel runs in the upper half; a 32-bit one at 0xc0000000.. with paging on
