@@ -18,6 +18,7 @@
 #include "profile/profile.hpp"
 #include "syscalls/filter.hpp"
 #include "syscalls/plugin/capture.hpp"
+#include "syscalls/plugin/context_health.hpp"
 #include "syscalls/plugin/hook_plan.hpp"
 #include "syscalls/plugin/pending.hpp"
 #include "syscalls/return_sites.hpp"
@@ -92,6 +93,7 @@ struct Plugin::Impl {
 
   PendingTable pending;
   RateLimiter limiter;
+  std::unique_ptr<ContextHealth> health;  // warns when context reads keep failing
   std::atomic<uint64_t> n_syscalls{0}, n_sysrets{0}, n_unpaired{0}, n_lost{0}, n_read_fail{0};
 
   std::mutex locate_mu;  // the KASLR scan
@@ -123,6 +125,10 @@ struct Plugin::Impl {
     plan = choose_hook_plan(prof, filter ? &filter->names : nullptr, cfg.disable_sysret, what);
     if (plan.entries.size() > UINT16_MAX) throw Error(what, "too many hook points");
     code_sites = plan.code_sites();
+    std::array<std::string, oslinux::kContextReads> reads;
+    for (unsigned i = 0; i < oslinux::kContextReads; ++i)
+      reads[i] = kernel->describe_read(static_cast<oslinux::ContextRead>(1u << i));
+    health = std::make_unique<ContextHealth>(what, std::move(reads));
 
     // exit and exit_group never return: no pending state for them.
     for (Abi a : {Abi::linux_x64, Abi::linux_ia32}) {
@@ -401,7 +407,8 @@ struct Plugin::Impl {
     kernel->read_context(cpu, task, ctx);
     // After this entry's own read, which remembered the credentials as they are now.
     if (nr < kMaxNr && new_creds[abi_index(h.abi)].test(nr)) kernel->forget_contexts();
-    if (ctx.flags) n_read_fail.fetch_add(1, std::memory_order_relaxed);
+    if (ctx.failed) n_read_fail.fetch_add(1, std::memory_order_relaxed);
+    health->note(ctx.failed);
     // Over the process's rate limit: no record and no string capture; the pending
     // entry below still marks it so that its return is dropped (and counted) too.
     const bool limited = !limiter.allow(ctx.pid, ctx.process_name, cpu.timestamp_ns());
