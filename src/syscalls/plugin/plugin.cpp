@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <bitset>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -37,9 +38,10 @@ constexpr unsigned kMaxReturnSites = 32;  // distinct return addresses we hook
 // moments, maybe other vCPUs) before tracing stops, so that a task list changing
 // under the walk on another vCPU is not taken for a profile that does not fit.
 constexpr unsigned kSelfCheckConfirm = 3;
-// Samples without a per-CPU base (early boot, kernel entry before swapgs) before
-// the check gives up: the kernel reaches a usable state long before that.
-constexpr unsigned kSelfCheckMaxNotReady = 100000;
+// How long vCPUs without a per-CPU base (early boot: on i386 until the per-CPU areas
+// are set up, late in start_kernel; a kernel entry before swapgs) may be seen before
+// the check gives up: a kernel reaches a usable state within a second or two.
+constexpr auto kSelfCheckMaxNotReady = std::chrono::seconds(60);
 
 unsigned abi_index(Abi a) { return a == Abi::linux_ia32 ? 1 : 0; }
 
@@ -104,7 +106,8 @@ struct Plugin::Impl {
   std::string error_text;
   // The hooked functions (entries and the return hook), for the self-check.
   std::vector<oslinux::CodeSite> code_sites;
-  unsigned self_check_failures = 0, self_check_not_ready = 0;  // under locate_mu
+  unsigned self_check_failures = 0;  // under locate_mu
+  std::optional<std::chrono::steady_clock::time_point> first_not_ready;  // under locate_mu
 
   Impl(const PluginConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
       : cfg(c), backend(b), sink(s), prof(std::move(p)), limiter(c.rate_limit) {
@@ -230,10 +233,12 @@ struct Plugin::Impl {
       case oslinux::SelfCheck::Verdict::pass:
         std::fprintf(stderr, "vmitrace: self-check: %s\n", c.message.c_str());
         return true;
-      case oslinux::SelfCheck::Verdict::not_ready:
-        if (++self_check_not_ready >= kSelfCheckMaxNotReady)
-          fatal(c.message);
+      case oslinux::SelfCheck::Verdict::not_ready: {
+        const auto now = std::chrono::steady_clock::now();
+        if (!first_not_ready) first_not_ready = now;
+        if (now - *first_not_ready >= kSelfCheckMaxNotReady) fatal(c.message);
         return false;
+      }
       case oslinux::SelfCheck::Verdict::fail:
         if (++self_check_failures >= kSelfCheckConfirm) fatal(c.message);
         return false;
