@@ -131,9 +131,13 @@ int attach(const AttachOptions& o) {
     } catch (const gdb::GdbError& e) {
       fatal = e.what();
     } catch (...) {
+      // E.g. a profile the plugin refuses: detach and end the writer (a thread still
+      // joinable when the exception leaves would abort the process), then the one line.
       std::string why;
       plugin.reset();
       if (!backend.detach(&why)) say_detach_failed(o.endpoint, why, backend.stub_pid());
+      capture_done.store(true, std::memory_order_release);
+      writer.join();
       throw;
     }
     // The capture side's counters, for the common summary.
