@@ -1,5 +1,6 @@
 #include "profile/memory_profile.hpp"
 
+#include <cctype>
 #include <cstring>
 #include <unordered_map>
 
@@ -17,6 +18,8 @@ constexpr uint64_t kAfterTokens = 4ull << 20;
 constexpr size_t kMaxBanner = 1024;
 constexpr size_t kVmcoreinfoBytes = 4096;  // VMCOREINFO_BYTES (one page)
 constexpr uint64_t kBtfChunk = 1ull << 20;
+// How far past kallsyms .BTF is looked for when no symbol says where it is.
+constexpr uint64_t kBtfSearch = 32ull << 20;
 // Where KASLR moves kernel text (the link-time window holds the same range).
 constexpr uint64_t kTextWindow64 = 0xffffffff80000000ull, kTextWindowEnd64 = 0xffffffffc0000000ull;
 
@@ -30,7 +33,7 @@ std::string hex(uint64_t v) {
 
 // The kallsyms of the copied image, reading on until the token table shows up and
 // far enough past it for the tables that follow.
-std::vector<KernelSymbol> kallsyms_of(GuestImage& img, bool is64, const std::string& what) {
+std::vector<KernelSymbol> kallsyms_of(GuestImage& img, bool is64, const std::string& what, size_t* tables_at) {
   size_t scan_from = 0;
   std::optional<size_t> hit;
   std::string last_error;
@@ -44,6 +47,7 @@ std::vector<KernelSymbol> kallsyms_of(GuestImage& img, bool is64, const std::str
     }
     if (hit && (b.size() >= *hit + kAfterTokens || !more)) {
       try {
+        *tables_at = *hit;
         return extract_kallsyms(b.data(), b.size(), is64, [&](uint64_t) { return img.base(); }, what);
       } catch (const Error& e) {
         last_error = e.what();  // a look-alike, or not this image's: look further
@@ -71,6 +75,26 @@ std::string release_of(const std::string& banner) {
   size_t start = sizeof "Linux version " - 1;
   size_t end = banner.find(' ', start);
   return banner.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+// The first "Linux version <digit>" of the copy: linux_banner when no symbol says
+// where it is (init/version.o's rodata comes before kallsyms').
+std::string banner_in(const GuestImage& img) {
+  static constexpr char kNeedle[] = "Linux version ";
+  const auto& b = img.bytes();
+  for (size_t pos = 0; pos < b.size();) {
+    const void* hit = memmem(b.data() + pos, b.size() - pos, kNeedle, sizeof kNeedle - 1);
+    if (!hit) break;
+    size_t off = size_t(static_cast<const uint8_t*>(hit) - b.data());
+    size_t after = off + sizeof kNeedle - 1;
+    if (after < b.size() && std::isdigit(b[after])) {
+      size_t end = off;
+      while (end < b.size() && end - off < kMaxBanner && b[end]) ++end;
+      return std::string(reinterpret_cast<const char*>(b.data() + off), end - off);
+    }
+    pos = off + 1;
+  }
+  return {};
 }
 
 std::vector<uint8_t> read_btf(const GuestMemory& mem, uint64_t start, uint64_t stop, const std::string& what) {
@@ -123,27 +147,40 @@ Profile profile_from_memory(const GuestMemory& mem, const std::string& what, Mem
     throw KernelNotMapped(what, is64 ? "no kernel image mapped in " + hex(kTextWindow64) + ".." + hex(kTextWindowEnd64) +
                                            " (not a Linux guest?)"
                                      : "no kernel mapped at the vCPU's kernel-mode instruction pointer");
-  std::vector<KernelSymbol> syms = kallsyms_of(*img, is64, what);
+  size_t tables_at = 0;
+  std::vector<KernelSymbol> syms = kallsyms_of(*img, is64, what, &tables_at);
   std::unordered_map<std::string_view, uint64_t> at;
   for (const auto& s : syms) at.try_emplace(s.name, s.address);
   auto need = [&](std::string_view name) { return at.count(name) != 0; };
+  // Kernels without CONFIG_KALLSYMS_ALL (Debian's 686-pae) list text symbols only.
+  const bool data_symbols = need("linux_banner");
 
-  const std::string image_route = " (build the profile from the kernel image: `vmitrace profile IMAGE -o k.json`, "
-                                  "then give it with -r)";
-  if (!need("linux_banner"))
-    throw Error(what, "the kallsyms in guest memory have no data symbols (kernel without CONFIG_KALLSYMS_ALL)" +
-                          image_route);
-  std::string banner = read_cstring(mem, at["linux_banner"], kMaxBanner);
+  std::string banner = data_symbols ? read_cstring(mem, at["linux_banner"], kMaxBanner) : banner_in(*img);
   if (banner.rfind("Linux version ", 0) != 0)
-    throw Error(what, "linux_banner in guest memory (" + hex(at["linux_banner"]) + ") is not a Linux banner");
+    throw Error(what, data_symbols ? "linux_banner in guest memory (" + hex(at["linux_banner"]) + ") is not a Linux banner"
+                                   : std::string("no Linux banner in the kernel image in guest memory"));
   std::string release = release_of(banner);
   std::string kernel = "Linux " + release;
 
-  if (!need("__start_BTF") || !need("__stop_BTF"))
-    throw Error(what, kernel + " has no BTF in guest memory (kernel built without CONFIG_DEBUG_INFO_BTF): build its "
-                               "profile from the image with --debug-file (the linux-image-*-dbg package's vmlinux), "
-                               "then give it with -r");
-  std::vector<uint8_t> btf = read_btf(mem, at["__start_BTF"], at["__stop_BTF"], what);
+  const std::string image_route = " (build the profile from the kernel image: `vmitrace profile IMAGE -o k.json`, "
+                                  "then give it with -r)";
+  const std::string no_btf = kernel + " has no BTF in guest memory (kernel built without CONFIG_DEBUG_INFO_BTF): "
+                             "build its profile from the image with --debug-file (the linux-image-*-dbg package's "
+                             "vmlinux), then give it with -r";
+  std::vector<uint8_t> btf;
+  if (need("__start_BTF") && need("__stop_BTF")) {
+    btf = read_btf(mem, at["__start_BTF"], at["__stop_BTF"], what);
+  } else if (data_symbols) {
+    throw Error(what, no_btf);
+  } else {
+    // No data symbols to say where .BTF is: it follows kallsyms in rodata, if anywhere.
+    img->read_to(img->base() + tables_at + kBtfSearch);
+    const auto& b = img->bytes();
+    auto blob = find_btf_blob(b.data() + tables_at, b.size() - tables_at);
+    if (!blob) throw Error(what, no_btf);
+    throw Error(what, "the kallsyms in guest memory have no data symbols (kernel without CONFIG_KALLSYMS_ALL), so "
+                      "the KASLR offset cannot be found" + image_route);
+  }
 
   // The KASLR offset: only the kernel knows it; it writes it in vmcoreinfo.
   std::optional<uint64_t> offset;
