@@ -3,6 +3,8 @@
 // System.map), linux_banner text.
 #include "profile/kernel_image.hpp"
 
+#include <fmt/core.h>
+
 #include <cstring>
 #include <optional>
 
@@ -12,6 +14,7 @@
 #include "profile/bzimage.hpp"
 #include "profile/dwarf_btf.hpp"
 #include "profile/elf.hpp"
+#include "profile/global_types.hpp"
 
 namespace vmitrace::profile {
 
@@ -208,6 +211,9 @@ Profile assemble_linux_profile(const ProfileParts& parts) {
     if (auto it = var_types.find(s.name); it != var_types.end()) sym.type = it->second;
     p.symbols.try_emplace(s.name, std::move(sym));  // first (lowest address) of duplicate statics wins
   }
+  type_globals(p, opt.note ? opt.note : [&image_path](const std::string& msg) {
+    fmt::print(stderr, "vmitrace: {}: {}\n", image_path, msg);
+  });
 
   const std::string& banner = parts.banner;
   if (!banner.empty()) {
