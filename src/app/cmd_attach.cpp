@@ -76,6 +76,27 @@ int attach(const AttachOptions& o) {
   fo.string_limit = o.string_limit;
   fo.args = o.args_style == "rich" ? output::ArgStyle::rich : output::ArgStyle::raw;
 
+  std::string fatal;
+  syscalls::PluginConfig pc;
+  pc.profile_path = o.profile;
+  pc.filter_file = o.filter_file;
+  pc.win32k_profile = o.win32k_profile;
+  pc.disable_sysret = o.disable_sysret;
+  pc.string_limit = o.string_limit;
+  pc.rate_limit = o.rate_limit;
+  pc.capture_buffers = o.capture_buffers;
+  pc.fd_paths = !o.no_fd_paths;
+  pc.on_fatal = [&](const std::string& m) {
+    fatal = m;
+    g_stop.store(true);
+  };
+  {
+    // What the plugin would refuse, before the guest is stopped: one line, the VM untouched.
+    syscalls::PluginConfig check = pc;
+    check.warn_unknown_filter_names = false;  // the plugin warns, once
+    syscalls::Plugin::validate(check);
+  }
+
   gdb::GdbBackendOptions bo;
   bo.endpoint = o.endpoint;
   bo.guest_ram = o.guest_ram;
@@ -107,22 +128,8 @@ int attach(const AttachOptions& o) {
                 [&] { if (!output_failed.exchange(true)) { ring.mark_reader_gone(); g_stop.store(true); } },
                 o.max_events, [] { g_stop.store(true); });  // --max-events: detach, exit 0
   });
-  std::string fatal;
   int status = 0;
   {
-    syscalls::PluginConfig pc;
-    pc.profile_path = o.profile;
-    pc.filter_file = o.filter_file;
-    pc.win32k_profile = o.win32k_profile;
-    pc.disable_sysret = o.disable_sysret;
-    pc.string_limit = o.string_limit;
-    pc.rate_limit = o.rate_limit;
-    pc.capture_buffers = o.capture_buffers;
-    pc.fd_paths = !o.no_fd_paths;
-    pc.on_fatal = [&](const std::string& m) {
-      fatal = m;
-      g_stop.store(true);
-    };
     std::unique_ptr<syscalls::Plugin> plugin;
     try {
       plugin = std::make_unique<syscalls::Plugin>(pc, backend, sink);

@@ -35,12 +35,10 @@
 #include "event/record.hpp"
 #include "ipc/ring.hpp"
 #include "output/format.hpp"
-#include "os/linux/kernel.hpp"
 #include "profile/kernel_image.hpp"
 #include "profile/profile.hpp"
-#include "syscalls/filter.hpp"
 #include "syscalls/plugin/capture.hpp"
-#include "syscalls/plugin/hook_plan.hpp"
+#include "syscalls/plugin/plugin.hpp"
 #include "syscalls/table.hpp"
 
 namespace vmitrace::app {
@@ -239,14 +237,17 @@ int run(const RunOptions& o) {
   }
 
   OutputFile sink(o.output);  // a bad output path is reported before the slower checks
-  // What the plugin would refuse inside QEMU (an empty filter, a profile that is
-  // not a Linux kernel's) is checked here, so that it is one line and QEMU never starts.
+  // What the plugin would refuse inside QEMU (an empty filter, a profile it cannot
+  // trace with) is checked here by the same code, so that it is one line and QEMU
+  // never starts.
   {
-    std::optional<syscalls::LinuxFilter> filter;
-    if (!o.filter_file.empty()) filter = syscalls::load_linux_filter(o.filter_file, /*warn=*/false);
-    profile::Profile p = profile::Profile::load(profile);
-    oslinux::LinuxKernel check(p, profile);
-    syscalls::choose_hook_plan(p, filter ? &filter->names : nullptr, o.disable_sysret, profile);
+    syscalls::PluginConfig check;
+    check.profile_path = profile;
+    check.filter_file = o.filter_file;
+    check.win32k_profile = o.win32k_profile;
+    check.disable_sysret = o.disable_sysret;
+    check.warn_unknown_filter_names = false;  // the plugin warns, once
+    syscalls::Plugin::validate(check);
   }
 
   Unlinker unlinker{ring_path()};
