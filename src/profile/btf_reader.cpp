@@ -80,8 +80,8 @@ class BtfWalker {
 
   // The struct/union (or forward declaration) a typedef names through qualifiers and
   // other typedefs, 0 if it names something else (enums: dwarf2json keeps the enum's
-  // own name, unnamed_... for `typedef enum {...} socket_state`). `innermost` receives the innermost
-  // typedef's id on that path: dwarf2json names the type after it
+  // own name, unnamed_... for `typedef enum {...} socket_state`). `innermost` receives
+  // the innermost typedef's id on that path: dwarf2json names the type after it
   // (atomic_long_t -> atomic64_t -> struct {...}: "atomic64_t").
   uint32_t struct_behind_typedef(uint32_t id, uint32_t* innermost) {
     for (int depth = 0; depth < kMaxDepth && id != 0; ++depth) {
