@@ -63,9 +63,9 @@ class Compare:
             self.diff(where, f"kind {json.dumps(x)} != {json.dumps(y)}")
             return
         kind = x["kind"]
-        if kind == "array" and x.get("count") != y.get("count"):
+        if kind == "array":
             fx, fy = self.flatten(x), self.flatten(y)
-            if fx[0] == fy[0]:
+            if fx[2] != fy[2] and fx[0] == fy[0]:  # other dimensions, same elements
                 self.flattened.append(where)
                 self.ref(where + "[]", fx[1], fy[1])
                 return
@@ -90,14 +90,15 @@ class Compare:
 
     @staticmethod
     def flatten(t):
-        """(total element count, innermost element type) of nested arrays."""
-        n = 1
+        """(total element count, innermost element type, dimensions) of nested arrays."""
+        n, dims = 1, []
         for _ in range(16):
             if t.get("kind") != "array":
                 break
             n *= t.get("count", 0)
+            dims.append(t.get("count", 0))
             t = t.get("subtype", {})
-        return n, t
+        return n, t, dims
 
     def base(self, where, nx, ny):
         if nx != ny:

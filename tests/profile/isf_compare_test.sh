@@ -22,4 +22,21 @@ work=$(mktemp -d /tmp/vmitrace-isfcmp-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 "$vmitrace" profile "$image" -o "$work/ours.json" 2>"$work/notes" || { echo "FAIL: vmitrace profile"; cat "$work/notes"; exit 1; }
 if grep -q "left untyped" "$work/notes"; then echo "FAIL: globals left untyped:"; cat "$work/notes"; exit 1; fi
-python3 "$repo/tests/profile/isf_compare.py" "$work/ours.json" "$theirs"
+python3 "$repo/tests/profile/isf_compare.py" "$work/ours.json" "$theirs" || exit 1
+# The tool must see a difference: one field moved, _Bool unsigned, a global untyped.
+python3 - "$work/ours.json" "$work/broken.json" <<'PY'
+import json, sys
+isf = json.load(open(sys.argv[1]))
+isf["user_types"]["task_struct"]["fields"]["pid"]["offset"] += 4
+isf["base_types"]["_Bool"]["signed"] = False
+del isf["symbols"]["prb"]["type"]
+json.dump(isf, open(sys.argv[2], "w"))
+PY
+out=$(python3 "$repo/tests/profile/isf_compare.py" "$work/broken.json" "$theirs")
+status=$?
+for want in "type task_struct: field pid offset" "base type _Bool: signed False != True" "symbol prb: untyped"; do
+  if [[ $status != 1 || $out != *"$want"* ]]; then
+    echo "FAIL: a damaged ISF was not reported ($want; exit $status):"; echo "$out" | head -5; exit 1
+  fi
+done
+echo "a damaged ISF is reported: $(echo "$out" | head -1)"
