@@ -26,8 +26,10 @@ def value(v, absent):
         return v
     if isinstance(v, int):
         return int(v)
-    if isinstance(v, (float, str)):
-        return v if type(v) in (float, str) else type(v).__mro__[1](v)
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, str):
+        return str(v)
     if isinstance(v, (bytes, bytearray)):
         return v.hex()
     if isinstance(v, datetime.datetime):
