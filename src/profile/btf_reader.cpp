@@ -14,10 +14,14 @@ namespace {
 
 // Bound on typedef/qualifier/pointer chains (BTF from a hostile image may loop).
 constexpr int kMaxDepth = 64;
+// Bound on the members copied for typedef'd structs (a kernel copies about 10,000): a
+// hostile BTF with many typedefs of one huge struct must not exhaust memory.
+constexpr uint64_t kMaxTypedefMembers = 2'000'000;
 
 class BtfWalker {
  public:
-  BtfWalker(const btf* b, Profile& p) : btf_(b), p_(p), names_(btf__type_cnt(b)) {}
+  BtfWalker(const btf* b, Profile& p, const std::string& what)
+      : btf_(b), p_(p), what_(what), names_(btf__type_cnt(b)) {}
 
   void run(std::unordered_map<std::string, TypeRef>* vars) {
     uint32_t n = btf__type_cnt(btf_);
@@ -51,10 +55,15 @@ class BtfWalker {
     // A typedef'd struct or union is also a user type under the typedef's name, a
     // copy, as dwarf2json writes it: Volatility3 finds some types only by these names
     // (atomic_t, kernel_cap_t, pte_t, gate_desc).
+    uint64_t copied = 0;
     for (const auto& [name, target] : typedefs_) {
       auto it = p_.user_types.find(target);
-      if (it != p_.user_types.end() && !p_.user_types.count(name))
-        p_.user_types.emplace(name, UserType(it->second));
+      if (it == p_.user_types.end() || p_.user_types.count(name)) continue;
+      copied += it->second.fields.size();
+      if (copied > kMaxTypedefMembers)
+        throw Error(what_, "implausible BTF: its typedefs name structs of more than " +
+                               std::to_string(kMaxTypedefMembers) + " members in all");
+      p_.user_types.emplace(name, UserType(it->second));
     }
   }
 
@@ -71,8 +80,8 @@ class BtfWalker {
 
   // The struct/union (or forward declaration) a typedef names through qualifiers and
   // other typedefs, 0 if it names something else (enums: dwarf2json keeps the enum's
-  // own name, unnamed_... for `typedef enum {...} socket_state`). `innermost` receives the innermost
-  // typedef's id on that path: dwarf2json names the type after it
+  // own name, unnamed_... for `typedef enum {...} socket_state`). `innermost` receives
+  // the innermost typedef's id on that path: dwarf2json names the type after it
   // (atomic_long_t -> atomic64_t -> struct {...}: "atomic64_t").
   uint32_t struct_behind_typedef(uint32_t id, uint32_t* innermost) {
     for (int depth = 0; depth < kMaxDepth && id != 0; ++depth) {
@@ -268,6 +277,7 @@ class BtfWalker {
 
   const btf* btf_;
   Profile& p_;
+  const std::string& what_;
   std::vector<std::string> names_;
   std::vector<std::pair<std::string, std::string>> forward_;
   std::vector<std::pair<std::string, std::string>> typedefs_;  // typedef name, struct name
@@ -290,7 +300,7 @@ void load_btf_types(const uint8_t* data, size_t size, const std::string& what, P
     throw Error(what, std::string("invalid .BTF section (libbpf: ") + std::strerror(err ? err : EINVAL) + ")");
   }
   try {
-    BtfWalker(b, p).run(var_types);
+    BtfWalker(b, p, what).run(var_types);
   } catch (...) {
     btf__free(b);
     throw;

@@ -18,6 +18,7 @@
 #include "profile/elf.hpp"
 #include "profile/kernel_image.hpp"
 #include "profile/profile.hpp"
+#include "global_types_check.hpp"
 #include "test_paths.hpp"
 
 using namespace vmitrace;
@@ -102,6 +103,17 @@ TEST_F(Kernel686, TaskStructOffsetsEqualPaholeOnTheDwarf) {
     ASSERT_TRUE(std::regex_search(out, m, re)) << f;
     EXPECT_EQ(p.field_offset("task_struct", f), std::stoull(m[2])) << f;
   }
+}
+
+// Issue 17: the DWARF profile types the globals Volatility3 reads too (pahole 1.24
+// encodes VARs for per-CPU variables only), 32-bit sizes.
+TEST_F(Kernel686, GlobalsVolatility3ReadsAreTyped) {
+  const Profile& p = profile_686();
+  test::expect_globals_typed(p, {"init_task", "modules", "prb", "log_buf", "cap_last_cap", "socket_file_ops",
+                                 "sockfs_dentry_operations", "net_namespace_list", "tty_drivers", "idt_table",
+                                 "module_kset", "prog_idr", "swapper_pg_dir", "mem_map", "sys_call_table"});
+  EXPECT_EQ(type_size(p, *p.symbols.at("module_kset").type), 4u);
+  EXPECT_EQ(type_size(p, *p.symbols.at("idt_table").type), 256u * 8);
 }
 
 TEST_F(Kernel686, KallsymsOfThe32BitImage) {

@@ -8,7 +8,10 @@ both files type), every difference in the symbol's type and in every type reacha
 from it through fields, pointers and arrays (sizes, field offsets, field types,
 bitfield positions, base types' size/sign/kind, enum constants). Anonymous types have
 no common name (dwarf2json hashes them, BTF numbers them): they are compared by
-content. Exit status 0 = no difference, 1 = differences (listed), 2 = bad input.
+content. A multi-dimensional array that BTF holds flattened (int x[2][9] as x[18]: pahole
+writes one dimension) is counted apart: same element type and bytes, listed as
+"flattened", not a difference. Exit status 0 = no difference, 1 = differences
+(listed), 2 = bad input.
 """
 import json
 import lzma
@@ -45,6 +48,7 @@ class Compare:
         self.limit = limit
         self.seen = set()  # (our name, their name) pairs of user types already compared
         self.types_compared = 0
+        self.flattened = []
 
     def diff(self, where, what):
         self.diffs.append(f"{where}: {what}")
@@ -59,6 +63,12 @@ class Compare:
             self.diff(where, f"kind {json.dumps(x)} != {json.dumps(y)}")
             return
         kind = x["kind"]
+        if kind == "array":
+            fx, fy = self.flatten(x), self.flatten(y)
+            if fx[2] != fy[2] and fx[0] == fy[0]:  # other dimensions, same elements
+                self.flattened.append(where)
+                self.ref(where + "[]", fx[1], fy[1])
+                return
         if kind in ("pointer", "array"):
             if kind == "array" and x.get("count") != y.get("count"):
                 self.diff(where, f"array count {x.get('count')} != {y.get('count')}")
@@ -78,10 +88,25 @@ class Compare:
                 self.diff(where, f"type name {nx!r} != {ny!r}")
             self.user(nx, ny)
 
+    @staticmethod
+    def flatten(t):
+        """(total element count, innermost element type, dimensions) of nested arrays."""
+        n, dims = 1, []
+        for _ in range(16):
+            if t.get("kind") != "array":
+                break
+            n *= t.get("count", 0)
+            dims.append(t.get("count", 0))
+            t = t.get("subtype", {})
+        return n, t, dims
+
     def base(self, where, nx, ny):
         if nx != ny:
             self.diff(where, f"base type {nx!r} != {ny!r}")
             return
+        if ("base", nx) in self.seen:
+            return
+        self.seen.add(("base", nx))
         bx, by = self.a["base_types"].get(nx), self.b["base_types"].get(ny)
         if bx is None:
             self.diff(where, f"base type {nx!r} missing")
@@ -186,11 +211,14 @@ def main(argv):
     for n in names:
         c.symbol(n)
     print(f"compared {len(names)} symbols, {c.types_compared} types reachable from them: "
-          f"{len(c.diffs)} differences")
+          f"{len(c.diffs)} differences, {len(c.flattened)} multi-dimensional arrays flattened "
+          f"(same elements and bytes)")
     for d in c.diffs[:limit]:
         print("  " + d)
     if len(c.diffs) > limit:
         print(f"  ... {len(c.diffs) - limit} more")
+    if c.flattened:
+        print("  flattened: " + ", ".join(c.flattened[:limit]))
     return 1 if c.diffs else 0
 
 

@@ -16,6 +16,7 @@
 #include "profile/bzimage.hpp"
 #include "profile/kernel_image.hpp"
 #include "profile/profile.hpp"
+#include "global_types_check.hpp"
 #include "test_paths.hpp"
 
 using namespace vmitrace;
@@ -116,6 +117,31 @@ TEST_P(LabKernel, KallsymsIsConsistent) {
   EXPECT_GT(*pc, 0u) << percpu;
   // BTF gives the per-CPU variable its type.
   ASSERT_TRUE(p.symbols.at(percpu).type);
+}
+
+// Issue 17: the globals Volatility3's Linux plugins read carry their types (BTF has
+// VARs only for per-CPU variables), silently (no note), named as dwarf2json names them.
+TEST_P(LabKernel, GlobalsVolatility3ReadsAreTyped) {
+  const Profile& p = built(GetParam()).profile;
+  test::expect_globals_typed(p, {"init_task", "modules", "prb", "log_buf", "cap_last_cap", "socket_file_ops",
+                                 "sockfs_dentry_operations", "net_namespace_list", "tty_drivers", "idt_table",
+                                 "module_kset", "prog_idr", "vmemmap_base", "page_offset_base", "init_top_pgt",
+                                 "sys_call_table", "mem_section", "init_pid_ns", "iomem_resource"});
+  EXPECT_EQ(p.symbols.at("init_task").type->name, "task_struct");
+  const TypeRef& idt = *p.symbols.at("idt_table").type;
+  EXPECT_EQ(idt.kind, "array");
+  EXPECT_EQ(idt.count, 256u);
+  EXPECT_EQ(idt.subtype->name, "gate_desc");
+  EXPECT_EQ(p.symbols.at("prb").type->subtype->name, "printk_ringbuffer");
+  // A per-CPU variable keeps the type of its BTF VAR.
+  const char* percpu = p.symbols.count("pcpu_hot") ? "pcpu_hot" : "current_task";
+  ASSERT_TRUE(p.symbols.at(percpu).type.has_value()) << percpu;
+
+  std::vector<std::string> notes;
+  BuildOptions o;
+  o.note = [&](const std::string& n) { notes.push_back(n); };
+  build_linux_profile(test::lab_kernel(GetParam()), o);
+  EXPECT_TRUE(notes.empty()) << notes.front();
 }
 
 TEST_P(LabKernel, BannerAndMetadata) {
