@@ -108,7 +108,7 @@ void add_profile_command(CLI::App& app) {
       if (!opt->image.empty() || !opt->system_map.empty() || !opt->debug_file.empty())
         throw Error("profile", "--from-vm reads the kernel from the guest; give no IMAGE, --system-map or --debug-file");
       if (opt->output.empty()) throw Error("profile", "--output FILE.json is required; see --help");
-      write_file_atomically(opt->output, profile::to_isf_json(profile_from_vm(opt->vm)));
+      write_file(opt->output, profile::to_isf_json(profile_from_vm(opt->vm)));  // never through a link it did not create
       return;
     }
     if (!opt->vm.guest_ram.empty()) throw Error("profile", "--guest-ram goes with --from-vm");

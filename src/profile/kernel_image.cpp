@@ -179,6 +179,8 @@ Profile build_linux_profile(const std::string& image_path, const BuildOptions& o
   parts.is_64bit = elf.is_64bit();
   parts.symbols_kind = opt.system_map.empty() ? "symtab" : "system-map";
   parts.symbols_name = basename_of(symbols_from);
+  parts.source = image_path;
+  parts.note = opt.note;
   std::vector<uint8_t> raw;
   if (delf) {
     raw = btf_from_dwarf(debug, *delf);
@@ -211,8 +213,8 @@ Profile assemble_linux_profile(const ProfileParts& parts) {
     if (auto it = var_types.find(s.name); it != var_types.end()) sym.type = it->second;
     p.symbols.try_emplace(s.name, std::move(sym));  // first (lowest address) of duplicate statics wins
   }
-  type_globals(p, opt.note ? opt.note : [&image_path](const std::string& msg) {
-    fmt::print(stderr, "vmitrace: {}: {}\n", image_path, msg);
+  type_globals(p, parts.note ? parts.note : [&parts](const std::string& msg) {
+    fmt::print(stderr, "vmitrace: {}: {}\n", parts.source, msg);
   });
 
   const std::string& banner = parts.banner;

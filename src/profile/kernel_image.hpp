@@ -67,6 +67,8 @@ struct ProfileParts {
   std::vector<KernelSymbol> symbols;
   std::string banner;            // linux_banner text ("" when unknown)
   std::string symbols_kind, symbols_name, types_kind, types_name;  // metadata.linux
+  std::string source;            // names the kernel (image path, "guest memory") in notes
+  std::function<void(const std::string&)> note;  // build notes; empty: stderr
 };
 // The assembly step both routes share: types, symbols with their variable types,
 // linux_banner's constant data, metadata. Throws Error(btf_what, ...) on bad BTF.
