@@ -195,6 +195,21 @@ TEST(SelfCheck, ParentLeaderAndCredAreChecked) {
   expect_fails(d.check(), "task_struct.real_parent", "the current task's parent 0xffff888002001000 reads");
 }
 
+// A process may name itself anything (prctl PR_SET_NAME): with init_task proving the
+// comm offset, a hostile name on the running task or its parent does not refuse
+// tracing; without init_task the name is all that checks the offset.
+TEST(SelfCheck, HostileNamesDoNotRefuseAVerifiedProfile) {
+  Guest g;
+  g.mem.write(Guest::kThread + Synth::kComm, "\x01\x1b[2J\0", 6);
+  g.mem.write(Guest::kInit + Synth::kComm, "\0", 1);  // the parent: ""
+  EXPECT_EQ(g.check().verdict, Verdict::pass) << g.check().message;
+  auto p = self_check_profile();
+  p.symbols.erase("init_task");
+  Guest u(p);
+  u.mem.write(Guest::kThread + Synth::kComm, "\x01\x1b[2J\0", 6);
+  expect_fails(u.check(), "task_struct.comm", "comm \"\\x01\\x1b[2J\"");
+}
+
 TEST(SelfCheck, TaskListLoopIsNamed) {
   Guest g;
   link_tasks(g.mem, {Guest::kBash, Guest::kInit});  // bash <-> init: init_task left out

@@ -87,7 +87,15 @@ struct TaskView {
   bool parent_ok = false, leader_ok = false, cred_ok = false;
   uint64_t parent = 0, leader = 0, cred = 0;
 
-  bool plausible() const { return ids && pid_plausible(pid) && pid_plausible(tgid) && comm_plausible(comm); }
+  // comm_verified: init_task proved the comm offset, so only what the kernel itself
+  // guarantees is asked of the name (a process may call itself anything, even "" or
+  // control characters, and must not be able to make the check refuse tracing).
+  // Only idle tasks (swapper/N) have pid 0: zeroed memory is no task.
+  bool plausible(bool comm_verified) const {
+    if (!ids || !pid_plausible(pid) || !pid_plausible(tgid)) return false;
+    if (pid == 0) return tgid == 0 && comm_ok && is_swapper(comm, false);
+    return comm_verified ? comm_ok && comm_terminated(comm) : comm_plausible(comm);
+  }
   std::string describe() const {
     if (!ids && !comm_ok) return "unreadable";
     return "pid " + std::to_string(pid) + ", tgid " + std::to_string(tgid) + ", comm " +
@@ -210,7 +218,8 @@ SelfCheck LinuxKernel::self_check(vmi::Vcpu& guest, std::span<const CodeSite> si
     return fail(current_.source, "the per-CPU slot at " + hex(slot) + " reads " + hex(task) + ", not a kernel address");
   const TaskView cur = view(task);
   const bool idle = cur.ids && cur.pid == 0;
-  if (!cur.plausible() || (idle && (cur.tgid != 0 || !is_swapper(cur.comm, false)))) {
+  const bool verified = init_link.has_value();
+  if (!cur.plausible(verified)) {
     const std::string detail = "the current task " + hex(task) + " reads " + cur.describe();
     if (init_link) return fail(current_.source, detail);
     if (!cur.ids || !pid_plausible(cur.pid)) return fail("task_struct.pid", detail);
@@ -220,7 +229,7 @@ SelfCheck LinuxKernel::self_check(vmi::Vcpu& guest, std::span<const CodeSite> si
   if (!cur.parent_ok)
     return fail("task_struct.real_parent", "the current task's real_parent reads " + hex(cur.parent) + ", not a kernel address");
   const TaskView parent = view(cur.parent);
-  if (!parent.plausible())
+  if (!parent.plausible(verified))
     return fail("task_struct.real_parent", "the current task's parent " + hex(cur.parent) + " reads " + parent.describe());
   if (!cur.leader_ok)
     return fail("task_struct.group_leader", "the current task's group_leader reads " + hex(cur.leader) + ", not a kernel address");
