@@ -1,0 +1,318 @@
+// mkwinmock: writes a bootable mock Windows x64 guest (a multiboot ELF for
+// `qemu-system-x86_64 -kernel`) laid out from a real ntkrnlmp ISF, and prints what it
+// laid out (JSON) for the checks that compare it with a trace.
+//
+// The kernel's memory is the Windows tracer tests' synthetic guest (WinGuest through
+// BasicScenario: ntoskrnl's PE header with the profile's PDB GUID/age, KPCR/KPRCB,
+// IDT, ETHREAD/EPROCESS/TOKEN, SSDT, VADs, handle table, objects) behind real 4-level
+// page tables, at a random kernel base; mock.S adds the code that runs: long mode,
+// the `syscall` entry dispatching through KiServiceTable to service routines at the
+// profile's RVAs, and a user-mode workload in the ntdll/kernelbase-like modules that
+// calls NtCreateFile, NtClose, NtOpenFile (failing) and NtSetEvent and prints each
+// call with the status it got on COM1.
+//
+// usage: mkwinmock --profile ISF --output FILE.elf [--seed N] [--idle]
+//   --idle: after the workload call NtDelayExecution forever (for attach) instead of
+//           powering off.
+#include <elf.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <sstream>
+#define VMITRACE_GUEST_EXPECT(ok, what)                              \
+  do {                                                               \
+    if (!(ok)) {                                                     \
+      std::ostringstream o_;                                         \
+      o_ << what;                                                    \
+      throw std::runtime_error("the profile lacks " + o_.str());     \
+    }                                                                \
+  } while (0)
+#include "common/error.hpp"
+#include "profile/profile.hpp"
+#include "win_scenario.hpp"
+
+extern "C" {
+extern const uint8_t wm_boot_start[], wm_boot_entry[], wm_boot_end[], wm_boot_p_cr3[], wm_boot_p_idtr[],
+    wm_boot_p_kpcr[], wm_boot_p_lstar[], wm_boot_p_krsp[], wm_boot_p_kinit[];
+extern const uint8_t wm_kernel_start[], wm_kernel_init[], wm_kernel_end[], wm_kernel_p_krsp[],
+    wm_kernel_p_trap_rip[], wm_kernel_p_trap_rsp[], wm_kernel_p_ssdt[], wm_kernel_p_spin[], wm_kernel_p_uentry[],
+    wm_kernel_p_ursp[];
+extern const uint8_t wm_user_start[], wm_user_end[], wm_user_p_table[], wm_user_p_idle[], wm_user_p_poweroff[];
+}
+
+namespace vmitrace::winmock {
+namespace {
+
+using testing::WinGuest;
+
+struct NoSink : vmi::EventSink {
+  void emit(const void*, size_t) override {}
+};
+using Scenario = testing::BasicScenario<NoSink>;
+
+constexpr uint64_t kPml4 = 0x100000, kBootPage = 0x101000, kFirstFrame = 0x102000;
+constexpr uint64_t kSpinKernel = 2000000;  // loop turns in kernel mode before user mode
+
+// A blob of mock.S copied to va with its parameter slots filled in.
+struct Blob {
+  const uint8_t* start;
+  const uint8_t* end;
+  std::vector<uint8_t> bytes;
+  Blob(const uint8_t* s, const uint8_t* e) : start(s), end(e), bytes(s, e) {}
+  template <class T>
+  void set(const uint8_t* slot, T v) {
+    std::memcpy(bytes.data() + (slot - start), &v, sizeof v);
+  }
+  uint64_t offset(const uint8_t* label) const { return static_cast<uint64_t>(label - start); }
+};
+
+// One call of the workload: what the ntdll stub gets and what the service returns.
+struct Call {
+  std::string name;
+  uint32_t nr;
+  std::vector<uint64_t> args;  // up to 11
+  uint32_t status;
+  uint64_t handle_out = 0;     // the service writes this handle to *args[0]
+  std::string path, handle_name;  // what the trace should show (for the checks)
+};
+
+std::string hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+std::string json_str(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '\\' || c == '"') o += '\\';
+    o += c;
+  }
+  return o + "\"";
+}
+
+// A service routine: [mov qword [rcx], handle;] mov eax, status; ret.
+std::vector<uint8_t> routine_code(const Call& c, uint32_t spin) {
+  std::vector<uint8_t> b;
+  auto imm32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  if (spin) {  // mov ecx, spin; 1: dec ecx; jnz 1b
+    b.push_back(0xb9);
+    imm32(spin);
+    b.insert(b.end(), {0xff, 0xc9, 0x75, 0xfc});
+  }
+  if (c.handle_out) {
+    b.insert(b.end(), {0x48, 0xc7, 0x01});
+    imm32(static_cast<uint32_t>(c.handle_out));
+  }
+  b.push_back(0xb8);
+  imm32(c.status);
+  b.push_back(0xc3);
+  return b;
+}
+
+// ntdll's stub: mov r10, rcx; mov eax, nr; syscall; ret.
+std::vector<uint8_t> ntdll_stub(uint32_t nr) {
+  std::vector<uint8_t> b = {0x4c, 0x8b, 0xd1, 0xb8};
+  for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(nr >> (8 * i)));
+  b.insert(b.end(), {0x0f, 0x05, 0xc3});
+  return b;
+}
+
+void write_elf(const std::string& path, testing::PagedMemory& mem, uint64_t entry) {
+  const uint64_t start = kPml4, end = mem.frames_end();
+  std::vector<uint8_t> image(end - start);
+  for (uint64_t pa = start; pa < end; pa += 4096) mem.phys.read(pa, image.data() + (pa - start), 4096);
+  std::vector<uint8_t> file(0x1000 + image.size());
+  Elf32_Ehdr eh{};
+  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+  eh.e_ident[EI_CLASS] = ELFCLASS32;
+  eh.e_ident[EI_DATA] = ELFDATA2LSB;
+  eh.e_ident[EI_VERSION] = EV_CURRENT;
+  eh.e_type = ET_EXEC;
+  eh.e_machine = EM_386;
+  eh.e_version = EV_CURRENT;
+  eh.e_entry = static_cast<uint32_t>(entry);
+  eh.e_phoff = sizeof eh;
+  eh.e_ehsize = sizeof eh;
+  eh.e_phentsize = sizeof(Elf32_Phdr);
+  eh.e_phnum = 1;
+  Elf32_Phdr ph{};
+  ph.p_type = PT_LOAD;
+  ph.p_offset = 0x1000;
+  ph.p_vaddr = ph.p_paddr = static_cast<uint32_t>(start);
+  ph.p_filesz = ph.p_memsz = static_cast<uint32_t>(image.size());
+  ph.p_flags = PF_R | PF_W | PF_X;
+  ph.p_align = 0x1000;
+  std::memcpy(file.data(), &eh, sizeof eh);
+  std::memcpy(file.data() + sizeof eh, &ph, sizeof ph);
+  // Multiboot header (in the first 8 KiB): the ELF headers say where to load.
+  const uint32_t mb[3] = {0x1badb002u, 0, static_cast<uint32_t>(-(0x1badb002u + 0))};
+  std::memcpy(file.data() + 0x100, mb, sizeof mb);
+  std::memcpy(file.data() + 0x1000, image.data(), image.size());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+  out.close();
+  if (!out) throw Error(path, "cannot write the mock guest");
+}
+
+int run(const std::string& profile_path, const std::string& output, uint64_t seed, bool idle) {
+  const profile::Profile prof = profile::Profile::load(profile_path);
+  if (prof.metadata.os != "windows" || prof.metadata.pointer_size != 8)
+    throw Error(profile_path, "not a 64-bit Windows kernel profile");
+  auto owned = std::make_unique<testing::PagedMemory>(kPml4, kFirstFrame);
+  testing::PagedMemory& mem = *owned;
+  Scenario s(prof, std::move(owned));
+  WinGuest& g = s.g;
+  // KASLR: a 2 MiB-aligned base below the KPCR's fixed address.
+  std::mt19937_64 rng(seed);
+  g.a.kbase = 0xfffff80000000000ull + ((rng() % 0x1800) << 21);
+
+  // The workload (indices as on Windows 10 19041; the mock's table is its own).
+  const uint64_t ub = g.a.ubuf;
+  std::vector<Call> calls;
+  {
+    auto args = s.create_file_args(0, "\\??\\C:\\Users\\test\\document.txt", 0);
+    args[0] = ub + 0x900;  // FileHandle out
+    calls.push_back({"NtCreateFile", 0x55, args, 0, WinGuest::kFileHandle, "\\??\\C:\\Users\\test\\document.txt", ""});
+  }
+  calls.push_back({"NtClose", 0x0f, {WinGuest::kFileHandle}, 0, 0, "", "\\Users\\test"});
+  {
+    auto args = s.create_file_args(0, "\\??\\C:\\Users\\test\\missing.txt", 0x400);
+    args[0] = ub + 0x908;
+    args.resize(6);
+    args[4] = 1, args[5] = 0x60;  // ShareAccess, OpenOptions
+    calls.push_back({"NtOpenFile", 0x33, args, 0xc0000034u, 0, "\\??\\C:\\Users\\test\\missing.txt", ""});
+  }
+  calls.push_back({"NtSetEvent", 0x0e, {WinGuest::kEventHandle, 0}, 0, 0, "", "\\BaseNamedObjects\\TestEvent"});
+  const Call idle_call{"NtDelayExecution", 0x34, {0, 0}, 0, 0, "", ""};
+
+  std::map<uint32_t, std::string> services;
+  for (const Call& c : calls) services[c.nr] = c.name;
+  services[idle_call.nr] = idle_call.name;
+  s.build(services, 0x1d0);
+
+  // Service routines at their RVAs; ntdll stubs; the call table and its names.
+  for (const Call& c : calls) {
+    auto code = routine_code(c, 0);
+    mem.write(g.runtime(c.name), code.data(), code.size());
+  }
+  auto idle_code = routine_code(idle_call, 200000);
+  mem.write(g.runtime(idle_call.name), idle_code.data(), idle_code.size());
+  auto stub_va = [&](uint32_t nr) { return g.a.ntdll + 0x1000 + nr * 0x20ull; };
+  for (uint32_t nr : {0x55u, 0x0fu, 0x33u, 0x0eu, 0x34u}) {
+    auto st = ntdll_stub(nr);
+    mem.write(stub_va(nr), st.data(), st.size());
+  }
+  const uint64_t table = ub + 0x1000, names = ub + 0x1800;
+  uint64_t name_at = names;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const Call& c = calls[i];
+    uint64_t e[14] = {};
+    e[0] = stub_va(c.nr);
+    for (size_t a = 0; a < c.args.size() && a < 11; ++a) e[1 + a] = c.args[a];
+    e[12] = name_at;
+    e[13] = c.nr;
+    mem.write(table + i * sizeof e, e, sizeof e);
+    mem.write(name_at, c.name.c_str(), c.name.size() + 1);
+    name_at += c.name.size() + 1;
+  }
+  const uint64_t zero[14] = {};
+  mem.write(table + calls.size() * sizeof zero, zero, sizeof zero);
+  mem.write(ub + 0x900, zero, 16);  // the handles the services write
+
+  // Stacks: the kernel's below the trap frame's page, the user's in its own pages.
+  std::vector<uint8_t> page(0x1000);
+  for (uint64_t p = g.a.kstack - 0x4000; p < g.a.kstack; p += 0x1000) mem.write(p, page.data(), page.size());
+  const uint64_t krsp = g.a.kstack - 0x100;
+  for (uint64_t p = g.a.ustack - 0x2000; p < g.a.ustack; p += 0x1000) mem.write(p, page.data(), page.size());
+  const uint64_t ursp = g.a.ustack - 0x100;
+
+  // The code: kernel at KiSystemCall64, user in kernelbase, boot on the identity page.
+  const uint64_t kva = g.runtime("KiSystemCall64");
+  Blob k(wm_kernel_start, wm_kernel_end);
+  const uint64_t uva = g.a.kernelbase + 0x1000;
+  k.set(wm_kernel_p_krsp, krsp);
+  k.set(wm_kernel_p_trap_rip, g.a.trap + g.L.trap_ip);
+  k.set(wm_kernel_p_trap_rsp, g.a.trap + g.L.trap_sp);
+  k.set(wm_kernel_p_ssdt, g.runtime("KiServiceTable"));
+  k.set(wm_kernel_p_spin, kSpinKernel);
+  k.set(wm_kernel_p_uentry, uva);
+  k.set(wm_kernel_p_ursp, ursp);
+  mem.write(kva, k.bytes.data(), k.bytes.size());
+  Blob u(wm_user_start, wm_user_end);
+  u.set(wm_user_p_table, table);
+  u.set(wm_user_p_idle, idle ? stub_va(idle_call.nr) : uint64_t{0});
+  u.set(wm_user_p_poweroff, idle ? uint64_t{0} : uint64_t{1});
+  mem.write(uva, u.bytes.data(), u.bytes.size());
+  Blob b(wm_boot_start, wm_boot_end);
+  b.set(wm_boot_p_cr3, kPml4);
+  b.set(wm_boot_p_kpcr, g.a.kpcr);
+  b.set(wm_boot_p_lstar, kva);
+  b.set(wm_boot_p_krsp, krsp);
+  b.set(wm_boot_p_kinit, kva + k.offset(wm_kernel_init));
+  const uint16_t idt_limit = 256 * 16 - 1;
+  std::memcpy(b.bytes.data() + (wm_boot_p_idtr - wm_boot_start), &idt_limit, 2);
+  std::memcpy(b.bytes.data() + (wm_boot_p_idtr - wm_boot_start) + 2, &g.a.idt, 8);
+  if (b.bytes.size() > 4096) throw Error("mock.S", "boot blob larger than a page");
+  mem.map_frame(kBootPage, kBootPage);
+  mem.phys.write(kBootPage, b.bytes.data(), b.bytes.size());
+  write_elf(output, mem, kBootPage + b.offset(wm_boot_entry));
+
+  // What was laid out, for the checks.
+  std::printf("{\"profile\": %s, \"kernel_base\": \"%s\", \"pid\": %lld, \"ppid\": %lld, \"tid\": %lld,\n",
+              json_str(profile_path).c_str(), hex(g.a.kbase).c_str(), static_cast<long long>(WinGuest::kPid),
+              static_cast<long long>(WinGuest::kPpid), static_cast<long long>(WinGuest::kTid));
+  std::printf(" \"process\": \"notepad.exe\", \"image_path\": %s,\n",
+              json_str("\\Device\\HarddiskVolume2\\Windows\\System32\\notepad.exe").c_str());
+  std::printf(" \"from_module\": %s, \"from_parent_module\": %s, \"user_sid\": \"S-1-5-21-1001\", \"session\": %u,\n",
+              json_str("\\windows\\system32\\ntdll.dll").c_str(),
+              json_str("\\Windows\\System32\\KernelBase.dll").c_str(), WinGuest::kSession);
+  std::printf(" \"idle\": %s, \"calls\": [\n", idle ? "true" : "false");
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const Call& c = calls[i];
+    std::printf("  {\"name\": \"%s\", \"nr\": %u, \"status\": %u, \"path\": %s, \"handle_name\": %s}%s\n",
+                c.name.c_str(), c.nr, c.status, json_str(c.path).c_str(), json_str(c.handle_name).c_str(),
+                i + 1 < calls.size() ? "," : "");
+  }
+  std::printf(" ]}\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace vmitrace::winmock
+
+int main(int argc, char** argv) {
+  std::string profile, output;
+  uint64_t seed = std::random_device{}();
+  bool idle = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--idle") idle = true;
+    else if (i + 1 < argc && a == "--profile") profile = argv[++i];
+    else if (i + 1 < argc && a == "--output") output = argv[++i];
+    else if (i + 1 < argc && a == "--seed") seed = std::strtoull(argv[++i], nullptr, 0);
+    else {
+      std::fprintf(stderr, "usage: mkwinmock --profile ISF --output FILE.elf [--seed N] [--idle]\n");
+      return 2;
+    }
+  }
+  if (profile.empty() || output.empty()) {
+    std::fprintf(stderr, "usage: mkwinmock --profile ISF --output FILE.elf [--seed N] [--idle]\n");
+    return 2;
+  }
+  try {
+    return vmitrace::winmock::run(profile, output, seed, idle);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mkwinmock: %s\n", e.what());
+    return 1;
+  }
+}
