@@ -12,8 +12,8 @@
 // call with the status it got on COM1.
 //
 // usage: mkwinmock --profile ISF --output FILE.elf [--seed N] [--idle]
-//   --idle: after the workload call NtDelayExecution forever (for attach) instead of
-//           powering off.
+//   --idle: for attach: wait about a second in kernel mode before the workload, and
+//           after it call NtDelayExecution forever instead of powering off.
 #include <elf.h>
 
 #include <cstdio>
@@ -58,7 +58,9 @@ struct NoSink : vmi::EventSink {
 using Scenario = testing::BasicScenario<NoSink>;
 
 constexpr uint64_t kPml4 = 0x100000, kBootPage = 0x101000, kFirstFrame = 0x102000;
-constexpr uint64_t kSpinKernel = 2000000;  // loop turns in kernel mode before user mode
+// TSC ticks kinit waits in kernel mode before user mode: run (the QEMU module finds
+// the kernel on its first kernel block), attach (the gdbstub is probed every 20 ms).
+constexpr uint64_t kWaitRun = 20000000, kWaitAttach = 2000000000;
 
 // A blob of mock.S copied to va with its parameter slots filled in.
 struct Blob {
@@ -244,7 +246,7 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   k.set(wm_kernel_p_trap_rip, g.a.trap + g.L.trap_ip);
   k.set(wm_kernel_p_trap_rsp, g.a.trap + g.L.trap_sp);
   k.set(wm_kernel_p_ssdt, g.runtime("KiServiceTable"));
-  k.set(wm_kernel_p_spin, kSpinKernel);
+  k.set(wm_kernel_p_spin, idle ? kWaitAttach : kWaitRun);
   k.set(wm_kernel_p_uentry, uva);
   k.set(wm_kernel_p_ursp, ursp);
   mem.write(kva, k.bytes.data(), k.bytes.size());

@@ -7,8 +7,9 @@
  *          (KPCR.IdtBase), GS base = KPCR, LSTAR/STAR/SFMASK, then kinit.
  *  kernel  at ntoskrnl's KiSystemCall64: the `syscall` entry (trap frame, stack
  *          arguments, dispatch through KiServiceTable: base + (entry >> 4), r10 to
- *          rcx, indirect call, sysretq), and kinit: a spin in kernel mode (so that
- *          the tracer finds the kernel and its hooks are in place), then user mode.
+ *          rcx, indirect call, sysretq), and kinit: a wait in kernel mode (so that
+ *          the tracer finds the kernel and its hooks are in place: a few ms for the
+ *          QEMU module, about a second for attach's 20 ms probes), then user mode.
  *  user    in the kernelbase-like module: runs the call table the generator wrote
  *          (each entry: ntdll stub, 11 arguments, name, index), prints each call and
  *          the status it got on COM1, then powers off (ACPI) or idles in NtDelayExecution.
@@ -140,10 +141,18 @@ wm_kernel_start:                 /* KiSystemCall64: rcx = user rip, r11 = rflags
   mov rsp, [rip + wm_kernel_ursp]
   sysretq
 
-wm_kernel_init:
-  mov rcx, [rip + wm_kernel_p_spin]
-1:dec rcx
-  jnz 1b
+wm_kernel_init:                  /* wait p_spin TSC ticks in kernel mode */
+  rdtsc
+  shl rdx, 32
+  or rax, rdx
+  add rax, [rip + wm_kernel_p_spin]
+  mov rsi, rax
+1:pause
+  rdtsc
+  shl rdx, 32
+  or rax, rdx
+  cmp rax, rsi
+  jb 1b
   mov rcx, [rip + wm_kernel_p_uentry]
   mov r11, 0x3002               /* IOPL 3 (COM1 and ACPI from user mode), IF off */
   mov rsp, [rip + wm_kernel_p_ursp]
