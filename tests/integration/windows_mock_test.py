@@ -119,6 +119,8 @@ def main():
     check(f"windows kernel at {desc['kernel_base']}" in err, f"kernel base {desc['kernel_base']} not found: {err}")
     check_json([json.loads(l) for l in lines], calls, desc, "run json")
     check(len(lines) == 2 * len(calls), f"run json: {len(lines)} events, want {2 * len(calls)}")
+    top = re.search(r"top syscalls: (.*)", err)
+    check(top and all(f"{c[0]}/nt 1" in top[1] for c in calls), f"run json: top syscalls by name: {top and top[0]}")
 
     # run, kv, --rate-limit 2: the burst of 2, the rest dropped with their returns.
     calls, lines, err = run_trace(vt, a.isf, elf, tmp, "kv", ["-o", "kv", "--rate-limit", "2"])
