@@ -41,7 +41,7 @@
 extern "C" {
 extern const uint8_t wm_boot_start[], wm_boot_entry[], wm_boot_end[], wm_boot_p_cr3[], wm_boot_p_idtr[],
     wm_boot_p_kpcr[], wm_boot_p_lstar[], wm_boot_p_krsp[], wm_boot_p_kinit[];
-extern const uint8_t wm_kernel_start[], wm_kernel_init[], wm_kernel_end[], wm_kernel_p_krsp[],
+extern const uint8_t wm_kernel_start[], wm_kernel_init[], wm_kernel_end[], wm_kernel_p_krsp[], wm_kernel_p_pcr_thread[], wm_kernel_p_thread_trap[],
     wm_kernel_p_trap_rip[], wm_kernel_p_trap_rsp[], wm_kernel_p_ssdt[], wm_kernel_p_spin[], wm_kernel_p_uentry[],
     wm_kernel_p_ursp[];
 extern const uint8_t wm_user_start[], wm_user_end[], wm_user_p_table[], wm_user_p_idle[], wm_user_p_poweroff[];
@@ -75,13 +75,24 @@ struct Blob {
   uint64_t offset(const uint8_t* label) const { return static_cast<uint64_t>(label - start); }
 };
 
-// One call of the workload: what the ntdll stub gets and what the service returns.
+// A thread of the workload and its process, as the trace should show them.
+struct Who {
+  int64_t pid, ppid, tid;
+  std::string process, image_path, user;  // user: the SID string or a well-known name
+  uint32_t session;
+  uint64_t thread = 0;  // ETHREAD
+};
+
+// One call of the workload: what the ntdll stub gets and what the service does.
 struct Call {
   std::string name;
   uint32_t nr;
   std::vector<uint64_t> args;  // up to 11
   uint32_t status;
-  uint64_t handle_out = 0;     // the service writes this handle to *args[0]
+  size_t who = 0;                 // index of the calling thread
+  uint64_t handle_out = 0;        // the service writes this handle to *args[0]
+  int switch_to = -1;             // the service makes this thread current
+  bool returns = true;            // a return event pairs with this entry
   std::string path, handle_name;  // what the trace should show (for the checks)
 };
 
@@ -100,8 +111,9 @@ std::string json_str(const std::string& s) {
   return o + "\"";
 }
 
-// A service routine: [mov qword [rcx], handle;] mov eax, status; ret.
-std::vector<uint8_t> routine_code(const Call& c, uint32_t spin) {
+// A service routine: [spin;] [mov qword [rcx], handle;] [movabs rax, thread; mov
+// gs:[pcr_thread], rax;] mov eax, status; ret.
+std::vector<uint8_t> routine_code(const Call& c, uint32_t spin, uint64_t new_thread = 0, uint32_t pcr_thread = 0) {
   std::vector<uint8_t> b;
   auto imm32 = [&](uint32_t v) {
     for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
@@ -114,6 +126,12 @@ std::vector<uint8_t> routine_code(const Call& c, uint32_t spin) {
   if (c.handle_out) {
     b.insert(b.end(), {0x48, 0xc7, 0x01});
     imm32(static_cast<uint32_t>(c.handle_out));
+  }
+  if (new_thread) {
+    b.insert(b.end(), {0x48, 0xb8});
+    for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(new_thread >> (8 * i)));
+    b.insert(b.end(), {0x65, 0x48, 0x89, 0x04, 0x25});
+    imm32(pcr_thread);
   }
   b.push_back(0xb8);
   imm32(c.status);
@@ -178,39 +196,84 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   std::mt19937_64 rng(seed);
   g.a.kbase = 0xfffff80000000000ull + ((rng() % 0x1800) << 21);
 
+  // Two threads: notepad.exe's (the builders' process) and a thread of another
+  // process (svchost.exe, SYSTEM, session 0) laid out by the same builders at other
+  // addresses, sharing the first one's modules and handle table.
+  std::vector<Who> who = {{WinGuest::kPid, WinGuest::kPpid, WinGuest::kTid, "notepad.exe",
+                           "\\Device\\HarddiskVolume2\\Windows\\System32\\notepad.exe", "S-1-5-21-1001",
+                           WinGuest::kSession, g.a.thread},
+                          {812, 640, 0x1f4c, "svchost.exe", "\\Device\\HarddiskVolume2\\Windows\\System32\\svchost.exe",
+                           "SYSTEM", 0, g.a.thread + 0x100000}};
+
   // The workload (indices as on Windows 10 19041; the mock's table is its own).
   const uint64_t ub = g.a.ubuf;
   std::vector<Call> calls;
   {
     auto args = s.create_file_args(0, "\\??\\C:\\Users\\test\\document.txt", 0);
-    args[0] = ub + 0x900;  // FileHandle out
-    calls.push_back({"NtCreateFile", 0x55, args, 0, WinGuest::kFileHandle, "\\??\\C:\\Users\\test\\document.txt", ""});
+    args[0] = ub + 0xf00;  // FileHandle out
+    calls.push_back({"NtCreateFile", 0x55, args, 0, 0, WinGuest::kFileHandle, -1, true,
+                     "\\??\\C:\\Users\\test\\document.txt", ""});
   }
-  calls.push_back({"NtClose", 0x0f, {WinGuest::kFileHandle}, 0, 0, "", "\\Users\\test"});
+  calls.push_back({"NtClose", 0x0f, {WinGuest::kFileHandle}, 0, 0, 0, -1, true, "", "\\Users\\test"});
   {
     auto args = s.create_file_args(0, "\\??\\C:\\Users\\test\\missing.txt", 0x400);
-    args[0] = ub + 0x908;
+    args[0] = ub + 0xf08;
     args.resize(6);
     args[4] = 1, args[5] = 0x60;  // ShareAccess, OpenOptions
-    calls.push_back({"NtOpenFile", 0x33, args, 0xc0000034u, 0, "\\??\\C:\\Users\\test\\missing.txt", ""});
+    calls.push_back({"NtOpenFile", 0x33, args, 0xc0000034u, 0, 0, -1, true, "\\??\\C:\\Users\\test\\missing.txt", ""});
   }
-  calls.push_back({"NtSetEvent", 0x0e, {WinGuest::kEventHandle, 0}, 0, 0, "", "\\BaseNamedObjects\\TestEvent"});
-  const Call idle_call{"NtDelayExecution", 0x34, {0, 0}, 0, 0, "", ""};
+  calls.push_back({"NtSetEvent", 0x0e, {WinGuest::kEventHandle, 0}, 0, 0, 0, -1, true, "",
+                   "\\BaseNamedObjects\\TestEvent"});
+  // Thread 1 yields to thread 2; its return comes when thread 2 ends itself.
+  calls.push_back({"NtYieldExecution", 0x46, {}, 0, 0, 0, 1, true, "", ""});
+  {
+    auto args = s.create_file_args(0, "\\??\\C:\\Windows\\Temp\\svc.log", 0x800);
+    args[0] = ub + 0xf10;
+    calls.push_back({"NtCreateFile", 0x55, args, 0, 1, WinGuest::kFileHandle, -1, true,
+                     "\\??\\C:\\Windows\\Temp\\svc.log", ""});
+  }
+  calls.push_back({"NtTerminateThread", 0x53, {~uint64_t{1}, 0}, 0, 1, 0, 0, false, "", ""});
+  const Call idle_call{"NtDelayExecution", 0x34, {0, 0}, 0, 0, 0, -1, true, "", ""};
 
   std::map<uint32_t, std::string> services;
   for (const Call& c : calls) services[c.nr] = c.name;
   services[idle_call.nr] = idle_call.name;
   s.build(services, 0x1d0);
 
+  // The second thread and process: the builders' process() at shifted addresses.
+  {
+    const testing::WinAddrs first = g.a;
+    constexpr uint64_t kShift = 0x100000;
+    for (uint64_t* f : {&g.a.thread, &g.a.process, &g.a.token, &g.a.sid, &g.a.groups, &g.a.image_oni, &g.a.session})
+      *f += kShift;
+    g.a.trap = first.trap + 0x400;  // on the same kernel stack page
+    const Who& w = who[1];
+    g.process(w.process, w.image_path);
+    g.wptr(g.a.thread + g.L.thread_cid_tid, static_cast<uint64_t>(w.tid));
+    g.wptr(g.a.process + g.L.proc_pid, static_cast<uint64_t>(w.pid));
+    g.wptr(g.a.process + g.L.proc_ppid, static_cast<uint64_t>(w.ppid));
+    mem.write_u32(g.a.token + g.L.token_session, w.session);
+    mem.write_u32(g.a.session + g.L.session_space_id, w.session);
+    const uint8_t system_sid[12] = {1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0};  // S-1-5-18
+    mem.write(g.a.sid, system_sid, sizeof system_sid);
+    g.wptr(g.a.process + g.L.proc_vad_root, first.vad_ntdll);
+    g.wptr(g.a.process + g.L.proc_object_table, first.handle_table);
+    g.a = first;
+  }
+
   // Service routines at their RVAs; ntdll stubs; the call table and its names.
+  std::map<uint32_t, bool> written;
   for (const Call& c : calls) {
-    auto code = routine_code(c, 0);
+    if (written[c.nr]) continue;
+    written[c.nr] = true;
+    auto code = routine_code(c, 0, c.switch_to >= 0 ? who[c.switch_to].thread : 0,
+                             static_cast<uint32_t>(g.L.pcr_current_thread));
     mem.write(g.runtime(c.name), code.data(), code.size());
   }
   auto idle_code = routine_code(idle_call, 200000);
   mem.write(g.runtime(idle_call.name), idle_code.data(), idle_code.size());
   auto stub_va = [&](uint32_t nr) { return g.a.ntdll + 0x1000 + nr * 0x20ull; };
-  for (uint32_t nr : {0x55u, 0x0fu, 0x33u, 0x0eu, 0x34u}) {
+  for (const auto& [nr, name] : services) {
     auto st = ntdll_stub(nr);
     mem.write(stub_va(nr), st.data(), st.size());
   }
@@ -218,18 +281,20 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   uint64_t name_at = names;
   for (size_t i = 0; i < calls.size(); ++i) {
     const Call& c = calls[i];
-    uint64_t e[14] = {};
+    uint64_t e[15] = {};
     e[0] = stub_va(c.nr);
     for (size_t a = 0; a < c.args.size() && a < 11; ++a) e[1 + a] = c.args[a];
     e[12] = name_at;
     e[13] = c.nr;
+    e[14] = static_cast<uint64_t>(who[c.who].tid);
     mem.write(table + i * sizeof e, e, sizeof e);
     mem.write(name_at, c.name.c_str(), c.name.size() + 1);
     name_at += c.name.size() + 1;
   }
-  const uint64_t zero[14] = {};
+  const uint64_t zero[15] = {};
   mem.write(table + calls.size() * sizeof zero, zero, sizeof zero);
-  mem.write(ub + 0x900, zero, 16);  // the handles the services write
+  mem.write(ub + 0xf00, zero, 32);  // the handles the services write (after the 3 OBJECT_ATTRIBUTES)
+
 
   // Stacks: the kernel's below the trap frame's page, the user's in its own pages.
   std::vector<uint8_t> page(0x1000);
@@ -243,8 +308,10 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   Blob k(wm_kernel_start, wm_kernel_end);
   const uint64_t uva = g.a.kernelbase + 0x1000;
   k.set(wm_kernel_p_krsp, krsp);
-  k.set(wm_kernel_p_trap_rip, g.a.trap + g.L.trap_ip);
-  k.set(wm_kernel_p_trap_rsp, g.a.trap + g.L.trap_sp);
+  k.set(wm_kernel_p_pcr_thread, uint64_t{g.L.pcr_current_thread});
+  k.set(wm_kernel_p_thread_trap, uint64_t{g.L.thread_trap_frame});
+  k.set(wm_kernel_p_trap_rip, uint64_t{g.L.trap_ip});
+  k.set(wm_kernel_p_trap_rsp, uint64_t{g.L.trap_sp});
   k.set(wm_kernel_p_ssdt, g.runtime("KiServiceTable"));
   k.set(wm_kernel_p_spin, idle ? kWaitAttach : kWaitRun);
   k.set(wm_kernel_p_uentry, uva);
@@ -270,20 +337,26 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   write_elf(output, mem, kBootPage + b.offset(wm_boot_entry));
 
   // What was laid out, for the checks.
-  std::printf("{\"profile\": %s, \"kernel_base\": \"%s\", \"pid\": %lld, \"ppid\": %lld, \"tid\": %lld,\n",
-              json_str(profile_path).c_str(), hex(g.a.kbase).c_str(), static_cast<long long>(WinGuest::kPid),
-              static_cast<long long>(WinGuest::kPpid), static_cast<long long>(WinGuest::kTid));
-  std::printf(" \"process\": \"notepad.exe\", \"image_path\": %s,\n",
-              json_str("\\Device\\HarddiskVolume2\\Windows\\System32\\notepad.exe").c_str());
-  std::printf(" \"from_module\": %s, \"from_parent_module\": %s, \"user_sid\": \"S-1-5-21-1001\", \"session\": %u,\n",
+  std::printf("{\"profile\": %s, \"kernel_base\": \"%s\",\n", json_str(profile_path).c_str(), hex(g.a.kbase).c_str());
+  std::printf(" \"from_module\": %s, \"from_parent_module\": %s, \"idle\": %s,\n",
               json_str("\\windows\\system32\\ntdll.dll").c_str(),
-              json_str("\\Windows\\System32\\KernelBase.dll").c_str(), WinGuest::kSession);
-  std::printf(" \"idle\": %s, \"calls\": [\n", idle ? "true" : "false");
+              json_str("\\Windows\\System32\\KernelBase.dll").c_str(), idle ? "true" : "false");
+  std::printf(" \"threads\": [\n");
+  for (size_t i = 0; i < who.size(); ++i) {
+    const Who& w = who[i];
+    std::printf("  {\"pid\": %lld, \"ppid\": %lld, \"tid\": %lld, \"process\": %s, \"image_path\": %s, \"user\": %s, "
+                "\"session\": %u}%s\n",
+                static_cast<long long>(w.pid), static_cast<long long>(w.ppid), static_cast<long long>(w.tid),
+                json_str(w.process).c_str(), json_str(w.image_path).c_str(), json_str(w.user).c_str(), w.session,
+                i + 1 < who.size() ? "," : "");
+  }
+  std::printf(" ], \"calls\": [\n");
   for (size_t i = 0; i < calls.size(); ++i) {
     const Call& c = calls[i];
-    std::printf("  {\"name\": \"%s\", \"nr\": %u, \"status\": %u, \"path\": %s, \"handle_name\": %s}%s\n",
-                c.name.c_str(), c.nr, c.status, json_str(c.path).c_str(), json_str(c.handle_name).c_str(),
-                i + 1 < calls.size() ? "," : "");
+    std::printf("  {\"name\": \"%s\", \"nr\": %u, \"status\": %u, \"thread\": %zu, \"returns\": %s, \"path\": %s, "
+                "\"handle_name\": %s}%s\n",
+                c.name.c_str(), c.nr, c.status, c.who, c.returns ? "true" : "false", json_str(c.path).c_str(),
+                json_str(c.handle_name).c_str(), i + 1 < calls.size() ? "," : "");
   }
   std::printf(" ]}\n");
   return 0;

@@ -107,7 +107,8 @@ wm_boot_end:
 /* ---- kernel ----------------------------------------------------------------- */
   .balign 16
   .globl wm_kernel_start, wm_kernel_init, wm_kernel_end
-  .globl wm_kernel_p_krsp, wm_kernel_p_trap_rip, wm_kernel_p_trap_rsp, wm_kernel_p_ssdt
+  .globl wm_kernel_p_krsp, wm_kernel_p_pcr_thread, wm_kernel_p_thread_trap, wm_kernel_p_trap_rip
+  .globl wm_kernel_p_trap_rsp, wm_kernel_p_ssdt
   .globl wm_kernel_p_spin, wm_kernel_p_uentry, wm_kernel_p_ursp
 wm_kernel_start:                 /* KiSystemCall64: rcx = user rip, r11 = rflags */
   mov [rip + wm_kernel_ursp], rsp
@@ -116,11 +117,15 @@ wm_kernel_start:                 /* KiSystemCall64: rcx = user rip, r11 = rflags
   push r11
   push rsi
   push rdi
-  mov r11, [rip + wm_kernel_p_trap_rip]   /* KTRAP_FRAME.Rip / .Rsp of the thread */
-  mov [r11], rcx
-  mov r11, [rip + wm_kernel_p_trap_rsp]
+  mov rsi, [rip + wm_kernel_p_pcr_thread]  /* KPCR -> KPRCB.CurrentThread */
+  mov rsi, gs:[rsi]
+  add rsi, [rip + wm_kernel_p_thread_trap] /* -> its KTRAP_FRAME: Rip, Rsp */
+  mov rsi, [rsi]
+  mov rdi, [rip + wm_kernel_p_trap_rip]
+  mov [rsi + rdi], rcx
+  mov rdi, [rip + wm_kernel_p_trap_rsp]
   mov rcx, [rip + wm_kernel_ursp]
-  mov [r11], rcx
+  mov [rsi + rdi], rcx
   sub rsp, 0x60                 /* home space + 8 stack arguments */
   lea rsi, [rcx + 0x28]
   lea rdi, [rsp + 0x20]
@@ -160,7 +165,9 @@ wm_kernel_init:                  /* wait p_spin TSC ticks in kernel mode */
 
   .balign 8
 wm_kernel_p_krsp:     .quad 0
-wm_kernel_p_trap_rip: .quad 0
+wm_kernel_p_pcr_thread:  .quad 0  /* offsets: KPCR -> CurrentThread, ETHREAD -> TrapFrame */
+wm_kernel_p_thread_trap: .quad 0
+wm_kernel_p_trap_rip: .quad 0     /* offsets in KTRAP_FRAME */
 wm_kernel_p_trap_rsp: .quad 0
 wm_kernel_p_ssdt:     .quad 0
 wm_kernel_p_spin:     .quad 0
@@ -172,7 +179,8 @@ wm_kernel_end:
 /* ---- user ------------------------------------------------------------------- */
   .balign 16
   .globl wm_user_start, wm_user_end, wm_user_p_table, wm_user_p_idle, wm_user_p_poweroff
-/* Call table entry (14 quadwords): ntdll stub, 11 arguments, name (C string), index. */
+/* Call table entry (15 quadwords): ntdll stub, 11 arguments, name (C string), index,
+ * the thread id the caller runs as (printed: the workload's own account). */
 wm_user_start:
   and rsp, -16
   lea rsi, [rip + wm_msg_start]
@@ -207,9 +215,13 @@ wm_user_start:
   call wm_puts
   mov edi, r12d
   call wm_puthex
+  lea rsi, [rip + wm_msg_tid]
+  call wm_puts
+  mov edi, [rbx + 14 * 8]
+  call wm_puthex
   lea rsi, [rip + wm_msg_nl]
   call wm_puts
-  add rbx, 14 * 8
+  add rbx, 15 * 8
   jmp 2b
 5:lea rsi, [rip + wm_msg_done]
   call wm_puts
@@ -256,6 +268,7 @@ wm_msg_start:  .asciz "WINMOCK start\n"
 wm_msg_call:   .asciz "WINMOCK call name="
 wm_msg_nr:     .asciz " nr=0x"
 wm_msg_status: .asciz " status=0x"
+wm_msg_tid:    .asciz " tid=0x"
 wm_msg_nl:     .asciz "\n"
 wm_msg_done:   .asciz "WINMOCK done\n"
   .balign 8

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """End to end on the mock Windows guest (guest/windows/README.md): `vmitrace run` and
 `vmitrace attach` trace the mock laid out from a real ntkrnlmp ISF, and every call its
-workload reports on its serial port (WINMOCK call name=.. nr=.. status=..) must be
-in the trace as an entry and a return, with the fields mkwinmock laid out (PID, PPID,
-TID, process, Module nt, PreviousMode, FromModule, FromParentModule, ImagePath,
-UserName as SID, the path argument, handle names, NTSTATUS Info).
+workload reports on its serial port (WINMOCK call name=.. nr=.. status=.. tid=..) must
+be in the trace as an entry and (but for NtTerminateThread) a return, with the fields
+mkwinmock laid out for the calling thread: two processes (notepad.exe, a user SID;
+svchost.exe, SYSTEM), the first yielding to the second and resuming when it ends
+itself (PID, PPID, TID, process, Module nt, PreviousMode, FromModule,
+FromParentModule, ImagePath, UserName, the path argument, handle names, NTSTATUS Info).
 
 One profile per test (--isf); the boots, each well under a second of guest time:
   run json                    every field, against the serial log and mkwinmock's layout
-  run kv    --rate-limit 2    2 calls traced, 4 events dropped and counted for the PID
+  run kv    --rate-limit 2    2 calls per process traced, the rest dropped and counted by PID
   run csv   filter file       only the filter's services, entries and returns
   run default --disable_sysret  entries only
   attach json                 QEMU -S with a gdbstub; the mock waits ~1 s in kernel mode;
@@ -25,7 +27,7 @@ import sys
 import tempfile
 import time
 
-CALL = re.compile(r"WINMOCK call name=(\w+) nr=0x([0-9a-f]+) status=0x([0-9a-f]+)")
+CALL = re.compile(r"WINMOCK call name=(\w+) nr=0x([0-9a-f]+) status=0x([0-9a-f]+) tid=0x([0-9a-f]+)")
 STATUS = {0: "STATUS_SUCCESS", 0xC0000034: "STATUS_OBJECT_NAME_NOT_FOUND"}
 failures = []
 
@@ -45,39 +47,64 @@ def serial_calls(path):
     with open(path, errors="replace") as f:
         text = f.read()
     check("WINMOCK done" in text, f"{path}: the workload did not finish: {text[-300:]!r}")
-    return [(m[1], int(m[2], 16), int(m[3], 16)) for m in CALL.finditer(text)]
+    return [(m[1], int(m[2], 16), int(m[3], 16), int(m[4], 16)) for m in CALL.finditer(text)]
 
 
 def check_json(events, calls, desc, what, sysret=True):
-    """Entry (and return) per serial call, in order, with every field."""
-    want = 2 if sysret else 1
-    check(len(events) >= want * len(calls), f"{what}: {len(events)} events for {len(calls)} calls")
-    by_call = {c["name"]: c for c in desc["calls"]}
-    for i, (name, nr, status) in enumerate(calls):
-        if len(events) < want * (i + 1):
-            break
-        e = events[want * i]
-        lay = by_call.get(name, {})
-        tag = f"{what}: {name}"
-        check(e.get("Plugin") == "syscall" and e.get("Method") == name, f"{tag}: entry {e}")
+    """An entry per serial call, in order, with every field of its thread; its return
+    (same TID and Method, later) unless the call does not return (NtTerminateThread)."""
+    entries = [i for i, e in enumerate(events) if e.get("Plugin") == "syscall"]
+    check(len(entries) >= len(calls), f"{what}: {len(entries)} entries for {len(calls)} calls")
+    check(len(calls) == len(desc["calls"]), f"{what}: serial calls {calls} != layout {desc['calls']}")
+    used = set()
+    for i, (name, nr, status, tid) in enumerate(calls[:min(len(entries), len(desc["calls"]))]):
+        lay = desc["calls"][i]
+        w = desc["threads"][lay["thread"]]
+        e = events[entries[i]]
+        tag = f"{what}: {name} #{i}"
+        check(name == lay["name"] and tid == w["tid"], f"{tag}: serial {name} tid {tid:#x} != layout {lay} {w['tid']:#x}")
+        check(e.get("Method") == name, f"{tag}: entry {e}")
         check(e.get("Syscall") == nr, f"{tag}: Syscall {e.get('Syscall')} != {nr}")
-        for k, v in (("PID", desc["pid"]), ("PPID", desc["ppid"]), ("TID", desc["tid"]),
-                     ("ProcessName", desc["process"]), ("Module", "nt"), ("PreviousMode", "User"),
-                     ("FromModule", desc["from_module"]), ("FromParentModule", desc["from_parent_module"]),
-                     ("ImagePath", desc["image_path"]), ("UserName", desc["user_sid"]),
-                     ("UserId", desc["session"])):
+        ident = (("PID", w["pid"]), ("PPID", w["ppid"]), ("TID", w["tid"]), ("ProcessName", w["process"]),
+                 ("UserName", w["user"]), ("UserId", w["session"]), ("Module", "nt"))
+        for k, v in ident + (("PreviousMode", "User"), ("FromModule", desc["from_module"]),
+                             ("FromParentModule", desc["from_parent_module"]), ("ImagePath", w["image_path"])):
             check(e.get(k) == v, f"{tag}: {k} {e.get(k)!r} != {v!r}")
-        if lay.get("path"):
+        if lay["path"]:
             check(e.get("ObjectAttributes") == lay["path"], f"{tag}: ObjectAttributes {e.get('ObjectAttributes')!r}")
-        if lay.get("handle_name"):
+        if lay["handle_name"]:
             names = [v for k, v in e.items() if k.endswith("_name")]
             check(names == [lay["handle_name"]], f"{tag}: handle names {names} != {lay['handle_name']!r}")
-        if sysret:
-            r = events[want * i + 1]
-            check(r.get("Plugin") == "sysret" and r.get("Method") == name, f"{tag}: return {r}")
-            check(int(r.get("Ret", "-1"), 16) == status, f"{tag}: Ret {r.get('Ret')} != {status:#x} (serial)")
-            check(r.get("Info") == STATUS.get(status), f"{tag}: Info {r.get('Info')!r}")
-            check(r.get("PID") == desc["pid"] and r.get("UserName") == desc["user_sid"], f"{tag}: return context {r}")
+        if not sysret:
+            continue
+        ret = next((j for j in range(entries[i] + 1, len(events)) if j not in used and
+                    events[j].get("Plugin") == "sysret" and events[j].get("Method") == name and
+                    events[j].get("TID") == w["tid"]), None)
+        if not lay["returns"]:
+            check(ret is None, f"{tag}: a return for a call that does not return: {ret is not None and events[ret]}")
+            continue
+        if not check(ret is not None, f"{tag}: no return"):
+            continue
+        used.add(ret)
+        r = events[ret]
+        check(int(r.get("Ret", "-1"), 16) == status, f"{tag}: Ret {r.get('Ret')} != {status:#x} (serial)")
+        check(r.get("Info") == STATUS.get(status), f"{tag}: Info {r.get('Info')!r}")
+        for k, v in ident:
+            check(r.get(k) == v, f"{tag}: return {k} {r.get(k)!r} != {v!r}")
+
+
+def expected_with_rate_limit(desc, n):
+    """Lines written and drops by PID with --rate-limit n (a burst of n per process)."""
+    allowed, lines, drops = {}, 0, {}
+    for c in desc["calls"]:
+        pid = desc["threads"][c["thread"]]["pid"]
+        allowed[pid] = allowed.get(pid, 0) + 1
+        events = 1 + (1 if c["returns"] else 0)
+        if allowed[pid] <= n:
+            lines += events
+        else:
+            drops[pid] = drops.get(pid, 0) + events
+    return lines, drops
 
 
 def run_trace(vt, isf, elf, tmp, name, opts):
@@ -118,16 +145,18 @@ def main():
     check([c[0] for c in calls] == [c["name"] for c in desc["calls"]], f"serial calls {calls}")
     check(f"windows kernel at {desc['kernel_base']}" in err, f"kernel base {desc['kernel_base']} not found: {err}")
     check_json([json.loads(l) for l in lines], calls, desc, "run json")
-    check(len(lines) == 2 * len(calls), f"run json: {len(lines)} events, want {2 * len(calls)}")
+    n_events = sum(1 + c["returns"] for c in desc["calls"])
+    check(len(lines) == n_events, f"run json: {len(lines)} events, want {n_events}")
     top = re.search(r"top syscalls: (.*)", err)
-    check(top and all(f"{c[0]}/nt 1" in top[1] for c in calls), f"run json: top syscalls by name: {top and top[0]}")
+    check(top and all(f"{c[0]}/nt " in top[1] for c in calls), f"run json: top syscalls by name: {top and top[0]}")
 
     # run, kv, --rate-limit 2: the burst of 2, the rest dropped with their returns.
     calls, lines, err = run_trace(vt, a.isf, elf, tmp, "kv", ["-o", "kv", "--rate-limit", "2"])
-    check(len(lines) == 4 and all(l.startswith(("syscall ", "sysret ")) for l in lines), f"kv rate-limit: {lines}")
-    check(len(lines) == 4 and f"Method={calls[1][0]}" in lines[3], f"kv rate-limit: not the first two calls: {lines}")
-    n_dropped = 2 * (len(calls) - 2)
-    check(f"dropped by --rate-limit: {desc['process']}[{desc['pid']}] {n_dropped}" in err, f"kv: no drops by PID: {err}")
+    n_lines, drops = expected_with_rate_limit(desc, 2)
+    check(len(lines) == n_lines and all(l.startswith(("syscall ", "sysret ")) for l in lines), f"kv rate-limit: {lines}")
+    for pid, n in drops.items():
+        name = next(t["process"] for t in desc["threads"] if t["pid"] == pid)
+        check(f"{name}[{pid}] {n}" in err, f"kv: no {n} drops for {name}[{pid}]: {err}")
 
     # run, csv, filter file: NtClose and NtOpenFile only.
     filt = os.path.join(tmp, "filter.txt")
@@ -141,8 +170,9 @@ def main():
     # run, default format, --disable_sysret: entries only.
     calls, lines, err = run_trace(vt, a.isf, elf, tmp, "default", ["-o", "default", "--disable_sysret"])
     check(len(lines) == len(calls) and all(l.startswith("[SYSCALL]") for l in lines), f"default nosysret: {lines}")
-    for l, c in zip(lines, calls):
-        check(f'"{desc["process"]}":{c[0]} ' in l and f"PID:{desc['pid']} " in l, f"default: {l}")
+    for l, c, lay in zip(lines, calls, desc["calls"]):
+        w = desc["threads"][lay["thread"]]
+        check(f'"{w["process"]}":{c[0]} ' in l and f"PID:{w['pid']} " in l, f"default: {l}")
 
     # attach: the guest stopped at reset, traced from its first call, left running.
     sock, serial, out = (os.path.join(tmp, n) for n in ("gdb.sock", "attach.serial", "attach.jsonl"))
@@ -158,7 +188,7 @@ def main():
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         end = time.time() + 60
         while time.time() < end and tracer.poll() is None:
-            if os.path.exists(out) and sum(1 for _ in open(out)) >= 2 * len(desc["calls"]):
+            if os.path.exists(out) and sum(1 for _ in open(out)) >= 2 * len(desc["calls"]):  # + idle calls
                 break
             time.sleep(0.2)
         tracer.send_signal(signal.SIGTERM)
