@@ -11,9 +11,12 @@
 // calls NtCreateFile, NtClose, NtOpenFile (failing) and NtSetEvent and prints each
 // call with the status it got on COM1.
 //
-// usage: mkwinmock --profile ISF --output FILE.elf [--seed N] [--idle]
+// usage: mkwinmock --profile ISF --output FILE.elf [--seed N] [--idle] [--win32k ISF_OUT]
 //   --idle: for attach: wait about a second in kernel mode before the workload, and
 //           after it call NtDelayExecution forever instead of powering off.
+//   --win32k: add a win32k module (the tests' synthetic one, in session space, behind
+//           KeServiceDescriptorTableShadow[1]) and a NtUserGetMessage call; its
+//           profile is written to ISF_OUT (for -W).
 #include <elf.h>
 
 #include <cstdio>
@@ -36,13 +39,14 @@
   } while (0)
 #include "common/error.hpp"
 #include "profile/profile.hpp"
+#include "win32k_guest.hpp"
 #include "win_scenario.hpp"
 
 extern "C" {
 extern const uint8_t wm_boot_start[], wm_boot_entry[], wm_boot_end[], wm_boot_p_cr3[], wm_boot_p_idtr[],
     wm_boot_p_kpcr[], wm_boot_p_lstar[], wm_boot_p_krsp[], wm_boot_p_kinit[];
 extern const uint8_t wm_kernel_start[], wm_kernel_init[], wm_kernel_end[], wm_kernel_p_krsp[], wm_kernel_p_pcr_thread[], wm_kernel_p_thread_trap[],
-    wm_kernel_p_trap_rip[], wm_kernel_p_trap_rsp[], wm_kernel_p_ssdt[], wm_kernel_p_spin[], wm_kernel_p_uentry[],
+    wm_kernel_p_trap_rip[], wm_kernel_p_trap_rsp[], wm_kernel_p_ssdt[], wm_kernel_p_shadow[], wm_kernel_p_spin[], wm_kernel_p_uentry[],
     wm_kernel_p_ursp[];
 extern const uint8_t wm_user_start[], wm_user_end[], wm_user_p_table[], wm_user_p_idle[], wm_user_p_poweroff[];
 }
@@ -51,6 +55,7 @@ namespace vmitrace::winmock {
 namespace {
 
 using testing::WinGuest;
+namespace win32k = testing::win32k;
 
 struct NoSink : vmi::EventSink {
   void emit(const void*, size_t) override {}
@@ -94,6 +99,7 @@ struct Call {
   int switch_to = -1;             // the service makes this thread current
   bool returns = true;            // a return event pairs with this entry
   std::string path, handle_name;  // what the trace should show (for the checks)
+  uint64_t routine = 0;           // win32k's routines: their address (nt's: by name)
 };
 
 std::string hex(uint64_t v) {
@@ -184,7 +190,8 @@ void write_elf(const std::string& path, testing::PagedMemory& mem, uint64_t entr
   if (!out) throw Error(path, "cannot write the mock guest");
 }
 
-int run(const std::string& profile_path, const std::string& output, uint64_t seed, bool idle) {
+int run(const std::string& profile_path, const std::string& output, uint64_t seed, bool idle,
+        const std::string& win32k_out) {
   const profile::Profile prof = profile::Profile::load(profile_path);
   if (prof.metadata.os != "windows" || prof.metadata.pointer_size != 8)
     throw Error(profile_path, "not a 64-bit Windows kernel profile");
@@ -224,6 +231,10 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   }
   calls.push_back({"NtSetEvent", 0x0e, {WinGuest::kEventHandle, 0}, 0, 0, 0, -1, true, "",
                    "\\BaseNamedObjects\\TestEvent"});
+  // With a win32k module: NtUserGetMessage (index 6 of its table) returns TRUE.
+  if (!win32k_out.empty())
+    calls.push_back({"NtUserGetMessage", 0x1006, {ub + 0xf20, 0, 0, 0}, 1, 0, 0, -1, true, "", "",
+                     win32k::kBase + 0x30000});
   // Thread 1 yields to thread 2; its return comes when thread 2 ends itself.
   calls.push_back({"NtYieldExecution", 0x46, {}, 0, 0, 0, 1, true, "", ""});
   {
@@ -236,9 +247,15 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   const Call idle_call{"NtDelayExecution", 0x34, {0, 0}, 0, 0, 0, -1, true, "", ""};
 
   std::map<uint32_t, std::string> services;
-  for (const Call& c : calls) services[c.nr] = c.name;
+  for (const Call& c : calls)
+    if (!c.routine) services[c.nr] = c.name;
   services[idle_call.nr] = idle_call.name;
   s.build(services, 0x1d0);
+  if (!win32k_out.empty()) {  // its profile, image in session space, shadow descriptor
+    std::ofstream(win32k_out) << win32k::isf();
+    win32k::descriptor(g, mem);
+    win32k::map_image(prof, mem);
+  }
 
   // The second thread and process: the builders' process() at shifted addresses.
   {
@@ -268,15 +285,17 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
     written[c.nr] = true;
     auto code = routine_code(c, 0, c.switch_to >= 0 ? who[c.switch_to].thread : 0,
                              static_cast<uint32_t>(g.L.pcr_current_thread));
-    mem.write(g.runtime(c.name), code.data(), code.size());
+    mem.write(c.routine ? c.routine : g.runtime(c.name), code.data(), code.size());
   }
   auto idle_code = routine_code(idle_call, 200000);
   mem.write(g.runtime(idle_call.name), idle_code.data(), idle_code.size());
   auto stub_va = [&](uint32_t nr) { return g.a.ntdll + 0x1000 + nr * 0x20ull; };
-  for (const auto& [nr, name] : services) {
-    auto st = ntdll_stub(nr);
-    mem.write(stub_va(nr), st.data(), st.size());
+  for (const Call& c : calls) {
+    auto st = ntdll_stub(c.nr);
+    mem.write(stub_va(c.nr), st.data(), st.size());
   }
+  auto idle_stub = ntdll_stub(idle_call.nr);
+  mem.write(stub_va(idle_call.nr), idle_stub.data(), idle_stub.size());
   const uint64_t table = ub + 0x1000, names = ub + 0x1800;
   uint64_t name_at = names;
   for (size_t i = 0; i < calls.size(); ++i) {
@@ -312,7 +331,8 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   k.set(wm_kernel_p_thread_trap, uint64_t{g.L.thread_trap_frame});
   k.set(wm_kernel_p_trap_rip, uint64_t{g.L.trap_ip});
   k.set(wm_kernel_p_trap_rsp, uint64_t{g.L.trap_sp});
-  k.set(wm_kernel_p_ssdt, g.runtime("KiServiceTable"));
+  k.set(wm_kernel_p_ssdt, g.a.kbase + g.L.rva_service_table);
+  k.set(wm_kernel_p_shadow, g.L.rva_shadow_table ? g.a.kbase + g.L.rva_shadow_table + 4 * 8 : g.a.kbase + g.L.rva_service_table);
   k.set(wm_kernel_p_spin, idle ? kWaitAttach : kWaitRun);
   k.set(wm_kernel_p_uentry, uva);
   k.set(wm_kernel_p_ursp, ursp);
@@ -353,9 +373,10 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   std::printf(" ], \"calls\": [\n");
   for (size_t i = 0; i < calls.size(); ++i) {
     const Call& c = calls[i];
-    std::printf("  {\"name\": \"%s\", \"nr\": %u, \"status\": %u, \"thread\": %zu, \"returns\": %s, \"path\": %s, "
-                "\"handle_name\": %s}%s\n",
-                c.name.c_str(), c.nr, c.status, c.who, c.returns ? "true" : "false", json_str(c.path).c_str(),
+    std::printf("  {\"name\": \"%s\", \"nr\": %u, \"module\": \"%s\", \"status\": %u, \"thread\": %zu, \"returns\": %s, "
+                "\"path\": %s, \"handle_name\": %s}%s\n",
+                c.name.c_str(), c.nr & 0xfff, c.routine ? "win32k" : "nt", c.status, c.who, c.returns ? "true" : "false",
+                json_str(c.path).c_str(),
                 json_str(c.handle_name).c_str(), i + 1 < calls.size() ? "," : "");
   }
   std::printf(" ]}\n");
@@ -369,23 +390,25 @@ int main(int argc, char** argv) {
   std::string profile, output;
   uint64_t seed = std::random_device{}();
   bool idle = false;
+  std::string win32k_out;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--idle") idle = true;
     else if (i + 1 < argc && a == "--profile") profile = argv[++i];
     else if (i + 1 < argc && a == "--output") output = argv[++i];
     else if (i + 1 < argc && a == "--seed") seed = std::strtoull(argv[++i], nullptr, 0);
+    else if (i + 1 < argc && a == "--win32k") win32k_out = argv[++i];
     else {
-      std::fprintf(stderr, "usage: mkwinmock --profile ISF --output FILE.elf [--seed N] [--idle]\n");
+      std::fprintf(stderr, "usage: mkwinmock --profile ISF --output FILE.elf [--seed N] [--idle] [--win32k ISF_OUT]\n");
       return 2;
     }
   }
   if (profile.empty() || output.empty()) {
-    std::fprintf(stderr, "usage: mkwinmock --profile ISF --output FILE.elf [--seed N] [--idle]\n");
+    std::fprintf(stderr, "usage: mkwinmock --profile ISF --output FILE.elf [--seed N] [--idle] [--win32k ISF_OUT]\n");
     return 2;
   }
   try {
-    return vmitrace::winmock::run(profile, output, seed, idle);
+    return vmitrace::winmock::run(profile, output, seed, idle, win32k_out);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mkwinmock: %s\n", e.what());
     return 1;

@@ -6,7 +6,9 @@
  *          long mode on the image's page tables, GDT with Windows' selectors, IDT
  *          (KPCR.IdtBase), GS base = KPCR, LSTAR/STAR/SFMASK, then kinit.
  *  kernel  at ntoskrnl's KiSystemCall64: the `syscall` entry (trap frame, stack
- *          arguments, dispatch through KiServiceTable: base + (entry >> 4), r10 to
+ *          arguments, dispatch through the service table the descriptor names
+ *          (KeServiceDescriptorTable, or the shadow's second for 0x1000 and up:
+ *          win32k), routine = base + (entry >> 4), r10 to
  *          rcx, indirect call, sysretq), and kinit: a wait in kernel mode (so that
  *          the tracer finds the kernel and its hooks are in place: a few ms for the
  *          QEMU module, about a second for attach's 20 ms probes), then user mode.
@@ -108,7 +110,7 @@ wm_boot_end:
   .balign 16
   .globl wm_kernel_start, wm_kernel_init, wm_kernel_end
   .globl wm_kernel_p_krsp, wm_kernel_p_pcr_thread, wm_kernel_p_thread_trap, wm_kernel_p_trap_rip
-  .globl wm_kernel_p_trap_rsp, wm_kernel_p_ssdt
+  .globl wm_kernel_p_trap_rsp, wm_kernel_p_ssdt, wm_kernel_p_shadow
   .globl wm_kernel_p_spin, wm_kernel_p_uentry, wm_kernel_p_ursp
 wm_kernel_start:                 /* KiSystemCall64: rcx = user rip, r11 = rflags */
   mov [rip + wm_kernel_ursp], rsp
@@ -131,7 +133,11 @@ wm_kernel_start:                 /* KiSystemCall64: rcx = user rip, r11 = rflags
   lea rdi, [rsp + 0x20]
   mov ecx, 8
   rep movsq
-  mov r11, [rip + wm_kernel_p_ssdt]
+  mov r11, [rip + wm_kernel_p_ssdt]       /* &KeServiceDescriptorTable.Base */
+  test eax, 0x1000
+  jz 1f
+  mov r11, [rip + wm_kernel_p_shadow]     /* win32k: &KeServiceDescriptorTableShadow[1].Base */
+1:mov r11, [r11]
   and eax, 0xfff
   movsxd rax, dword ptr [r11 + rax * 4]
   sar rax, 4
@@ -170,6 +176,7 @@ wm_kernel_p_thread_trap: .quad 0
 wm_kernel_p_trap_rip: .quad 0     /* offsets in KTRAP_FRAME */
 wm_kernel_p_trap_rsp: .quad 0
 wm_kernel_p_ssdt:     .quad 0
+wm_kernel_p_shadow:   .quad 0
 wm_kernel_p_spin:     .quad 0
 wm_kernel_p_uentry:   .quad 0
 wm_kernel_p_ursp:     .quad 0

@@ -10,6 +10,7 @@ FromParentModule, ImagePath, UserName, the path argument, handle names, NTSTATUS
 
 One profile per test (--isf); the boots, each well under a second of guest time:
   run json                    every field, against the serial log and mkwinmock's layout
+  run json -W                 the mock with a win32k module (mkwinmock --win32k): Module win32k
   run kv    --rate-limit 2    2 calls per process traced, the rest dropped and counted by PID
   run csv   filter file       only the filter's services, entries and returns
   run default --disable_sysret  entries only
@@ -64,9 +65,9 @@ def check_json(events, calls, desc, what, sysret=True):
         tag = f"{what}: {name} #{i}"
         check(name == lay["name"] and tid == w["tid"], f"{tag}: serial {name} tid {tid:#x} != layout {lay} {w['tid']:#x}")
         check(e.get("Method") == name, f"{tag}: entry {e}")
-        check(e.get("Syscall") == nr, f"{tag}: Syscall {e.get('Syscall')} != {nr}")
+        check(e.get("Syscall") == nr & 0xfff, f"{tag}: Syscall {e.get('Syscall')} != {nr & 0xfff}")  # win32k: no 0x1000
         ident = (("PID", w["pid"]), ("PPID", w["ppid"]), ("TID", w["tid"]), ("ProcessName", w["process"]),
-                 ("UserName", w["user"]), ("UserId", w["session"]), ("Module", "nt"))
+                 ("UserName", w["user"]), ("UserId", w["session"]), ("Module", lay["module"]))
         for k, v in ident + (("PreviousMode", "User"), ("FromModule", desc["from_module"]),
                              ("FromParentModule", desc["from_parent_module"]), ("ImagePath", w["image_path"])):
             check(e.get(k) == v, f"{tag}: {k} {e.get(k)!r} != {v!r}")
@@ -88,7 +89,8 @@ def check_json(events, calls, desc, what, sysret=True):
         used.add(ret)
         r = events[ret]
         check(int(r.get("Ret", "-1"), 16) == status, f"{tag}: Ret {r.get('Ret')} != {status:#x} (serial)")
-        check(r.get("Info") == STATUS.get(status), f"{tag}: Info {r.get('Info')!r}")
+        if lay["module"] == "nt":  # win32k services return no NTSTATUS
+            check(r.get("Info") == STATUS.get(status), f"{tag}: Info {r.get('Info')!r}")
         for k, v in ident:
             check(r.get(k) == v, f"{tag}: return {k} {r.get(k)!r} != {v!r}")
 
@@ -149,6 +151,15 @@ def main():
     check(len(lines) == n_events, f"run json: {len(lines)} events, want {n_events}")
     top = re.search(r"top syscalls: (.*)", err)
     check(top and all(f"{c[0]}/nt " in top[1] for c in calls), f"run json: top syscalls by name: {top and top[0]}")
+
+    # run, JSON, -W: the mock with a win32k module and its profile (NtUserGetMessage).
+    w32elf, w32isf = os.path.join(tmp, "mock-w32.elf"), os.path.join(tmp, "win32kfull.json")
+    w32desc = json.loads(subprocess.run([mk, "--profile", a.isf, "--output", w32elf, "--seed", str(seed), "--win32k", w32isf],
+                                        capture_output=True, text=True, check=True).stdout)
+    calls, lines, err = run_trace(vt, a.isf, w32elf, tmp, "win32k", ["-o", "json", "-W", w32isf])
+    check(any(c["module"] == "win32k" for c in w32desc["calls"]), "mkwinmock --win32k: no win32k call")
+    check(re.search(r"win32k at 0x[0-9a-f]+: \d+ of \d+ services hooked", err), f"run -W: win32k not hooked: {err}")
+    check_json([json.loads(l) for l in lines], calls, w32desc, "run json -W")
 
     # run, kv, --rate-limit 2: the burst of 2, the rest dropped with their returns.
     calls, lines, err = run_trace(vt, a.isf, elf, tmp, "kv", ["-o", "kv", "--rate-limit", "2"])
