@@ -19,6 +19,7 @@
 //           profile is written to ISF_OUT (for -W).
 #include <elf.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -184,10 +185,11 @@ void write_elf(const std::string& path, testing::PagedMemory& mem, uint64_t entr
   const uint32_t mb[3] = {0x1badb002u, 0, static_cast<uint32_t>(-(0x1badb002u + 0))};
   std::memcpy(file.data() + 0x100, mb, sizeof mb);
   std::memcpy(file.data() + 0x1000, image.data(), image.size());
+  errno = 0;
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
   out.close();
-  if (!out) throw Error(path, "cannot write the mock guest");
+  if (!out) throw Error(path, std::string("cannot write the mock guest: ") + (errno ? std::strerror(errno) : "write failed"));
 }
 
 int run(const std::string& profile_path, const std::string& output, uint64_t seed, bool idle,
