@@ -8,8 +8,9 @@
 // page tables, at a random kernel base; mock.S adds the code that runs: long mode,
 // the `syscall` entry dispatching through KiServiceTable to service routines at the
 // profile's RVAs, and a user-mode workload in the ntdll/kernelbase-like modules that
-// calls NtCreateFile, NtClose, NtOpenFile (failing) and NtSetEvent and prints each
-// call with the status it got on COM1.
+// calls NtCreateFile, NtClose, NtOpenFile (failing) and NtSetEvent, yields to a thread
+// of a second process that ends itself, and prints each call with the status it got
+// on COM1 (guest/windows/README.md).
 //
 // usage: mkwinmock --profile ISF --output FILE.elf [--seed N] [--idle] [--win32k ISF_OUT]
 //   --idle: for attach: wait about a second in kernel mode before the workload, and
@@ -25,18 +26,22 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include <sstream>
-#define VMITRACE_GUEST_EXPECT(ok, what)                              \
-  do {                                                               \
-    if (!(ok)) {                                                     \
-      std::ostringstream o_;                                         \
-      o_ << what;                                                    \
-      throw std::runtime_error("the profile lacks " + o_.str());     \
-    }                                                                \
+// What the builders need and the profile lacks (a symbol, a field) stops with its name.
+struct ProfileLacks : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+#define VMITRACE_GUEST_EXPECT(ok, what)             \
+  do {                                              \
+    if (!(ok)) {                                    \
+      std::ostringstream o_;                        \
+      o_ << what;                                   \
+      throw ProfileLacks("lacks " + o_.str());      \
+    }                                               \
   } while (0)
 #include "common/error.hpp"
 #include "profile/profile.hpp"
@@ -46,9 +51,9 @@
 extern "C" {
 extern const uint8_t wm_boot_start[], wm_boot_entry[], wm_boot_end[], wm_boot_p_cr3[], wm_boot_p_idtr[],
     wm_boot_p_kpcr[], wm_boot_p_lstar[], wm_boot_p_krsp[], wm_boot_p_kinit[];
-extern const uint8_t wm_kernel_start[], wm_kernel_init[], wm_kernel_end[], wm_kernel_p_krsp[], wm_kernel_p_pcr_thread[], wm_kernel_p_thread_trap[],
-    wm_kernel_p_trap_rip[], wm_kernel_p_trap_rsp[], wm_kernel_p_ssdt[], wm_kernel_p_shadow[], wm_kernel_p_spin[], wm_kernel_p_uentry[],
-    wm_kernel_p_ursp[];
+extern const uint8_t wm_kernel_start[], wm_kernel_init[], wm_kernel_end[], wm_kernel_p_krsp[],
+    wm_kernel_p_pcr_thread[], wm_kernel_p_thread_trap[], wm_kernel_p_trap_rip[], wm_kernel_p_trap_rsp[],
+    wm_kernel_p_ssdt[], wm_kernel_p_shadow[], wm_kernel_p_spin[], wm_kernel_p_uentry[], wm_kernel_p_ursp[];
 extern const uint8_t wm_user_start[], wm_user_end[], wm_user_p_table[], wm_user_p_idle[], wm_user_p_poweroff[];
 }
 
@@ -71,9 +76,8 @@ constexpr uint64_t kWaitRun = 20000000, kWaitAttach = 2000000000;
 // A blob of mock.S copied to va with its parameter slots filled in.
 struct Blob {
   const uint8_t* start;
-  const uint8_t* end;
   std::vector<uint8_t> bytes;
-  Blob(const uint8_t* s, const uint8_t* e) : start(s), end(e), bytes(s, e) {}
+  Blob(const uint8_t* s, const uint8_t* e) : start(s), bytes(s, e) {}
   template <class T>
   void set(const uint8_t* slot, T v) {
     std::memcpy(bytes.data() + (slot - start), &v, sizeof v);
@@ -411,6 +415,9 @@ int main(int argc, char** argv) {
   }
   try {
     return vmitrace::winmock::run(profile, output, seed, idle, win32k_out);
+  } catch (const ProfileLacks& e) {
+    std::fprintf(stderr, "mkwinmock: %s: %s\n", profile.c_str(), e.what());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mkwinmock: %s\n", e.what());
     return 1;
