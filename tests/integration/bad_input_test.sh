@@ -25,6 +25,7 @@ expect() {
   [[ $rc -lt 128 ]] || why="killed by signal $((rc - 128))"
   grep -q -E -- "$pat" "$tmp/err" || why="$why; stderr does not match '$pat'"
   [[ $(wc -l <"$tmp/err") -eq 1 ]] || why="$why; not exactly one line on stderr"
+  [[ $(wc -c <"$tmp/err") -le 1200 ]] || why="$why; $(wc -c <"$tmp/err") bytes on stderr (echoed values must be cut)"
   if [[ -n $why ]]; then
     echo "FAIL $name: ${why#; } -- stderr: $(head -c 600 "$tmp/err")"
     fails=$((fails + 1))
@@ -104,6 +105,28 @@ expect config-negative "max.events" run --config "$(cfg m 'max_events = -1\n')" 
 expect config-bad-enum "format" run --config "$(cfg f 'format = \xff\xfe\n')" -- $q
 expect config-bad-flag "d.conf:1: 'disable_sysret' is a flag" run --config "$(cfg d 'disable_sysret = 2\n')" -- $q
 expect config-nested "c.conf:1: a config file cannot include another" run --config "$(cfg c 'config = x\n')" -- $q
+expect config-twice "t2.conf:3: 'format' is given twice \(also at .*t2.conf:1\)" run --config "$(cfg t2 'format = kv\nargs = raw\nformat = csv\n')" -- $q
+expect config-twice-alias "a2.conf:2: 'string-limit' is given twice \(also at .*a2.conf:1\)" \
+  run --config "$(cfg a2 'string_limit = 5\nstring-limit = 6\n')" -- $q
+expect config-twice-across-files "b2.conf:1: 'format' is given twice \(also at .*t1.conf:1\)" \
+  run --config "$(cfg t1 'format = kv\n')" --config "$(cfg b2 'format = kv\n')" -- $q
+expect config-range "r.conf:2: .*-1 not in range" run --config "$(cfg r 'format = kv\nstring-limit = -1\n')" -- $q
+expect config-trailing-comment "tc.conf:1: .*Value 9999 not in range" run --config "$(cfg tc 'string_limit = 9999   # too many\n')" -- $q
+expect config-comment-in-quotes "has #hash.txt: No such file" \
+  run --config "$(cfg cq "syscalls_filter_file = \"$tmp/has #hash.txt\"  # quoted\n")" -r "$prof" -- $q
+expect config-text-after-quote "aq.conf:1: 'format': text after the closing quote" run --config "$(cfg aq 'format = "kv" csv\n')" -- $q
+expect config-open-quote "oq.conf:1: 'format': the quoted value has no closing quote" run --config "$(cfg oq 'format = "kv\n')" -- $q
+# The command line wins over the file (no error about the option given twice).
+expect config-command-line-wins "nodir2/b.jsonl: cannot open output" \
+  run --config "$(cfg w "output = $tmp/nodir1/a.jsonl\n")" --output "$tmp/nodir2/b.jsonl" -r "$tmp/not-linux.json" -- $q
+expect config-command-line-wins-alias "string-limit: Value 0 not in range|string.limit" \
+  run --string_limit 0 --config "$(cfg w2 'string-limit = 100\n')" -- $q
+# A 500 KB garbage line, value or argument is not echoed whole.
+head -c 500000 /dev/zero | tr '\0' x >"$tmp/long.conf"
+expect config-long-line "long.conf:1: expected 'name = value', got 'x{60}\.\.\.'" run --config "$tmp/long.conf" -- $q
+{ printf 'format = '; head -c 500000 /dev/zero | tr '\0' y; echo; } >"$tmp/long-value.conf"
+expect config-long-value "long-value.conf:1: .*y{60}\.\.\." run --config "$tmp/long-value.conf" -- $q
+expect long-argument "format" run --format "$(head -c 100000 /dev/zero | tr '\0' z)" -- $q
 expect output-missing-dir "nodir/out.jsonl: cannot open output: No such file" \
   run --output "$tmp/nodir/out.jsonl" -r "$tmp/not-linux.json" -- $q
 
@@ -112,7 +135,9 @@ expect attach-no-domain "domain" attach -r "$prof"
 expect attach-bad-endpoint "bogus" attach -d bogus -r "$lprof"
 expect attach-no-socket "nosock" attach -d "unix:$tmp/nosock" -r "$lprof"
 expect attach-not-a-socket "empty" attach -d "unix:$tmp/empty" -r "$lprof"
-expect attach-bad-port "tcp" attach -d tcp:localhost:99999 -r "$lprof"
+for port in 99999 0 abc; do
+  expect "attach-bad-port-$port" "tcp:localhost:$port: port out of range" attach -d "tcp:localhost:$port" -r "$lprof"
+done
 expect attach-profile-dir "dir" attach -d "unix:$tmp/nosock" -r "$tmp/dir"
 expect attach-timeout "timeout-ms" attach -d "unix:$tmp/nosock" -r "$prof" --timeout-ms 0
 expect attach-machine "machine" attach -d "unix:$tmp/nosock" -r "$prof" --machine isa

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <bitset>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include "profile/profile.hpp"
 #include "syscalls/filter.hpp"
 #include "syscalls/plugin/capture.hpp"
+#include "syscalls/plugin/context_health.hpp"
 #include "syscalls/plugin/hook_plan.hpp"
 #include "syscalls/plugin/pending.hpp"
 #include "syscalls/return_sites.hpp"
@@ -32,6 +34,14 @@ using vmi::Reg;
 
 constexpr unsigned kMaxNr = 2048;         // filter bitset size; tables end far below
 constexpr unsigned kMaxReturnSites = 32;  // distinct return addresses we hook
+// The start-up self-check: a failing verdict must repeat on this many samples (other
+// moments, maybe other vCPUs) before tracing stops, so that a task list changing
+// under the walk on another vCPU is not taken for a profile that does not fit.
+constexpr unsigned kSelfCheckConfirm = 3;
+// How long vCPUs without a per-CPU base (early boot: on i386 until the per-CPU areas
+// are set up, late in start_kernel; a kernel entry before swapgs) may be seen before
+// the check gives up: a kernel reaches a usable state within a second or two.
+constexpr auto kSelfCheckMaxNotReady = std::chrono::seconds(60);
 
 unsigned abi_index(Abi a) { return a == Abi::linux_ia32 ? 1 : 0; }
 
@@ -85,6 +95,7 @@ struct LinuxTracer final : Tracer {
   bool regs_keyed = false;
 
   PendingTable pending;
+  std::unique_ptr<ContextHealth> health;  // warns when context reads keep failing
 
   std::mutex locate_mu;  // the KASLR scan
   mutable std::mutex hooks_mu;  // hooks, return sites, error text
@@ -92,6 +103,10 @@ struct LinuxTracer final : Tracer {
   ReturnSites ret_sites{kMaxReturnSites};
   std::atomic<bool> started{false}, tracing_on{false}, failed{false};
   std::string error_text;
+  // The hooked functions (entries and the return hook), for the self-check.
+  std::vector<oslinux::CodeSite> code_sites;
+  unsigned self_check_failures = 0;  // under locate_mu
+  std::optional<std::chrono::steady_clock::time_point> first_not_ready;  // under locate_mu
 
   LinuxTracer(const PluginConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
       : Tracer(c.rate_limit), cfg(c), backend(b), sink(s), prof(std::move(p)) {
@@ -111,6 +126,11 @@ struct LinuxTracer final : Tracer {
     }
     plan = choose_hook_plan(prof, filter ? &filter->names : nullptr, cfg.disable_sysret, what);
     if (plan.entries.size() > UINT16_MAX) throw Error(what, "too many hook points");
+    code_sites = plan.code_sites();
+    std::array<std::string, oslinux::kContextReads> reads;
+    for (unsigned i = 0; i < oslinux::kContextReads; ++i)
+      reads[i] = kernel->describe_read(static_cast<oslinux::ContextRead>(1u << i));
+    health = std::make_unique<ContextHealth>(what, std::move(reads));
 
     // exit and exit_group never return: no pending state for them.
     for (Abi a : {Abi::linux_x64, Abi::linux_ia32}) {
@@ -131,11 +151,6 @@ struct LinuxTracer final : Tracer {
       for (const char* n : {"execve", "execveat", "prctl"})  // prctl: PR_SET_NAME
         if (const SyscallInfo* s = lookup(a, n); s && s->nr < kMaxNr) renames[abi_index(a)].set(s->nr);
     if (plan.ret == ReturnKind::exit_to_user_mode) find_fork_returns();
-    if (!kernel->current_task_location().known)
-      std::fprintf(stderr,
-                   "vmitrace: warning: %s: no current_task / pcpu_hot symbol: process context "
-                   "and sysret pairing unavailable\n",
-                   what.c_str());
   }
 
   // [start, end) of each fork-return symbol: end = the next symbol up.
@@ -204,8 +219,30 @@ struct LinuxTracer final : Tracer {
       case oslinux::LinuxKernel::Locate::mismatch: fatal(err); return true;
       case oslinux::LinuxKernel::Locate::found: break;
     }
+    if (!profile_fits(cpu)) return failed.load();
     place_hooks();
     return true;
+  }
+
+  // The start-up self-check (LinuxKernel::self_check) on this vCPU: true when the
+  // profile fits; false to wait for another sample, or after a fatal error.
+  bool profile_fits(vmi::Vcpu& cpu) {
+    const oslinux::SelfCheck c = kernel->self_check(cpu, code_sites);
+    switch (c.verdict) {
+      case oslinux::SelfCheck::Verdict::pass:
+        std::fprintf(stderr, "vmitrace: self-check: %s\n", c.message.c_str());
+        return true;
+      case oslinux::SelfCheck::Verdict::not_ready: {
+        const auto now = std::chrono::steady_clock::now();
+        if (!first_not_ready) first_not_ready = now;
+        if (now - *first_not_ready >= kSelfCheckMaxNotReady) fatal(c.message);
+        return false;
+      }
+      case oslinux::SelfCheck::Verdict::fail:
+        if (++self_check_failures >= kSelfCheckConfirm) fatal(c.message);
+        return false;
+    }
+    return false;
   }
 
   // A 64-bit kernel runs in the upper half; a 32-bit one at 0xc0000000.. with paging on
@@ -374,7 +411,8 @@ struct LinuxTracer final : Tracer {
     kernel->read_context(cpu, task, ctx);
     // After this entry's own read, which remembered the credentials as they are now.
     if (nr < kMaxNr && new_creds[abi_index(h.abi)].test(nr)) kernel->forget_contexts();
-    if (ctx.flags) n_read_fail.fetch_add(1, std::memory_order_relaxed);
+    if (ctx.failed) n_read_fail.fetch_add(1, std::memory_order_relaxed);
+    health->note(ctx.failed);
     // Over the process's rate limit: no record and no string capture; the pending
     // entry below still marks it so that its return is dropped (and counted) too.
     const bool limited = !limiter.allow(ctx.pid, ctx.process_name, cpu.timestamp_ns());
