@@ -2,21 +2,49 @@
 # The main job on the bundled demo guest: boots the lab VM (Debian's 6.1 cloud kernel,
 # KASLR on, QEMU TCG) under `vmitrace run`, which traces every system call from
 # outside the guest, then shows what the lab's 64-bit workload (lab64) did.
-# usage: scripts/demo-trace.sh [json|kv|csv|default] [--kernel 6.1|6.12]
+# With --windows: the mock Windows guest (guest/windows/README.md) laid out from a real
+# ntkrnlmp ISF (win10, win11 or win7) at a random kernel base, the same way.
+# usage: scripts/demo-trace.sh [json|kv|csv|default] [--kernel 6.1|6.12] [--windows [win10|win11|win7]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+usage="usage: $0 [json|kv|csv|default] [--kernel 6.1|6.12] [--windows [win10|win11|win7]]"
 format=default
 kernel=6.1
+windows=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     json|kv|csv|default) format=$1 ;;
     --kernel) kernel=$2; shift ;;
-    *) echo "usage: $0 [json|kv|csv|default] [--kernel 6.1|6.12]" >&2; exit 2 ;;
+    --windows)
+      windows=win10
+      if [[ ${2:-} == win* ]]; then windows=$2; shift; fi ;;
+    *) echo "$usage" >&2; exit 2 ;;
   esac
   shift
 done
 out=.cache/demo
 mkdir -p "$out"
+if [[ -n $windows ]]; then
+  declare -A isf=([win10]=ntkrnlmp-0B0A89438BE7729EB33FD00A7D6FA816-1 [win11]=ntkrnlmp-CA8E2F01B822EDE6357898BFBF862997-1
+                  [win7]=ntkrnlmp-win7sp1-7601.24540)
+  [[ -n ${isf[$windows]:-} ]] || { echo "$usage" >&2; exit 2; }
+  profile=../shared/data/windows-isf/${isf[$windows]}.json.xz
+  events="$out/events-$windows.$format"
+  echo "== Laying out the mock Windows guest from $profile"
+  build/guest/windows/mkwinmock --profile "$profile" --output "$out/mock-$windows.elf" >"$out/mock-$windows.json"
+  echo "== Booting it under vmitrace run; its serial port in $out/serial-$windows.log"
+  build/vmitrace run -r "$profile" -o "$format" --output "$events" -- qemu-system-x86_64 -kernel "$out/mock-$windows.elf" \
+    -display none -nodefaults -no-reboot -monitor none -serial "file:$out/serial-$windows.log"
+  echo
+  echo "== The mock's workload's own account of what it did (its serial port):"
+  grep -a '^WINMOCK' "$out/serial-$windows.log"
+  echo
+  echo "== What vmitrace saw, from outside ($format):"
+  cat "$events"
+  echo
+  echo "== All $(wc -l <"$events") events are in $events"
+  exit 0
+fi
 events="$out/events-$kernel.$format"
 echo "== Booting the lab guest (kernel $kernel) under vmitrace; console in $out/console.log"
 guest/launch.sh --kernel "$kernel" --log "$out/console.log" -- \

@@ -107,7 +107,13 @@ void writer_loop(ipc::EventRing& ring, OutputFile& sink, const output::FormatOpt
     ++counts.events;
     if (r->kind == event::Kind::syscall) {
       ++counts.syscalls;
-      ++counts.by_call[(uint64_t{static_cast<uint8_t>(r->abi)} << 32) | r->nr];
+      const uint64_t key = (uint64_t{static_cast<uint8_t>(r->abi)} << 32) | r->nr;
+      // Windows service numbers differ by build: the name the record carries, once.
+      if (++counts.by_call[key] == 1 && r->os == event::Os::windows)
+        event::for_each_extra(*r, [&](const event::ExtraView& v) {
+          if (v.tag == event::Extra::method)
+            counts.call_names[key].assign(reinterpret_cast<const char*>(v.data), v.len);
+        });
     } else if (r->kind == event::Kind::sysret) {
       ++counts.sysrets;
     }
@@ -220,7 +226,10 @@ void print_summary(const EventCounts& c, const ipc::EventRing& ring, double secs
       auto abi = static_cast<event::Abi>(key >> 32);
       auto nr = static_cast<uint32_t>(key);
       const syscalls::SyscallInfo* info = syscalls::lookup(abi, nr);
-      std::string name = info ? info->name : fmt::format("sys_{}", nr);
+      const auto known = c.call_names.find(key);
+      std::string name = known != c.call_names.end() ? known->second
+                         : info                      ? info->name
+                                                     : fmt::format("sys_{}", nr);
       if (abi != event::Abi::linux_x64) name += fmt::format("/{}", abi_name(abi));
       line += fmt::format("{}{} {}", line.empty() ? "" : ", ", name, n);
     }

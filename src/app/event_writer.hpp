@@ -47,6 +47,7 @@ struct EventCounts {
   uint64_t unwritten_lines = 0;  // formatted or popped after the output failed
   uint64_t over_limit = 0;  // captured after --max-events was reached, not written
   std::unordered_map<uint64_t, uint64_t> by_call;  // (abi << 32 | nr) -> entries
+  std::unordered_map<uint64_t, std::string> call_names;  // Windows: key -> service name
 };
 
 // The writer thread: pops until producer_done and the ring is empty; EventUID is one

@@ -46,5 +46,14 @@ expect_error attach-valid-profile "no-such.sock" attach -d "unix:$tmp/no-such.so
 expect_error run-linux-empty-filter "empty-filter.txt: no known syscall names" \
   run -r "$lin" --syscalls-filter-file "$tmp/empty-filter.txt" -- $q -display none
 
+# mkwinmock (the mock Windows guest's generator, x86-64 hosts): one line, non-zero exit.
+mk="$build/guest/windows/mkwinmock"
+if [[ -x $mk ]]; then
+  vt=$mk expect_error mkwinmock-linux-profile "$(basename "$lin"): not a 64-bit Windows kernel profile" \
+    --profile "$lin" --output "$tmp/mock.elf"
+  vt=$mk expect_error mkwinmock-no-dir "nodir/mock.elf: cannot write the mock guest: No such file" \
+    --profile "$win" --output "$tmp/nodir/mock.elf"
+fi
+
 [[ $fails -eq 0 ]] && echo "windows-cli: all cases passed"
 exit $((fails > 0))

@@ -25,10 +25,11 @@ class GuestMemory {
   void write_u64(uint64_t va, uint64_t v) { write(va, &v, 8); }
 };
 
-// 4-level long-mode tables; frames are handed out upward from 1 MiB.
+// 4-level long-mode tables; frames are handed out upward from first_frame (1 MiB).
 class PagedMemory : public GuestMemory {
  public:
-  explicit PagedMemory(uint64_t pml4 = 0x1a2b3000) : pml4_(pml4) { phys.map(pml4_, 4096); }
+  explicit PagedMemory(uint64_t pml4 = 0x1a2b3000, uint64_t first_frame = 0x100000)
+      : pml4_(pml4), next_(first_frame) { phys.map(pml4_, 4096); }
   void write(uint64_t va, const void* data, size_t len) override {
     const auto* s = static_cast<const uint8_t*>(data);
     while (len) {
@@ -45,6 +46,16 @@ class PagedMemory : public GuestMemory {
     if (entry_addr(va, &pte_addr)) phys.write_u64(pte_addr, 0);
     walker_.invalidate();
   }
+  // Maps va's page to the physical frame pa (the mock guest's identity-mapped boot page).
+  void map_frame(uint64_t va, uint64_t pa) {
+    uint64_t pte = 0;
+    frame(va, true);
+    entry_addr(va, &pte);
+    phys.map(pa, 4096);
+    phys.write_u64(pte, (pa & ~uint64_t{0xfff}) | kFlags);
+    walker_.invalidate();
+  }
+  uint64_t frames_end() const { return next_; }  // above every frame handed out
   vmi::PagingRegs regs() const { return {0x80000001ull, pml4_ | 0xc4d, 0x20, 0x500}; }
   uint64_t cr3() const { return pml4_ | 0xc4d; }  // low bits: the PCID, as a guest has
   FakeMemory phys;
@@ -86,7 +97,7 @@ class PagedMemory : public GuestMemory {
     return false;
   }
   uint64_t pml4_;
-  uint64_t next_ = 0x100000;
+  uint64_t next_;
   vmi::PageWalker walker_{[this](uint64_t pa, void* b, size_t n) { return phys.read(pa, b, n); }};
 };
 

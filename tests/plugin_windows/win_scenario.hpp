@@ -100,14 +100,16 @@ class BasicScenario {
   }
 
   // NtCreateFile's arguments for \??\C:\Users\test\document.txt (FileHandle 0 as in
-  // the seed's example), with OBJECT_ATTRIBUTES and UNICODE_STRING in user memory.
-  std::vector<uint64_t> create_file_args(uint64_t root = 0, const std::string& name = "\\??\\C:\\Users\\test\\document.txt") {
-    const uint64_t oa = g.a.ubuf + 0x100, us = g.a.ubuf + 0x140, buf = g.a.ubuf + 0x200;
+  // the seed's example), with OBJECT_ATTRIBUTES and UNICODE_STRING in user memory
+  // (at ubuf + at + 0x100.. 0x300).
+  std::vector<uint64_t> create_file_args(uint64_t root = 0, const std::string& name = "\\??\\C:\\Users\\test\\document.txt",
+                                         uint64_t at = 0) {
+    const uint64_t oa = g.a.ubuf + at + 0x100, us = g.a.ubuf + at + 0x140, buf = g.a.ubuf + at + 0x200;
     mem->write_u32(oa, g.ptr == 8 ? 0x30 : 0x18);
     g.wptr(oa + g.L.oa_root, root);
     g.wptr(oa + g.L.oa_name, us);
     g.ustr(us, buf, name);
-    return {0, 0x80100000, oa, g.a.ubuf + 0x300, 0, 0x80, 1, 1, 0x60, 0, 0};
+    return {0, 0x80100000, oa, g.a.ubuf + at + 0x300, 0, 0x80, 1, 1, 0x60, 0, 0};
   }
 
   profile::Profile prof;
