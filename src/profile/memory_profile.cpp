@@ -188,6 +188,10 @@ Profile profile_from_memory(const GuestMemory& mem, const std::string& what, Mem
     uint64_t note = 0;
     if (mem.read(at["vmcoreinfo_data"], &note, mem.pointer_size) == mem.pointer_size && note)
       offset = vmcoreinfo_kernel_offset(read_cstring(mem, note, kVmcoreinfoBytes));
+    else if (is64)  // allocated by an early initcall
+      throw Error(what, "cannot tell the KASLR offset of " + kernel +
+                            ": vmcoreinfo is not set up yet (the kernel is still booting?); try again once it "
+                            "has booted, or give a profile with -r");
   }
   if (!offset || !is64)
     throw Error(what, "cannot tell the KASLR offset of " + kernel +

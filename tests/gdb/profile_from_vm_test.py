@@ -7,8 +7,9 @@ profile is built from its memory twice, through the stub and through the RAM fil
 (--guest-ram), and each must equal what `vmitrace profile vmlinuz` writes for the same
 kernel: the same symbols at the same (link-time) addresses, the same types, enums and
 banner; the only difference allowed is metadata.linux.symbols' name ("guest memory"
-instead of "vmlinuz"). stderr names the kernel and the cost. The guest must then
-finish its workload (GT done): it was left running.
+instead of "vmlinuz"). stderr names the kernel and the cost. Then `vmitrace attach`
+without -r builds the same profile and traces lab64's nanosleep calls (10 events). The
+guest must then finish its workload (GT done): it was left running.
 
 686 (no BTF in the kernel): one line on stderr naming what is missing and the route
 that works (--debug-file, -r), a non-zero exit, no output file, the guest runs on.
@@ -106,7 +107,7 @@ def main():
         subprocess.run([vmitrace, "profile", vmlinuz, "--output", ref_path], check=True, capture_output=True)
         ref = json.load(open(ref_path))
     # Long enough for the profiles to be built while it runs, short enough to end soon after.
-    calls = 20000 if is32 else 60000
+    calls = 20000 if is32 else 100000
     qemu = subprocess.Popen(qemu_cmd(a.kernel, sock, serial, ram, calls), stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -133,6 +134,21 @@ def main():
             check(re.match(rf"vmitrace: profile from guest memory: Linux {re.escape(release)}, [\d,]+ symbols, "
                            r"[\d,]+ types, [\d.]+ s", err), f"{label}: unexpected stderr: {err}")
             compare(json.load(open(out)), ref, label)
+        if not is32:
+            # `vmitrace attach` without -r: the same profile from memory, then tracing.
+            events, filt = os.path.join(tmp, "attach.jsonl"), os.path.join(tmp, "filter.txt")
+            with open(filt, "w") as f:
+                f.write("nanosleep\n")
+            r = subprocess.run([vmitrace, "attach", "-d", "unix:" + sock, "--syscalls_filter_file", filt,
+                                "--disable_sysret", "--max-events", "10", "--on-backpressure", "drop",
+                                "--output", events], capture_output=True, text=True, timeout=300)
+            print("attach without -r:", r.returncode, r.stderr.strip().replace("\n", " | "))
+            check(r.returncode == 0, f"attach without -r exited {r.returncode}: {r.stderr.strip()}")
+            check("vmitrace: profile from guest memory: Linux " in r.stderr, "attach without -r: no profile line")
+            evs = [json.loads(l) for l in open(events)] if os.path.exists(events) else []
+            check(len(evs) == 10 and all(e.get("Method") == "nanosleep" for e in evs),
+                  f"attach without -r: {len(evs)} events, expected 10 nanosleep")
+            check(any(e.get("ProcessName") == "lab64" for e in evs), "attach without -r: no event from lab64")
         # Left running: the workload goes on to its end.
         check(wait_for(serial, r"GT done", 300), "the guest did not finish after the profiles were built")
         try:
