@@ -5,7 +5,9 @@
 //
 // SIGINT/SIGTERM: the guest is stopped, every breakpoint removed, the stub detached
 // (the guest runs on), the events flushed; exit 0. QEMU dying mid-trace: a one-line
-// message, every event captured so far written, exit 1.
+// message, every event captured so far written, exit 1. A stub that stops answering
+// (QEMU stopped or hung): noticed within two --timeout-ms, exit 1, and if the detach
+// could not be confirmed a loud warning that the VM may be paused, with how to resume it.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -56,6 +58,19 @@ struct AttachOptions {
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop.store(true); }
 
+// Detaching failed (the stub stopped answering, or the connection broke): the guest
+// may be left paused with breakpoints in it. Said loudly, with how to resume it.
+void say_detach_failed(const std::string& endpoint, const std::string& why, int qemu_pid) {
+  const std::string pid = qemu_pid > 0 ? std::to_string(qemu_pid) : "PID";
+  fmt::print(stderr,
+             "vmitrace: WARNING: could not detach: {}\n"
+             "vmitrace: WARNING: the VM may be left PAUSED. The detach was sent anyway: if QEMU "
+             "(pid {}) was stopped, `kill -CONT {}` lets it finish and the guest runs on; "
+             "otherwise resume the guest with QEMU's monitor command `cont`, or with gdb: "
+             "`target remote {}` then `detach`\n",
+             why, pid, pid, endpoint.rfind("tcp:", 0) == 0 ? endpoint.substr(4) : endpoint.substr(endpoint.find(':') + 1));
+}
+
 
 int attach(const AttachOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
@@ -63,6 +78,27 @@ int attach(const AttachOptions& o) {
   fo.format = output::parse_format(o.format);
   fo.string_limit = o.string_limit;
   fo.args = o.args_style == "rich" ? output::ArgStyle::rich : output::ArgStyle::raw;
+
+  std::string fatal;
+  syscalls::PluginConfig pc;
+  pc.profile_path = o.profile;
+  pc.filter_file = o.filter_file;
+  pc.win32k_profile = o.win32k_profile;
+  pc.disable_sysret = o.disable_sysret;
+  pc.string_limit = o.string_limit;
+  pc.rate_limit = o.rate_limit;
+  pc.capture_buffers = o.capture_buffers;
+  pc.fd_paths = !o.no_fd_paths;
+  pc.on_fatal = [&](const std::string& m) {
+    fatal = m;
+    g_stop.store(true);
+  };
+  {
+    // What the plugin would refuse, before the guest is stopped: one line, the VM untouched.
+    syscalls::PluginConfig check = pc;
+    check.warn_unknown_filter_names = false;  // the plugin warns, once
+    syscalls::Plugin::validate(check);
+  }
 
   gdb::GdbBackendOptions bo;
   bo.endpoint = o.endpoint;
@@ -99,22 +135,8 @@ int attach(const AttachOptions& o) {
                 [&] { if (!output_failed.exchange(true)) { ring.mark_reader_gone(); g_stop.store(true); } },
                 o.max_events, [] { g_stop.store(true); });  // --max-events: detach, exit 0
   });
-  std::string fatal;
   int status = 0;
   {
-    syscalls::PluginConfig pc;
-    pc.profile_path = o.profile;
-    pc.filter_file = o.filter_file;
-    pc.win32k_profile = o.win32k_profile;
-    pc.disable_sysret = o.disable_sysret;
-    pc.string_limit = o.string_limit;
-    pc.rate_limit = o.rate_limit;
-    pc.capture_buffers = o.capture_buffers;
-    pc.fd_paths = !o.no_fd_paths;
-    pc.on_fatal = [&](const std::string& m) {
-      fatal = m;
-      g_stop.store(true);
-    };
     std::unique_ptr<syscalls::Plugin> plugin;
     try {
       if (from_memory)
@@ -126,9 +148,13 @@ int attach(const AttachOptions& o) {
     } catch (const gdb::GdbError& e) {
       fatal = e.what();
     } catch (...) {
+      // E.g. a profile the plugin refuses: detach and end the writer (a thread still
+      // joinable when the exception leaves would abort the process), then the one line.
       std::string why;
       plugin.reset();
-      backend.detach(&why);
+      if (!backend.detach(&why)) say_detach_failed(o.endpoint, why, backend.stub_pid());
+      capture_done.store(true, std::memory_order_release);
+      writer.join();
       throw;
     }
     // The capture side's counters, for the common summary.
@@ -136,7 +162,10 @@ int attach(const AttachOptions& o) {
     plugin.reset();  // removes its hooks (breakpoints) while the guest is stopped
   }
   std::string why;
-  if (!backend.detach(&why) && fatal.empty()) fatal = "detach failed: " + why;
+  if (!backend.detach(&why)) {
+    say_detach_failed(o.endpoint, why, backend.stub_pid());
+    status = 1;
+  }
   capture_done.store(true, std::memory_order_release);
   writer.join();
   out.close_file();
@@ -194,7 +223,9 @@ void add_attach_command(CLI::App& app) {
                   "(0 = no limit)")
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 48));
   cmd->add_flag("--no-fd-paths,--no_fd_paths", o->no_fd_paths, "No <arg>_path keys");
-  cmd->add_option("--timeout-ms", o->timeout_ms, "Timeout of each request to the stub")
+  cmd->add_option("--timeout-ms", o->timeout_ms,
+                  "Deadline of every answer from the stub; a guest running this long without a "
+                  "stop is interrupted once to check that QEMU still answers (100..600000)")
       ->check(CLI::Range(100, 600000));
   add_rate_limit_option(*cmd, o->rate_limit);
   cmd->callback([o] { exit_status = attach(*o); });

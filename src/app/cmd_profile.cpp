@@ -4,10 +4,7 @@
 // `vmitrace profile --info FILE.json`: summary of an existing ISF (any producer).
 #include <fmt/core.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -16,6 +13,7 @@
 #include "app/profile_from_vm.hpp"
 #endif
 #include "common/error.hpp"
+#include "common/write_file.hpp"
 #include "profile/kernel_image.hpp"
 #include "profile/profile.hpp"
 
@@ -29,25 +27,6 @@ struct ProfileOptions {
   FromVmOptions vm;  // --from-vm: endpoint set
 #endif
 };
-
-// Writes through a temporary file and renames it, so an interrupted run never
-// leaves a half-written profile under the requested name.
-void write_file_atomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw Error(path, std::string("cannot create: ") + std::strerror(errno));
-  size_t n = std::fwrite(text.data(), 1, text.size(), f);
-  int err = errno;
-  if (std::fclose(f) != 0 || n != text.size()) {
-    std::remove(tmp.c_str());
-    throw Error(path, std::string("write failed: ") + std::strerror(err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    std::remove(tmp.c_str());
-    throw Error(path, std::string("cannot rename the temporary file: ") + std::strerror(err));
-  }
-}
 
 void print_info(const std::string& path) {
   auto t0 = std::chrono::steady_clock::now();
@@ -74,11 +53,12 @@ void print_info(const std::string& path) {
 
 void build(const ProfileOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
+  refuse_input_as_output(o.output, {{"the kernel image", o.image}, {"the --system-map file", o.system_map}, {"the --debug-file", o.debug_file}});
   profile::BuildOptions bo;
   bo.system_map = o.system_map;
   bo.debug_file = o.debug_file;
   profile::Profile p = profile::build_linux_profile(o.image, bo);
-  write_file_atomically(o.output, profile::to_isf_json(p));
+  write_file(o.output, profile::to_isf_json(p));  // never through a link it did not create
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print(stderr, "vmitrace: {}: {} symbols ({}), {} types ({}), {} enums from {} in {:.2f} s\n", o.output,
              p.symbols.size(), !o.system_map.empty() ? "System.map" : !o.debug_file.empty() ? "debug .symtab" : "kallsyms", p.user_types.size(),
@@ -128,7 +108,7 @@ void add_profile_command(CLI::App& app) {
       if (!opt->image.empty() || !opt->system_map.empty() || !opt->debug_file.empty())
         throw Error("profile", "--from-vm reads the kernel from the guest; give no IMAGE, --system-map or --debug-file");
       if (opt->output.empty()) throw Error("profile", "--output FILE.json is required; see --help");
-      write_file_atomically(opt->output, profile::to_isf_json(profile_from_vm(opt->vm)));
+      write_file(opt->output, profile::to_isf_json(profile_from_vm(opt->vm)));  // never through a link it did not create
       return;
     }
     if (!opt->vm.guest_ram.empty()) throw Error("profile", "--guest-ram goes with --from-vm");

@@ -2,13 +2,10 @@
 // capture plugin, reads the events it publishes in a shared-memory ring, formats
 // them on a writer thread and writes them out; exits with QEMU's status.
 //
-// Signals: SIGINT/SIGTERM/SIGHUP are forwarded to QEMU (a second one kills it);
-// whatever QEMU published before it died is drained and written.
+// Signals (app/qemu_child.hpp): SIGINT/SIGTERM/SIGHUP are forwarded to QEMU (a
+// second one kills it); whatever QEMU published before it died is drained and written.
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,19 +30,16 @@
 
 #include "app/commands.hpp"
 #include "app/event_writer.hpp"
+#include "app/qemu_child.hpp"
 #include "common/error.hpp"
 #include "event/record.hpp"
 #include "ipc/ring.hpp"
 #include "output/format.hpp"
-#include "os/linux/kernel.hpp"
 #include "profile/kernel_image.hpp"
 #include "profile/profile.hpp"
-#include "syscalls/filter.hpp"
 #include "syscalls/plugin/capture.hpp"
-#include "syscalls/plugin/hook_plan.hpp"
+#include "syscalls/plugin/plugin.hpp"
 #include "syscalls/table.hpp"
-
-extern char** environ;
 
 namespace vmitrace::app {
 namespace {
@@ -57,7 +51,7 @@ struct RunOptions {
   std::string format = "json";
   std::string output;
   std::string filter_file;
-  std::string config_file;  // consumed by expand_config_files before parsing
+  std::vector<std::string> config_files;  // already read by expand_config_files
   std::string win32k_profile;
   std::string debug_file;  // DWARF vmlinux for building the profile of a kernel without BTF
   bool disable_sysret = false;
@@ -116,48 +110,6 @@ std::string default_plugin() {
     if (::access(p.c_str(), R_OK) == 0) return fs::weakly_canonical(p).string();
   }
   throw Error("libvmitrace-qemu.so", "QEMU plugin not found next to vmitrace (use --plugin PATH)");
-}
-
-// Runs `qemu --version` and checks that it is QEMU 10 or later (plugin API v4:
-// register and memory reads). Throws Error naming the binary.
-void check_qemu(const std::string& qemu) {
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) throw Error(qemu, "pipe: " + std::string(std::strerror(errno)));
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
-  std::vector<char*> argv{const_cast<char*>(qemu.c_str()), const_cast<char*>("--version"), nullptr};
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, qemu.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(pipefd[1]);
-  if (rc != 0) {
-    ::close(pipefd[0]);
-    throw Error(qemu, std::string("cannot run QEMU: ") + std::strerror(rc));
-  }
-  std::string text;
-  char buf[512];
-  for (ssize_t n; (n = ::read(pipefd[0], buf, sizeof buf)) != 0;) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (text.size() < 4096) text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(pipefd[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  auto at = text.find("QEMU emulator version ");
-  if (at != std::string::npos) at += std::strlen("QEMU emulator ");
-  if (at == std::string::npos || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw Error(qemu, "does not look like QEMU (no version from --version)");
-  int major = std::atoi(text.c_str() + at + 8);
-  if (major < 10)
-    throw Error(qemu, "QEMU " + std::to_string(major) +
-                          " found; vmitrace needs QEMU 10 or later (plugin API with register "
-                          "and memory access)");
 }
 
 // ---- profile from -kernel, cached -----------------------------------------------
@@ -285,14 +237,17 @@ int run(const RunOptions& o) {
   }
 
   OutputFile sink(o.output);  // a bad output path is reported before the slower checks
-  // What the plugin would refuse inside QEMU (an empty filter, a profile that is
-  // not a Linux kernel's) is checked here, so that it is one line and QEMU never starts.
+  // What the plugin would refuse inside QEMU (an empty filter, a profile it cannot
+  // trace with) is checked here by the same code, so that it is one line and QEMU
+  // never starts.
   {
-    std::optional<syscalls::LinuxFilter> filter;
-    if (!o.filter_file.empty()) filter = syscalls::load_linux_filter(o.filter_file, /*warn=*/false);
-    profile::Profile p = profile::Profile::load(profile);
-    oslinux::LinuxKernel check(p, profile);
-    syscalls::choose_hook_plan(p, filter ? &filter->names : nullptr, o.disable_sysret, profile);
+    syscalls::PluginConfig check;
+    check.profile_path = profile;
+    check.filter_file = o.filter_file;
+    check.win32k_profile = o.win32k_profile;
+    check.disable_sysret = o.disable_sysret;
+    check.warn_unknown_filter_names = false;  // the plugin warns, once
+    syscalls::Plugin::validate(check);
   }
 
   Unlinker unlinker{ring_path()};
@@ -311,33 +266,7 @@ int run(const RunOptions& o) {
   std::vector<std::string> args = o.qemu;
   args.push_back("-plugin");
   args.push_back(parg);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  // The signals we handle are blocked in every thread and taken with sigtimedwait
-  // by this one; QEMU starts with the default mask and dispositions.
-  sigset_t handled, old;
-  sigemptyset(&handled);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&handled, s);
-  pthread_sigmask(SIG_BLOCK, &handled, &old);
-  ::signal(SIGPIPE, SIG_IGN);  // a closed output pipe is a write error, not a death
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, dflt;
-  sigemptyset(&none);
-  sigemptyset(&dflt);
-  sigaddset(&dflt, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &dflt);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t qpid = 0;
-  int rc = posix_spawnp(&qpid, argv[0], nullptr, &attr, argv.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    throw Error(o.qemu[0], std::string("cannot start QEMU: ") + std::strerror(rc));
-  }
+  QemuChild qemu(std::move(args));
 
   std::atomic<bool> producer_done{false};
   std::atomic<bool> output_failed{false};
@@ -349,14 +278,14 @@ int run(const RunOptions& o) {
     // full ring waiting for us.
     if (!output_failed.exchange(true)) {
       ring.mark_reader_gone();
-      ::kill(qpid, SIGTERM);
+      qemu.request_quit();
     }
   };
   std::thread writer([&] {
     try {
       writer_loop(ring, sink, fo, producer_done, counts, stop_capture, o.max_events, [&] {
         // A clean stop: QEMU quits on SIGTERM and the plugin closes the ring.
-        if (!limit_reached.exchange(true)) ::kill(qpid, SIGTERM);
+        if (!limit_reached.exchange(true)) qemu.request_quit();
       });
     } catch (const std::exception& e) {  // a corrupt ring: stop reading it
       ring_error = e.what();
@@ -364,32 +293,26 @@ int run(const RunOptions& o) {
     }
   });
 
-  int status = 0;
-  int forwarded = 0;
-  int got_signal = 0;
-  bool exited = false;
-  while (!exited) {
-    timespec ts{0, 100 * 1000 * 1000};
-    int sig = sigtimedwait(&handled, nullptr, &ts);
-    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
-      if (!got_signal) got_signal = sig;
-      // First signal: ask QEMU to quit (it flushes the plugin); second: kill it.
-      ::kill(qpid, ++forwarded == 1 ? SIGTERM : SIGKILL);
-    }
-    pid_t w = ::waitpid(qpid, &status, WNOHANG);
-    if (w == qpid) exited = true;
+  bool fatal_seen = false;
+  qemu.wait([&] {
     // Once QEMU has the ring mapped the file is not needed any more.
     if (!unlinker.path.empty() && ring.producer_attached()) {
       ::unlink(unlinker.path.c_str());
       unlinker.path.clear();
     }
-  }
+    // The plugin stopped tracing for good (it printed why): the run is over, QEMU
+    // is asked to quit and killed after a grace period.
+    if (!fatal_seen && ring.counter(ipc::Counter::fatal)) {
+      fatal_seen = true;
+      qemu.request_quit();
+    }
+  });
   producer_done.store(true, std::memory_order_release);
   writer.join();
-  // The handled signals stay blocked: a late Ctrl-C must not cut the summary short.
   sink.close_file();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  int code = qemu.exit_code();
+  int got_signal = qemu.first_signal();
   // Interrupted by the user: QEMU exits 0 on SIGTERM, the run still did not finish.
   if (code == 0 && got_signal) code = 128 + got_signal;
   // Stopped by --max-events: QEMU was asked to quit; that is a normal end.
@@ -424,8 +347,9 @@ void add_run_command(CLI::App& app) {
       "run", "Start a QEMU guest with the capture plugin and trace its system calls "
              "(like strace -- cmd).");
   // Expanded before parsing (app/config_file.hpp); declared here for --help.
-  cmd->add_option("--config", o->config_file,
-                  "Read options from this file: one 'name = value' per line, same names as the options");
+  cmd->add_option("--config", o->config_files,
+                  "Read options from this file: one 'name = value' per line, same names as the options, "
+                  "'#' comments (also after a value); an option also on the command line: the command line wins");
   cmd->add_option("-r,--profile", o->profile,
                   "ISF profile of the guest kernel (default: built from QEMU's -kernel image, cached)");
   cmd->add_option("-o,--format", o->format, "Output format: json, kv, csv or default")

@@ -173,8 +173,13 @@ void print_summary(const EventCounts& c, const ipc::EventRing& ring, double secs
                "written\n", max_events, c.over_limit);
   const uint64_t rate_limited = ring.counter(Counter::rate_limited);
   const uint64_t backpressure = rs.dropped - std::min(rs.dropped, rs.too_large);
+  // QEMU died without its final count: the ring's own count stands in for it; a
+  // record counted but never published was being copied when QEMU died.
+  const bool died = !ring.closed() && ring.producer_attached();
+  const uint64_t popped = c.events + c.malformed;
+  const uint64_t lost = died && rs.pushed > popped ? rs.pushed - popped : 0;
   const uint64_t dropped =
-      rs.dropped + rate_limited + c.over_limit + c.unwritten_lines + c.malformed;
+      rs.dropped + rate_limited + c.over_limit + c.unwritten_lines + c.malformed + lost;
   fmt::print(stderr, "vmitrace: {} events in {:.1f} s: {} syscall, {} sysret; {} written, "
              "dropped {}", c.events, secs, c.syscalls, c.sysrets, c.written, dropped);
   if (dropped) {
@@ -188,6 +193,7 @@ void print_summary(const EventCounts& c, const ipc::EventRing& ring, double secs
     add(c.over_limit, "after --max-events");
     add(c.unwritten_lines, "output failed");
     add(c.malformed, "malformed records");
+    add(lost, "lost when QEMU died");
     fmt::print(stderr, " ({})", why);
   }
   fmt::print(stderr, "\n");
@@ -234,10 +240,15 @@ void print_summary(const EventCounts& c, const ipc::EventRing& ring, double secs
     fmt::print(stderr, "vmitrace: accounting: {} captured = {} written + {} dropped{}\n",
                captured, c.written, dropped,
                captured == c.written + dropped ? "" : " (MISMATCH: please report)");
-  } else if (ring.producer_attached()) {
+  } else if (died) {
     fmt::print(stderr, "vmitrace: QEMU ended without closing the capture (killed or crashed); "
-                       "every event it published was written\n");
-    if (rs.torn) fmt::print(stderr, "vmitrace: 1 event was being written when QEMU died (lost)\n");
+                       "every event it published was read\n");
+    // At most the one record being copied can be lost; more would be a bug.
+    const uint64_t captured = rs.pushed + rs.dropped + rate_limited;
+    fmt::print(stderr, "vmitrace: accounting: {} captured = {} written + {} dropped (counted by "
+                       "the ring: QEMU gave no final count){}\n",
+               captured, c.written, dropped,
+               captured == c.written + dropped && lost <= 1 ? "" : " (MISMATCH: please report)");
   }
 }
 

@@ -229,13 +229,15 @@ bool EventRing::push(const void* rec, size_t len, bool block) {
         continue;
       }
     } else if (free >= need) {
+      // Counted before it is reserved: if the producer dies from here on, the reader
+      // finds one record fewer than counted and reports it lost (never unaccounted).
+      shm_->pushed.fetch_add(1, std::memory_order_relaxed);
       shm_->write_pos.store(w + need, std::memory_order_relaxed);
       uint32_t hdr[2] = {static_cast<uint32_t>(len), static_cast<uint32_t>(len) ^ kCheck};
       std::memcpy(data + off, hdr, sizeof hdr);
       std::memcpy(data + off + kRecHdr, rec, len);
       if (need - kRecHdr > len) std::memset(data + off + kRecHdr + len, 0, need - kRecHdr - len);
       shm_->commit_pos.store(w + need, std::memory_order_release);
-      shm_->pushed.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
     // Full.

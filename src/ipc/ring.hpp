@@ -41,7 +41,7 @@ struct ProcessDrops {
 };
 
 struct RingStats {
-  uint64_t pushed = 0;
+  uint64_t pushed = 0;     // records published, plus one being copied if the producer died mid-copy
   uint64_t dropped = 0;   // records the producer could not publish (policy drop / too large)
   uint64_t too_large = 0; // of which: larger than the ring could ever hold
   bool torn = false;      // the producer died in the middle of a copy (that record is lost)

@@ -1,9 +1,9 @@
 // DWARF -> BTF through pahole (Debian's dwarves). pahole runs as a child process
-// with an argument vector (no shell), writing into a private temporary directory.
+// with an argument vector (no shell), writing into a private temporary directory;
+// it dies with vmitrace (common/child_process.hpp).
 #include "profile/dwarf_btf.hpp"
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,10 +11,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/child_process.hpp"
 #include "common/error.hpp"
 #include "common/file.hpp"
-
-extern char** environ;
 
 namespace vmitrace::profile {
 namespace {
@@ -99,23 +98,20 @@ std::vector<uint8_t> btf_from_dwarf(const std::string& debug_path, const ElfImag
   const std::string out = tmp.path + "/btf", log = tmp.path + "/log";
   std::string encode = "--btf_encode_detached=" + out;
   // -j: pahole's DWARF loading is per compilation unit and scales with threads.
-  char* argv[] = {const_cast<char*>("pahole"), const_cast<char*>("-j"), encode.data(),
-                  const_cast<char*>(debug_path.c_str()), nullptr};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, "pahole", &fa, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
+  int rc = null_fd < 0 || log_fd < 0 ? errno
+                                     : spawn_tied_child(&pid, {"pahole", "-j", encode, debug_path},
+                                                        ChildIo{null_fd, log_fd, log_fd});
+  if (null_fd >= 0) ::close(null_fd);
+  if (log_fd >= 0) ::close(log_fd);
   if (rc != 0)
     throw Error(debug_path, std::string("cannot run pahole (") + std::strerror(rc) +
                                 "): install Debian's dwarves package (scripts/install-deps.sh)");
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw Error(debug_path, std::string("waiting for pahole: ") + std::strerror(errno));
-  }
+  if (!wait_child(pid, &status))
+    throw Error(debug_path, std::string("waiting for pahole: ") + std::strerror(errno));
   std::vector<uint8_t> btf;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && ::access(out.c_str(), R_OK) == 0) btf = read_file(out);
   if (btf.size() < 24) {

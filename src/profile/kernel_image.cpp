@@ -3,6 +3,8 @@
 // System.map), linux_banner text.
 #include "profile/kernel_image.hpp"
 
+#include <fmt/core.h>
+
 #include <cstring>
 #include <optional>
 
@@ -12,6 +14,7 @@
 #include "profile/bzimage.hpp"
 #include "profile/dwarf_btf.hpp"
 #include "profile/elf.hpp"
+#include "profile/global_types.hpp"
 
 namespace vmitrace::profile {
 
@@ -30,7 +33,7 @@ std::vector<uint8_t> load_vmlinux(const std::string& path) {
   } else if (Compression c = sniff_compression(raw.data(), raw.size()); c != Compression::none) {
     out = decompress(raw.data(), raw.size(), c, path, kMaxVmlinux);  // e.g. vmlinux.xz
   } else {
-    throw Error(path, "not a kernel image (neither a bzImage nor an ELF vmlinux)");
+    throw Error(path, "not a Linux kernel image (neither a bzImage nor an ELF vmlinux)");
   }
   if (!ElfImage::looks_like_elf(out.data(), out.size()))
     throw Error(path, "decompressed payload is not an ELF vmlinux");
@@ -135,6 +138,10 @@ Profile build_linux_profile(const std::string& image_path, const BuildOptions& o
     MappedFile m(image_path);
     if (ElfImage::looks_like_elf(m.data(), m.size())) debug = image_path;
   }
+  // An ELF without .BTF and without the kernel's banner (/bin/ls, a module) is no
+  // kernel at all: say so rather than blame the kernel's configuration.
+  if (debug.empty() && (!btf || btf->size == 0) && find_banner(vmlinux, elf, {}).empty())
+    throw Error(image_path, "not a Linux kernel image (an ELF file without the kernel's \"Linux version\" banner)");
   if (debug.empty() && (!btf || btf->size == 0))
     throw Error(image_path, "no .BTF section (kernel built without CONFIG_DEBUG_INFO_BTF): give its DWARF with "
                             "--debug-file (the vmlinux of the linux-image-*-dbg package)");
@@ -172,6 +179,8 @@ Profile build_linux_profile(const std::string& image_path, const BuildOptions& o
   parts.is_64bit = elf.is_64bit();
   parts.symbols_kind = opt.system_map.empty() ? "symtab" : "system-map";
   parts.symbols_name = basename_of(symbols_from);
+  parts.source = image_path;
+  parts.note = opt.note;
   std::vector<uint8_t> raw;
   if (delf) {
     raw = btf_from_dwarf(debug, *delf);
@@ -204,6 +213,9 @@ Profile assemble_linux_profile(const ProfileParts& parts) {
     if (auto it = var_types.find(s.name); it != var_types.end()) sym.type = it->second;
     p.symbols.try_emplace(s.name, std::move(sym));  // first (lowest address) of duplicate statics wins
   }
+  type_globals(p, parts.note ? parts.note : [&parts](const std::string& msg) {
+    fmt::print(stderr, "vmitrace: {}: {}\n", parts.source, msg);
+  });
 
   const std::string& banner = parts.banner;
   if (!banner.empty()) {

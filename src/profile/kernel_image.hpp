@@ -47,10 +47,14 @@ struct BuildOptions {
   // A vmlinux with DWARF (the -dbg package's) matching the image: types come from
   // its DWARF (converted by pahole) instead of the image's .BTF.
   std::string debug_file;
+  // Receives the notes of the build (a listed global left untyped, and why); when
+  // empty they go to stderr as "vmitrace: IMAGE: note".
+  std::function<void(const std::string&)> note;
 };
 // Builds the whole profile (types from .BTF or the debug file's DWARF, symbols from
-// kallsyms / System.map). An image without .BTF that carries DWARF itself (a debug
-// vmlinux given as IMAGE) is its own debug file.
+// kallsyms / System.map, the types of data symbols without a BTF VAR from
+// data/linux-isf-globals.tsv). An image without .BTF that carries DWARF itself (a
+// debug vmlinux given as IMAGE) is its own debug file.
 Profile build_linux_profile(const std::string& image_path, const BuildOptions& opt = {});
 
 // What a profile is assembled from, whichever route found it (a kernel image, its
@@ -63,6 +67,8 @@ struct ProfileParts {
   std::vector<KernelSymbol> symbols;
   std::string banner;            // linux_banner text ("" when unknown)
   std::string symbols_kind, symbols_name, types_kind, types_name;  // metadata.linux
+  std::string source;            // names the kernel (image path, "guest memory") in notes
+  std::function<void(const std::string&)> note;  // build notes; empty: stderr
 };
 // The assembly step both routes share: types, symbols with their variable types,
 // linux_banner's constant data, metadata. Throws Error(btf_what, ...) on bad BTF.

@@ -211,6 +211,7 @@ Profile profile_from_memory(const GuestMemory& mem, const std::string& what, Mem
   parts.banner = std::move(banner);
   parts.symbols_kind = "symtab";
   parts.symbols_name = "guest memory";
+  parts.source = what;
   Profile p = assemble_linux_profile(parts);
   if (info) {
     info->release = release;

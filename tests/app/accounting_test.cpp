@@ -173,5 +173,38 @@ TEST(Accounting, RateLimitedProcessesAreListed) {
             std::string::npos) << r.summary;
 }
 
+// QEMU killed: the producer never published its counts or closed the ring. The
+// summary still has the accounting line, from the ring's own count of what was
+// pushed and dropped.
+TEST(Accounting, ProducerDiedIsCountedByTheRing) {
+  TempFile ring_file("/dev/shm/vmitrace-acct-"), out_file("/tmp/vmitrace-acct-out-");
+  auto ring = ipc::EventRing::create(ring_file.path, ipc::EventRing::kMinCapacity);
+  auto producer = ipc::EventRing::attach(ring_file.path);  // as QEMU does
+  uint64_t seq = 0;
+  for (; seq < 100; ++seq) {  // fills the ring: most are dropped
+    auto rec = make_record(seq);
+    producer.push(rec.data(), rec.size(), /*block=*/false);
+  }
+  EventCounts counts;
+  OutputFile out(out_file.path);
+  std::atomic<bool> done{true};  // the producer is gone: drain and stop
+  output::FormatOptions fo;
+  writer_loop(ring, out, fo, done, counts, [] {}, 0, [] {});
+  out.close_file();
+  const auto rs = ring.stats();
+  ASSERT_GT(rs.dropped, 0u);
+  ASSERT_EQ(rs.pushed + rs.dropped, seq);
+  testing::internal::CaptureStderr();
+  print_summary(counts, ring, 1.0, 0);
+  const std::string summary = testing::internal::GetCapturedStderr();
+  const std::string want = "accounting: " + std::to_string(seq) + " captured = " +
+                           std::to_string(counts.written) + " written + " +
+                           std::to_string(rs.dropped) + " dropped (counted by the ring";
+  EXPECT_NE(summary.find(want), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("MISMATCH"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("without closing the capture"), std::string::npos) << summary;
+  EXPECT_EQ(event_uids(out_file.path).size(), rs.pushed);
+}
+
 }  // namespace
 }  // namespace vmitrace::app

@@ -15,12 +15,17 @@ Variants:
   ram      like reset, with guest memory read through the RAM file
            (memory-backend-file, share=on) instead of the stub.
   smp2     like reset with two vCPUs (two gdbstub threads).
+  lifetime the running guest of `running`, traced twice (issue 14): Ctrl-C (SIGINT)
+           detaches and QEMU's monitor then says the VM is running; then QEMU is
+           SIGSTOPped under a trace with --timeout-ms 1000: vmitrace must end within a
+           few seconds, non-zero, saying the VM may be paused and how to resume it
+           (kill -CONT), and after SIGCONT the queued detach leaves the guest running.
 
 Kernel 686 (the 32-bit lab: i386 686-pae under qemu-system-i386, PAE paging) runs
 the same checks with lab32 and file32.txt, with the profile built from the -dbg
 package's DWARF (cached as .cache/guest/kernel-686/profile.json).
 
-usage: attach_e2e_test.py --build BUILD --kernel 6.1|6.12|686 --variant reset|running|ram|smp2
+usage: attach_e2e_test.py --build BUILD --kernel 6.1|6.12|686 --variant reset|running|ram|smp2|lifetime
 Skips (exit 77) when the lab guest is not built.
 """
 import argparse
@@ -71,11 +76,103 @@ def qemu_cmd(kernel, workload, append, sock, serial, extra, smp):
 MAX_EVENTS = 30  # the running variant's --max-events
 
 
+def monitor(path, command, timeout=10):
+    """One HMP command on QEMU's monitor socket; returns its output."""
+    import socket
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        out = b""
+        while b"(qemu)" not in out:
+            out += s.recv(4096)
+        s.sendall(command.encode() + b"\n")
+        out = b""
+        while out.count(b"(qemu)") < 1 or not out.rstrip().endswith(b"(qemu)"):
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            out += chunk
+        return out.decode(errors="replace")
+
+
+def count_lines(path):
+    try:
+        with open(path) as f:
+            return sum(1 for _ in f)
+    except FileNotFoundError:
+        return 0
+
+
+def lifetime(vmitrace, profile, filt, tmp, sock, serial, kernel):
+    """Ctrl-C leaves the guest running; a SIGSTOPped QEMU ends the trace within the deadline."""
+    mon = os.path.join(tmp, "monitor.sock")
+    qemu = subprocess.Popen(qemu_cmd(kernel, "nanosleep", "vmitrace.nanosleep_calls=4000000", sock, serial,
+                                     ["-monitor", f"unix:{mon},server=on,wait=off"], 1),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    tracer = None
+    try:
+        if not check(wait_for(serial, r"GT workload nanosleep start", 120), "guest did not start its workload"):
+            return
+        for step in ("sigint", "sigstop"):
+            events, log = os.path.join(tmp, f"events-{step}.jsonl"), os.path.join(tmp, f"attach-{step}.log")
+            cmd = [vmitrace, "attach", "-d", "unix:" + sock, "-r", profile, "--syscalls_filter_file", filt,
+                   "--disable_sysret", "--output", events, "--timeout-ms", "1000"]
+            tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+            end = time.time() + 60
+            while time.time() < end and tracer.poll() is None and count_lines(events) < 20:
+                time.sleep(0.2)
+            if not check(tracer.poll() is None and count_lines(events) >= 20,
+                         f"{step}: no trace running: {open(log).read()}"):
+                return
+            if step == "sigint":
+                tracer.send_signal(signal.SIGINT)
+                rc = tracer.wait(timeout=30)
+                err = open(log).read()
+                print(err.strip())
+                check(rc == 0, f"sigint: vmitrace attach exited {rc}")
+                check("WARNING" not in err, f"sigint: {err}")
+                status = monitor(mon, "info status")
+                check("VM status: running" in status, f"sigint: the VM is not running after detach: {status!r}")
+                continue
+            qemu.send_signal(signal.SIGSTOP)
+            t0 = time.time()
+            try:
+                rc = tracer.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                rc = None
+            took = time.time() - t0
+            err = open(log).read()
+            print(err.strip())
+            print(f"sigstop: vmitrace ended {took:.1f} s after QEMU was stopped, exit {rc}")
+            check(rc is not None and rc != 0, f"sigstop: exit {rc} (expected non-zero, within 15 s)")
+            # One deadline of guest silence, one for the interrupt's answer, one for detach's.
+            check(took < 6, f"sigstop: vmitrace took {took:.1f} s to notice (--timeout-ms 1000)")
+            check("no answer to an interrupt within 1000 ms" in err, f"sigstop: no clear message: {err}")
+            check(f"kill -CONT {qemu.pid}" in err, f"sigstop: no way to resume QEMU (pid {qemu.pid}) given: {err}")
+            check("accounting:" in err, f"sigstop: no summary: {err}")
+            qemu.send_signal(signal.SIGCONT)
+            end = time.time() + 15
+            status = ""
+            while time.time() < end and "VM status: running" not in status:
+                status = monitor(mon, "info status")
+                time.sleep(0.5)
+            check("VM status: running" in status, f"sigstop: the VM is not running after SIGCONT: {status!r}")
+            with open(events) as f:
+                for line in f:
+                    check(line.endswith("}\n") and json.loads(line), f"sigstop: bad line {line[:80]!r}")
+    finally:
+        for p in (tracer, qemu):
+            if p and p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+                p.kill()
+                p.wait()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--kernel", default="6.1")
-    ap.add_argument("--variant", default="reset", choices=["reset", "running", "ram", "smp2"])
+    ap.add_argument("--variant", default="reset", choices=["reset", "running", "ram", "smp2", "lifetime"])
     a = ap.parse_args()
     kdir = os.path.join(ROOT, ".cache/guest", "kernel-" + a.kernel)
     vmlinuz = os.path.join(kdir, "vmlinuz")
@@ -101,7 +198,13 @@ def main():
     else:
         subprocess.run([vmitrace, "profile", vmlinuz, "--output", profile], check=True, capture_output=True)
     with open(filt, "w") as f:
-        f.write("nanosleep\n" if a.variant == "running" else "openat\n")
+        f.write("nanosleep\n" if a.variant in ("running", "lifetime") else "openat\n")
+    if a.variant == "lifetime":
+        lifetime(vmitrace, profile, filt, tmp, sock, serial, a.kernel)
+        for f in failures:
+            print("FAIL:", f)
+        print("PASS" if not failures else f"{len(failures)} failures; artifacts in {tmp}")
+        return 1 if failures else 0
 
     extra = ["-S"] if a.variant in ("reset", "ram", "smp2") else []
     if a.variant == "ram":

@@ -27,7 +27,9 @@ using namespace vmitrace::gdb;
 
 namespace {
 
-// Answers each request with reply(payload); "" = stay silent. Ack mode only.
+// Answers each request with reply(payload); "<silent>" = no answer (not even an
+// ack), "<noreply>" = an ack only. Ack mode only.
+// An interrupt (0x03) is offered to reply() as "<interrupt>".
 class UnixStub {
  public:
   using Reply = std::function<std::string(const std::string&)>;
@@ -69,6 +71,18 @@ class UnixStub {
       char tmp[4096];
       ssize_t n = ::read(fd, tmp, sizeof tmp);
       if (n <= 0) break;
+      // Ctrl-C (0x03) is outside the packet framing: answered as "<interrupt>".
+      if (std::memchr(tmp, 0x03, static_cast<size_t>(n))) {
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          reqs_.push_back("<interrupt>");
+        }
+        std::string r = reply_("<interrupt>");
+        if (r != "<silent>") {
+          std::string out = encode_packet(r);
+          (void)!::write(fd, out.data(), out.size());
+        }
+      }
       size_t used = 0;
       for (;;) {
         auto ev = parser.feed(tmp, static_cast<size_t>(n), used);
@@ -81,6 +95,10 @@ class UnixStub {
         }
         std::string r = reply_(req);
         if (r == "<silent>") continue;
+        if (r == "<noreply>") {  // acknowledged, no answer (yet): e.g. 'c'
+          (void)!::write(fd, "+", 1);
+          continue;
+        }
         std::string out = "+" + encode_packet(r);
         (void)!::write(fd, out.data(), out.size());
       }
@@ -123,6 +141,7 @@ std::string g_reply() {
 }
 
 std::string qemu_like(const std::string& req, const char* arch = "i386:x86-64") {
+  if (req == "<interrupt>") return "<silent>";  // the guest is stopped already
   if (req.rfind("qSupported", 0) == 0) return "PacketSize=1000;qXfer:features:read+;vContSupported+";
   if (req == "QStartNoAckMode") return "";
   if (req.rfind("qXfer:features:read:target.xml:", 0) == 0) {
@@ -347,4 +366,65 @@ TEST(GdbBackend, HookFiresThenStepsOver) {
   // The fake's rip does not move on a step, as with an int3 under KVM: from then on
   // the breakpoint is removed around each step.
   EXPECT_GE(std::count(reqs.begin(), reqs.end(), "z0,ffffffff81000000,1"), 2);
+}
+
+// QEMU stopped with SIGSTOP: the guest was resumed and the stub never answers again.
+// run() notices within two deadlines (the heartbeat interrupt gets no stop reply);
+// detach() then says so at once and still sends the whole detach (breakpoints
+// removed, D) for when QEMU runs again.
+TEST(GdbBackend, StubThatStopsAnsweringIsNoticedAndDetachIsQueued) {
+  std::atomic<bool> frozen{false};
+  UnixStub stub([&](const std::string& r) -> std::string {
+    if (frozen) return "<silent>";
+    if (r == "c") {
+      frozen = true;  // resumed, then SIGSTOPped
+      return "<noreply>";
+    }
+    return qemu_like(r);
+  });
+  GdbBackend b(opts(stub.endpoint()));  // timeout 400 ms
+  b.add_hook(0x1000, [](vmi::Vcpu&, uint64_t) {});
+  std::atomic<bool> stop{false};
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    b.run(stop);
+    FAIL() << "run() returned although the stub stopped answering";
+  } catch (const GdbTimeout& e) {
+    EXPECT_NE(std::string(e.what()).find("no answer to an interrupt within 400 ms"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(2000));
+  std::string why;
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(b.detach(&why));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500));
+  EXPECT_NE(why.find("no answer"), std::string::npos) << why;
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the stub reads what was queued
+  auto reqs = stub.requests();
+  auto z = std::find(reqs.begin(), reqs.end(), "z0,1000,1");
+  EXPECT_NE(z, reqs.end());
+  EXPECT_NE(std::find(z, reqs.end(), "D"), reqs.end()) << "no detach queued after the breakpoint removal";
+}
+
+// A guest that runs without hitting anything is interrupted once per deadline and
+// resumed (the stub proves it is alive); run() ends normally when asked to stop.
+TEST(GdbBackend, QuietGuestIsCheckedAndRunsOn) {
+  UnixStub stub([](const std::string& r) -> std::string {
+    if (r == "c") return "<noreply>";
+    if (r == "<interrupt>") return "T02thread:01;";
+    return qemu_like(r);
+  });
+  GdbBackend b(opts(stub.endpoint()));
+  std::atomic<bool> stop{false};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    stop = true;
+  });
+  EXPECT_NO_THROW(b.run(stop));
+  stopper.join();
+  auto reqs = stub.requests();
+  EXPECT_GE(std::count(reqs.begin(), reqs.end(), "<interrupt>"), 3);  // 2 heartbeats + the stop
+  EXPECT_GE(std::count(reqs.begin(), reqs.end(), "c"), 3);
+  EXPECT_GE(b.stats().other_stops, 2u);
+  EXPECT_TRUE(b.detach());
 }

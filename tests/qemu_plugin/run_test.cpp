@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "lab.hpp"
 
@@ -97,8 +98,43 @@ TEST_F(Run, QemuKilledMidTraceLosesNothingPublished) {
   ::kill(q, SIGKILL);
   int rc = lab::wait(p, 60);
   EXPECT_EQ(rc, 128 + SIGKILL);
-  EXPECT_GE(check_lines(lab::slurp(out)), 2000u);
-  EXPECT_NE(lab::slurp(err).find("without closing"), std::string::npos) << lab::slurp(err);
+  const size_t lines = check_lines(lab::slurp(out));
+  EXPECT_GE(lines, 2000u);
+  const std::string e = lab::slurp(err);
+  EXPECT_NE(e.find("without closing"), std::string::npos) << e;
+  // The summary and the balance, although QEMU never gave its final count.
+  EXPECT_NE(e.find(" events in "), std::string::npos) << e;
+  EXPECT_NE(e.find("top syscalls:"), std::string::npos) << e;
+  std::smatch m;
+  static const std::regex acct(R"(accounting: (\d+) captured = (\d+) written \+ (\d+) dropped ([^\n]*))");
+  ASSERT_TRUE(std::regex_search(e, m, acct)) << e;
+  const uint64_t captured = std::stoull(m[1]), written = std::stoull(m[2]), dropped = std::stoull(m[3]);
+  EXPECT_EQ(written, lines);
+  EXPECT_EQ(captured, written + dropped);
+  EXPECT_LE(dropped, 1u) << "only the record in flight may be lost: " << m[0];
+  EXPECT_EQ(m[4].str().find("MISMATCH"), std::string::npos) << m[0];
+}
+
+// A SIGKILLed vmitrace cannot stop QEMU itself: the kernel kills QEMU with it
+// (PR_SET_PDEATHSIG), so no guest is left running with nobody reading.
+TEST_F(Run, SigkillOfVmitraceTakesQemuWithIt) {
+  auto p = lab::start(run_cmd(out, "vmitrace.workload=bench"), "/dev/null", err);
+  for (int i = 0; i < 600 && count_lines(out) < 100; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  pid_t q = child_of(p.pid);
+  ASSERT_GT(q, 0) << lab::slurp(err);
+  ASSERT_GE(count_lines(out), 100u) << lab::slurp(err);
+  ::kill(p.pid, SIGKILL);
+  lab::wait(p, 10);
+  auto gone = [q] {
+    // Re-parented QEMU is reaped by init once dead: gone, or a zombie meanwhile.
+    std::string stat = lab::slurp("/proc/" + std::to_string(q) + "/stat");
+    auto close = stat.rfind(')');
+    return stat.empty() || (close != std::string::npos && stat.compare(close + 2, 1, "Z") == 0);
+  };
+  for (int i = 0; i < 40 && !gone(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(gone()) << "QEMU " << q << " outlived the SIGKILLed vmitrace";
+  if (!gone()) ::kill(q, SIGKILL);
 }
 
 TEST_F(Run, SigtermStopsQemuAndFlushes) {

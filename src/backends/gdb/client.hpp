@@ -46,6 +46,11 @@ class Client {
   bool wait_packet(std::string& out, int timeout_ms);
   // Ctrl-C: asks the stub to stop the target (it answers with a stop reply).
   void interrupt();
+  // Writes payload's packet without waiting for an ack or a reply: for a stub that
+  // stopped answering, which handles it once it runs again. Throws on a write error.
+  void send_blind(std::string_view payload);
+  // The stub's process id when connected over a unix socket (SO_PEERCRED), else -1.
+  int peer_pid() const;
   // QStartNoAckMode; returns true when the stub accepted it.
   bool start_no_ack();
   bool no_ack() const { return no_ack_; }

@@ -240,12 +240,14 @@ void GdbBackend::insert_bp(uint64_t va) {
   std::snprintf(q, sizeof q, "Z0,%llx,1", static_cast<unsigned long long>(va));
   std::string r = client_->request(q);
   if (r != "OK") throw GdbError(opt_.endpoint, std::string("cannot set a breakpoint (") + q + " -> " + r.substr(0, 8) + ")");
+  inserted_.insert(va);
 }
 
 void GdbBackend::remove_bp(uint64_t va) {
   char q[48];
   std::snprintf(q, sizeof q, "z0,%llx,1", static_cast<unsigned long long>(va));
   client_->request(q);
+  inserted_.erase(va);
 }
 
 vmi::HookId GdbBackend::add_hook(uint64_t va, vmi::HookFn fn) {
@@ -355,8 +357,7 @@ void GdbBackend::step_over(const std::string& tid, uint64_t va) {
   if (sites_.count(va)) insert_bp(va);
 }
 
-void GdbBackend::on_stop(const std::string& reply, bool& resumed) {
-  resumed = false;
+void GdbBackend::on_stop(const std::string& reply) {
   std::string tid = stop_thread(reply);
   GdbVcpu& v = vcpu_for(tid);
   uint64_t ip = 0;
@@ -379,7 +380,13 @@ void GdbBackend::on_stop(const std::string& reply, bool& resumed) {
   }
 }
 
+GdbTimeout GdbBackend::no_answer(const char* to) const {
+  return GdbTimeout(opt_.endpoint, std::string("no answer to ") + to + " within " +
+                                       std::to_string(opt_.timeout_ms) + " ms (QEMU stopped or hung?)");
+}
+
 void GdbBackend::run(const std::atomic<bool>& stop) {
+  using Clock = std::chrono::steady_clock;
   std::string reply;
   // The guest is stopped after attach: find the kernel first.
   while (kernel_waiters_.wanted() && !stop.load()) {
@@ -387,30 +394,48 @@ void GdbBackend::run(const std::atomic<bool>& stop) {
     resume();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     client_->interrupt();
-    if (!wait_stop(reply, opt_.timeout_ms)) throw GdbTimeout(opt_.endpoint, "the guest did not stop on interrupt");
+    if (!wait_stop(reply, opt_.timeout_ms)) throw no_answer("an interrupt");
     cur_thread_.clear();
-    if (reply.rfind("T05", 0) == 0) {
-      bool dummy;
-      on_stop(reply, dummy);
-    }
+    if (reply.rfind("T05", 0) == 0) on_stop(reply);
   }
+  const auto heartbeat = std::chrono::milliseconds(opt_.timeout_ms);
   while (!stop.load()) {
     resume();
+    const auto resumed_at = Clock::now();
     for (;;) {
-      if (wait_stop(reply, 100)) break;
-      if (stop.load()) {
-        client_->interrupt();
-        if (!wait_stop(reply, opt_.timeout_ms)) throw GdbTimeout(opt_.endpoint, "the guest did not stop on interrupt");
-        // A breakpoint hit may have raced the interrupt: handle it (the event counts).
-        cur_thread_.clear();
-        bool r;
-        on_stop(reply, r);
-        return;
+      if (wait_stop(reply, 100)) {
+        cur_thread_ = stop_thread(reply);
+        on_stop(reply);
+        break;
       }
+      // Stopping, or the guest ran a whole deadline without a stop: interrupt it. A
+      // stop reply is then due, so a QEMU that stopped answering (SIGSTOP, hung) is
+      // noticed within two deadlines instead of never. Otherwise the guest goes on.
+      const bool stopping = stop.load();
+      if (!stopping && Clock::now() - resumed_at < heartbeat) continue;
+      client_->interrupt();
+      if (!wait_stop(reply, opt_.timeout_ms)) throw no_answer("an interrupt");
+      cur_thread_.clear();
+      // A breakpoint hit may have raced the interrupt: handle it (the event counts).
+      on_stop(reply);
+      if (stopping) return;
+      break;
     }
-    cur_thread_ = stop_thread(reply);
-    bool r;
-    on_stop(reply, r);
+  }
+}
+
+// Sends what a detach would, without waiting for answers: a stub that stopped
+// answering (QEMU stopped with SIGSTOP) handles it when it runs again.
+void GdbBackend::detach_blind() noexcept {
+  try {
+    char q[48];
+    for (uint64_t va : inserted_) {
+      std::snprintf(q, sizeof q, "z0,%llx,1", static_cast<unsigned long long>(va));
+      client_->send_blind(q);
+    }
+    if (phys_mode_) client_->send_blind("Qqemu.PhyMemMode:0");
+    client_->send_blind("D");
+  } catch (const std::exception&) {
   }
 }
 
@@ -421,16 +446,23 @@ bool GdbBackend::detach(std::string* why) noexcept {
     if (running_) {
       client_->interrupt();
       std::string r;
-      wait_stop(r, opt_.timeout_ms);
+      if (!wait_stop(r, opt_.timeout_ms)) throw no_answer("an interrupt");
     }
-    for (auto& [va, n] : sites_) remove_bp(va);
+    const std::vector<uint64_t> left(inserted_.begin(), inserted_.end());
+    for (uint64_t va : left) remove_bp(va);
     if (phys_mode_) client_->request("Qqemu.PhyMemMode:0");
     client_->request("D");
     return true;
+  } catch (const GdbTimeout& e) {
+    detach_blind();
+    if (why) *why = e.what();
+    return false;
   } catch (const std::exception& e) {
     if (why) *why = e.what();
     return false;
   }
 }
+
+int GdbBackend::stub_pid() const { return client_->peer_pid(); }
 
 }  // namespace vmitrace::gdb

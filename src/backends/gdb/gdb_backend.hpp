@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,11 +53,18 @@ class GdbBackend final : public vmi::Backend {
   void when_in_kernel(const vmi::KernelSpace& kernel, std::function<bool(vmi::Vcpu&)> fn) override;
 
   // Runs the guest and dispatches hooks until stop becomes true (returns with the
-  // guest stopped) or the stub goes away (throws GdbError: QEMU gone).
+  // guest stopped) or the stub goes away (throws GdbError: QEMU gone). Every answer
+  // has a deadline (timeout_ms): a guest that runs a whole deadline without a stop
+  // is interrupted and resumed, so a stub that stopped answering (QEMU stopped with
+  // SIGSTOP, or hung) gives GdbTimeout within two deadlines.
   void run(const std::atomic<bool>& stop);
-  // Removes every breakpoint, leaves physical mode and detaches: the guest runs on.
-  // Idempotent; never throws (returns false and sets *why when something failed).
+  // Stops the guest if it runs, removes every breakpoint, leaves physical mode and
+  // detaches: the guest runs on. Idempotent; never throws. When something failed it
+  // returns false and sets *why; a stub that stopped answering has then been sent
+  // the whole detach anyway (it handles it if it runs again, e.g. after SIGCONT).
   bool detach(std::string* why = nullptr) noexcept;
+  // QEMU's process id when attached over a unix socket, else -1 (for messages).
+  int stub_pid() const;
 
   GdbStats stats() const { return stats_; }
   unsigned vcpu_count() const { return static_cast<unsigned>(threads_.size()); }
@@ -73,7 +81,9 @@ class GdbBackend final : public vmi::Backend {
   void resume();
   bool wait_stop(std::string& reply, int timeout_ms);
   std::string stop_thread(const std::string& reply) const;
-  void on_stop(const std::string& reply, bool& resumed);
+  void on_stop(const std::string& reply);
+  GdbTimeout no_answer(const char* to) const;
+  void detach_blind() noexcept;
   bool probe_kernel();
   void step_over(const std::string& tid, uint64_t va);
   void insert_bp(uint64_t va);
@@ -94,6 +104,7 @@ class GdbBackend final : public vmi::Backend {
   vmi::PageWalker walker_;
   std::map<vmi::HookId, Hook> hooks_;
   std::map<uint64_t, unsigned> sites_;  // va -> hooks there (one breakpoint each)
+  std::set<uint64_t> inserted_;         // breakpoints in the guest now (detach removes them)
   vmi::HookId next_id_ = 1;
   vmi::KernelWaiters kernel_waiters_;
   bool running_ = false, detached_ = false, phys_mode_ = false;
