@@ -93,8 +93,9 @@ int attach(const AttachOptions& o) {
     fatal = m;
     g_stop.store(true);
   };
-  {
+  if (!o.profile.empty()) {
     // What the plugin would refuse, before the guest is stopped: one line, the VM untouched.
+    // (Without -r the plugin checks once the profile is built from guest memory.)
     syscalls::PluginConfig check = pc;
     check.warn_unknown_filter_names = false;  // the plugin warns, once
     syscalls::Plugin::validate(check);
