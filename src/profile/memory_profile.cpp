@@ -15,6 +15,7 @@ constexpr uint64_t kStep = 2ull << 20;
 // Every kallsyms table after the token table (token_index, and in 6.2+ offsets,
 // relative_base, seqs_of_names: 8 bytes a symbol) fits in this.
 constexpr uint64_t kAfterTokens = 4ull << 20;
+constexpr int kMaxAttempts = 4;  // kallsyms parses of one copy
 constexpr size_t kMaxBanner = 1024;
 constexpr size_t kVmcoreinfoBytes = 4096;  // VMCOREINFO_BYTES (one page)
 constexpr uint64_t kBtfChunk = 1ull << 20;
@@ -37,6 +38,7 @@ std::vector<KernelSymbol> kallsyms_of(GuestImage& img, bool is64, const std::str
   size_t scan_from = 0;
   std::optional<size_t> hit;
   std::string last_error;
+  int attempts = 0;
   for (;;) {
     bool more = img.read_to(img.end() + kStep);
     const auto& b = img.bytes();
@@ -52,7 +54,11 @@ std::vector<KernelSymbol> kallsyms_of(GuestImage& img, bool is64, const std::str
       } catch (const Error& e) {
         last_error = e.what();  // a look-alike, or not this image's: look further
       }
-      scan_from = *hit + 1;
+      // The parser takes the first token table of the copy, so trying again helps only
+      // once more bytes are read: look for the next candidate there, a bounded number
+      // of times (hostile memory can repeat the pattern at will).
+      if (!more || ++attempts >= kMaxAttempts) break;
+      scan_from = b.size() - sizeof kDigitTokens;
       hit.reset();
       continue;
     }

@@ -5,6 +5,7 @@
 // the same image; and what a damaged memory gives.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -157,4 +158,19 @@ TEST(MemoryProfile, SyntheticKernel) {
   m32.write(test::SyntheticKernel::kBase32, img32.data(), img32.size());
   std::string e = test::error_of([&] { profile_from_memory(m32.guest(4, test::SyntheticKernel::kBase32 + 8), "vm"); });
   EXPECT_NE(e.find("cannot tell the KASLR offset of Linux 6.1.0-synthetic"), std::string::npos) << e;
+}
+
+TEST(MemoryProfile, RepeatedLookAlikesAreParsedABoundedNumberOfTimes) {
+  // 16 MiB of kallsyms_token_table's digit run: every 20 bytes a candidate.
+  static const char kDigits[] = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009";
+  std::vector<uint8_t> junk(16u << 20);
+  for (size_t i = 0; i + sizeof kDigits <= junk.size(); i += sizeof kDigits) std::memcpy(&junk[i], kDigits, sizeof kDigits);
+  test::SparseMemory m;
+  m.write(0xffffffff81000000ull, junk.data(), junk.size());
+  auto t0 = std::chrono::steady_clock::now();
+  std::string e = test::error_of([&] { profile_from_memory(m.guest(), "vm"); });
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(e.find("vm: "), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  EXPECT_LT(secs, 20.0) << e;
 }
