@@ -76,11 +76,16 @@ std::string read_cstring(const GuestMemory& mem, uint64_t va, size_t max) {
   return s;
 }
 
+// "Linux version 6.1.0-28-amd64 (debian-kernel@...) ..." -> "6.1.0-28-amd64". The
+// banner is the guest's: only printable bytes, at most 64, reach messages.
 std::string release_of(const std::string& banner) {
-  // "Linux version 6.1.0-28-amd64 (debian-kernel@...) ..."
-  size_t start = sizeof "Linux version " - 1;
-  size_t end = banner.find(' ', start);
-  return banner.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  std::string r;
+  for (size_t i = sizeof "Linux version " - 1; i < banner.size() && r.size() < 64; ++i) {
+    unsigned char c = static_cast<unsigned char>(banner[i]);
+    if (c <= 0x20 || c >= 0x7f) break;
+    r += char(c);
+  }
+  return r;
 }
 
 // The first "Linux version <digit>" of the copy: linux_banner when no symbol says

@@ -130,6 +130,15 @@ TEST(MemoryProfile, DamagedMemoryGivesOneLineErrors) {
     std::string e = error_with([&](auto& m) { for (uint64_t d : l->digits) m.write(d + kSlide, "X", 1); });
     EXPECT_NE(e.find("no kallsyms tables"), std::string::npos) << e;
   }
+  // A banner with a control character: the release in messages stops there.
+  {
+    std::string e = error_with([&](auto& m) {
+      m.write(l->banner + kSlide, "Linux version 6.6\x1b[2J\n-evil ", 27);
+      uint64_t z = 0;
+      m.write(*l->file.symbol("vmcoreinfo_data") + kSlide, &z, 8);
+    });
+    EXPECT_NE(e.find("of Linux 6.6: vmcoreinfo"), std::string::npos) << e;
+  }
   // linux_banner's page unmapped.
   EXPECT_NE(error_with([&](auto& m) { m.unmap(l->banner + kSlide); }).find("is not a Linux banner"),
             std::string::npos);
