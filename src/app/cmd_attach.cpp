@@ -1,6 +1,7 @@
-// `vmitrace attach -d unix:PATH|tcp:HOST:PORT -r PROFILE [options]`: attaches to a
+// `vmitrace attach -d unix:PATH|tcp:HOST:PORT [-r PROFILE] [options]`: attaches to a
 // running QEMU (KVM or TCG) through its gdbstub, runs the syscalls plugin on the
-// gdbstub backend and writes the events as `vmitrace run` does.
+// gdbstub backend and writes the events as `vmitrace run` does. Without -r the Linux
+// kernel's profile is built from guest memory first (profile_from_vm.hpp).
 //
 // SIGINT/SIGTERM: the guest is stopped, every breakpoint removed, the stub detached
 // (the guest runs on), the events flushed; exit 0. QEMU dying mid-trace: a one-line
@@ -17,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +27,7 @@
 
 #include "app/commands.hpp"
 #include "app/event_writer.hpp"
+#include "app/profile_from_vm.hpp"
 #include "backends/gdb/gdb_backend.hpp"
 #include "common/error.hpp"
 #include "event/record.hpp"
@@ -90,8 +93,9 @@ int attach(const AttachOptions& o) {
     fatal = m;
     g_stop.store(true);
   };
-  {
+  if (!o.profile.empty()) {
     // What the plugin would refuse, before the guest is stopped: one line, the VM untouched.
+    // (Without -r the plugin checks once the profile is built from guest memory.)
     syscalls::PluginConfig check = pc;
     check.warn_unknown_filter_names = false;  // the plugin warns, once
     syscalls::Plugin::validate(check);
@@ -113,6 +117,10 @@ int attach(const AttachOptions& o) {
   fmt::print(stderr, "vmitrace: attached to {} ({}, {} vCPU{}, memory via {})\n", o.endpoint,
              backend.target().architecture, backend.vcpu_count(), backend.vcpu_count() == 1 ? "" : "s",
              o.guest_ram.empty() ? "the stub (physical mode)" : o.guest_ram);
+  // No -r: the kernel's profile from its memory, before anything else starts (an
+  // error detaches, the guest runs on).
+  std::optional<profile::Profile> from_memory;
+  if (o.profile.empty()) from_memory = profile_from_backend(backend, {o.endpoint, o.guest_ram, o.machine, o.timeout_ms});
   // The same hand-over and writer as `vmitrace run`: an event ring (here private to
   // this process) between the capture thread and the writer thread.
   OutputFile out(o.output);
@@ -132,7 +140,10 @@ int attach(const AttachOptions& o) {
   {
     std::unique_ptr<syscalls::Plugin> plugin;
     try {
-      plugin = std::make_unique<syscalls::Plugin>(pc, backend, sink);
+      if (from_memory)
+        plugin = std::make_unique<syscalls::Plugin>(pc, std::move(*from_memory), backend, sink);
+      else
+        plugin = std::make_unique<syscalls::Plugin>(pc, backend, sink);
       plugin->start();
       backend.run(g_stop);
     } catch (const gdb::GdbError& e) {
@@ -182,7 +193,8 @@ void add_attach_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "attach", "Attach to a running QEMU (KVM or TCG) through its gdbstub and trace system calls");
   cmd->add_option("-d,--domain", o->endpoint, "The gdbstub: unix:PATH or tcp:HOST:PORT")->required();
-  cmd->add_option("-r,--profile", o->profile, "ISF profile of the guest kernel")->required()
+  cmd->add_option("-r,--profile", o->profile,
+                  "ISF profile of the guest kernel (default: a Linux kernel's, built from its memory)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--guest-ram", o->guest_ram,
                   "QEMU's RAM file (memory-backend-file, share=on); default: reads through the stub");

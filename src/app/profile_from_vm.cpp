@@ -27,15 +27,8 @@ std::string grouped(uint64_t n) {
 
 }  // namespace
 
-profile::Profile profile_from_vm(const FromVmOptions& o) {
+profile::Profile profile_from_backend(gdb::GdbBackend& backend, const FromVmOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
-  gdb::GdbBackendOptions bo;
-  bo.endpoint = o.endpoint;
-  bo.guest_ram = o.guest_ram;
-  bo.machine = o.machine == "q35" ? gdb::Machine::q35 : gdb::Machine::pc;
-  bo.timeout_ms = o.timeout_ms;
-  gdb::GdbBackend backend(bo);  // the guest is stopped from here until detach
-
   std::atomic<bool> stop{false};
   std::optional<profile::Profile> built;
   profile::MemoryProfileInfo info;
@@ -57,15 +50,7 @@ profile::Profile profile_from_vm(const FromVmOptions& o) {
     stop.store(true);
     return true;
   });
-  try {
-    backend.run(stop);
-  } catch (...) {
-    backend.detach();
-    throw;
-  }
-  std::string why;
-  if (!backend.detach(&why))
-    fmt::print(stderr, "vmitrace: {}: detach failed: {}\n", o.endpoint, why);
+  backend.run(stop);
   if (!built) throw Error(error.empty() ? o.endpoint + ": no vCPU reached kernel mode" : error);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print(stderr,
@@ -75,6 +60,25 @@ profile::Profile profile_from_vm(const FromVmOptions& o) {
              double(info.bytes_read) / (1 << 20), o.guest_ram.empty() ? "through the stub" : "from " + o.guest_ram,
              info.kaslr_offset);
   return std::move(*built);
+}
+
+profile::Profile profile_from_vm(const FromVmOptions& o) {
+  gdb::GdbBackendOptions bo;
+  bo.endpoint = o.endpoint;
+  bo.guest_ram = o.guest_ram;
+  bo.machine = o.machine == "q35" ? gdb::Machine::q35 : gdb::Machine::pc;
+  bo.timeout_ms = o.timeout_ms;
+  gdb::GdbBackend backend(bo);  // the guest is stopped from here until detach
+  std::optional<profile::Profile> p;
+  try {
+    p = profile_from_backend(backend, o);
+  } catch (...) {
+    backend.detach();
+    throw;
+  }
+  std::string why;
+  if (!backend.detach(&why)) fmt::print(stderr, "vmitrace: {}: detach failed: {}\n", o.endpoint, why);
+  return std::move(*p);
 }
 
 }  // namespace vmitrace::app

@@ -1,10 +1,12 @@
-// `vmitrace profile --from-vm`: the profile of a running guest's kernel built from its
-// memory through QEMU's gdbstub (profile/memory_profile.hpp does the work; this
-// file connects, finds a vCPU in kernel mode and detaches, leaving the guest running).
+// The profile of a running guest's kernel built from its memory through QEMU's
+// gdbstub (profile/memory_profile.hpp does the work; this file finds a vCPU in kernel
+// mode for it): `vmitrace profile --from-vm`, and `vmitrace attach` without -r.
 #pragma once
 #include <string>
 
 #include "profile/profile.hpp"
+
+namespace vmitrace::gdb { class GdbBackend; }
 
 namespace vmitrace::app {
 
@@ -15,8 +17,12 @@ struct FromVmOptions {
   int timeout_ms = 5000;
 };
 
-// Builds the profile (link-time addresses) and prints on stderr what it found and
-// what it cost. Throws Error in one line when the kernel cannot be profiled.
+// Runs the attached backend until a vCPU in kernel mode gave the kernel's profile
+// (link-time addresses); returns with the guest stopped. Prints on stderr what it
+// found and what it cost. Throws Error in one line when the kernel cannot be profiled.
+profile::Profile profile_from_backend(gdb::GdbBackend& backend, const FromVmOptions& o);
+
+// Connects, builds the profile as above and detaches: the guest runs on.
 profile::Profile profile_from_vm(const FromVmOptions& o);
 
 }  // namespace vmitrace::app

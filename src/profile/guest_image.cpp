@@ -11,6 +11,9 @@ constexpr uint64_t kPage = 4096;
 constexpr uint64_t kTextWindow64 = 0xffffffff80000000ull, kTextWindowEnd64 = 0xffffffffc0000000ull;
 constexpr uint64_t kPageOffset32 = 0xc0000000ull, kTop32 = 1ull << 32;
 constexpr uint64_t kMaxCopy32 = 96ull << 20;
+// Debian's amd64 images are under 64 MiB mapped; a guest that maps the whole 1 GiB
+// window does not get a 1 GiB copy.
+constexpr uint64_t kMaxCopy64 = 256ull << 20;
 constexpr uint64_t kChunk = 64 << 10;
 // A run of unmapped pages this long is taken as a gap reaching the next 2 MiB slot
 // (the kernel frees whole ranges: text end to rodata, rodata end to data, init).
@@ -32,7 +35,7 @@ std::optional<GuestImage> GuestImage::locate(const GuestMemory& mem) {
         last = va;
       }
     if (!first) return std::nullopt;
-    return GuestImage(mem, *first, *last + kSlot, false);
+    return GuestImage(mem, *first, std::min(*last + kSlot, *first + kMaxCopy64), false);
   }
   if (mem.ip < kPageOffset32 || mem.ip >= kTop32) return std::nullopt;
   uint64_t base = mem.ip & ~(kSlot - 1);

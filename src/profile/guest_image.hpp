@@ -2,7 +2,8 @@
 // bounded chunks as far as the caller needs it.
 //   x86-64: the image is what is mapped in the kernel-text window
 //           [0xffffffff80000000, 0xffffffffc0000000): the kernel unmaps the rest of
-//           the window at boot, so the first and last mapped 2 MiB slots bound it.
+//           the window at boot, so the first and last mapped 2 MiB slots bound it
+//           (at most 256 MiB).
 //   i386:   the window is the direct map of all low memory, so the copy starts at
 //           the 2 MiB boundary below a kernel-mode instruction pointer (kernel text;
 //           rodata, which holds kallsyms, follows it) and is at most 96 MiB; it

@@ -15,6 +15,7 @@ constexpr uint64_t kStep = 2ull << 20;
 // Every kallsyms table after the token table (token_index, and in 6.2+ offsets,
 // relative_base, seqs_of_names: 8 bytes a symbol) fits in this.
 constexpr uint64_t kAfterTokens = 4ull << 20;
+constexpr int kMaxAttempts = 4;  // kallsyms parses of one copy
 constexpr size_t kMaxBanner = 1024;
 constexpr size_t kVmcoreinfoBytes = 4096;  // VMCOREINFO_BYTES (one page)
 constexpr uint64_t kBtfChunk = 1ull << 20;
@@ -37,6 +38,7 @@ std::vector<KernelSymbol> kallsyms_of(GuestImage& img, bool is64, const std::str
   size_t scan_from = 0;
   std::optional<size_t> hit;
   std::string last_error;
+  int attempts = 0;
   for (;;) {
     bool more = img.read_to(img.end() + kStep);
     const auto& b = img.bytes();
@@ -52,7 +54,11 @@ std::vector<KernelSymbol> kallsyms_of(GuestImage& img, bool is64, const std::str
       } catch (const Error& e) {
         last_error = e.what();  // a look-alike, or not this image's: look further
       }
-      scan_from = *hit + 1;
+      // The parser takes the first token table of the copy, so trying again helps only
+      // once more bytes are read: look for the next candidate there, a bounded number
+      // of times (hostile memory can repeat the pattern at will).
+      if (!more || ++attempts >= kMaxAttempts) break;
+      scan_from = b.size() - sizeof kDigitTokens;
       hit.reset();
       continue;
     }
@@ -70,11 +76,16 @@ std::string read_cstring(const GuestMemory& mem, uint64_t va, size_t max) {
   return s;
 }
 
+// "Linux version 6.1.0-28-amd64 (debian-kernel@...) ..." -> "6.1.0-28-amd64". The
+// banner is the guest's: only printable bytes, at most 64, reach messages.
 std::string release_of(const std::string& banner) {
-  // "Linux version 6.1.0-28-amd64 (debian-kernel@...) ..."
-  size_t start = sizeof "Linux version " - 1;
-  size_t end = banner.find(' ', start);
-  return banner.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  std::string r;
+  for (size_t i = sizeof "Linux version " - 1; i < banner.size() && r.size() < 64; ++i) {
+    unsigned char c = static_cast<unsigned char>(banner[i]);
+    if (c <= 0x20 || c >= 0x7f) break;
+    r += char(c);
+  }
+  return r;
 }
 
 // The first "Linux version <digit>" of the copy: linux_banner when no symbol says
@@ -188,6 +199,10 @@ Profile profile_from_memory(const GuestMemory& mem, const std::string& what, Mem
     uint64_t note = 0;
     if (mem.read(at["vmcoreinfo_data"], &note, mem.pointer_size) == mem.pointer_size && note)
       offset = vmcoreinfo_kernel_offset(read_cstring(mem, note, kVmcoreinfoBytes));
+    else if (is64)  // allocated by an early initcall
+      throw Error(what, "cannot tell the KASLR offset of " + kernel +
+                            ": vmcoreinfo is not set up yet (the kernel is still booting?); try again once it "
+                            "has booted, or give a profile with -r");
   }
   if (!offset || !is64)
     throw Error(what, "cannot tell the KASLR offset of " + kernel +

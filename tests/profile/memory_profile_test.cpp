@@ -5,6 +5,7 @@
 // the same image; and what a damaged memory gives.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -112,9 +113,11 @@ TEST(MemoryProfile, DamagedMemoryGivesOneLineErrors) {
     EXPECT_EQ(e.find('\n'), std::string::npos) << e;
     return e;
   };
-  // No vmcoreinfo: the KASLR offset cannot be known.
+  // vmcoreinfo not set up yet (early boot), or without KERNELOFFSET: the KASLR offset cannot be known.
   EXPECT_NE(error_with([&](auto& m) { uint64_t z = 0; m.write(*l->file.symbol("vmcoreinfo_data") + kSlide, &z, 8); })
-                .find("cannot tell the KASLR offset of Linux 6.1"),
+                .find("cannot tell the KASLR offset of Linux 6.1.0-"),
+            std::string::npos);
+  EXPECT_NE(error_with([&](auto& m) { m.write(kVmcoreinfo, "OSRELEASE=x\n", 13); }).find("no KERNELOFFSET in vmcoreinfo"),
             std::string::npos);
   // A vmcoreinfo whose offset does not fit the image.
   EXPECT_NE(error_with([&](auto& m) { m.write(kVmcoreinfo, "KERNELOFFSET=1000\n", 19); }).find("does not fit _text"),
@@ -126,6 +129,15 @@ TEST(MemoryProfile, DamagedMemoryGivesOneLineErrors) {
   {
     std::string e = error_with([&](auto& m) { for (uint64_t d : l->digits) m.write(d + kSlide, "X", 1); });
     EXPECT_NE(e.find("no kallsyms tables"), std::string::npos) << e;
+  }
+  // A banner with a control character: the release in messages stops there.
+  {
+    std::string e = error_with([&](auto& m) {
+      m.write(l->banner + kSlide, "Linux version 6.6\x1b[2J\n-evil ", 27);
+      uint64_t z = 0;
+      m.write(*l->file.symbol("vmcoreinfo_data") + kSlide, &z, 8);
+    });
+    EXPECT_NE(e.find("of Linux 6.6: vmcoreinfo"), std::string::npos) << e;
   }
   // linux_banner's page unmapped.
   EXPECT_NE(error_with([&](auto& m) { m.unmap(l->banner + kSlide); }).find("is not a Linux banner"),
@@ -155,4 +167,19 @@ TEST(MemoryProfile, SyntheticKernel) {
   m32.write(test::SyntheticKernel::kBase32, img32.data(), img32.size());
   std::string e = test::error_of([&] { profile_from_memory(m32.guest(4, test::SyntheticKernel::kBase32 + 8), "vm"); });
   EXPECT_NE(e.find("cannot tell the KASLR offset of Linux 6.1.0-synthetic"), std::string::npos) << e;
+}
+
+TEST(MemoryProfile, RepeatedLookAlikesAreParsedABoundedNumberOfTimes) {
+  // 16 MiB of kallsyms_token_table's digit run: every 20 bytes a candidate.
+  static const char kDigits[] = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009";
+  std::vector<uint8_t> junk(16u << 20);
+  for (size_t i = 0; i + sizeof kDigits <= junk.size(); i += sizeof kDigits) std::memcpy(&junk[i], kDigits, sizeof kDigits);
+  test::SparseMemory m;
+  m.write(0xffffffff81000000ull, junk.data(), junk.size());
+  auto t0 = std::chrono::steady_clock::now();
+  std::string e = test::error_of([&] { profile_from_memory(m.guest(), "vm"); });
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_NE(e.find("vm: "), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  EXPECT_LT(secs, 20.0) << e;
 }
