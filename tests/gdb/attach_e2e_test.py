@@ -39,6 +39,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests/lab"))
+from qemu_monitor import monitor  # noqa: E402
 FILES = {"lab64": "/tmp/vmitrace-lab/file64.txt", "lab32": "/tmp/vmitrace-lab/file32.txt"}
 failures = []
 
@@ -74,25 +76,6 @@ def qemu_cmd(kernel, workload, append, sock, serial, extra, smp):
 
 
 MAX_EVENTS = 30  # the running variant's --max-events
-
-
-def monitor(path, command, timeout=10):
-    """One HMP command on QEMU's monitor socket; returns its output."""
-    import socket
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(timeout)
-        s.connect(path)
-        out = b""
-        while b"(qemu)" not in out:
-            out += s.recv(4096)
-        s.sendall(command.encode() + b"\n")
-        out = b""
-        while out.count(b"(qemu)") < 1 or not out.rstrip().endswith(b"(qemu)"):
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            out += chunk
-        return out.decode(errors="replace")
 
 
 def count_lines(path):

@@ -91,7 +91,7 @@ struct Plugin::Impl {
   std::mutex hooks_mu;  // hooks, return sites, error text
   std::vector<vmi::HookId> hooks;
   ReturnSites ret_sites{kMaxReturnSites};
-  std::atomic<bool> started{false}, tracing{false}, failed{false};
+  std::atomic<bool> started{false}, tracing{false}, failed{false}, kernel_seen{false};
   std::string error_text;
 
   Impl(const PluginConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
@@ -190,6 +190,7 @@ struct Plugin::Impl {
 
   // --- start-up -----------------------------------------------------------
   bool on_kernel(vmi::Vcpu& cpu) {
+    if (!kernel_seen.exchange(true) && cfg.on_start_phase) cfg.on_start_phase(StartPhase::kernel_code_seen);
     if (failed.load() || tracing.load()) return true;
     // One vCPU at a time scans; another one just tries again later.
     std::unique_lock busy(locate_mu, std::try_to_lock);
@@ -242,6 +243,7 @@ struct Plugin::Impl {
       hooks.push_back(backend.add_gated_hook(kernel->runtime(plan.ret_link),
                                              [this](vmi::Vcpu& c, uint64_t) { on_exit_regs(c); }));
     tracing.store(true);
+    if (cfg.on_start_phase) cfg.on_start_phase(StartPhase::tracing);
   }
 
   // Return-address fallback: hook each distinct return site once (few exist).

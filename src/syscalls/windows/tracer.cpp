@@ -89,7 +89,7 @@ struct Tracer::Impl {
   mutable std::mutex mu;  // start-up, hooks, plan text, error text
   std::vector<vmi::HookId> hooks;
   ReturnSites ret_sites{kMaxReturnSites};
-  std::atomic<bool> started{false}, tracing{false}, failed{false}, w32_done{false};
+  std::atomic<bool> started{false}, tracing{false}, failed{false}, w32_done{false}, kernel_seen{false};
   uint64_t w32_first_ns = 0, w32_last_ns = 0;
   std::string plan_text, error_text;
 
@@ -133,6 +133,7 @@ struct Tracer::Impl {
 
   // --- start-up -------------------------------------------------------------------
   bool on_kernel(vmi::Vcpu& cpu) {
+    if (!kernel_seen.exchange(true) && cfg.on_start_phase) cfg.on_start_phase(StartPhase::kernel_code_seen);
     if (failed.load()) return true;
     std::unique_lock lock(mu, std::try_to_lock);
     if (!lock.owns_lock()) return false;
@@ -156,6 +157,7 @@ struct Tracer::Impl {
       std::fprintf(stderr, "vmitrace: windows kernel at %s (%zu bytes), nt: %zu of %zu services hooked\n",
                    hex(kernel.base()).c_str(), static_cast<size_t>(kernel.image_size()), n, t.services.size());
       tracing.store(true);
+      if (cfg.on_start_phase) cfg.on_start_phase(StartPhase::tracing);
     }
     if (!w32_done.load()) try_win32k(cpu, lock);
     if (w32_done.load() && !names_checked) check_filter_names();
