@@ -199,12 +199,15 @@ std::string profile_for_kernel(const std::string& image, const std::string& debu
 
 // ---- the run ------------------------------------------------------------------
 
-// Removes the ring file on every way out of run().
+// Removes the ring file on every way out of its scope.
 struct Unlinker {
   std::string path;
-  ~Unlinker() {
-    if (!path.empty()) ::unlink(path.c_str());
-  }
+  ~Unlinker() { ::unlink(path.c_str()); }
+};
+
+struct FdCloser {
+  int fd;
+  ~FdCloser() { ::close(fd); }
 };
 
 std::string ring_path() {
@@ -251,10 +254,20 @@ int run(const RunOptions& o) {
     syscalls::choose_hook_plan(p, filter ? &filter->names : nullptr, o.disable_sysret, profile);
   }
 
-  Unlinker unlinker{ring_path()};
-  ipc::EventRing ring = ipc::EventRing::create(unlinker.path, size_t{o.ring_mb} << 20);
+  // The ring file is unlinked as soon as it is created and open: QEMU inherits the
+  // descriptor (ring=/proc/self/fd/N), so nothing is left in /dev/shm however
+  // vmitrace or QEMU end, SIGKILL included.
+  ipc::EventRing ring;
+  int ring_fd = -1;
+  {
+    Unlinker unlinker{ring_path()};
+    ring = ipc::EventRing::create(unlinker.path, size_t{o.ring_mb} << 20);
+    ring_fd = ::open(unlinker.path.c_str(), O_RDWR | O_CLOEXEC);
+    if (ring_fd < 0) throw Error(unlinker.path, std::string("cannot open event ring: ") + std::strerror(errno));
+  }
+  FdCloser ring_fd_closer{ring_fd};
 
-  std::string parg = qemu_escape(absolute(plugin)) + ",ring=" + qemu_escape(unlinker.path) +
+  std::string parg = qemu_escape(absolute(plugin)) + ",ring=/proc/self/fd/" + std::to_string(ring_fd) +
                      ",profile=" + qemu_escape(profile) +
                      ",sysret=" + (o.disable_sysret ? "off" : "on") +
                      ",strlen=" + std::to_string(o.string_limit) +
@@ -267,7 +280,7 @@ int run(const RunOptions& o) {
   std::vector<std::string> args = o.qemu;
   args.push_back("-plugin");
   args.push_back(parg);
-  QemuChild qemu(std::move(args));
+  QemuChild qemu(std::move(args), ring_fd);
 
   std::atomic<bool> producer_done{false};
   std::atomic<bool> output_failed{false};
@@ -298,11 +311,6 @@ int run(const RunOptions& o) {
   bool start_timed_out = false;
   StartWatch start_watch(o.start_timeout);
   qemu.wait([&] {
-    // Once QEMU has the ring mapped the file is not needed any more.
-    if (!unlinker.path.empty() && ring.producer_attached()) {
-      ::unlink(unlinker.path.c_str());
-      unlinker.path.clear();
-    }
     if (ending) return;
     // The plugin stopped tracing for good (it printed why), or the guest kernel was
     // not found in time: the run is over, QEMU is asked to quit (killed after a
