@@ -79,6 +79,27 @@ int attach(const AttachOptions& o) {
   fo.string_limit = o.string_limit;
   fo.args = o.args_style == "rich" ? output::ArgStyle::rich : output::ArgStyle::raw;
 
+  std::string fatal;
+  syscalls::PluginConfig pc;
+  pc.profile_path = o.profile;
+  pc.filter_file = o.filter_file;
+  pc.win32k_profile = o.win32k_profile;
+  pc.disable_sysret = o.disable_sysret;
+  pc.string_limit = o.string_limit;
+  pc.rate_limit = o.rate_limit;
+  pc.capture_buffers = o.capture_buffers;
+  pc.fd_paths = !o.no_fd_paths;
+  pc.on_fatal = [&](const std::string& m) {
+    fatal = m;
+    g_stop.store(true);
+  };
+  {
+    // What the plugin would refuse, before the guest is stopped: one line, the VM untouched.
+    syscalls::PluginConfig check = pc;
+    check.warn_unknown_filter_names = false;  // the plugin warns, once
+    syscalls::Plugin::validate(check);
+  }
+
   gdb::GdbBackendOptions bo;
   bo.endpoint = o.endpoint;
   bo.guest_ram = o.guest_ram;
@@ -110,7 +131,6 @@ int attach(const AttachOptions& o) {
                 [&] { if (!output_failed.exchange(true)) { ring.mark_reader_gone(); g_stop.store(true); } },
                 o.max_events, [] { g_stop.store(true); });  // --max-events: detach, exit 0
   });
-  std::string fatal;
   int status = 0;
   // Says what the start waits for and stops it at --start-timeout (app/start_watch.hpp).
   std::atomic<bool> start_timed_out{false};
@@ -143,23 +163,10 @@ int attach(const AttachOptions& o) {
     stop_watcher();
     stop_writer();
   }};
+  pc.on_start_phase = [&](syscalls::StartPhase p) {
+    ring.set_counter(ipc::Counter::start_phase, static_cast<uint64_t>(p));
+  };
   {
-    syscalls::PluginConfig pc;
-    pc.profile_path = o.profile;
-    pc.filter_file = o.filter_file;
-    pc.win32k_profile = o.win32k_profile;
-    pc.disable_sysret = o.disable_sysret;
-    pc.string_limit = o.string_limit;
-    pc.rate_limit = o.rate_limit;
-    pc.capture_buffers = o.capture_buffers;
-    pc.fd_paths = !o.no_fd_paths;
-    pc.on_fatal = [&](const std::string& m) {
-      fatal = m;
-      g_stop.store(true);
-    };
-    pc.on_start_phase = [&](syscalls::StartPhase p) {
-      ring.set_counter(ipc::Counter::start_phase, static_cast<uint64_t>(p));
-    };
     std::unique_ptr<syscalls::Plugin> plugin;
     try {
       plugin = std::make_unique<syscalls::Plugin>(pc, backend, sink);
@@ -168,6 +175,8 @@ int attach(const AttachOptions& o) {
     } catch (const gdb::GdbError& e) {
       fatal = e.what();
     } catch (...) {
+      // E.g. a profile the plugin refuses: detach, then the one line (join_threads
+      // ends the writer and the watcher).
       std::string why;
       stop_watcher();
       plugin.reset();

@@ -36,12 +36,10 @@
 #include "event/record.hpp"
 #include "ipc/ring.hpp"
 #include "output/format.hpp"
-#include "os/linux/kernel.hpp"
 #include "profile/kernel_image.hpp"
 #include "profile/profile.hpp"
-#include "syscalls/filter.hpp"
 #include "syscalls/plugin/capture.hpp"
-#include "syscalls/plugin/hook_plan.hpp"
+#include "syscalls/plugin/plugin.hpp"
 #include "syscalls/table.hpp"
 
 namespace vmitrace::app {
@@ -54,7 +52,7 @@ struct RunOptions {
   std::string format = "json";
   std::string output;
   std::string filter_file;
-  std::string config_file;  // consumed by expand_config_files before parsing
+  std::vector<std::string> config_files;  // already read by expand_config_files
   std::string win32k_profile;
   std::string debug_file;  // DWARF vmlinux for building the profile of a kernel without BTF
   bool disable_sysret = false;
@@ -244,14 +242,17 @@ int run(const RunOptions& o) {
   }
 
   OutputFile sink(o.output);  // a bad output path is reported before the slower checks
-  // What the plugin would refuse inside QEMU (an empty filter, a profile that is
-  // not a Linux kernel's) is checked here, so that it is one line and QEMU never starts.
+  // What the plugin would refuse inside QEMU (an empty filter, a profile it cannot
+  // trace with) is checked here by the same code, so that it is one line and QEMU
+  // never starts.
   {
-    std::optional<syscalls::LinuxFilter> filter;
-    if (!o.filter_file.empty()) filter = syscalls::load_linux_filter(o.filter_file, /*warn=*/false);
-    profile::Profile p = profile::Profile::load(profile);
-    oslinux::LinuxKernel check(p, profile);
-    syscalls::choose_hook_plan(p, filter ? &filter->names : nullptr, o.disable_sysret, profile);
+    syscalls::PluginConfig check;
+    check.profile_path = profile;
+    check.filter_file = o.filter_file;
+    check.win32k_profile = o.win32k_profile;
+    check.disable_sysret = o.disable_sysret;
+    check.warn_unknown_filter_names = false;  // the plugin warns, once
+    syscalls::Plugin::validate(check);
   }
 
   // The ring file is unlinked as soon as it is created and open: QEMU inherits the
@@ -365,8 +366,9 @@ void add_run_command(CLI::App& app) {
       "run", "Start a QEMU guest with the capture plugin and trace its system calls "
              "(like strace -- cmd).");
   // Expanded before parsing (app/config_file.hpp); declared here for --help.
-  cmd->add_option("--config", o->config_file,
-                  "Read options from this file: one 'name = value' per line, same names as the options");
+  cmd->add_option("--config", o->config_files,
+                  "Read options from this file: one 'name = value' per line, same names as the options, "
+                  "'#' comments (also after a value); an option also on the command line: the command line wins");
   cmd->add_option("-r,--profile", o->profile,
                   "ISF profile of the guest kernel (default: built from QEMU's -kernel image, cached)");
   cmd->add_option("-o,--format", o->format, "Output format: json, kv, csv or default")

@@ -2,7 +2,8 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "common/error.hpp"
@@ -18,21 +19,67 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-std::string unquote(const std::string& v) {
-  if (v.size() >= 2 && ((v.front() == '"' && v.back() == '"') || (v.front() == '\'' && v.back() == '\'')))
-    return v.substr(1, v.size() - 2);
-  return v;
+// Every occurrence of `from` in `text` replaced by `to`.
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  if (from.empty()) return text;
+  for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size())
+    text.replace(at, from.size(), to);
+  return text;
 }
 
-// The options of `cmd` that a config file may set, looked up by key.
-const CLI::Option* find_option(CLI::App& cmd, const std::string& key) {
-  for (const std::string& name : {"--" + key}) {
-    if (const CLI::Option* o = cmd.get_option_no_throw(name)) return o;
+// The value after '=' (already trimmed): "quoted" or 'quoted' (a '#' inside stays), or
+// bare text up to a '#' that follows a space or tab (a trailing comment).
+std::string parse_value(const std::string& raw, const std::string& where, const std::string& key) {
+  if (!raw.empty() && (raw[0] == '"' || raw[0] == '\'')) {
+    size_t close = raw.find(raw[0], 1);
+    if (close == std::string::npos) throw Error(where, "'" + key + "': the quoted value has no closing quote");
+    std::string rest = trim(raw.substr(close + 1));
+    if (!rest.empty() && rest[0] != '#')
+      throw Error(where, "'" + key + "': text after the closing quote: '" + excerpt(rest) + "'");
+    return raw.substr(1, close - 1);
   }
-  return nullptr;
+  for (size_t i = 1; i < raw.size(); ++i)
+    if (raw[i] == '#' && (raw[i - 1] == ' ' || raw[i - 1] == '\t')) return trim(raw.substr(0, i));
+  return raw;
 }
 
-std::vector<std::string> read_config(CLI::App& cmd, const std::string& path) {
+// Gives the value to the option as the command line would, so that a bad number, a
+// range or an unknown choice is reported here, with the file and line; the option
+// is then reset (the real parse comes later).
+void check_value(CLI::Option& opt, const std::string& value, const std::string& where) {
+  opt.add_result(value);
+  try {
+    opt.run_callback();
+  } catch (const CLI::ParseError& e) {
+    opt.clear();
+    throw Error(where, replace_all(e.what(), value, excerpt(value)));
+  }
+  opt.clear();
+}
+
+struct Setting {
+  const CLI::Option* option;
+  std::string arg;  // as on the command line: --name=value, or --name for a flag
+};
+
+// The options of `cmd` named in the command-line arguments (before "--"). A value
+// that looks like an option name is counted too; it only makes the file's lose.
+std::set<const CLI::Option*> options_given(CLI::App& cmd, const std::vector<std::string>& args) {
+  std::set<const CLI::Option*> given;
+  for (const std::string& a : args) {
+    if (a == "--") break;
+    std::string name;
+    if (a.rfind("--", 0) == 0) name = a.substr(0, a.find('='));
+    else if (a.size() >= 2 && a[0] == '-') name = a.substr(0, 2);
+    if (!name.empty())
+      if (const CLI::Option* o = cmd.get_option_no_throw(name)) given.insert(o);
+  }
+  return given;
+}
+
+// `first` remembers where each option was set, across every config file given.
+std::vector<Setting> read_config(CLI::App& cmd, const std::string& path,
+                                 std::map<const CLI::Option*, std::string>& first) {
   // A config is a small text file: refuse devices and FIFOs (/dev/zero would never
   // end) and anything large, before reading.
   struct stat st {};
@@ -43,7 +90,7 @@ std::vector<std::string> read_config(CLI::App& cmd, const std::string& path) {
   std::vector<uint8_t> bytes = read_file(path);  // errors name the file
   std::string text(bytes.begin(), bytes.end());
   std::istringstream in(text);
-  std::vector<std::string> out;
+  std::vector<Setting> out;
   std::string line;
   bool any = false;
   for (unsigned n = 1; std::getline(in, line); ++n) {
@@ -51,21 +98,25 @@ std::vector<std::string> read_config(CLI::App& cmd, const std::string& path) {
     if (l.empty() || l[0] == '#' || l[0] == ';') continue;
     std::string where = path + ":" + std::to_string(n);
     size_t eq = l.find('=');
-    if (eq == std::string::npos) throw Error(where, "expected 'name = value', got '" + l + "'");
+    if (eq == std::string::npos) throw Error(where, "expected 'name = value', got '" + excerpt(l) + "'");
     std::string key = trim(l.substr(0, eq));
-    std::string value = unquote(trim(l.substr(eq + 1)));
     if (key.empty()) throw Error(where, "missing option name before '='");
     if (key == "config") throw Error(where, "a config file cannot include another");
-    const CLI::Option* opt = find_option(cmd, key);
-    if (!opt) throw Error(where, "unknown option '" + key + "' for '" + cmd.get_name() + "'");
+    CLI::Option* opt = cmd.get_option_no_throw("--" + key);
+    if (!opt) throw Error(where, "unknown option '" + excerpt(key) + "' for '" + cmd.get_name() + "'");
+    std::string value = parse_value(trim(l.substr(eq + 1)), where, key);
+    // Aliases (string_limit, string-limit) are one option.
+    auto [at, fresh] = first.emplace(opt, where);
+    if (!fresh) throw Error(where, "'" + key + "' is given twice (also at " + at->second + ")");
     any = true;
     if (opt->get_expected_max() == 0) {  // a flag
-      if (value == "true" || value == "1" || value == "yes" || value == "on") out.push_back("--" + key);
+      if (value == "true" || value == "1" || value == "yes" || value == "on") out.push_back({opt, "--" + key});
       else if (!(value == "false" || value == "0" || value == "no" || value == "off"))
-        throw Error(where, "'" + key + "' is a flag: expected true or false, got '" + value + "'");
+        throw Error(where, "'" + key + "' is a flag: expected true or false, got '" + excerpt(value) + "'");
     } else {
       if (value.empty()) throw Error(where, "'" + key + "' needs a value");
-      out.push_back("--" + key + "=" + value);
+      check_value(*opt, value, where);
+      out.push_back({opt, "--" + key + "=" + value});
     }
   }
   // An empty file (or only comments) is most likely the wrong file or a truncated one.
@@ -84,7 +135,8 @@ CLI::App* find_subcommand(CLI::App& app, const std::string& name) {
 void expand_config_files(CLI::App& app, std::vector<std::string>& args) {
   CLI::App* cmd = nullptr;
   std::vector<std::string> res;
-  std::vector<std::string> from_files;
+  std::vector<Setting> from_files;
+  std::map<const CLI::Option*, std::string> first;
   size_t insert_at = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -108,14 +160,27 @@ void expand_config_files(CLI::App& app, std::vector<std::string>& args) {
         path = a.substr(9);
       }
       if (!path.empty()) {
-        auto opts = read_config(*cmd, path);
-        from_files.insert(from_files.end(), opts.begin(), opts.end());
+        auto settings = read_config(*cmd, path, first);
+        from_files.insert(from_files.end(), settings.begin(), settings.end());
+        // The subcommand keeps the file's name (e.g. to never write over it).
+        if (cmd->get_option_no_throw("--config")) res.push_back("--config=" + path);
         continue;
       }
     }
     res.push_back(a);
   }
-  res.insert(res.begin() + static_cast<long>(insert_at), from_files.begin(), from_files.end());
+  if (from_files.empty()) {
+    args = std::move(res);
+    return;
+  }
+  // The command line wins over the files: a file's setting of an option that is also
+  // on the command line is dropped.
+  std::set<const CLI::Option*> given =
+      options_given(*cmd, std::vector<std::string>(res.begin() + static_cast<long>(insert_at), res.end()));
+  std::vector<std::string> kept;
+  for (const Setting& s : from_files)
+    if (!given.count(s.option)) kept.push_back(s.arg);
+  res.insert(res.begin() + static_cast<long>(insert_at), kept.begin(), kept.end());
   args = std::move(res);
 }
 

@@ -1,10 +1,14 @@
 // Options from a config file, with the same names as on the command line:
 //   # comment
-//   syscalls_filter_file = /path/to/filter.txt
+//   syscalls_filter_file = /path/to/filter.txt   # a trailing comment after a space
+//   output = "/path/with #hash.jsonl"            # quoted: a '#' inside stays
 //   disable_sysret = true
 // `--config FILE` in a subcommand's arguments is replaced by the options the file
-// holds (before the others, so the command line wins). Unknown keys, bad lines and
-// unreadable files are errors naming the file and line.
+// holds; the subcommand keeps `--config=FILE` when it declares --config (so that it
+// knows the file). An option also given on the command line: the command line wins.
+// Unknown keys, a key given twice (in one file or across files), bad lines, bad
+// values (type, range, choice) and unreadable files are errors naming the file and
+// line; echoed values are cut (common/error.hpp: excerpt).
 #pragma once
 #include <string>
 #include <vector>

@@ -14,8 +14,11 @@ namespace {
 
 // Error messages name files and echo option values: a file name may hold a newline,
 // control bytes or bytes that are not UTF-8. Print it as one readable line: control
-// bytes as \n, \t, \xNN; bytes that are not valid UTF-8 as \xNN.
-std::string one_line(const std::string& s) {
+// bytes as \n, \t, \xNN; bytes that are not valid UTF-8 as \xNN. A message that
+// echoes a huge value (CLI11 repeats a bad argument whole) is cut.
+std::string one_line(const std::string& message) {
+  constexpr size_t kMaxMessage = 1024;  // room for two long paths
+  const std::string s = vmitrace::excerpt(message, kMaxMessage);
   std::string out;
   vmitrace::output::append_escaped_with(out, s, [](std::string& o, unsigned char c) {
     static const char* hex = "0123456789abcdef";

@@ -13,4 +13,10 @@ class Error : public std::runtime_error {
       : std::runtime_error(file + ": " + problem) {}
 };
 
+// A value echoed in an error message, cut to its first `max` bytes and "..." when
+// longer: a 500 KB garbage line or argument is not printed whole.
+inline std::string excerpt(const std::string& value, size_t max = 60) {
+  return value.size() <= max ? value : value.substr(0, max) + "...";
+}
+
 }  // namespace vmitrace

@@ -201,3 +201,16 @@ TEST(GdbEndpoint, BadSpecs) {
   EXPECT_THROW(connect_endpoint("unix:/nonexistent/vmitrace.sock"), vmitrace::Error);
   EXPECT_THROW(connect_endpoint("tcp:127.0.0.1:1", 500), vmitrace::Error);
 }
+
+// A port outside 1..65535 (getaddrinfo would wrap 99999 to 34463) is named as such.
+TEST(GdbEndpoint, PortOutOfRange) {
+  for (std::string port : {"99999", "0", "65536", "gdb", "-1", "12a", "123456789012345678901234567890"}) {
+    try {
+      connect_endpoint("tcp:localhost:" + port, 500);
+      ADD_FAILURE() << port << " accepted";
+    } catch (const vmitrace::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("port out of range (expected 1..65535"), std::string::npos)
+          << e.what();
+    }
+  }
+}

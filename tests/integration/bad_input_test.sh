@@ -3,7 +3,10 @@
 # non-zero exit and exactly one line on stderr matching a pattern that names the
 # problem. Table-driven; no guest is booted (QEMU is only asked for --version).
 set -uo pipefail
-build=${1:?usage: bad_input_test.sh BUILD_DIR}
+build=${1:?usage: bad_input_test.sh BUILD_DIR SHARED_DATA}
+# A real Linux profile, for the cases whose error comes after the profile is read.
+lprof=$(ls "${2:?usage: bad_input_test.sh BUILD_DIR SHARED_DATA}"/linux-isf/*.json.xz 2>/dev/null | head -1)
+[[ -n $lprof ]] || { echo "SKIP: no Linux ISF under $2"; exit 77; }
 vt="$build/vmitrace"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -22,6 +25,7 @@ expect() {
   [[ $rc -lt 128 ]] || why="killed by signal $((rc - 128))"
   grep -q -E -- "$pat" "$tmp/err" || why="$why; stderr does not match '$pat'"
   [[ $(wc -l <"$tmp/err") -eq 1 ]] || why="$why; not exactly one line on stderr"
+  [[ $(wc -c <"$tmp/err") -le 1200 ]] || why="$why; $(wc -c <"$tmp/err") bytes on stderr (echoed values must be cut)"
   if [[ -n $why ]]; then
     echo "FAIL $name: ${why#; } -- stderr: $(head -c 600 "$tmp/err")"
     fails=$((fails + 1))
@@ -75,9 +79,9 @@ expect profile-not-linux "not-linux.json" run -r "$tmp/not-linux.json" -- $q
 expect profile-newline-name 'new\\nline.json' run -r "$nl_name" -- $q
 expect filter-missing "nofilter.txt" run --syscalls_filter_file "$tmp/nofilter.txt" -r "$prof" -- $q
 expect filter-dir "dir: is a directory" run --syscalls_filter_file "$tmp/dir" -r "$prof" -- $q
-expect filter-empty "empty: no known syscall names" run --syscalls_filter_file "$tmp/empty" -r "$prof" -- $q
-expect filter-binary "filter-bin.txt: no known syscall names" run --syscalls_filter_file "$tmp/filter-bin.txt" -r "$prof" -- $q
-expect filter-unknown "filter-unknown.txt: no known syscall names" run --syscalls_filter_file "$tmp/filter-unknown.txt" -r "$prof" -- $q
+expect filter-empty "empty: no known syscall names" run --syscalls_filter_file "$tmp/empty" -r "$lprof" -- $q
+expect filter-binary "filter-bin.txt: no known syscall names" run --syscalls_filter_file "$tmp/filter-bin.txt" -r "$lprof" -- $q
+expect filter-unknown "filter-unknown.txt: no known syscall names" run --syscalls_filter_file "$tmp/filter-unknown.txt" -r "$lprof" -- $q
 expect filter-not-utf8-name '\\xff\\xfenot-utf8' run --syscalls_filter_file "$tmp/$bad_name" -r "$prof" -- $q
 expect plugin-dir "dir: is a directory" run --plugin "$tmp/dir" -r "$prof" -- $q
 expect qemu-not-qemu "does not look like QEMU" run -r "$prof" -- /bin/true
@@ -101,15 +105,39 @@ expect config-negative "max.events" run --config "$(cfg m 'max_events = -1\n')" 
 expect config-bad-enum "format" run --config "$(cfg f 'format = \xff\xfe\n')" -- $q
 expect config-bad-flag "d.conf:1: 'disable_sysret' is a flag" run --config "$(cfg d 'disable_sysret = 2\n')" -- $q
 expect config-nested "c.conf:1: a config file cannot include another" run --config "$(cfg c 'config = x\n')" -- $q
+expect config-twice "t2.conf:3: 'format' is given twice \(also at .*t2.conf:1\)" run --config "$(cfg t2 'format = kv\nargs = raw\nformat = csv\n')" -- $q
+expect config-twice-alias "a2.conf:2: 'string-limit' is given twice \(also at .*a2.conf:1\)" \
+  run --config "$(cfg a2 'string_limit = 5\nstring-limit = 6\n')" -- $q
+expect config-twice-across-files "b2.conf:1: 'format' is given twice \(also at .*t1.conf:1\)" \
+  run --config "$(cfg t1 'format = kv\n')" --config "$(cfg b2 'format = kv\n')" -- $q
+expect config-range "r.conf:2: .*-1 not in range" run --config "$(cfg r 'format = kv\nstring-limit = -1\n')" -- $q
+expect config-trailing-comment "tc.conf:1: .*Value 9999 not in range" run --config "$(cfg tc 'string_limit = 9999   # too many\n')" -- $q
+expect config-comment-in-quotes "has #hash.txt: No such file" \
+  run --config "$(cfg cq "syscalls_filter_file = \"$tmp/has #hash.txt\"  # quoted\n")" -r "$prof" -- $q
+expect config-text-after-quote "aq.conf:1: 'format': text after the closing quote" run --config "$(cfg aq 'format = "kv" csv\n')" -- $q
+expect config-open-quote "oq.conf:1: 'format': the quoted value has no closing quote" run --config "$(cfg oq 'format = "kv\n')" -- $q
+# The command line wins over the file (no error about the option given twice).
+expect config-command-line-wins "nodir2/b.jsonl: cannot open output" \
+  run --config "$(cfg w "output = $tmp/nodir1/a.jsonl\n")" --output "$tmp/nodir2/b.jsonl" -r "$tmp/not-linux.json" -- $q
+expect config-command-line-wins-alias "string-limit: Value 0 not in range|string.limit" \
+  run --string_limit 0 --config "$(cfg w2 'string-limit = 100\n')" -- $q
+# A 500 KB garbage line, value or argument is not echoed whole.
+head -c 500000 /dev/zero | tr '\0' x >"$tmp/long.conf"
+expect config-long-line "long.conf:1: expected 'name = value', got 'x{60}\.\.\.'" run --config "$tmp/long.conf" -- $q
+{ printf 'format = '; head -c 500000 /dev/zero | tr '\0' y; echo; } >"$tmp/long-value.conf"
+expect config-long-value "long-value.conf:1: .*y{60}\.\.\." run --config "$tmp/long-value.conf" -- $q
+expect long-argument "format" run --format "$(head -c 100000 /dev/zero | tr '\0' z)" -- $q
 expect output-missing-dir "nodir/out.jsonl: cannot open output: No such file" \
   run --output "$tmp/nodir/out.jsonl" -r "$tmp/not-linux.json" -- $q
 
 # --- attach --------------------------------------------------------------------------
 expect attach-no-domain "domain" attach -r "$prof"
-expect attach-bad-endpoint "bogus" attach -d bogus -r "$prof"
-expect attach-no-socket "nosock" attach -d "unix:$tmp/nosock" -r "$prof"
-expect attach-not-a-socket "empty" attach -d "unix:$tmp/empty" -r "$prof"
-expect attach-bad-port "tcp" attach -d tcp:localhost:99999 -r "$prof"
+expect attach-bad-endpoint "bogus" attach -d bogus -r "$lprof"
+expect attach-no-socket "nosock" attach -d "unix:$tmp/nosock" -r "$lprof"
+expect attach-not-a-socket "empty" attach -d "unix:$tmp/empty" -r "$lprof"
+for port in 99999 0 abc; do
+  expect "attach-bad-port-$port" "tcp:localhost:$port: port out of range" attach -d "tcp:localhost:$port" -r "$lprof"
+done
 expect attach-profile-dir "dir" attach -d "unix:$tmp/nosock" -r "$tmp/dir"
 expect attach-timeout "timeout-ms" attach -d "unix:$tmp/nosock" -r "$prof" --timeout-ms 0
 expect attach-machine "machine" attach -d "unix:$tmp/nosock" -r "$prof" --machine isa

@@ -32,12 +32,13 @@ printf '{"hello": "world"}' >"$work/other.json"
 expect_error "missing image" "$work/nope: No such file or directory" "$vmitrace" profile "$work/nope" -o "$work/p.json"
 expect_error "directory" "$work: is a directory" "$vmitrace" profile "$work" -o "$work/p.json"
 expect_error "empty image" "$work/empty: empty file" "$vmitrace" profile "$work/empty" -o "$work/p.json"
-expect_error "not an image" "$work/text: not a kernel image" "$vmitrace" profile "$work/text" -o "$work/p.json"
+expect_error "not an image" "$work/text: not a Linux kernel image" "$vmitrace" profile "$work/text" -o "$work/p.json"
+expect_error "an ELF program" "/bin/ls: not a Linux kernel image" "$vmitrace" profile /bin/ls -o "$work/p.json"
 expect_error "missing --output" "--output" "$vmitrace" profile "$work/text"
 expect_error "info: truncated JSON" "$work/trunc.json: invalid JSON" "$vmitrace" profile --info "$work/trunc.json"
 expect_error "info: not an ISF" "$work/other.json: not an ISF file" "$vmitrace" profile --info "$work/other.json"
 expect_error "info: missing" "$work/none.json: No such file or directory" "$vmitrace" profile --info "$work/none.json"
-[[ -e $work/p.json || -e $work/p.json.tmp ]] && fail "a failed run left an output file"
+[[ -n $(find "$work" -name '*p.json*') ]] && fail "a failed run left an output file: $(find "$work" -name '*p.json*')"
 
 "$vmitrace" profile --help >"$work/help" 2>&1 || fail "profile --help exit status"
 grep -q -- "--system-map" "$work/help" || fail "profile --help does not mention --system-map"
@@ -57,6 +58,31 @@ if [[ -s $img ]]; then
   else
     fail "build from $img: $(cat "$work/err")"
   fi
+  # -o never destroys what it was not asked to write (common/write_file.hpp).
+  cp "$img" "$work/vmlinuz-copy"
+  expect_error "output is the image" "$work/vmlinuz-copy: is also the kernel image" \
+    "$vmitrace" profile "$work/vmlinuz-copy" -o "$work/vmlinuz-copy"
+  cmp -s "$img" "$work/vmlinuz-copy" || fail "output is the image: the image was changed"
+  mkdir "$work/real"
+  printf 'old' >"$work/real/target.json"
+  ln -s real/target.json "$work/link.json"
+  printf 'precious' >"$work/victim"
+  ln -s victim "$work/link.json.tmp"  # the name the old writer used for its temporary file
+  "$vmitrace" profile "$img" -o "$work/link.json" 2>"$work/err" || fail "-o LINK: $(cat "$work/err")"
+  [[ -L $work/link.json ]] || fail "-o LINK: the link was replaced"
+  cmp -s "$work/p.json" "$work/real/target.json" || fail "-o LINK: the link's target does not hold the profile"
+  [[ $(cat "$work/victim") == precious ]] || fail "-o LINK: a file behind OUT.tmp was overwritten"
+  [[ $(ls -A "$work/real") == target.json ]] || fail "-o LINK: left behind: $(ls -A "$work/real")"
+  ln -s nowhere.json "$work/dangling.json"
+  expect_error "output is a dangling link" "$work/dangling.json: is a symbolic link to a file that does not exist" \
+    "$vmitrace" profile "$img" -o "$work/dangling.json"
+  [[ -e $work/nowhere.json ]] && fail "-o DANGLING: the link's target was created"
+  # Devices and pipes are written directly, never replaced by a regular file.
+  size=$("$vmitrace" profile "$img" -o /dev/stdout 2>"$work/err" | wc -c)
+  [[ $size -eq $(stat -c %s "$work/p.json") ]] || fail "-o /dev/stdout into a pipe: $size bytes ($(cat "$work/err"))"
+  "$vmitrace" profile "$img" -o /dev/null 2>"$work/err" || fail "-o /dev/null: $(cat "$work/err")"
+  [[ -L /dev/stdout && -c /dev/null ]] || fail "/dev/stdout or /dev/null was replaced"
+  echo "ok   -o: link target written, link kept, planted .tmp link untouched, /dev/stdout and /dev/null written in place"
 else
   echo "skip image cases: $img missing (run guest/setup.sh)"
 fi
@@ -74,11 +100,21 @@ if [[ -s $k686/vmlinux-dbg && -s $img ]]; then
     "$vmitrace" profile "$k686/vmlinuz" --debug-file "$work/trunc-dbg" -o "$work/d.json"
   expect_error "debug file that is not ELF" "$work/text: not an ELF file" \
     "$vmitrace" profile "$k686/vmlinuz" --debug-file "$work/text" -o "$work/d.json"
-  [[ -e $work/d.json || -e $work/d.json.tmp ]] && fail "a failed --debug-file run left an output file"
+  [[ -n $(find "$work" -name '*d.json*') ]] && fail "a failed --debug-file run left an output file"
   grep -q -- "--debug-file" "$work/help" || fail "profile --help does not mention --debug-file"
 else
   echo "skip --debug-file cases: $k686/vmlinux-dbg missing (guest/fetch-kernel-686.sh)"
 fi
+
+# --from-vm: option errors before any connection, an endpoint that is not there
+# (a guest is profiled by tests/gdb/profile_from_vm_test.py).
+expect_error "from-vm: no socket" "unix:$work/none.sock: cannot connect" "$vmitrace" profile --from-vm "unix:$work/none.sock" -o "$work/vm.json"
+expect_error "from-vm: bad endpoint" "expected unix:PATH or tcp:HOST:PORT" "$vmitrace" profile --from-vm "$work/none.sock" -o "$work/vm.json"
+expect_error "from-vm: and an image" "give no IMAGE" "$vmitrace" profile --from-vm "unix:$work/none.sock" "$work/text" -o "$work/vm.json"
+expect_error "from-vm: no --output" "--output" "$vmitrace" profile --from-vm "unix:$work/none.sock"
+expect_error "guest-ram without from-vm" "--guest-ram goes with --from-vm" "$vmitrace" profile --guest-ram "$work/empty" "$work/text" -o "$work/vm.json"
+expect_error "from-vm: missing RAM file" "$work/none.ram" "$vmitrace" profile --from-vm "unix:$work/none.sock" --guest-ram "$work/none.ram" -o "$work/vm.json"
+[[ -e $work/vm.json || -e $work/vm.json.tmp ]] && fail "a failed --from-vm left an output file"
 
 win="$repo/../shared/data/windows-isf/ntkrnlmp-0B0A89438BE7729EB33FD00A7D6FA816-1.json.xz"
 if [[ -s $win ]]; then

@@ -293,7 +293,13 @@ TEST(BadImage, FileErrors) {
   EXPECT_EQ(error_of([&] { build_linux_profile(empty); }), empty + ": empty file (not a kernel image)");
   std::string text = d.file("text", std::string("just some text, not a kernel\n"));
   EXPECT_EQ(error_of([&] { build_linux_profile(text); }),
-            text + ": not a kernel image (neither a bzImage nor an ELF vmlinux)");
+            text + ": not a Linux kernel image (neither a bzImage nor an ELF vmlinux)");
+}
+
+// An ELF program is not a kernel built without BTF: the message says what it is.
+TEST(BadImage, ElfThatIsNoKernel) {
+  EXPECT_EQ(error_of([&] { build_linux_profile("/bin/ls"); }),
+            "/bin/ls: not a Linux kernel image (an ELF file without the kernel's \"Linux version\" banner)");
 }
 
 TEST(BadImage, XzBcjPayloadIsDecodedThenNeedsElf) {

@@ -73,6 +73,10 @@ int connect_endpoint(const std::string& spec, int timeout_ms) {
     if (colon == std::string::npos || colon == 0 || colon + 1 == hp.size())
       throw Error(spec, "expected tcp:HOST:PORT");
     std::string host = hp.substr(0, colon), port = hp.substr(colon + 1);
+    // A number from 1 to 65535 (getaddrinfo would take 99999 modulo 65536, or a service name).
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(port) == 0 || std::stoul(port) > 65535)
+      throw Error(spec, "port out of range (expected 1..65535, got '" + excerpt(port) + "')");
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
