@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,7 @@
 #include "app/commands.hpp"
 #include "app/event_writer.hpp"
 #include "app/profile_from_vm.hpp"
+#include "app/start_watch.hpp"
 #include "backends/gdb/gdb_backend.hpp"
 #include "common/error.hpp"
 #include "event/record.hpp"
@@ -53,6 +55,7 @@ struct AttachOptions {
   uint32_t rate_limit = 0;
   std::string backpressure = "block";
   uint64_t max_events = 0;  // 0: no limit
+  uint32_t start_timeout = 0;  // seconds until the guest kernel must be found; 0: none
 };
 
 std::atomic<bool> g_stop{false};
@@ -137,6 +140,40 @@ int attach(const AttachOptions& o) {
                 o.max_events, [] { g_stop.store(true); });  // --max-events: detach, exit 0
   });
   int status = 0;
+  // Says what the start waits for and stops it at --start-timeout (app/start_watch.hpp).
+  std::atomic<bool> start_timed_out{false};
+  StartWatch start_watch(o.start_timeout);
+  std::thread watcher([&] {
+    while (!g_stop.load() &&
+           ring.counter(ipc::Counter::start_phase) < static_cast<uint64_t>(syscalls::StartPhase::tracing)) {
+      if (start_watch.expired(ring.counter(ipc::Counter::start_phase))) {
+        start_timed_out.store(true);
+        g_stop.store(true);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  // On every way out of attach() (an error included) the threads are stopped and
+  // joined before what they use goes away.
+  auto stop_watcher = [&] {
+    g_stop.store(true);
+    if (watcher.joinable()) watcher.join();
+  };
+  auto stop_writer = [&] {
+    capture_done.store(true, std::memory_order_release);
+    if (writer.joinable()) writer.join();
+  };
+  struct OnExit {
+    std::function<void()> fn;
+    ~OnExit() { fn(); }
+  } join_threads{[&] {
+    stop_watcher();
+    stop_writer();
+  }};
+  pc.on_start_phase = [&](syscalls::StartPhase p) {
+    ring.set_counter(ipc::Counter::start_phase, static_cast<uint64_t>(p));
+  };
   {
     std::unique_ptr<syscalls::Plugin> plugin;
     try {
@@ -149,26 +186,25 @@ int attach(const AttachOptions& o) {
     } catch (const gdb::GdbError& e) {
       fatal = e.what();
     } catch (...) {
-      // E.g. a profile the plugin refuses: detach and end the writer (a thread still
-      // joinable when the exception leaves would abort the process), then the one line.
+      // E.g. a profile the plugin refuses: detach, then the one line (join_threads
+      // ends the writer and the watcher).
       std::string why;
+      stop_watcher();
       plugin.reset();
       if (!backend.detach(&why)) say_detach_failed(o.endpoint, why, backend.stub_pid());
-      capture_done.store(true, std::memory_order_release);
-      writer.join();
       throw;
     }
     // The capture side's counters, for the common summary.
     if (plugin) ipc::publish_plugin_stats(*plugin, ring);
     plugin.reset();  // removes its hooks (breakpoints) while the guest is stopped
   }
+  stop_watcher();
   std::string why;
   if (!backend.detach(&why)) {
     say_detach_failed(o.endpoint, why, backend.stub_pid());
     status = 1;
   }
-  capture_done.store(true, std::memory_order_release);
-  writer.join();
+  stop_writer();
   out.close_file();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto bs = backend.stats();
@@ -181,6 +217,9 @@ int attach(const AttachOptions& o) {
   }
   if (!fatal.empty()) {
     fmt::print(stderr, "vmitrace: {}\n", fatal);
+    status = 1;
+  } else if (start_timed_out) {
+    fmt::print(stderr, "vmitrace: {}: detached\n", start_watch.timeout_error());
     status = 1;
   }
   return status;
@@ -229,6 +268,7 @@ void add_attach_command(CLI::App& app) {
                   "stop is interrupted once to check that QEMU still answers (100..600000)")
       ->check(CLI::Range(100, 600000));
   add_rate_limit_option(*cmd, o->rate_limit);
+  add_start_timeout_option(*cmd, o->start_timeout);
   cmd->callback([o] { exit_status = attach(*o); });
 }
 

@@ -31,6 +31,7 @@
 #include "app/commands.hpp"
 #include "app/event_writer.hpp"
 #include "app/qemu_child.hpp"
+#include "app/start_watch.hpp"
 #include "common/error.hpp"
 #include "event/record.hpp"
 #include "ipc/ring.hpp"
@@ -64,6 +65,7 @@ struct RunOptions {
   uint32_t ring_mb = 64;
   uint64_t max_events = 0;  // 0: no limit
   uint32_t rate_limit = 0;  // syscalls per second per process; 0: no limit
+  uint32_t start_timeout = 0;  // seconds until the guest kernel must be found; 0: none
   std::vector<std::string> qemu;
 };
 
@@ -195,12 +197,15 @@ std::string profile_for_kernel(const std::string& image, const std::string& debu
 
 // ---- the run ------------------------------------------------------------------
 
-// Removes the ring file on every way out of run().
+// Removes the ring file on every way out of its scope.
 struct Unlinker {
   std::string path;
-  ~Unlinker() {
-    if (!path.empty()) ::unlink(path.c_str());
-  }
+  ~Unlinker() { ::unlink(path.c_str()); }
+};
+
+struct FdCloser {
+  int fd;
+  ~FdCloser() { ::close(fd); }
 };
 
 std::string ring_path() {
@@ -250,10 +255,20 @@ int run(const RunOptions& o) {
     syscalls::Plugin::validate(check);
   }
 
-  Unlinker unlinker{ring_path()};
-  ipc::EventRing ring = ipc::EventRing::create(unlinker.path, size_t{o.ring_mb} << 20);
+  // The ring file is unlinked as soon as it is created and open: QEMU inherits the
+  // descriptor (ring=/proc/self/fd/N), so nothing is left in /dev/shm however
+  // vmitrace or QEMU end, SIGKILL included.
+  ipc::EventRing ring;
+  int ring_fd = -1;
+  {
+    Unlinker unlinker{ring_path()};
+    ring = ipc::EventRing::create(unlinker.path, size_t{o.ring_mb} << 20);
+    ring_fd = ::open(unlinker.path.c_str(), O_RDWR | O_CLOEXEC);
+    if (ring_fd < 0) throw Error(unlinker.path, std::string("cannot open event ring: ") + std::strerror(errno));
+  }
+  FdCloser ring_fd_closer{ring_fd};
 
-  std::string parg = qemu_escape(absolute(plugin)) + ",ring=" + qemu_escape(unlinker.path) +
+  std::string parg = qemu_escape(absolute(plugin)) + ",ring=/proc/self/fd/" + std::to_string(ring_fd) +
                      ",profile=" + qemu_escape(profile) +
                      ",sysret=" + (o.disable_sysret ? "off" : "on") +
                      ",strlen=" + std::to_string(o.string_limit) +
@@ -266,7 +281,7 @@ int run(const RunOptions& o) {
   std::vector<std::string> args = o.qemu;
   args.push_back("-plugin");
   args.push_back(parg);
-  QemuChild qemu(std::move(args));
+  QemuChild qemu(std::move(args), ring_fd);
 
   std::atomic<bool> producer_done{false};
   std::atomic<bool> output_failed{false};
@@ -293,17 +308,17 @@ int run(const RunOptions& o) {
     }
   });
 
-  bool fatal_seen = false;
+  bool ending = false;  // QEMU asked to quit on a fatal error or the start timeout
+  bool start_timed_out = false;
+  StartWatch start_watch(o.start_timeout);
   qemu.wait([&] {
-    // Once QEMU has the ring mapped the file is not needed any more.
-    if (!unlinker.path.empty() && ring.producer_attached()) {
-      ::unlink(unlinker.path.c_str());
-      unlinker.path.clear();
-    }
-    // The plugin stopped tracing for good (it printed why): the run is over, QEMU
-    // is asked to quit and killed after a grace period.
-    if (!fatal_seen && ring.counter(ipc::Counter::fatal)) {
-      fatal_seen = true;
+    if (ending) return;
+    // The plugin stopped tracing for good (it printed why), or the guest kernel was
+    // not found in time: the run is over, QEMU is asked to quit (killed after a
+    // grace period).
+    start_timed_out = start_watch.expired(ring.counter(ipc::Counter::start_phase));
+    if (start_timed_out || ring.counter(ipc::Counter::fatal)) {
+      ending = true;
       qemu.request_quit();
     }
   });
@@ -326,6 +341,10 @@ int run(const RunOptions& o) {
   if (ring.counter(ipc::Counter::fatal)) {
     fmt::print(stderr, "vmitrace: tracing stopped on the plugin's error above\n");
     return code ? code : 1;
+  }
+  if (start_timed_out) {
+    fmt::print(stderr, "vmitrace: {}: QEMU stopped\n", start_watch.timeout_error());
+    return 1;
   }
   if (!ring_error.empty()) {
     fmt::print(stderr, "vmitrace: {}\n", ring_error);
@@ -386,6 +405,7 @@ void add_run_command(CLI::App& app) {
       // A negative number would wrap to a huge one: refuse anything absurd.
       ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 48));
   add_rate_limit_option(*cmd, o->rate_limit);
+  add_start_timeout_option(*cmd, o->start_timeout);
   cmd->add_option("--plugin", o->plugin,
                   "QEMU plugin library (default: libvmitrace-qemu.so next to vmitrace)");
   cmd->add_option("qemu", o->qemu, "QEMU command line (after --)")->required();

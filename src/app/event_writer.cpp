@@ -175,7 +175,7 @@ void print_summary(const EventCounts& c, const ipc::EventRing& ring, double secs
   using ipc::Counter;
   auto rs = ring.stats();
   if (max_events && c.events >= max_events)
-    fmt::print(stderr, "vmitrace: --max-events {} reached: QEMU stopped; {} later events not "
+    fmt::print(stderr, "vmitrace: --max-events {} reached: tracing stopped; {} later events not "
                "written\n", max_events, c.over_limit);
   const uint64_t rate_limited = ring.counter(Counter::rate_limited);
   const uint64_t backpressure = rs.dropped - std::min(rs.dropped, rs.too_large);

@@ -49,7 +49,7 @@ void check_qemu(const std::string& qemu) {
                           "and memory access)");
 }
 
-QemuChild::QemuChild(std::vector<std::string> args) {
+QemuChild::QemuChild(std::vector<std::string> args, int keep_fd) {
   sigset_t old;
   sigemptyset(&handled_);
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&handled_, s);
@@ -57,7 +57,9 @@ QemuChild::QemuChild(std::vector<std::string> args) {
   ::signal(SIGPIPE, SIG_IGN);  // a closed output pipe is a write error, not a death
   // QEMU dies with vmitrace (SIGKILL of vmitrace included): the guest is cut off
   // as by pulling the plug, never left running with nobody reading its events.
-  int rc = spawn_tied_child(&pid_, args);
+  ChildIo io;
+  io.keep = keep_fd;
+  int rc = spawn_tied_child(&pid_, args, io);
   if (rc != 0) {
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     throw Error(args[0], std::string("cannot start QEMU: ") + std::strerror(rc));

@@ -23,8 +23,9 @@ void check_qemu(const std::string& qemu);
 class QemuChild {
  public:
   // QEMU is killed if vmitrace dies (common/child_process.hpp): construct it on the
-  // main thread. Throws Error naming argv[0].
-  explicit QemuChild(std::vector<std::string> argv);
+  // main thread. keep_fd (if >= 0) is inherited by QEMU under the same number.
+  // Throws Error naming argv[0].
+  explicit QemuChild(std::vector<std::string> argv, int keep_fd = -1);
   QemuChild(const QemuChild&) = delete;
   QemuChild& operator=(const QemuChild&) = delete;
 

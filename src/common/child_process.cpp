@@ -57,6 +57,7 @@ std::string find_program(const std::string& name, int* err) {
     // dup2 onto itself keeps O_CLOEXEC: clear it instead.
     if (from[to] == to ? ::fcntl(to, F_SETFD, 0) < 0 : ::dup2(from[to], to) < 0) e = errno;
   }
+  if (e == 0 && io.keep >= 0 && ::fcntl(io.keep, F_SETFD, 0) < 0) e = errno;
   if (e == 0) {
     // vmitrace ignores SIGPIPE and blocks the signals it waits for: the child
     // starts as from a shell (caught handlers are reset by exec itself).

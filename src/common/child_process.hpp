@@ -17,6 +17,9 @@ namespace vmitrace {
 struct ChildIo {
   // -1: inherited; otherwise dup'ed onto 0/1/2 in the child (the caller closes them).
   int in = -1, out = -1, err = -1;
+  // -1: none; otherwise a descriptor the child keeps open across exec under the same
+  // number (its O_CLOEXEC is cleared in the child only).
+  int keep = -1;
 };
 
 // Starts argv[0] (looked up in $PATH when it has no '/') with argv, the current

@@ -21,7 +21,7 @@ namespace vmitrace::ipc {
 namespace {
 
 constexpr uint64_t kMagic = 0x31474e5254494d56ull;  // "VMITRNG1" little-endian
-constexpr uint32_t kVersion = 3;  // 3: rate-limit counter and per-process drops
+constexpr uint32_t kVersion = 4;  // 3: rate-limit counter and per-process drops; 4: start phase
 // Each record starts with {len, len ^ kCheck}: a cheap guard against a header that
 // was never written or was overwritten (hostile or buggy producer).
 constexpr uint32_t kCheck = 0x5a17c0deu;

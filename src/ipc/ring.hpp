@@ -20,7 +20,8 @@
 namespace vmitrace::ipc {
 
 // Counters the producer publishes in the header at exit (plugin statistics), so
-// the reader can print them in its summary. Indices into a small fixed array.
+// the reader can print them in its summary; fatal and start_phase are set live.
+// Indices into a small fixed array.
 enum class Counter : unsigned {
   syscalls = 0,
   sysrets,
@@ -29,6 +30,7 @@ enum class Counter : unsigned {
   read_failures,
   fatal,        // 1 when the plugin stopped tracing on an error (e.g. profile mismatch)
   rate_limited, // events dropped by the per-process rate limit (entries + returns)
+  start_phase,  // syscalls::StartPhase, live: how far the start-up got
   count_  // number of counters
 };
 

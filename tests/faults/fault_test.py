@@ -15,6 +15,11 @@
              0..W-1) plus the drops the summary reports equal the events captured
   ratelimit  --rate-limit N: no process has more than 2N syscalls in any second of
              guest time; the drops are reported by process and the balance is exact
+  starttimeout  a QEMU with nothing to boot (firmware only, no lab guest needed):
+             `run --start-timeout 3` fails in one line within seconds, exit 1, QEMU
+             gone; `attach --start-timeout 11` says what it waits for after 10 s, fails
+             the same way and detaches (QEMU's monitor: the VM runs); attach with a
+             profile the capture refuses ends in one line, exit 1
 
 (QEMU SIGKILLed mid-trace is covered by tests/qemu_plugin/run_test.cpp.)
 usage: fault_test.py --build BUILD --case CASE
@@ -30,6 +35,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests/lab"))
+from qemu_monitor import monitor  # noqa: E402
 failures = []
 
 
@@ -258,12 +265,66 @@ def case_ratelimit(build, tmp):
     check(dropped > 0 and "over --rate-limit" in err, f"ratelimit: nothing dropped: {err}")
 
 
+def case_starttimeout(build, tmp):
+    vmitrace = os.path.join(build, "vmitrace")
+    prof = os.path.join(tmp, "profile.json")
+    subprocess.run([vmitrace, "profile", os.path.join(ROOT, ".cache/guest/kernel-6.1/vmlinuz"), "--output", prof],
+                   check=True, capture_output=True)
+    name = f"vmitrace-starttimeout-{os.getpid()}"
+    # Firmware only: SeaBIOS finds nothing to boot and waits; no kernel code ever runs.
+    bare = ["qemu-system-x86_64", "-accel", "tcg", "-nodefaults", "-no-user-config", "-display", "none",
+            "-m", "64", "-name", name]
+    def timed_failure(what, cmd, limit):
+        """Runs cmd; checks exit 1 within limit seconds; returns (stderr, its last line)."""
+        t0 = time.monotonic()
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        took = time.monotonic() - t0
+        print(r.stderr)
+        print(f"starttimeout: {what} exit {r.returncode} after {took:.1f} s")
+        check(r.returncode == 1, f"{what}: exit {r.returncode}, expected 1")
+        check(took < limit, f"{what}: took {took:.1f} s, more than {limit} s")
+        return r.stderr, (r.stderr.rstrip("\n").splitlines() or [""])[-1]
+
+    _, last = timed_failure("run", [vmitrace, "run", "-r", prof, "--start-timeout", "3", "--"] + bare, 10)
+    check(last == "vmitrace: --start-timeout 3 s: the guest kernel was not found (no kernel code seen): "
+                  "QEMU stopped", f"run: last line {last!r}")
+    check(subprocess.run(["pgrep", "-f", name], capture_output=True).returncode != 0,
+          "run: QEMU still running after the start timeout")
+    # attach: vmitrace does not own this QEMU; it must detach and leave it running.
+    sock, mon = os.path.join(tmp, "gdb.sock"), os.path.join(tmp, "mon.sock")
+    qemu = subprocess.Popen(bare + ["-gdb", f"unix:{sock},server=on,wait=off",
+                                    "-monitor", f"unix:{mon},server=on,wait=off"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if os.path.exists(sock) and os.path.exists(mon):
+                break
+            time.sleep(0.1)
+        # A profile the capture refuses: one line, exit 1, detached (it crashed once).
+        r = subprocess.run([vmitrace, "attach", "-d", "unix:" + sock, "-r", "/etc/hostname"],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 1 and r.stderr.splitlines()[-1].startswith("vmitrace: /etc/hostname: "),
+              f"attach with a bad profile: exit {r.returncode}: {r.stderr}")
+        err, last = timed_failure("attach", [vmitrace, "attach", "-d", "unix:" + sock, "-r", prof,
+                                              "--start-timeout", "11"], 20)
+        check("vmitrace: waiting for the guest kernel: no kernel code seen after 10 s\n" in err,
+              "attach: no 'waiting for the guest kernel' line after 10 s")
+        check(last == "vmitrace: --start-timeout 11 s: the guest kernel was not found (no kernel code seen): "
+                      "detached", f"attach: last line {last!r}")
+        check("WARNING" not in err, "attach: detach failed")
+        status = monitor(mon, "info status")
+        check("VM status: running" in status, f"attach: the VM is not running after detach: {status!r}")
+    finally:
+        qemu.kill()
+        qemu.wait()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--case", required=True,
                     choices=["fullfs", "fullfs-whole", "pipe", "sigint", "sigterm", "maxevents",
-                             "dropexact", "ratelimit"])
+                             "dropexact", "ratelimit", "starttimeout"])
     a = ap.parse_args()
     if not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs.cpio.gz")):
         print("lab guest not built (guest/setup.sh)")
@@ -282,6 +343,8 @@ def main():
             case_dropexact(a.build, tmp)
         elif a.case == "ratelimit":
             case_ratelimit(a.build, tmp)
+        elif a.case == "starttimeout":
+            case_starttimeout(a.build, tmp)
         else:
             case_maxevents(a.build, tmp)
     for f in failures:

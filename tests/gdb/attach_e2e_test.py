@@ -15,8 +15,9 @@ Variants:
   ram      like reset, with guest memory read through the RAM file
            (memory-backend-file, share=on) instead of the stub.
   smp2     like reset with two vCPUs (two gdbstub threads).
-  lifetime the running guest of `running`, traced twice (issue 14): Ctrl-C (SIGINT)
-           detaches and QEMU's monitor then says the VM is running; then QEMU is
+  lifetime the running guest of `running`, traced three times (issue 14): Ctrl-C (SIGINT)
+           detaches and QEMU's monitor then says the VM is running; a SIGKILLed vmitrace
+           leaves it running too (its guard process detaches); then QEMU is
            SIGSTOPped under a trace with --timeout-ms 1000: vmitrace must end within a
            few seconds, non-zero, saying the VM may be paused and how to resume it
            (kill -CONT), and after SIGCONT the queued detach leaves the guest running.
@@ -39,6 +40,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests/lab"))
+from qemu_monitor import monitor  # noqa: E402
 FILES = {"lab64": "/tmp/vmitrace-lab/file64.txt", "lab32": "/tmp/vmitrace-lab/file32.txt"}
 failures = []
 
@@ -76,25 +79,6 @@ def qemu_cmd(kernel, workload, append, sock, serial, extra, smp):
 MAX_EVENTS = 30  # the running variant's --max-events
 
 
-def monitor(path, command, timeout=10):
-    """One HMP command on QEMU's monitor socket; returns its output."""
-    import socket
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(timeout)
-        s.connect(path)
-        out = b""
-        while b"(qemu)" not in out:
-            out += s.recv(4096)
-        s.sendall(command.encode() + b"\n")
-        out = b""
-        while out.count(b"(qemu)") < 1 or not out.rstrip().endswith(b"(qemu)"):
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            out += chunk
-        return out.decode(errors="replace")
-
-
 def count_lines(path):
     try:
         with open(path) as f:
@@ -113,7 +97,7 @@ def lifetime(vmitrace, profile, filt, tmp, sock, serial, kernel):
     try:
         if not check(wait_for(serial, r"GT workload nanosleep start", 120), "guest did not start its workload"):
             return
-        for step in ("sigint", "sigstop"):
+        for step in ("sigint", "sigkill", "sigstop"):
             events, log = os.path.join(tmp, f"events-{step}.jsonl"), os.path.join(tmp, f"attach-{step}.log")
             cmd = [vmitrace, "attach", "-d", "unix:" + sock, "-r", profile, "--syscalls_filter_file", filt,
                    "--disable_sysret", "--output", events, "--timeout-ms", "1000"]
@@ -133,6 +117,17 @@ def lifetime(vmitrace, profile, filt, tmp, sock, serial, kernel):
                 check("WARNING" not in err, f"sigint: {err}")
                 status = monitor(mon, "info status")
                 check("VM status: running" in status, f"sigint: the VM is not running after detach: {status!r}")
+                continue
+            if step == "sigkill":
+                # vmitrace cannot detach: its guard process does. The guest calls the hooked
+                # nanosleep all the time, so a breakpoint left in would pause it at once.
+                tracer.kill()
+                tracer.wait()
+                time.sleep(0.5)
+                for _ in range(4):
+                    status = monitor(mon, "info status")
+                    check("VM status: running" in status, f"sigkill: the VM is not running: {status!r}")
+                    time.sleep(0.5)
                 continue
             qemu.send_signal(signal.SIGSTOP)
             t0 = time.time()

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "backends/gdb/detach_guard.hpp"
 #include "backends/gdb/gdb_backend.hpp"
 #include "backends/gdb/target_desc.hpp"
 
@@ -427,4 +428,50 @@ TEST(GdbBackend, QuietGuestIsCheckedAndRunsOn) {
   EXPECT_GE(std::count(reqs.begin(), reqs.end(), "c"), 3);
   EXPECT_GE(b.stats().other_stops, 2u);
   EXPECT_TRUE(b.detach());
+}
+
+// The guard sends the detach when vmitrace goes away without disarming it (here:
+// destroyed armed, which is what a SIGKILL amounts to), and nothing once disarmed.
+TEST(DetachGuard, DetachesOnlyWhenAbandoned) {
+  auto read_all = [](int fd) {
+    std::string got;
+    char buf[64];
+    pollfd p{fd, POLLIN, 0};
+    while (::poll(&p, 1, 500) > 0) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    return got;
+  };
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  {
+    DetachGuard g;
+    ASSERT_TRUE(g.arm(sv[0]));
+    EXPECT_TRUE(g.armed());
+  }  // abandoned
+  EXPECT_EQ(read_all(sv[1]), std::string(DetachGuard::kDetach));
+  {
+    DetachGuard g;
+    ASSERT_TRUE(g.arm(sv[0]));
+    g.disarm();
+    EXPECT_FALSE(g.armed());
+  }
+  EXPECT_EQ(read_all(sv[1]), "");
+  ::close(sv[0]);
+  ::close(sv[1]);
+}
+
+// A detach by vmitrace disarms the guard: the stub sees one detach, no extra bytes.
+TEST(GdbBackend, DetachDisarmsTheGuard) {
+  UnixStub stub([](const std::string& r) { return qemu_like(r); });
+  {
+    GdbBackend b(opts(stub.endpoint()));
+    EXPECT_TRUE(b.detach());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto reqs = stub.requests();
+  EXPECT_EQ(std::count(reqs.begin(), reqs.end(), "D"), 1);
+  EXPECT_EQ(std::count(reqs.begin(), reqs.end(), "<interrupt>"), 0);
 }

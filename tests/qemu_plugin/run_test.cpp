@@ -117,6 +117,24 @@ TEST_F(Run, QemuKilledMidTraceLosesNothingPublished) {
 
 // A SIGKILLed vmitrace cannot stop QEMU itself: the kernel kills QEMU with it
 // (PR_SET_PDEATHSIG), so no guest is left running with nobody reading.
+// Nothing of a run is left in /dev/shm, even when vmitrace is killed while QEMU
+// starts (the ring file is unlinked at once; QEMU inherits its descriptor).
+TEST_F(Run, SigkillAtStartLeavesNoRingFile) {
+  auto p = lab::start(run_cmd(out, ""), "/dev/null", err);
+  // The QEMU that runs the guest, not `qemu --version` before it.
+  auto qemu_started = [&] {
+    pid_t q = child_of(p.pid);
+    return q > 0 && lab::slurp("/proc/" + std::to_string(q) + "/cmdline").find("-plugin") != std::string::npos;
+  };
+  for (int i = 0; i < 2000 && !qemu_started(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(qemu_started()) << lab::slurp(err);
+  ::kill(p.pid, SIGKILL);
+  lab::wait(p, 10);
+  const std::string prefix = "vmitrace-" + std::to_string(p.pid) + "-";
+  for (const auto& e : std::filesystem::directory_iterator("/dev/shm"))
+    EXPECT_NE(e.path().filename().string().rfind(prefix, 0), 0u) << e.path() << " left behind";
+}
+
 TEST_F(Run, SigkillOfVmitraceTakesQemuWithIt) {
   auto p = lab::start(run_cmd(out, "vmitrace.workload=bench"), "/dev/null", err);
   for (int i = 0; i < 600 && count_lines(out) < 100; ++i)

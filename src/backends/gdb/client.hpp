@@ -57,6 +57,7 @@ class Client {
   const std::string& name() const { return opt_.name; }
   uint64_t garbage_bytes() const { return parser_.garbage_bytes(); }
   int timeout_ms() const { return opt_.timeout_ms; }
+  int fd() const { return fd_; }
 
  private:
   void write_all(std::string_view bytes);

@@ -125,6 +125,7 @@ GdbBackend::GdbBackend(const GdbBackendOptions& opt)
   co.timeout_ms = opt_.timeout_ms;
   co.name = opt_.endpoint;
   client_ = std::make_unique<Client>(connect_endpoint(opt_.endpoint, opt_.timeout_ms), co);
+  guard_.arm(client_->fd());  // best effort: without it only a SIGKILL is left unhandled
 
   std::string sup;
   try {
@@ -442,6 +443,12 @@ void GdbBackend::detach_blind() noexcept {
 bool GdbBackend::detach(std::string* why) noexcept {
   if (detached_) return true;
   detached_ = true;
+  // Until vmitrace has sent its detach, the guard still covers a kill (a second
+  // detach only stops and resumes the guest once more).
+  struct Disarm {
+    DetachGuard& g;
+    ~Disarm() { g.disarm(); }
+  } disarm{guard_};
   try {
     if (running_) {
       client_->interrupt();

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "backends/gdb/client.hpp"
+#include "backends/gdb/detach_guard.hpp"
 #include "backends/gdb/guest_ram.hpp"
 #include "backends/gdb/target_desc.hpp"
 #include "vmi/kernel_waiters.hpp"
@@ -43,7 +44,8 @@ class GdbBackend final : public vmi::Backend {
  public:
   // Connects and reads the target description; QEMU stops the guest while a
   // debugger is attached. Throws Error on a bad endpoint, a peer that is not a
-  // gdbstub, a non-x86 target or a bad RAM file.
+  // gdbstub, a non-x86 target or a bad RAM file. From the connection on, a guard
+  // process detaches if vmitrace dies without detaching (detach_guard.hpp).
   explicit GdbBackend(const GdbBackendOptions& opt);
   ~GdbBackend() override;
 
@@ -92,6 +94,7 @@ class GdbBackend final : public vmi::Backend {
 
   GdbBackendOptions opt_;
   std::unique_ptr<Client> client_;
+  DetachGuard guard_;  // detaches if vmitrace dies (or the constructor fails) attached
   std::unique_ptr<GuestRam> ram_;
   TargetDesc desc_;
   int reg_index_[static_cast<int>(vmi::Reg::count)];

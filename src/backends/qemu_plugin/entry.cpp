@@ -89,6 +89,10 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     // The plugin printed the message; tell vmitrace so that it exits non-zero.
     ipc::EventRing* ring = &s->ring;
     cfg.on_fatal = [ring](const std::string&) { ring->set_counter(ipc::Counter::fatal, 1); };
+    // For vmitrace's "waiting for the guest kernel" lines and --start-timeout.
+    cfg.on_start_phase = [ring](syscalls::StartPhase p) {
+      ring->set_counter(ipc::Counter::start_phase, static_cast<uint64_t>(p));
+    };
     s->plugin = std::make_unique<syscalls::Plugin>(cfg, *s->backend, *s->sink);
     // Attached last: vmitrace takes "producer attached" to mean the plugin loaded.
     s->ring = ipc::EventRing::attach(s->args.ring);

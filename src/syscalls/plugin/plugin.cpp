@@ -101,7 +101,7 @@ struct LinuxTracer final : Tracer {
   mutable std::mutex hooks_mu;  // hooks, return sites, error text
   std::vector<vmi::HookId> hooks;
   ReturnSites ret_sites{kMaxReturnSites};
-  std::atomic<bool> started{false}, tracing_on{false}, failed{false};
+  std::atomic<bool> started{false}, tracing_on{false}, failed{false}, kernel_seen{false};
   std::string error_text;
   // The hooked functions (entries and the return hook), for the self-check.
   std::vector<oslinux::CodeSite> code_sites;
@@ -204,6 +204,7 @@ struct LinuxTracer final : Tracer {
 
   // --- start-up -----------------------------------------------------------
   bool on_kernel(vmi::Vcpu& cpu) {
+    if (!kernel_seen.exchange(true) && cfg.on_start_phase) cfg.on_start_phase(StartPhase::kernel_code_seen);
     if (failed.load() || tracing_on.load()) return true;
     // One vCPU at a time scans; another one just tries again later.
     std::unique_lock busy(locate_mu, std::try_to_lock);
@@ -278,6 +279,7 @@ struct LinuxTracer final : Tracer {
       hooks.push_back(backend.add_gated_hook(kernel->runtime(plan.ret_link),
                                              [this](vmi::Vcpu& c, uint64_t) { on_exit_regs(c); }));
     tracing_on.store(true);
+    if (cfg.on_start_phase) cfg.on_start_phase(StartPhase::tracing);
   }
 
   // Return-address fallback: hook each distinct return site once (few exist).

@@ -18,6 +18,14 @@ namespace vmitrace::profile { class Profile; }
 
 namespace vmitrace::syscalls {
 
+// How far the start-up got (published for "waiting for the guest kernel" messages
+// and --start-timeout; the numbers travel in the event ring's header).
+enum class StartPhase : uint64_t {
+  waiting = 0,           // no vCPU seen in kernel mode yet (firmware, boot loader)
+  kernel_code_seen = 1,  // kernel-mode code runs, the profile's kernel not located yet
+  tracing = 2,           // located, hooks placed
+};
+
 struct PluginConfig {
   std::string profile_path;          // ISF of the guest kernel
   std::string filter_file;           // syscalls_filter_file; empty = every syscall
@@ -33,6 +41,8 @@ struct PluginConfig {
   // Called once, on a vCPU thread, when tracing stops for good at run time (e.g. the
   // profile does not match the running kernel). The message is also on stderr.
   std::function<void(const std::string&)> on_fatal;
+  // Called once per phase reached (kernel_code_seen, tracing), on a vCPU thread.
+  std::function<void(StartPhase)> on_start_phase;
 };
 
 class Plugin {

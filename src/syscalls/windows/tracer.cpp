@@ -89,7 +89,7 @@ struct WindowsTracer final : syscalls::Tracer {
   mutable std::mutex mu;  // start-up, hooks, plan text, error text
   std::vector<vmi::HookId> hooks;
   ReturnSites ret_sites{kMaxReturnSites};
-  std::atomic<bool> started{false}, tracing_on{false}, failed{false}, w32_done{false};
+  std::atomic<bool> started{false}, tracing_on{false}, failed{false}, w32_done{false}, kernel_seen{false};
   uint64_t w32_first_ns = 0, w32_last_ns = 0;
   std::string plan_text, error_text;
 
@@ -134,6 +134,7 @@ struct WindowsTracer final : syscalls::Tracer {
 
   // --- start-up -------------------------------------------------------------------
   bool on_kernel(vmi::Vcpu& cpu) {
+    if (!kernel_seen.exchange(true) && cfg.on_start_phase) cfg.on_start_phase(StartPhase::kernel_code_seen);
     if (failed.load()) return true;
     std::unique_lock lock(mu, std::try_to_lock);
     if (!lock.owns_lock()) return false;
@@ -157,6 +158,7 @@ struct WindowsTracer final : syscalls::Tracer {
       std::fprintf(stderr, "vmitrace: windows kernel at %s (%zu bytes), nt: %zu of %zu services hooked\n",
                    hex(kernel.base()).c_str(), static_cast<size_t>(kernel.image_size()), n, t.services.size());
       tracing_on.store(true);
+      if (cfg.on_start_phase) cfg.on_start_phase(StartPhase::tracing);
     }
     if (!w32_done.load()) try_win32k(cpu, lock);
     if (w32_done.load() && !names_checked) check_filter_names();
