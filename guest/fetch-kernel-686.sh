@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Fetches the 32-bit lab kernel (Debian bookworm linux-image-686-pae, i386) and the
-# debug vmlinux of its -dbg package, without installing either:
-#   .cache/guest/kernel-686/{vmlinuz,System.map,release}   from linux-image-<release>:i386
-#   .cache/guest/kernel-686/vmlinux-dbg                     from linux-image-<release>-dbg:i386
+# Fetches a 32-bit lab kernel (Debian bookworm, i386) and the debug vmlinux of its
+# -dbg package, without installing either:
+#   guest/fetch-kernel-686.sh [686-pae|686]
+#   686-pae (default): linux-image-686-pae, the 32-bit lab   -> .cache/guest/kernel-686/
+#   686: linux-image-686, non-PAE (2-level page tables; Volatility3 2.11 reads no PAE
+#        guest)                                              -> .cache/guest/kernel-686np/
+#   DIR/{vmlinuz,System.map,release}   from linux-image-<release>:i386
+#   DIR/vmlinux-dbg                     from linux-image-<release>-dbg:i386
 # The kernel has no BTF, so its profile is built from the DWARF in vmlinux-dbg
 # (vmitrace profile --debug-file). The -dbg package is ~765 MB: it is streamed
 # through dpkg-deb | tar extracting only usr/lib/debug/boot/vmlinux-*, and the .deb
@@ -13,17 +17,23 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cache="$repo/.cache/guest"
 debs="$cache/debs"
-dir="$cache/kernel-686"
+die() { echo "fetch-kernel-686: $*" >&2; exit 1; }
+flavour=${1:-686-pae}
+case "$flavour" in
+  686-pae) dir="$cache/kernel-686" ;;
+  686) dir="$cache/kernel-686np" ;;
+  *) die "unknown flavour '$flavour' (686-pae or 686)" ;;
+esac
 mkdir -p "$debs"
 
-die() { echo "fetch-kernel-686: $*" >&2; exit 1; }
 command -v apt-cache >/dev/null && command -v dpkg-deb >/dev/null || die "needs apt-cache and dpkg-deb (a Debian host)"
 dpkg --print-foreign-architectures | grep -qx i386 ||
   die "the i386 architecture is not enabled (scripts/install-deps.sh does dpkg --add-architecture i386)"
 
 resolve() {
-  apt-cache depends linux-image-686-pae:i386 2>/dev/null |
-    awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.1\.0-[0-9]+-686-pae/ { sub(/:i386$/, "", $2); print $2; exit }'
+  apt-cache depends "linux-image-$flavour:i386" 2>/dev/null |
+    awk -v f="$flavour" '$1 == "Depends:" { sub(/:i386$/, "", $2) }
+      $1 == "Depends:" && $2 ~ ("^linux-image-6\\.1\\.0-[0-9]+-" f "$") { print $2; exit }'
 }
 pkg=$(resolve)
 if [[ -z $pkg ]]; then
@@ -32,10 +42,10 @@ if [[ -z $pkg ]]; then
 fi
 if [[ -z $pkg ]]; then
   if [[ -s $dir/vmlinuz && -s $dir/vmlinux-dbg && -s $dir/release ]]; then
-    echo "fetch-kernel-686: cannot resolve linux-image-686-pae:i386; keeping $(cat "$dir/release")" >&2
+    echo "fetch-kernel-686: cannot resolve linux-image-$flavour:i386; keeping $(cat "$dir/release")" >&2
     exit 0
   fi
-  die "cannot resolve linux-image-686-pae:i386 (apt-get update after scripts/install-deps.sh?)"
+  die "cannot resolve linux-image-$flavour:i386 (apt-get update after scripts/install-deps.sh?)"
 fi
 release=${pkg#linux-image-}
 if [[ -s $dir/vmlinuz && -s $dir/vmlinux-dbg && -f $dir/release && "$(cat "$dir/release")" == "$release" ]]; then
@@ -54,7 +64,7 @@ now() { date +%s.%N; }
 took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 mkdir -p "$dir"
-tmp=$(mktemp -d "$cache/unpack686.XXXXXX")
+tmp=$(mktemp -d "$cache/unpack$flavour.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 t=$(now)
@@ -82,5 +92,5 @@ mv "$dir/vmlinux-dbg.new" "$dir/vmlinux-dbg"
 rm -f "$dir/profile.json"   # a profile of the previous release
 echo "$release" >"$dir/release"   # written last: marks the directory complete
 # The extracted vmlinux is the cache: the .debs (765 MB for -dbg) are dead weight now.
-rm -f "$debs"/linux-image-*-686-pae*_i386.deb
-echo "fetch-kernel-686: kernel-686 = $release"
+rm -f "$debs/${pkg}_"*_i386.deb "$debs/${pkg}-dbg_"*_i386.deb
+echo "fetch-kernel-686: ${dir##*/} = $release"

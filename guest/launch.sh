@@ -2,7 +2,7 @@
 # Boots a lab VM under QEMU 10 (TCG, KASLR on) with the lab initramfs, serial
 # console to a log, and waits until the guest powers off. See guest/README.md.
 #
-#   guest/launch.sh --kernel 6.1|6.12|686|DIR [--smp N] [--mem MB] [--workload NAME]
+#   guest/launch.sh --kernel 6.1|6.12|686|686np|DIR [--smp N] [--mem MB] [--workload NAME]
 #                   [--log FILE] [--timeout SEC] [--append "ARGS"] [--print-cmd]
 #                   [-- WRAPPER ARGS...]
 #
@@ -17,9 +17,10 @@ me="launch"
 usage() {
   sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//'
   cat <<'TXT'
-  --kernel 6.1|6.12|686|DIR
+  --kernel 6.1|6.12|686|686np|DIR
                          lab kernel series (686: the 32-bit lab, i386 686-pae kernel
-                         under qemu-system-i386), or a directory holding vmlinuz
+                         under qemu-system-i386; 686np: its non-PAE linux-image-686
+                         twin), or a directory holding vmlinuz
                          (and optionally initramfs.cpio.gz)
   --smp N                virtual CPUs (default 1)
   --mem MB               guest RAM in MiB (default 512)
@@ -28,7 +29,7 @@ usage() {
   --timeout SEC          kill QEMU after SEC seconds, exit 124 (default 300, 0 = never)
   --append "ARGS"        extra kernel command line arguments
   --print-cmd            print the command (one argument per line) and exit
-  -- WRAPPER ARGS...     run WRAPPER ARGS... qemu-system-x86_64 (686: -i386) QEMU-ARGS...
+  -- WRAPPER ARGS...     run WRAPPER ARGS... qemu-system-x86_64 (686, 686np: -i386) QEMU-ARGS...
 TXT
 }
 die() { echo "$me: $*" >&2; exit 2; }
@@ -54,7 +55,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-[[ -n $kernel ]] || die "--kernel 6.1|6.12|686|DIR is required"
+[[ -n $kernel ]] || die "--kernel 6.1|6.12|686|686np|DIR is required"
 [[ $smp =~ ^[1-9][0-9]*$ ]] || die "--smp: '$smp' is not a positive number"
 [[ $mem =~ ^[1-9][0-9]*$ ]] || die "--mem: '$mem' is not a positive number of MiB"
 [[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout: '$timeout_s' is not a number of seconds"
@@ -63,8 +64,8 @@ done
 arch=x86_64 lab_initrd="$cache/initramfs.cpio.gz"
 case "$kernel" in
   6.1|6.12) kdir="$cache/kernel-$kernel" ;;
-  686) kdir="$cache/kernel-686" arch=i386 lab_initrd="$cache/initramfs-i386.cpio.gz" ;;
-  *) [[ -d $kernel ]] || die "--kernel: '$kernel' is neither 6.1, 6.12, 686 nor a directory"
+  686|686np) kdir="$cache/kernel-$kernel" arch=i386 lab_initrd="$cache/initramfs-i386.cpio.gz" ;;
+  *) [[ -d $kernel ]] || die "--kernel: '$kernel' is neither 6.1, 6.12, 686, 686np nor a directory"
      kdir="$(cd "$kernel" && pwd)" ;;
 esac
 vmlinuz="$kdir/vmlinuz"

@@ -33,15 +33,17 @@ append=$(grep -A1 -x -- '-append' <<<"$joined" | tail -n 1)
 [[ $append != *nokaslr* ]] || fail "nokaslr on the kernel command line"
 grep -q -- '-accel' <<<"$joined" && ! grep -q kvm <<<"$joined" || fail "not TCG"
 
-# The 32-bit lab: qemu-system-i386 with the i386 initramfs (when set up).
-if [[ -s $cache/kernel-686/vmlinuz && -s $cache/initramfs-i386.cpio.gz ]]; then
-  mapfile -t cmd < <("$launch" --kernel 686 --print-cmd)
-  [[ ${cmd[0]:-} == */qemu-system-i386 ]] || fail "--kernel 686: not qemu-system-i386: ${cmd[0]:-}"
+# The 32-bit lab (686-pae, and its non-PAE twin 686np): qemu-system-i386 with the
+# i386 initramfs (when set up).
+for k in 686 686np; do
+  [[ -s $cache/kernel-$k/vmlinuz && -s $cache/initramfs-i386.cpio.gz ]] || continue
+  mapfile -t cmd < <("$launch" --kernel $k --print-cmd)
+  [[ ${cmd[0]:-} == */qemu-system-i386 ]] || fail "--kernel $k: not qemu-system-i386: ${cmd[0]:-}"
   joined=$(printf '%s\n' "${cmd[@]}")
-  for want in "$cache/kernel-686/vmlinuz" "$cache/initramfs-i386.cpio.gz"; do
-    grep -qxF -- "$want" <<<"$joined" || fail "--kernel 686: --print-cmd lacks '$want'"
+  for want in "$cache/kernel-$k/vmlinuz" "$cache/initramfs-i386.cpio.gz"; do
+    grep -qxF -- "$want" <<<"$joined" || fail "--kernel $k: --print-cmd lacks '$want'"
   done
-fi
+done
 
 # Bad options: non-zero exit and exactly one line on stderr.
 bad() {
