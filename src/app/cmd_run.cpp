@@ -15,7 +15,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,13 +29,14 @@
 
 #include "app/commands.hpp"
 #include "app/event_writer.hpp"
+#include "app/profile_cache.hpp"
 #include "app/qemu_child.hpp"
 #include "common/error.hpp"
+#include "common/file.hpp"
 #include "event/record.hpp"
 #include "ipc/ring.hpp"
 #include "output/format.hpp"
 #include "os/linux/kernel.hpp"
-#include "profile/kernel_image.hpp"
 #include "profile/profile.hpp"
 #include "syscalls/filter.hpp"
 #include "syscalls/plugin/capture.hpp"
@@ -71,15 +71,6 @@ struct RunOptions {
 
 // ---- checks and paths -----------------------------------------------------------
 
-void check_readable_file(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw Error(path, std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory");
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path, std::strerror(errno));
-  ::close(fd);
-}
-
 std::string absolute(const std::string& p) {
   std::error_code ec;
   auto a = fs::absolute(p, ec);
@@ -112,87 +103,6 @@ std::string default_plugin() {
     if (::access(p.c_str(), R_OK) == 0) return fs::weakly_canonical(p).string();
   }
   throw Error("libvmitrace-qemu.so", "QEMU plugin not found next to vmitrace (use --plugin PATH)");
-}
-
-// ---- profile from -kernel, cached -----------------------------------------------
-
-std::string find_kernel_arg(const std::vector<std::string>& args) {
-  for (size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if ((a == "-kernel" || a == "--kernel") && i + 1 < args.size()) return args[i + 1];
-    for (const char* pre : {"-kernel=", "--kernel="})
-      if (a.rfind(pre, 0) == 0) return a.substr(std::strlen(pre));
-  }
-  return {};
-}
-
-std::string cache_dir() {
-  const char* x = std::getenv("XDG_CACHE_HOME");
-  std::string base;
-  if (x && *x) {
-    base = x;
-  } else {
-    const char* home = std::getenv("HOME");
-    if (!home || !*home) throw Error("$HOME", "not set; cannot place the profile cache (use -r)");
-    base = std::string(home) + "/.cache";
-  }
-  return base + "/vmitrace/profiles";
-}
-
-// FNV-1a over the image's canonical path, size and mtime: a rebuilt image gets a
-// new profile; the cache never answers for a different file.
-std::string file_identity(const std::string& file) {
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0) throw Error(file, std::strerror(errno));
-  return fs::weakly_canonical(file).string() + "|" + std::to_string(st.st_size) + "|" +
-         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-}
-
-std::string cache_key(const std::string& image, const std::string& debug_file) {
-  std::string id = file_identity(image);
-  if (!debug_file.empty()) id += "|debug|" + file_identity(debug_file);
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : id) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return fmt::format("{}-{:016x}.json", fs::path(image).filename().string(), h);
-}
-
-std::string profile_for_kernel(const std::string& image, const std::string& debug_file) {
-  check_readable_file(image);
-  if (!debug_file.empty()) check_readable_file(debug_file);
-  std::string dir = cache_dir();
-  std::string path = dir + "/" + cache_key(image, debug_file);
-  if (::access(path.c_str(), R_OK) == 0) {
-    fmt::print(stderr, "vmitrace: profile {} (cached, from {})\n", path, image);
-    return path;
-  }
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(dir, "cannot create profile cache: " + ec.message());
-  auto t0 = std::chrono::steady_clock::now();
-  profile::BuildOptions bo;
-  bo.debug_file = debug_file;
-  profile::Profile p = profile::build_linux_profile(image, bo);
-  std::string json = profile::to_isf_json(p);
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(json.data(), static_cast<std::streamsize>(json.size()));
-    f.close();
-    if (!f) {
-      ::unlink(tmp.c_str());
-      throw Error(tmp, "cannot write profile cache");
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw Error(path, std::string("cannot write profile cache: ") + std::strerror(errno));
-  }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  fmt::print(stderr, "vmitrace: profile {} built from {} in {:.1f} s\n", path, image, secs);
-  return path;
 }
 
 // ---- the run ------------------------------------------------------------------
