@@ -25,6 +25,7 @@
 
 #include "app/commands.hpp"
 #include "app/event_writer.hpp"
+#include "app/trace_options.hpp"
 #include "backends/gdb/gdb_backend.hpp"
 #include "common/error.hpp"
 #include "event/record.hpp"
@@ -39,17 +40,9 @@ namespace vmitrace::app {
 namespace {
 
 struct AttachOptions {
-  std::string endpoint, profile, guest_ram, machine = "pc";
-  std::string format = "json", output, filter_file, win32k_profile;
-  bool disable_sysret = false;
-  uint32_t string_limit = 256;
-  uint32_t capture_buffers = 0;
-  bool no_fd_paths = false;
-  std::string args_style = "raw";
+  TraceOptions trace;
+  std::string endpoint, guest_ram, machine = "pc";
   int timeout_ms = 5000;
-  uint32_t rate_limit = 0;
-  std::string backpressure = "block";
-  uint64_t max_events = 0;  // 0: no limit
 };
 
 std::atomic<bool> g_stop{false};
@@ -71,10 +64,9 @@ void say_detach_failed(const std::string& endpoint, const std::string& why, int 
 
 int attach(const AttachOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
-  output::FormatOptions fo;
-  fo.format = output::parse_format(o.format);
-  fo.string_limit = o.string_limit;
-  fo.args = o.args_style == "rich" ? output::ArgStyle::rich : output::ArgStyle::raw;
+  const TraceOptions& t = o.trace;
+  output::FormatOptions fo = format_options(t);
+  check_trace_files(t);
 
   gdb::GdbBackendOptions bo;
   bo.endpoint = o.endpoint;
@@ -94,31 +86,23 @@ int attach(const AttachOptions& o) {
              o.guest_ram.empty() ? "the stub (physical mode)" : o.guest_ram);
   // The same hand-over and writer as `vmitrace run`: an event ring (here private to
   // this process) between the capture thread and the writer thread.
-  OutputFile out(o.output);
+  OutputFile out(t.output);
   std::string ring_file = fmt::format("/dev/shm/vmitrace-attach-{}.ring", ::getpid());
-  ipc::EventRing ring = ipc::EventRing::create(ring_file, size_t{64} << 20);
+  ipc::EventRing ring = ipc::EventRing::create(ring_file, size_t{t.ring_mb} << 20);
   ::unlink(ring_file.c_str());  // the mapping is all we need
-  ipc::RingSink sink(ring, o.backpressure == "block");
+  ipc::RingSink sink(ring, t.backpressure == "block");
   std::atomic<bool> capture_done{false};
   std::atomic<bool> output_failed{false};
   EventCounts counts;
   std::thread writer([&] {
     writer_loop(ring, out, fo, capture_done, counts,
                 [&] { if (!output_failed.exchange(true)) { ring.mark_reader_gone(); g_stop.store(true); } },
-                o.max_events, [] { g_stop.store(true); });  // --max-events: detach, exit 0
+                t.max_events, [] { g_stop.store(true); });  // --max-events: detach, exit 0
   });
   std::string fatal;
   int status = 0;
   {
-    syscalls::PluginConfig pc;
-    pc.profile_path = o.profile;
-    pc.filter_file = o.filter_file;
-    pc.win32k_profile = o.win32k_profile;
-    pc.disable_sysret = o.disable_sysret;
-    pc.string_limit = o.string_limit;
-    pc.rate_limit = o.rate_limit;
-    pc.capture_buffers = o.capture_buffers;
-    pc.fd_paths = !o.no_fd_paths;
+    syscalls::PluginConfig pc{t.capture, {}};
     pc.on_fatal = [&](const std::string& m) {
       fatal = m;
       g_stop.store(true);
@@ -150,7 +134,7 @@ int attach(const AttachOptions& o) {
   out.close_file();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto bs = backend.stats();
-  print_summary(counts, ring, secs, o.max_events);
+  print_summary(counts, ring, secs, t.max_events);
   fmt::print(stderr, "vmitrace: {} breakpoint hits ({:.0f}/s), {} other stops\n", bs.hook_hits,
              secs > 0 ? bs.hook_hits / secs : 0.0, bs.other_stops);
   if (!out.ok()) {
@@ -171,41 +155,16 @@ void add_attach_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "attach", "Attach to a running QEMU (KVM or TCG) through its gdbstub and trace system calls");
   cmd->add_option("-d,--domain", o->endpoint, "The gdbstub: unix:PATH or tcp:HOST:PORT")->required();
-  cmd->add_option("-r,--profile", o->profile, "ISF profile of the guest kernel")->required()
-      ->check(CLI::ExistingFile);
+  add_trace_options(*cmd, o->trace);
+  cmd->get_option("--profile")->required();
   cmd->add_option("--guest-ram", o->guest_ram,
                   "QEMU's RAM file (memory-backend-file, share=on); default: reads through the stub");
   cmd->add_option("--machine", o->machine, "RAM layout of --guest-ram: pc or q35")
       ->check(CLI::IsMember({"pc", "q35"}));
-  cmd->add_option("-o,--format", o->format, "Output format: json, kv, csv or default")
-      ->check(CLI::IsMember({"json", "kv", "csv", "default"}));
-  cmd->add_option("--output", o->output, "Write events to this file (default: stdout)");
-  cmd->add_option("--syscalls_filter_file,--syscalls-filter-file", o->filter_file,
-                  "Trace only the syscalls named in this file")->check(CLI::ExistingFile);
-  cmd->add_option("-W,--win32k_profile,--win32k-profile", o->win32k_profile,
-                  "win32k profile (Windows guests: also trace win32k services)")
-      ->check(CLI::ExistingFile);
-  cmd->add_flag("--disable_sysret,--disable-sysret", o->disable_sysret, "Do not trace returns");
-  cmd->add_option("--string-limit", o->string_limit, "Bytes captured per string argument")
-      ->check(CLI::Range(1u, syscalls::kMaxStringLimit));
-  cmd->add_option("--args", o->args_style, "Argument rendering: raw or rich")
-      ->check(CLI::IsMember({"raw", "rich"}));
-  cmd->add_option("--capture-buffers,--capture_buffers", o->capture_buffers,
-                  "First N bytes of read/write/recv/send buffers (0..8192, default 0: none)")
-      ->check(CLI::Range(0u, 8192u));
-  cmd->add_option("--on-backpressure,--on_backpressure", o->backpressure,
-                  "When the writer cannot keep up: block the guest or drop events (counted)")
-      ->check(CLI::IsMember({"block", "drop"}));
-  cmd->add_option("--max-events,--max_events", o->max_events,
-                  "Stop after writing this many events: detach (the guest runs on), exit 0 "
-                  "(0 = no limit)")
-      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 48));
-  cmd->add_flag("--no-fd-paths,--no_fd_paths", o->no_fd_paths, "No <arg>_path keys");
   cmd->add_option("--timeout-ms", o->timeout_ms,
                   "Deadline of every answer from the stub; a guest running this long without a "
                   "stop is interrupted once to check that QEMU still answers (100..600000)")
       ->check(CLI::Range(100, 600000));
-  add_rate_limit_option(*cmd, o->rate_limit);
   cmd->callback([o] { exit_status = attach(*o); });
 }
 

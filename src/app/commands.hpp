@@ -12,13 +12,6 @@ inline int exit_status = 0;
 
 void add_profile_command(CLI::App& app);
 
-// --rate-limit N, the same for run and attach (see syscalls/plugin/rate_limit.hpp).
-inline void add_rate_limit_option(CLI::App& cmd, uint32_t& value) {
-  cmd.add_option("--rate-limit,--rate_limit", value,
-                 "At most N syscalls per second per guest process (burst N); the rest are "
-                 "dropped with their returns and counted per process (0 = no limit)")
-      ->check(CLI::Range(0u, 10000000u));
-}
 #ifdef VMITRACE_PLUGIN_SYSCALLS
 void add_run_command(CLI::App& app);
 void add_attach_command(CLI::App& app);  // gdbstub backend (cmd_attach.cpp)

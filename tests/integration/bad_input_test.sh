@@ -142,6 +142,15 @@ expect attach-string-limit "string-limit" attach -d "unix:$tmp/nosock" -r "$prof
 expect attach-rate-limit "rate-limit" attach -d "unix:$tmp/nosock" -r "$prof" --rate-limit -3
 expect attach-filter-dir "dir" attach -d "unix:$tmp/nosock" -r "$prof" --syscalls_filter_file "$tmp/dir"
 
+# attach takes every option run does (app/trace_options.cpp), with the same bounds.
+expect attach-ring-mb "ring-mb: Value 0 not in range" attach -d "unix:$tmp/nosock" -r "$prof" --ring-mb 0
+expect attach-string-limit-alias "string-limit: Value 0 not in range" attach -d "unix:$tmp/nosock" -r "$prof" --string_limit 0
+expect attach-config-twice "at2.conf:2: 'format' is given twice" attach -d "unix:$tmp/nosock" -r "$prof" --config "$(cfg at2 'format = kv\nformat = csv\n')"
+options_of() { "$vt" "$1" --help | grep -o -E '^ +(-[a-zA-Z],)?--[a-z_-]+(,--[a-z_-]+)*' | tr -d ' ' | sort; }
+diff <(options_of run | grep -v -E -- '^--(debug-file|plugin)$') \
+     <(options_of attach | grep -v -E -- '^(-d,--domain|--guest-ram|--machine|--timeout-ms)$') >"$tmp/drift" ||
+  { echo "FAIL run and attach options differ: $(cat "$tmp/drift")"; fails=$((fails + 1)); }
+
 # --- profile ---------------------------------------------------------------------------
 expect profile-no-image "IMAGE is required" profile
 expect profile-image-missing "nope: No such file" profile "$tmp/nope" --output "$tmp/o.json"

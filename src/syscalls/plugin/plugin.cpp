@@ -104,7 +104,7 @@ struct Plugin::Impl {
 
     std::optional<LinuxFilter> filter;
     if (!cfg.filter_file.empty()) {
-      filter = load_linux_filter(cfg.filter_file, cfg.warn_unknown_filter_names);
+      filter = load_linux_filter(cfg.filter_file);
       filtered = true;
       for (const auto& n : filter->names)
         for (Abi a : {Abi::linux_x64, Abi::linux_ia32})

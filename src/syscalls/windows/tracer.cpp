@@ -166,7 +166,7 @@ struct Tracer::Impl {
   // before the guest's tables are read).
   void check_filter_names() {
     names_checked = true;
-    if (!filtered || !cfg.warn_unknown_filter_names) return;
+    if (!filtered) return;
     std::vector<std::string> unknown;
     for (const auto& n : filter)
       if (!seen.count(n)) unknown.push_back(n);

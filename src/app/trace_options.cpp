@@ -1,0 +1,68 @@
+#include "app/trace_options.hpp"
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+
+namespace vmitrace::app {
+
+void add_trace_options(CLI::App& cmd, TraceOptions& o) {
+  options::CaptureOptions& c = o.capture;
+  // Expanded before parsing (app/config_file.hpp), which leaves --config=FILE.
+  cmd.add_option("--config", o.config_files,
+                 "Read options from this file: one 'name = value' per line, same names as the options, "
+                 "'#' comments (also after a value); an option also on the command line: the command line wins");
+  cmd.add_option("-r,--profile", c.profile_path, "ISF profile of the guest kernel");
+  cmd.add_option("-o,--format", o.format, "Output format: json, kv, csv or default")
+      ->check(CLI::IsMember({"json", "kv", "csv", "default"}));
+  cmd.add_option("--output", o.output, "Write events to this file (default: stdout)");
+  cmd.add_option("--syscalls_filter_file,--syscalls-filter-file", c.filter_file,
+                 "Trace only the syscalls named in this file (one per line, # comments)");
+  cmd.add_option("-W,--win32k_profile,--win32k-profile", c.win32k_profile,
+                 "win32k profile (Windows guests: also trace win32k services; unused for Linux)");
+  cmd.add_flag("--disable_sysret,--disable-sysret", c.disable_sysret,
+               "Do not hook syscall returns (no sysret events)");
+  cmd.add_option("--args", o.args_style, "Argument rendering: raw or rich")
+      ->check(CLI::IsMember({"raw", "rich"}));
+  // The capture's own bounds: never clamped silently.
+  cmd.add_option("--string-limit,--string_limit", c.string_limit,
+                 "Bytes captured per string argument (1..8192)")
+      ->check(CLI::Range(1u, options::kMaxStringLimit));
+  cmd.add_option("--capture-buffers,--capture_buffers", c.capture_buffers,
+                 "First N bytes of read/write/recv/send buffers (0..8192, default 0: none)")
+      ->check(CLI::Range(0u, options::kMaxBufferCapture));
+  cmd.add_flag_callback("--no-fd-paths,--no_fd_paths", [&c] { c.fd_paths = false; },
+                        "No <arg>_path keys (fd -> path costs a few guest reads per fd argument)");
+  cmd.add_option("--on-backpressure,--on_backpressure", o.backpressure,
+                 "When the writer cannot keep up: block the guest or drop events (counted)")
+      ->check(CLI::IsMember({"block", "drop"}));
+  cmd.add_option("--ring-mb,--ring_mb", o.ring_mb, "Size of the event ring in MiB (1..4096)")
+      ->check(CLI::Range(1u, 4096u));
+  cmd.add_option("--max-events,--max_events", o.max_events,
+                 "Stop after writing this many events, exit 0 (run: QEMU is asked to quit; attach: "
+                 "detach, the guest runs on); 0 = no limit")
+      // A negative number would wrap to a huge one: refuse anything absurd.
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 48));
+  cmd.add_option("--rate-limit,--rate_limit", c.rate_limit,
+                 "At most N syscalls per second per guest process (burst N); the rest are "
+                 "dropped with their returns and counted per process (0 = no limit)")
+      ->check(CLI::Range(0u, options::kMaxRateLimit));
+}
+
+output::FormatOptions format_options(const TraceOptions& o) {
+  output::FormatOptions fo;
+  fo.format = output::parse_format(o.format);
+  if (o.args_style == "raw") fo.args = output::ArgStyle::raw;
+  else if (o.args_style == "rich") fo.args = output::ArgStyle::rich;
+  else throw Error("--args", "expected raw or rich, got '" + excerpt(o.args_style) + "'");
+  fo.string_limit = o.capture.string_limit;
+  return fo;
+}
+
+void check_trace_files(const TraceOptions& o, const std::vector<NamedInput>& extra) {
+  for (const std::string& path : {o.capture.profile_path, o.capture.filter_file, o.capture.win32k_profile})
+    if (!path.empty()) check_readable_file(path);
+  for (const NamedInput& in : extra)
+    if (!in.path.empty()) check_readable_file(in.path);
+}
+
+}  // namespace vmitrace::app

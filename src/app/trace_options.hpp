@@ -1,0 +1,40 @@
+// The options `vmitrace run` and `vmitrace attach` share, declared once: one struct,
+// one function that adds them to a subcommand, and the checks of the files they name.
+// What the capture side needs is options::CaptureOptions (options/capture_options.hpp),
+// also what the QEMU module receives (options/module_args.hpp).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "common/write_file.hpp"
+#include "options/capture_options.hpp"
+#include "output/format.hpp"
+
+namespace vmitrace::app {
+
+struct TraceOptions {
+  options::CaptureOptions capture;
+  std::vector<std::string> config_files;  // read by expand_config_files; kept to never write over them
+  std::string format = "json";
+  std::string output;                     // "" = stdout
+  std::string args_style = "raw";
+  std::string backpressure = "block";
+  uint32_t ring_mb = 64;
+  uint64_t max_events = 0;                // 0: no limit
+};
+
+// Adds --config, -r/--profile, -o/--format, --output, the filter, -W, --disable_sysret,
+// --args, --string-limit, --capture-buffers, --no-fd-paths, --on-backpressure,
+// --ring-mb, --max-events and --rate-limit (each with its aliases) to cmd.
+void add_trace_options(CLI::App& cmd, TraceOptions& o);
+
+output::FormatOptions format_options(const TraceOptions& o);
+
+// Every input (the profile, filter, win32k profile and config files, plus `extra`,
+// e.g. run's kernel image) must be a readable file. Throws Error naming the file.
+void check_trace_files(const TraceOptions& o, const std::vector<NamedInput>& extra = {});
+
+}  // namespace vmitrace::app
