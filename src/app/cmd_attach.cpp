@@ -17,6 +17,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -86,11 +87,28 @@ int attach(const AttachOptions& o) {
              o.guest_ram.empty() ? "the stub (physical mode)" : o.guest_ram);
   // The same hand-over and writer as `vmitrace run`: an event ring (here private to
   // this process) between the capture thread and the writer thread.
-  OutputFile out(t.output);
   std::string ring_file = fmt::format("/dev/shm/vmitrace-attach-{}.ring", ::getpid());
   ipc::EventRing ring = ipc::EventRing::create(ring_file, size_t{t.ring_mb} << 20);
   ::unlink(ring_file.c_str());  // the mapping is all we need
   ipc::RingSink sink(ring, t.backpressure == "block");
+  std::string fatal;
+  syscalls::PluginConfig pc{t.capture, {}};
+  pc.on_fatal = [&](const std::string& m) {
+    fatal = m;
+    g_stop.store(true);
+  };
+  std::unique_ptr<syscalls::Plugin> plugin;
+  std::optional<OutputFile> opened;
+  try {
+    plugin = std::make_unique<syscalls::Plugin>(pc, backend, sink);  // reads and checks the profile and filter
+    opened.emplace(t.output);  // truncated only now: a start that fails leaves it untouched
+  } catch (...) {
+    std::string why;
+    plugin.reset();
+    if (!backend.detach(&why)) say_detach_failed(o.endpoint, why, backend.stub_pid());
+    throw;
+  }
+  OutputFile& out = *opened;
   std::atomic<bool> capture_done{false};
   std::atomic<bool> output_failed{false};
   EventCounts counts;
@@ -99,17 +117,9 @@ int attach(const AttachOptions& o) {
                 [&] { if (!output_failed.exchange(true)) { ring.mark_reader_gone(); g_stop.store(true); } },
                 t.max_events, [] { g_stop.store(true); });  // --max-events: detach, exit 0
   });
-  std::string fatal;
   int status = 0;
   {
-    syscalls::PluginConfig pc{t.capture, {}};
-    pc.on_fatal = [&](const std::string& m) {
-      fatal = m;
-      g_stop.store(true);
-    };
-    std::unique_ptr<syscalls::Plugin> plugin;
     try {
-      plugin = std::make_unique<syscalls::Plugin>(pc, backend, sink);
       plugin->start();
       backend.run(g_stop);
     } catch (const gdb::GdbError& e) {

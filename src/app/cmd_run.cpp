@@ -105,7 +105,9 @@ int run(const RunOptions& r) {
   if (r.qemu.empty()) throw Error("run", "no QEMU command given (vmitrace run [options] -- qemu-system-x86_64 ...)");
   output::FormatOptions fo = format_options(t);
   std::string plugin = r.plugin.empty() ? default_plugin() : r.plugin;
-  check_trace_files(t, {{"the QEMU module (--plugin)", plugin}});
+  check_trace_files(t, {{"the QEMU module (--plugin)", plugin},
+                       {"QEMU's -kernel image", find_kernel_arg(r.qemu)},
+                       {"the --debug-file", r.debug_file}});
   check_qemu(r.qemu[0]);
 
   std::string profile;
@@ -120,7 +122,6 @@ int run(const RunOptions& r) {
     profile = profile_for_kernel(kernel, r.debug_file);
   }
 
-  OutputFile sink(t.output);  // a bad output path is reported before the slower checks
   // What the plugin would refuse inside QEMU (an empty filter, a profile that is
   // not a Linux kernel's) is checked here, so that it is one line and QEMU never starts.
   {
@@ -130,6 +131,9 @@ int run(const RunOptions& r) {
     oslinux::LinuxKernel check(p, profile);
     syscalls::choose_hook_plan(p, filter ? &filter->names : nullptr, o.disable_sysret, profile);
   }
+  // Opened (truncated) only once every input is read and checked: a run that fails
+  // at start leaves an existing output untouched.
+  OutputFile sink(t.output);
 
   Unlinker unlinker{ring_path()};
   ipc::EventRing ring = ipc::EventRing::create(unlinker.path, size_t{t.ring_mb} << 20);

@@ -1,5 +1,11 @@
 #include "app/trace_options.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "common/error.hpp"
 #include "common/file.hpp"
 
@@ -58,11 +64,40 @@ output::FormatOptions format_options(const TraceOptions& o) {
   return fo;
 }
 
+namespace {
+
+// Would OutputFile open path? Answered without creating or truncating it.
+void check_output_path(const std::string& path) {
+  if (path.empty()) return;  // stdout
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw Error(path, "cannot open output: is a directory");
+    if (::access(path.c_str(), W_OK) != 0) throw Error(path, "cannot open output: " + std::string(std::strerror(errno)));
+    return;
+  }
+  if (errno != ENOENT) throw Error(path, "cannot open output: " + std::string(std::strerror(errno)));
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw Error(path, "cannot open output: No such file or directory");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw Error(path, "cannot open output: " + std::string(std::strerror(errno)));
+}
+
+}  // namespace
+
 void check_trace_files(const TraceOptions& o, const std::vector<NamedInput>& extra) {
-  for (const std::string& path : {o.capture.profile_path, o.capture.filter_file, o.capture.win32k_profile})
-    if (!path.empty()) check_readable_file(path);
+  std::vector<NamedInput> inputs{{"the profile (-r)", o.capture.profile_path},
+                                 {"the filter file", o.capture.filter_file},
+                                 {"the win32k profile (-W)", o.capture.win32k_profile}};
+  for (const NamedInput& in : inputs)
+    if (!in.path.empty()) check_readable_file(in.path);
   for (const NamedInput& in : extra)
     if (!in.path.empty()) check_readable_file(in.path);
+  inputs.insert(inputs.end(), extra.begin(), extra.end());
+  for (const std::string& c : o.config_files) inputs.push_back({"the config file", c});
+  check_output_path(o.output);
+  refuse_input_as_output(o.output, inputs);
 }
 
 }  // namespace vmitrace::app

@@ -33,8 +33,11 @@ void add_trace_options(CLI::App& cmd, TraceOptions& o);
 
 output::FormatOptions format_options(const TraceOptions& o);
 
-// Every input (the profile, filter, win32k profile and config files, plus `extra`,
-// e.g. run's kernel image) must be a readable file. Throws Error naming the file.
+// Before anything is opened for writing: every input (the profile, filter, win32k
+// profile and config files, plus `extra`, e.g. run's kernel image) must be a readable
+// file, --output must be creatable or writable and must not be one of the inputs
+// (compared as files: device and inode; a new output is fine). Nothing is created or
+// truncated. Throws Error naming the file.
 void check_trace_files(const TraceOptions& o, const std::vector<NamedInput>& extra = {});
 
 }  // namespace vmitrace::app
