@@ -68,6 +68,7 @@ int attach(const AttachOptions& o) {
   const TraceOptions& t = o.trace;
   output::FormatOptions fo = format_options(t);
   check_trace_files(t);
+  check_ring_fits(t);
 
   gdb::GdbBackendOptions bo;
   bo.endpoint = o.endpoint;

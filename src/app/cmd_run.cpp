@@ -133,6 +133,7 @@ int run(const RunOptions& r) {
   }
   // Opened (truncated) only once every input is read and checked: a run that fails
   // at start leaves an existing output untouched.
+  check_ring_fits(t);
   OutputFile sink(t.output);
 
   Unlinker unlinker{ring_path()};

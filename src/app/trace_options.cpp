@@ -1,6 +1,7 @@
 #include "app/trace_options.hpp"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,8 +42,9 @@ void add_trace_options(CLI::App& cmd, TraceOptions& o) {
   cmd.add_option("--on-backpressure,--on_backpressure", o.backpressure,
                  "When the writer cannot keep up: block the guest or drop events (counted)")
       ->check(CLI::IsMember({"block", "drop"}));
-  cmd.add_option("--ring-mb,--ring_mb", o.ring_mb, "Size of the event ring in MiB (1..4096)")
-      ->check(CLI::Range(1u, 4096u));
+  cmd.add_option("--ring-mb,--ring_mb", o.ring_mb,
+                 "Size of the event ring in MiB (1..1024, default 64), allocated in /dev/shm at start")
+      ->check(CLI::Range(1u, kMaxRingMb));
   cmd.add_option("--max-events,--max_events", o.max_events,
                  "Stop after writing this many events, exit 0 (run: QEMU is asked to quit; attach: "
                  "detach, the guest runs on); 0 = no limit")
@@ -98,6 +100,17 @@ void check_trace_files(const TraceOptions& o, const std::vector<NamedInput>& ext
   for (const std::string& c : o.config_files) inputs.push_back({"the config file", c});
   check_output_path(o.output);
   refuse_input_as_output(o.output, inputs);
+}
+
+void check_ring_fits(const TraceOptions& o, const std::string& dir) {
+  struct statvfs vfs {};
+  if (::statvfs(dir.c_str(), &vfs) != 0) return;  // creating the ring reports it
+  const uint64_t free_mb = (uint64_t{vfs.f_bavail} * vfs.f_frsize) >> 20;
+  // The ring's header page comes on top of the data: one MiB of margin.
+  if (uint64_t{o.ring_mb} + 1 > free_mb)
+    throw Error("--ring-mb", std::to_string(o.ring_mb) + " MiB does not fit in " + dir + " (" +
+                                 std::to_string(free_mb) + " MiB free); give a smaller --ring-mb (1.." +
+                                 std::to_string(kMaxRingMb) + ")");
 }
 
 }  // namespace vmitrace::app

@@ -15,6 +15,9 @@
 
 namespace vmitrace::app {
 
+// --ring-mb: the ring is allocated in /dev/shm (RAM) before QEMU starts, whole.
+inline constexpr uint32_t kMaxRingMb = 1024;
+
 struct TraceOptions {
   options::CaptureOptions capture;
   std::vector<std::string> config_files;  // read by expand_config_files; kept to never write over them
@@ -39,5 +42,9 @@ output::FormatOptions format_options(const TraceOptions& o);
 // (compared as files: device and inode; a new output is fine). Nothing is created or
 // truncated. Throws Error naming the file.
 void check_trace_files(const TraceOptions& o, const std::vector<NamedInput>& extra = {});
+
+// The event ring of o.ring_mb MiB must fit in the free space of dir (where it is
+// created), checked before it is allocated. Throws Error naming --ring-mb.
+void check_ring_fits(const TraceOptions& o, const std::string& dir = "/dev/shm");
 
 }  // namespace vmitrace::app

@@ -58,9 +58,11 @@ done
 for v in -1 abc 10000001; do
   expect "rate-limit=$v" "rate-limit" run --rate-limit "$v" -- $q
 done
-for v in 0 4097 abc; do
+for v in 0 1025 4096 abc; do
   expect "ring-mb=$v" "ring-mb" run --ring-mb "$v" -- $q
 done
+expect ring-mb-bound-in-error "ring-mb: Value 4096 not in range 1 to 1024" run --ring-mb 4096 -- $q
+"$vt" run --help | grep -A1 -- "--ring-mb" | grep -q "1..1024" || { echo "FAIL run --help does not give the --ring-mb bound"; fails=$((fails + 1)); }
 expect format "format" run -o xml -- $q
 expect args-style "args" run --args fancy -- $q
 expect backpressure "on-backpressure" run --on-backpressure maybe -- $q
