@@ -34,7 +34,6 @@
 #include "ipc/publish_stats.hpp"
 #include "ipc/ring_sink.hpp"
 #include "output/format.hpp"
-#include "syscalls/plugin/capture.hpp"
 #include "syscalls/plugin/plugin.hpp"
 
 namespace vmitrace::app {

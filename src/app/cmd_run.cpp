@@ -33,7 +33,6 @@
 #include "app/qemu_child.hpp"
 #include "app/trace_options.hpp"
 #include "common/error.hpp"
-#include "common/file.hpp"
 #include "event/record.hpp"
 #include "ipc/ring.hpp"
 #include "options/module_args.hpp"
@@ -41,7 +40,6 @@
 #include "os/linux/kernel.hpp"
 #include "profile/profile.hpp"
 #include "syscalls/filter.hpp"
-#include "syscalls/plugin/capture.hpp"
 #include "syscalls/plugin/hook_plan.hpp"
 #include "syscalls/table.hpp"
 
