@@ -24,6 +24,10 @@ namespace {
 
 constexpr uint64_t kX64 = 0xffffffff81001000ull, kIa32 = 0xffffffff81002000ull,
                    kExit = 0xffffffff81003000ull;
+// A healthy boot state in the target's own pages (the self-check passes on it; the
+// input then drives the hooks with its own GS bases): init on the vCPU.
+constexpr uint64_t kBootGs = 0xfffffe0000000000ull, kBootTask = 0xfffffe0000100000ull,
+                   kBootCred = 0xfffffe0000102000ull;
 
 profile::Profile make_profile() {
   profile::Profile p = testing::synthetic_profile();
@@ -90,6 +94,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const testing::FakeMemory overlay = [] {
     testing::FakeMemory m;
     m.write_str(Synth::kBanner, Synth::kBannerText);
+    testing::write_kernel_code(m, prof, 0);
+    testing::write_task(m, {kBootTask, 1, 1, "init", kBootTask, kBootTask, kBootCred});
+    testing::write_cred(m, kBootCred, 0);
+    m.write_u64(kBootGs + Synth::kPcpuHot + Synth::kCurrentOff, kBootTask);
     return m;
   }();
   fuzz::InputReader in{data, size};
@@ -103,7 +111,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   syscalls::Plugin plugin(cfg, prof, backend, sink);
   fuzz::quietly([&] { plugin.start(); });
   cpu.reg(vmi::Reg::rip) = Synth::kText;  // kernel code: offered to the plugin
-  if (!backend.run_kernel(cpu) || !plugin.tracing()) return 0;
+  cpu.reg(vmi::Reg::gs_base) = kBootGs;
+  bool done = false;
+  fuzz::quietly([&] { done = backend.run_kernel(cpu); });  // the self-check's verdict line
+  if (!done || !plugin.tracing()) return 0;
   for (int steps = 0; steps < 16 && in.n >= 27; ++steps) {
     const uint8_t op = in.u8();
     uint16_t nr = in.u8();

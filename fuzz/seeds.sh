@@ -79,6 +79,6 @@ VMITRACE_FUZZ_SEEDS="$corpus/fuzz_ring" "$bdir/fuzz/fuzz_ring"
 # Stub replies, page tables, tasks and syscall frames, also written by the targets;
 # Windows: synthetic guests laid out with our ISFs and the real ones of ../shared/data
 # (when present): image headers, calls, and the records the real tracer writes.
-for t in rsp paging task plugin win_pe win_os win_tracer win_format; do
+for t in memprofile rsp paging task plugin win_pe win_os win_tracer win_format; do
   VMITRACE_FUZZ_SEEDS="$corpus/fuzz_$t" "$bdir/fuzz/fuzz_$t"
 done

@@ -69,6 +69,19 @@ int attach(const AttachOptions& o) {
   check_trace_files(t);
   check_ring_fits(t);
 
+  std::string fatal;
+  syscalls::PluginConfig pc{t.capture};
+  pc.on_fatal = [&](const std::string& m) {
+    fatal = m;
+    g_stop.store(true);
+  };
+  {
+    // What the plugin would refuse, before the guest is stopped: one line, the VM untouched.
+    syscalls::PluginConfig check = pc;
+    check.warn_unknown_filter_names = false;  // the plugin warns, once
+    syscalls::Plugin::validate(check);
+  }
+
   gdb::GdbBackendOptions bo;
   bo.endpoint = o.endpoint;
   bo.guest_ram = o.guest_ram;
@@ -91,12 +104,6 @@ int attach(const AttachOptions& o) {
   ipc::EventRing ring = ipc::EventRing::create(ring_file, size_t{t.ring_mb} << 20);
   ::unlink(ring_file.c_str());  // the mapping is all we need
   ipc::RingSink sink(ring, t.backpressure == "block");
-  std::string fatal;
-  syscalls::PluginConfig pc{t.capture, {}};
-  pc.on_fatal = [&](const std::string& m) {
-    fatal = m;
-    g_stop.store(true);
-  };
   std::unique_ptr<syscalls::Plugin> plugin;
   std::optional<OutputFile> opened;
   try {
@@ -125,9 +132,13 @@ int attach(const AttachOptions& o) {
     } catch (const gdb::GdbError& e) {
       fatal = e.what();
     } catch (...) {
+      // E.g. a profile the plugin refuses: detach and end the writer (a thread still
+      // joinable when the exception leaves would abort the process), then the one line.
       std::string why;
       plugin.reset();
       if (!backend.detach(&why)) say_detach_failed(o.endpoint, why, backend.stub_pid());
+      capture_done.store(true, std::memory_order_release);
+      writer.join();
       throw;
     }
     // The capture side's counters, for the common summary.

@@ -9,6 +9,9 @@
 #include <string>
 
 #include "app/commands.hpp"
+#ifdef VMITRACE_PLUGIN_SYSCALLS
+#include "app/profile_from_vm.hpp"
+#endif
 #include "common/error.hpp"
 #include "common/write_file.hpp"
 #include "profile/kernel_image.hpp"
@@ -20,6 +23,9 @@ namespace {
 
 struct ProfileOptions {
   std::string image, output, system_map, debug_file, info;
+#ifdef VMITRACE_PLUGIN_SYSCALLS
+  FromVmOptions vm;  // --from-vm: endpoint set
+#endif
 };
 
 void print_info(const std::string& path) {
@@ -76,11 +82,19 @@ void add_profile_command(CLI::App& app) {
                   "types from its DWARF, for images without .BTF (needs pahole, Debian's dwarves)");
   auto* info = cmd->add_option("--info", opt->info, "Print a summary of an existing ISF file (plain, .xz, .gz) and exit");
   info->excludes(out);
+#ifdef VMITRACE_PLUGIN_SYSCALLS
+  cmd->add_option("--from-vm", opt->vm.endpoint,
+                  "Build it from the memory of a running guest instead of an image: QEMU's gdbstub, "
+                  "unix:PATH or tcp:HOST:PORT (the guest runs on afterwards)");
+  cmd->add_option("--guest-ram", opt->vm.guest_ram,
+                  "With --from-vm: QEMU's RAM file (memory-backend-file, share=on), faster than the stub");
+#endif
   cmd->footer(
       "Examples:\n"
       "  vmitrace profile /boot/vmlinuz-6.1.0-56-cloud-amd64 --output kernel.json\n"
       "  vmitrace profile vmlinuz --system-map System.map -o kernel.json\n"
       "  vmitrace profile vmlinuz-6.1.0-50-686-pae --debug-file vmlinux-6.1.0-50-686-pae -o k.json\n"
+      "  vmitrace profile --from-vm unix:/tmp/gdb.sock -o k.json\n"
       "  vmitrace profile --info linux_deb_5.10.0-8-amd64.json.xz");
   cmd->callback([opt] {
     if (!opt->info.empty()) {
@@ -89,6 +103,16 @@ void add_profile_command(CLI::App& app) {
       return;
     }
     // One-line errors, like every other bad option (CLI11's own add a second line).
+#ifdef VMITRACE_PLUGIN_SYSCALLS
+    if (!opt->vm.endpoint.empty()) {
+      if (!opt->image.empty() || !opt->system_map.empty() || !opt->debug_file.empty())
+        throw Error("profile", "--from-vm reads the kernel from the guest; give no IMAGE, --system-map or --debug-file");
+      if (opt->output.empty()) throw Error("profile", "--output FILE.json is required; see --help");
+      write_file(opt->output, profile::to_isf_json(profile_from_vm(opt->vm)));  // never through a link it did not create
+      return;
+    }
+    if (!opt->vm.guest_ram.empty()) throw Error("profile", "--guest-ram goes with --from-vm");
+#endif
     if (opt->image.empty()) throw Error("profile", "IMAGE is required (or --info FILE.json); see --help");
     if (opt->output.empty()) throw Error("profile", "--output FILE.json is required; see --help");
     build(*opt);

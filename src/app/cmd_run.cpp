@@ -37,10 +37,7 @@
 #include "ipc/ring.hpp"
 #include "options/module_args.hpp"
 #include "output/format.hpp"
-#include "os/linux/kernel.hpp"
-#include "profile/profile.hpp"
-#include "syscalls/filter.hpp"
-#include "syscalls/plugin/hook_plan.hpp"
+#include "syscalls/plugin/plugin.hpp"
 #include "syscalls/table.hpp"
 
 namespace vmitrace::app {
@@ -120,14 +117,14 @@ int run(const RunOptions& r) {
     profile = profile_for_kernel(kernel, r.debug_file);
   }
 
-  // What the plugin would refuse inside QEMU (an empty filter, a profile that is
-  // not a Linux kernel's) is checked here, so that it is one line and QEMU never starts.
+  // What the plugin would refuse inside QEMU (an empty filter, a profile it cannot
+  // trace with) is checked here by the same code, so that it is one line and QEMU
+  // never starts.
   {
-    std::optional<syscalls::LinuxFilter> filter;
-    if (!o.filter_file.empty()) filter = syscalls::load_linux_filter(o.filter_file, /*warn=*/false);
-    profile::Profile p = profile::Profile::load(profile);
-    oslinux::LinuxKernel check(p, profile);
-    syscalls::choose_hook_plan(p, filter ? &filter->names : nullptr, o.disable_sysret, profile);
+    syscalls::PluginConfig check{o};
+    check.profile_path = profile;
+    check.warn_unknown_filter_names = false;  // the plugin warns, once
+    syscalls::Plugin::validate(check);
   }
   // Opened (truncated) only once every input is read and checked: a run that fails
   // at start leaves an existing output untouched.

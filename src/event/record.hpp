@@ -74,7 +74,7 @@ enum class Extra : uint8_t {
   from_parent_module = 4,  // Windows: next caller up, when the first is a system DLL
   image_path = 5,          // Windows: full image path of the process
   previous_mode = 6,       // Windows: one byte, 0 = Kernel, 1 = User
-  entry_args = 7,          // sysret: the entry's raw argument values (uint64 each)
+  // 7 is retired (never produced); tags keep their numbers across versions
   method = 8,              // Windows: routine name (tables differ per build), e.g. "NtCreateFile"
   arg_text = 9,            // Windows: arg = index; decoded text (UNICODE_STRING, OBJECT_ATTRIBUTES)
   handle_name = 10,        // Windows: arg = index; name of the object a handle refers to

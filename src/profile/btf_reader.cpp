@@ -33,6 +33,7 @@ class BtfWalker {
         case BTF_KIND_UNION: add_struct(id, t); break;
         case BTF_KIND_ENUM:
         case BTF_KIND_ENUM64: add_enum(id, t); break;
+        case BTF_KIND_TYPEDEF: add_typedef(id); break;
         case BTF_KIND_VAR:
           if (vars) {
             const char* nm = btf__name_by_offset(btf_, t->name_off);
@@ -47,6 +48,14 @@ class BtfWalker {
     for (const auto& [name, kind] : forward_) {
       if (!p_.user_types.count(name)) p_.user_types[name] = UserType{kind, 0, {}};
     }
+    // A typedef'd struct or union is also a user type under the typedef's name, a
+    // copy, as dwarf2json writes it: Volatility3 finds some types only by these names
+    // (atomic_t, kernel_cap_t, pte_t, gate_desc).
+    for (const auto& [name, target] : typedefs_) {
+      auto it = p_.user_types.find(target);
+      if (it != p_.user_types.end() && !p_.user_types.count(name))
+        p_.user_types.emplace(name, UserType(it->second));
+    }
   }
 
  private:
@@ -60,6 +69,36 @@ class BtfWalker {
     return s;
   }
 
+  // The struct/union (or forward declaration) a typedef names through qualifiers and
+  // other typedefs, 0 if it names something else (enums: dwarf2json keeps the enum's
+  // own name, unnamed_... for `typedef enum {...} socket_state`). `innermost` receives the innermost
+  // typedef's id on that path: dwarf2json names the type after it
+  // (atomic_long_t -> atomic64_t -> struct {...}: "atomic64_t").
+  uint32_t struct_behind_typedef(uint32_t id, uint32_t* innermost) {
+    for (int depth = 0; depth < kMaxDepth && id != 0; ++depth) {
+      const btf_type* t = btf__type_by_id(btf_, id);
+      if (!t) return 0;
+      switch (btf_kind(t)) {
+        case BTF_KIND_TYPEDEF: *innermost = id; [[fallthrough]];
+        case BTF_KIND_CONST:
+        case BTF_KIND_VOLATILE:
+        case BTF_KIND_RESTRICT:
+        case BTF_KIND_TYPE_TAG: id = t->type; break;
+        case BTF_KIND_STRUCT:
+        case BTF_KIND_UNION:
+        case BTF_KIND_FWD: return id;
+        default: return 0;
+      }
+    }
+    return 0;
+  }
+
+  void add_typedef(uint32_t id) {
+    uint32_t innermost = id;
+    uint32_t target = struct_behind_typedef(id, &innermost);
+    if (target && innermost == id) typedefs_.emplace_back(name_of(id), name_of(target));
+  }
+
   void add_base(const std::string& name, const char* kind, uint32_t size, bool is_signed) {
     p_.base_types.try_emplace(name, BaseType{kind, size, is_signed, "little"});
   }
@@ -69,9 +108,14 @@ class BtfWalker {
     if (!nm || !*nm) return;
     uint32_t enc = btf_int_encoding(t);
     const char* kind = "int";
-    if (enc & BTF_INT_BOOL) kind = "bool";
-    else if (std::strstr(nm, "char")) kind = "char";
-    add_base(nm, kind, t->size, (enc & BTF_INT_SIGNED) != 0);
+    bool is_signed = (enc & BTF_INT_SIGNED) != 0;
+    if (enc & BTF_INT_BOOL) {
+      kind = "bool";
+      is_signed = true;  // DWARF's DW_ATE_boolean: dwarf2json writes _Bool signed
+    } else if (std::strstr(nm, "char")) {
+      kind = "char";
+    }
+    add_base(nm, kind, t->size, is_signed);
   }
 
   void add_struct(uint32_t id, const btf_type* t) {
@@ -81,21 +125,20 @@ class BtfWalker {
     u.size = t->size;
     const btf_member* m = btf_members(t);
     uint16_t vlen = btf_vlen(t);
+    unsigned anonymous = 0;
     for (uint16_t i = 0; i < vlen; ++i) {
       uint32_t bit_off = btf_member_bit_offset(t, i);
       uint32_t bit_size = btf_member_bitfield_size(t, i);
       Field f;
       TypeRef ty = ref(m[i].type, 0);
       if (bit_size) {
-        // ISF bitfields: offset of the storage unit of the base type, bit position in it.
-        uint32_t unit = 0;
-        int64_t sz = btf__resolve_size(btf_, m[i].type);
-        if (sz > 0 && sz <= 16) unit = uint32_t(sz);
-        else unit = 1;
-        f.offset = (bit_off / (unit * 8)) * unit;
+        // ISF bitfields as dwarf2json writes them: offset of the byte holding the first
+        // bit, position in that byte. (The storage unit of the base type can run past the
+        // end of a packed struct: orc_entry.type.)
+        f.offset = bit_off / 8;
         TypeRef bf;
         bf.kind = "bitfield";
-        bf.bit_position = bit_off - uint32_t(f.offset) * 8;
+        bf.bit_position = bit_off % 8;
         bf.bit_length = bit_size;
         bf.subtype = std::make_shared<TypeRef>(std::move(ty));
         f.type = std::move(bf);
@@ -113,8 +156,9 @@ class BtfWalker {
         fname = mn;
       } else {
         f.anonymous = true;
+        // dwarf2json numbers a struct's anonymous members in hex: unnamed_field_0, _1, ... _a.
         char buf[40];
-        std::snprintf(buf, sizeof buf, "unnamed_field_%llx", (unsigned long long)f.offset);
+        std::snprintf(buf, sizeof buf, "unnamed_field_%x", anonymous++);
         fname = buf;
         while (u.fields.count(fname)) fname += "_";
       }
@@ -201,7 +245,14 @@ class BtfWalker {
       case BTF_KIND_FUNC:
         r.kind = "function";
         return r;
-      case BTF_KIND_TYPEDEF:
+      case BTF_KIND_TYPEDEF: {
+        // A typedef'd struct/union is referenced by the typedef's name (see run()).
+        uint32_t innermost = id;
+        bool named = struct_behind_typedef(id, &innermost) != 0;
+        r = ref(t->type, depth + 1);
+        if (named && (r.kind == "struct" || r.kind == "union")) r.name = name_of(innermost);
+        return r;
+      }
       case BTF_KIND_VOLATILE:
       case BTF_KIND_CONST:
       case BTF_KIND_RESTRICT:
@@ -219,6 +270,7 @@ class BtfWalker {
   Profile& p_;
   std::vector<std::string> names_;
   std::vector<std::pair<std::string, std::string>> forward_;
+  std::vector<std::pair<std::string, std::string>> typedefs_;  // typedef name, struct name
 };
 
 int quiet_libbpf(enum libbpf_print_level, const char*, va_list) { return 0; }

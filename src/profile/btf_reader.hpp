@@ -1,6 +1,7 @@
 // Kernel types from a raw .BTF section, parsed by libbpf, turned into the ISF
-// model (base types, structs/unions with bitfields, enums). Typedefs and
-// qualifiers are resolved away, as dwarf2json does.
+// model (base types, structs/unions with bitfields, enums), named as dwarf2json
+// names them: qualifiers and typedefs of base types and pointers are resolved away,
+// a typedef'd struct/union keeps the typedef's name (a copy under that name).
 #pragma once
 #include <cstdint>
 #include <string>

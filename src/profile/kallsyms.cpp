@@ -11,6 +11,7 @@
 // and keep the one whose _text lands on relative_base.
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <optional>
 
 #include "common/error.hpp"
@@ -242,21 +243,27 @@ std::optional<Resolved> try_offsets(const Bytes& b, const Names& nm, uint64_t of
 }  // namespace
 
 std::vector<KernelSymbol> extract_kallsyms(const std::vector<uint8_t>& vmlinux, const std::string& what) {
-  Bytes b(vmlinux.data(), vmlinux.size());
-  bool is64 = true;
   std::optional<ElfImage> elf;
-  if (ElfImage::looks_like_elf(vmlinux.data(), vmlinux.size())) {
-    elf.emplace(vmlinux.data(), vmlinux.size(), what);
-    is64 = elf->is_64bit();
-  }
+  if (ElfImage::looks_like_elf(vmlinux.data(), vmlinux.size())) elf.emplace(vmlinux.data(), vmlinux.size(), what);
+  // The ELF only gives the alignment: vaddr - file offset of the section holding the tables.
+  auto delta = [&](uint64_t table) {
+    if (elf)
+      for (const auto& s : elf->sections())
+        if (s.size && s.addr && table >= s.offset && table - s.offset < s.size) return s.addr - s.offset;
+    return uint64_t{0};
+  };
+  return extract_kallsyms(vmlinux.data(), vmlinux.size(), !elf || elf->is_64bit(), delta, what);
+}
+
+std::vector<KernelSymbol> extract_kallsyms(const uint8_t* data, size_t size, bool is64,
+                                           const std::function<uint64_t(uint64_t)>& vaddr_delta,
+                                           const std::string& what) {
+  Bytes b(data, size);
   const uint64_t ptr = is64 ? 8 : 4;
   auto tt = find_token_table(b);
   if (!tt) throw Error(what, "kallsyms not found (no kallsyms_token_table; kernel built without CONFIG_KALLSYMS?)");
   Aligner al;
-  if (elf) {
-    for (const auto& s : elf->sections())
-      if (s.size && s.addr && tt->table >= s.offset && tt->table - s.offset < s.size) al.delta = s.addr - s.offset;
-  }
+  al.delta = vaddr_delta(tt->table);
   auto names = find_names(b, *tt, al, ptr);
   if (!names) throw Error(what, "kallsyms: token table found but no kallsyms_num_syms/names/markers matching it");
 

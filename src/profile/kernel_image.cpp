@@ -3,6 +3,8 @@
 // System.map), linux_banner text.
 #include "profile/kernel_image.hpp"
 
+#include <fmt/core.h>
+
 #include <cstring>
 #include <optional>
 
@@ -12,6 +14,7 @@
 #include "profile/bzimage.hpp"
 #include "profile/dwarf_btf.hpp"
 #include "profile/elf.hpp"
+#include "profile/global_types.hpp"
 
 namespace vmitrace::profile {
 
@@ -170,29 +173,51 @@ Profile build_linux_profile(const std::string& image_path, const BuildOptions& o
     syms = extract_kallsyms(vmlinux, image_path);
     symbols_from = image_path;
   }
-  std::string banner = find_banner(vmlinux, elf, syms);
+  ProfileParts parts;
+  parts.banner = find_banner(vmlinux, elf, syms);
+  parts.symbols = std::move(syms);
+  parts.is_64bit = elf.is_64bit();
+  parts.symbols_kind = opt.system_map.empty() ? "symtab" : "system-map";
+  parts.symbols_name = basename_of(symbols_from);
+  parts.source = image_path;
+  parts.note = opt.note;
+  std::vector<uint8_t> raw;
+  if (delf) {
+    raw = btf_from_dwarf(debug, *delf);
+    parts.btf = raw.data();
+    parts.btf_size = raw.size();
+    parts.btf_what = debug + " (DWARF via pahole)";
+    parts.types_kind = "dwarf";
+    parts.types_name = basename_of(debug);
+  } else {
+    parts.btf = vmlinux.data() + btf->offset;
+    parts.btf_size = btf->size;
+    parts.btf_what = image_path + " (.BTF)";
+  }
+  return assemble_linux_profile(parts);
+}
 
+Profile assemble_linux_profile(const ProfileParts& parts) {
   Profile p;
   std::unordered_map<std::string, TypeRef> var_types;
-  if (delf) {
-    std::vector<uint8_t> raw = btf_from_dwarf(debug, *delf);
-    load_btf_types(raw.data(), raw.size(), debug + " (DWARF via pahole)", p, &var_types);
-    p.metadata.types_kind = "dwarf";
-    p.metadata.types_name = basename_of(debug);
-  } else {
-    load_btf_types(vmlinux.data() + btf->offset, btf->size, image_path + " (.BTF)", p, &var_types);
-  }
-  p.base_types["pointer"].size = elf.is_64bit() ? 8 : 4;
-  p.metadata.pointer_size = elf.is_64bit() ? 8 : 4;
+  load_btf_types(parts.btf, parts.btf_size, parts.btf_what, p, &var_types);
+  p.metadata.types_kind = parts.types_kind;
+  p.metadata.types_name = parts.types_name;
+  p.base_types["pointer"].size = parts.is_64bit ? 8 : 4;
+  p.metadata.pointer_size = parts.is_64bit ? 8 : 4;
 
-  p.symbols.reserve(syms.size());
-  for (const auto& s : syms) {
+  p.symbols.reserve(parts.symbols.size());
+  for (const auto& s : parts.symbols) {
     Symbol sym;
     sym.address = s.address;
     if (auto it = var_types.find(s.name); it != var_types.end()) sym.type = it->second;
     p.symbols.try_emplace(s.name, std::move(sym));  // first (lowest address) of duplicate statics wins
   }
+  type_globals(p, parts.note ? parts.note : [&parts](const std::string& msg) {
+    fmt::print(stderr, "vmitrace: {}: {}\n", parts.source, msg);
+  });
 
+  const std::string& banner = parts.banner;
   if (!banner.empty()) {
     p.metadata.banner = banner;
     if (auto it = p.symbols.find("linux_banner"); it != p.symbols.end()) {
@@ -208,8 +233,8 @@ Profile build_linux_profile(const std::string& image_path, const BuildOptions& o
   p.metadata.format = "6.2.0";
   p.metadata.producer_name = "vmitrace";
   p.metadata.producer_version = "0.1.0";
-  p.metadata.symbols_kind = opt.system_map.empty() ? "symtab" : "system-map";
-  p.metadata.symbols_name = basename_of(symbols_from);
+  p.metadata.symbols_kind = parts.symbols_kind;
+  p.metadata.symbols_name = parts.symbols_name;
   return p;
 }
 

@@ -3,6 +3,7 @@
 // (symbols) found in the image's data.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,12 @@ KernelImage read_kernel_image(const std::string& path);
 // Extracts kallsyms from a vmlinux ELF image (both the 6.1 and the 6.2+ layouts).
 std::vector<KernelSymbol> extract_kallsyms(const std::vector<uint8_t>& vmlinux,
                                            const std::string& what);
+// The same over any bytes holding the tables (e.g. a kernel image read from guest
+// memory): vaddr_delta(offset) = virtual address - offset of the bytes around the
+// token table at `offset` (the tables' alignment is one of virtual addresses).
+std::vector<KernelSymbol> extract_kallsyms(const uint8_t* data, size_t size, bool is64,
+                                           const std::function<uint64_t(uint64_t)>& vaddr_delta,
+                                           const std::string& what);
 // The named symbols of an ELF's .symtab (a debug vmlinux has them all, like the
 // real System.map), sorted by address; nm-style type letters. Empty when stripped.
 std::vector<KernelSymbol> elf_symtab(const uint8_t* data, const ElfImage& elf);
@@ -40,10 +47,31 @@ struct BuildOptions {
   // A vmlinux with DWARF (the -dbg package's) matching the image: types come from
   // its DWARF (converted by pahole) instead of the image's .BTF.
   std::string debug_file;
+  // Receives the notes of the build (a listed global left untyped, and why); when
+  // empty they go to stderr as "vmitrace: IMAGE: note".
+  std::function<void(const std::string&)> note;
 };
 // Builds the whole profile (types from .BTF or the debug file's DWARF, symbols from
-// kallsyms / System.map). An image without .BTF that carries DWARF itself (a debug
-// vmlinux given as IMAGE) is its own debug file.
+// kallsyms / System.map, the types of data symbols without a BTF VAR from
+// data/linux-isf-globals.tsv). An image without .BTF that carries DWARF itself (a
+// debug vmlinux given as IMAGE) is its own debug file.
 Profile build_linux_profile(const std::string& image_path, const BuildOptions& opt = {});
+
+// What a profile is assembled from, whichever route found it (a kernel image, its
+// debug file, guest memory). Symbols carry link-time addresses.
+struct ProfileParts {
+  const uint8_t* btf = nullptr;  // raw BTF (the image's .BTF, pahole's output, the guest's)
+  size_t btf_size = 0;
+  std::string btf_what;          // names the BTF's source in errors
+  bool is_64bit = true;
+  std::vector<KernelSymbol> symbols;
+  std::string banner;            // linux_banner text ("" when unknown)
+  std::string symbols_kind, symbols_name, types_kind, types_name;  // metadata.linux
+  std::string source;            // names the kernel (image path, "guest memory") in notes
+  std::function<void(const std::string&)> note;  // build notes; empty: stderr
+};
+// The assembly step both routes share: types, symbols with their variable types,
+// linux_banner's constant data, metadata. Throws Error(btf_what, ...) on bad BTF.
+Profile assemble_linux_profile(const ProfileParts& parts);
 
 }  // namespace vmitrace::profile

@@ -17,7 +17,6 @@ enum class Reg : uint8_t {
   rip, rflags, cr0, cr3, cr4, fs_base, gs_base, k_gs_base,
   count
 };
-const char* reg_name(Reg r);
 
 // The guest as seen from inside one hook callback on one vCPU. Valid only during the
 // callback (on the vCPU thread, guest stopped at the hooked instruction).

@@ -3,7 +3,10 @@
 # non-zero exit and exactly one line on stderr matching a pattern that names the
 # problem. Table-driven; no guest is booted (QEMU is only asked for --version).
 set -uo pipefail
-build=${1:?usage: bad_input_test.sh BUILD_DIR}
+build=${1:?usage: bad_input_test.sh BUILD_DIR SHARED_DATA}
+# A real Linux profile, for the cases whose error comes after the profile is read.
+lprof=$(ls "${2:?usage: bad_input_test.sh BUILD_DIR SHARED_DATA}"/linux-isf/*.json.xz 2>/dev/null | head -1)
+[[ -n $lprof ]] || { echo "SKIP: no Linux ISF under $2"; exit 77; }
 vt="$build/vmitrace"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -78,9 +81,9 @@ expect profile-not-linux "not-linux.json" run -r "$tmp/not-linux.json" -- $q
 expect profile-newline-name 'new\\nline.json' run -r "$nl_name" -- $q
 expect filter-missing "nofilter.txt" run --syscalls_filter_file "$tmp/nofilter.txt" -r "$prof" -- $q
 expect filter-dir "dir: is a directory" run --syscalls_filter_file "$tmp/dir" -r "$prof" -- $q
-expect filter-empty "empty: no known syscall names" run --syscalls_filter_file "$tmp/empty" -r "$prof" -- $q
-expect filter-binary "filter-bin.txt: no known syscall names" run --syscalls_filter_file "$tmp/filter-bin.txt" -r "$prof" -- $q
-expect filter-unknown "filter-unknown.txt: no known syscall names" run --syscalls_filter_file "$tmp/filter-unknown.txt" -r "$prof" -- $q
+expect filter-empty "empty: no known syscall names" run --syscalls_filter_file "$tmp/empty" -r "$lprof" -- $q
+expect filter-binary "filter-bin.txt: no known syscall names" run --syscalls_filter_file "$tmp/filter-bin.txt" -r "$lprof" -- $q
+expect filter-unknown "filter-unknown.txt: no known syscall names" run --syscalls_filter_file "$tmp/filter-unknown.txt" -r "$lprof" -- $q
 expect filter-not-utf8-name '\\xff\\xfenot-utf8' run --syscalls_filter_file "$tmp/$bad_name" -r "$prof" -- $q
 expect plugin-dir "dir: is a directory" run --plugin "$tmp/dir" -r "$prof" -- $q
 expect qemu-not-qemu "does not look like QEMU" run -r "$prof" -- /bin/true
@@ -131,11 +134,11 @@ expect output-missing-dir "nodir/out.jsonl: cannot open output: No such file" \
 
 # --- attach --------------------------------------------------------------------------
 expect attach-no-domain "domain" attach -r "$prof"
-expect attach-bad-endpoint "bogus" attach -d bogus -r "$prof"
-expect attach-no-socket "nosock" attach -d "unix:$tmp/nosock" -r "$prof"
-expect attach-not-a-socket "empty" attach -d "unix:$tmp/empty" -r "$prof"
+expect attach-bad-endpoint "bogus" attach -d bogus -r "$lprof"
+expect attach-no-socket "nosock" attach -d "unix:$tmp/nosock" -r "$lprof"
+expect attach-not-a-socket "empty" attach -d "unix:$tmp/empty" -r "$lprof"
 for port in 99999 0 abc; do
-  expect "attach-bad-port-$port" "tcp:localhost:$port: port out of range" attach -d "tcp:localhost:$port" -r "$prof"
+  expect "attach-bad-port-$port" "tcp:localhost:$port: port out of range" attach -d "tcp:localhost:$port" -r "$lprof"
 done
 expect attach-profile-dir "dir" attach -d "unix:$tmp/nosock" -r "$tmp/dir"
 expect attach-timeout "timeout-ms" attach -d "unix:$tmp/nosock" -r "$prof" --timeout-ms 0

@@ -41,7 +41,7 @@ cached=$(find "$tmp/cache" -type f)
   fail "cache: expected one profile, found: $(find "$tmp/cache" | tr '\n' ' ')"
 "$vt" profile --info "$cached" 2>&1 | grep -q "^banner: *Linux version 6.1" || fail "cache: $cached is not the image's profile"
 # A dangling link where the profile would go is not followed.
-rm "$cached"
+mv "$cached" "$tmp/kernel-6.1.json"
 ln -s "$tmp/elsewhere.json" "$cached"
 expect cache-dangling-link "$(basename "$cached"): is a symbolic link to a file that does not exist" \
   run --syscalls_filter_file "$tmp/filter-unknown.txt" -- $q -kernel "$img"
@@ -76,7 +76,7 @@ for f in profile filter config kernel module debug win32k; do unchanged "$f"; do
 # --- a run that fails at start leaves an existing output untouched -------------------
 printf 'events of an earlier run\n' >"$tmp/events.jsonl"
 expect bad-filter-keeps-output "filter-unknown.txt: no known syscall names" \
-  run -r "$prof" --syscalls_filter_file "$tmp/filter-unknown.txt" --output "$tmp/events.jsonl" -- $q
+  run -r "$tmp/kernel-6.1.json" --syscalls_filter_file "$tmp/filter-unknown.txt" --output "$tmp/events.jsonl" -- $q
 expect bad-profile-keeps-output "strace-lab64-6.1.log" run -r "$prof" --output "$tmp/events.jsonl" -- $q
 [[ $(cat "$tmp/events.jsonl") == "events of an earlier run" ]] || fail "a failed start truncated the output: '$(cat "$tmp/events.jsonl")'"
 # A new output is fine; one that cannot be created is reported before anything is read.

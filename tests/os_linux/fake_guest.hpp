@@ -249,4 +249,43 @@ inline void write_cred(FakeMemory& m, uint64_t addr, uint32_t uid) {
   m.write_u32(addr + Synth::kUid, uid);
 }
 
+// Function bytes at every symbol of the profile inside its kernel text (_text up to
+// linux_banner), at run-time addresses: what the start-up self-check reads back at
+// each hooked function.
+inline void write_kernel_code(FakeMemory& m, const profile::Profile& p, uint64_t slide) {
+  static constexpr uint8_t kCode[16] = {0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x48, 0x89, 0xe5,
+                                        0x41, 0x57, 0x41, 0x56, 0x49, 0x89, 0xfe, 0x53};
+  const uint64_t lo = p.symbol("_text").value_or(0), hi = p.symbol("linux_banner").value_or(0);
+  for (const auto& [name, sym] : p.symbols)
+    if (sym.address >= lo && sym.address < hi) m.write(sym.address + slide, kCode, sizeof kCode);
+}
+
+// --- what the self-check walks: init_task and the task list -------------------
+struct SelfCheckSyms {
+  static constexpr uint64_t kStext = Synth::kText, kEtext = 0xffffffff81e00000ull;
+  static constexpr uint64_t kInitTask = 0xffffffff82a1a000ull;  // .data, link-time
+  static constexpr uint64_t kInitCred = 0xffffffff82a5a000ull;
+  static constexpr uint32_t kTasks = 0x80;  // task_struct.tasks (list_head)
+};
+
+// The synthetic profile plus _stext/_etext, init_task and task_struct.tasks.
+inline profile::Profile self_check_profile() {
+  profile::Profile p = synthetic_profile();
+  add_symbol(p, "_stext", SelfCheckSyms::kStext);
+  add_symbol(p, "_etext", SelfCheckSyms::kEtext);
+  add_symbol(p, "init_task", SelfCheckSyms::kInitTask);
+  p.user_types["task_struct"].fields["tasks"] = field_at(SelfCheckSyms::kTasks);
+  return p;
+}
+
+// Links tasks (run-time addresses) into a circular task list through
+// task_struct.tasks, in this order (the first one is the list's head: init_task).
+inline void link_tasks(FakeMemory& m, const std::vector<uint64_t>& tasks) {
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const uint64_t next = tasks[(i + 1) % tasks.size()], prev = tasks[(i + tasks.size() - 1) % tasks.size()];
+    m.write_u64(tasks[i] + SelfCheckSyms::kTasks, next + SelfCheckSyms::kTasks);
+    m.write_u64(tasks[i] + SelfCheckSyms::kTasks + 8, prev + SelfCheckSyms::kTasks);
+  }
+}
+
 }  // namespace vmitrace::testing

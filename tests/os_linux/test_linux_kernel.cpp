@@ -256,6 +256,9 @@ profile::Profile i386_profile() {
   add_symbol(p, "linux_banner", 0xc1a2c180);
   p.symbols["linux_banner"].constant_data = std::string("Linux version 6.1.0-50-686-pae (x) #1 SMP\n") + '\0';
   add_symbol(p, "current_task", 0xc1e80808);
+  const auto synth = synthetic_profile();  // its task_struct and cred will do
+  p.user_types["task_struct"] = synth.user_types.at("task_struct");
+  p.user_types["cred"] = synth.user_types.at("cred");
   return p;
 }
 

@@ -104,7 +104,9 @@ class PluginGuest {
       cpus[i]->reg(vmi::Reg::cr3) = kCr3 + i * 0x1000;
       cpus[i]->reg(vmi::Reg::rip) = Synth::kText + kSlide;  // kernel code: when_in_kernel offers it
       mem.map(gs(i) + Synth::kPcpuHot, 64);
+      mem.write_u64(gs(i) + Synth::kPcpuHot + Synth::kCurrentOff, kInit);  // init runs
     }
+    write_kernel_code(mem, prof_, kSlide);  // the start-up self-check reads the hooked code
     plugin.emplace(cfg_, prof_, backend, sink);
   }
   static uint64_t gs(unsigned i) { return 0xffff888000100000ull + i * 0x100000; }

@@ -19,7 +19,10 @@ TEST(Plugin, PrintsPlanFindsKernelAndPlacesHooks) {
   std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(err,
             "vmitrace: hooks: x64 via x64_sys_call, ia32 via ia32_sys_call, return via "
-            "syscall_exit_to_user_mode\n");
+            "syscall_exit_to_user_mode\n"
+            "vmitrace: self-check: profile: the profile fits the running kernel: 3 hooked functions, the "
+            "current task (pid 1 \"init\", parent pid 1); the task list not walked (no task_struct.tasks); "
+            "7 guest reads\n");
   EXPECT_TRUE(g.backend.hooked(g.rt(Sym::x64_sys_call)));
   EXPECT_TRUE(g.backend.hooked(g.rt(Sym::ia32_sys_call)));
   EXPECT_TRUE(g.backend.hooked(g.rt(Sym::exit_to_user)));

@@ -32,6 +32,17 @@ void check_common(const profile::Profile& p, const oslinux::LinuxKernel& k) {
   (void)p;
 }
 
+// The hooks of the plan (checked to lie in the kernel text when it was chosen) and
+// what the self-check needs.
+void check_sites(const profile::Profile& p, const oslinux::LinuxKernel& k, const syscalls::HookPlan& plan) {
+  EXPECT_EQ(plan.code_sites().size(), plan.entries.size() + 1);
+  const auto [lo, hi] = oslinux::kernel_text_range(p);
+  EXPECT_EQ(lo, p.symbol("_stext").value_or(0));
+  EXPECT_LT(hi - lo, 64u << 20);  // a text of tens of MiB, not the whole address space
+  EXPECT_NE(k.task_layout().tasks, oslinux::kNoOffset);
+  EXPECT_TRUE(p.symbol("init_task"));
+}
+
 TEST(RealProfiles, Debian510Isf) {
   const std::string path = source_root() + "/../shared/data/linux-isf/linux_deb_5.10.0-8-amd64.json.xz";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " absent";
@@ -43,6 +54,7 @@ TEST(RealProfiles, Debian510Isf) {
   EXPECT_EQ(plan.describe(),
             "x64 via do_syscall_64, ia32 via do_int80_syscall_32+do_fast_syscall_32, return via "
             "syscall_exit_to_user_mode");
+  check_sites(p, k, plan);
 }
 
 void lab_kernel(const char* dir, const char* expected_current) {
@@ -55,6 +67,7 @@ void lab_kernel(const char* dir, const char* expected_current) {
   auto plan = syscalls::choose_hook_plan(p, nullptr, false, path);
   EXPECT_EQ(plan.describe(),
             "x64 via x64_sys_call, ia32 via ia32_sys_call, return via syscall_exit_to_user_mode");
+  check_sites(p, k, plan);
   std::vector<std::string> filter = {"openat", "execve", "read", "write", "close"};
   auto filtered = syscalls::choose_hook_plan(p, &filter, false, path);
   EXPECT_EQ(filtered.entries.size(), 10u) << filtered.describe();

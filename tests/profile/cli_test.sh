@@ -106,6 +106,16 @@ else
   echo "skip --debug-file cases: $k686/vmlinux-dbg missing (guest/fetch-kernel-686.sh)"
 fi
 
+# --from-vm: option errors before any connection, an endpoint that is not there
+# (a guest is profiled by tests/gdb/profile_from_vm_test.py).
+expect_error "from-vm: no socket" "unix:$work/none.sock: cannot connect" "$vmitrace" profile --from-vm "unix:$work/none.sock" -o "$work/vm.json"
+expect_error "from-vm: bad endpoint" "expected unix:PATH or tcp:HOST:PORT" "$vmitrace" profile --from-vm "$work/none.sock" -o "$work/vm.json"
+expect_error "from-vm: and an image" "give no IMAGE" "$vmitrace" profile --from-vm "unix:$work/none.sock" "$work/text" -o "$work/vm.json"
+expect_error "from-vm: no --output" "--output" "$vmitrace" profile --from-vm "unix:$work/none.sock"
+expect_error "guest-ram without from-vm" "--guest-ram goes with --from-vm" "$vmitrace" profile --guest-ram "$work/empty" "$work/text" -o "$work/vm.json"
+expect_error "from-vm: missing RAM file" "$work/none.ram" "$vmitrace" profile --from-vm "unix:$work/none.sock" --guest-ram "$work/none.ram" -o "$work/vm.json"
+[[ -e $work/vm.json || -e $work/vm.json.tmp ]] && fail "a failed --from-vm left an output file"
+
 win="$repo/../shared/data/windows-isf/ntkrnlmp-0B0A89438BE7729EB33FD00A7D6FA816-1.json.xz"
 if [[ -s $win ]]; then
   "$vmitrace" profile --info "$win" >"$work/info" 2>&1 || fail "--info on the Windows profile: $(cat "$work/info")"

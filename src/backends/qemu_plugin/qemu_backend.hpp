@@ -35,7 +35,6 @@ class QemuVcpu final : public vmi::Vcpu {
   size_t read_virt(uint64_t va, void* buf, size_t len) override;
   uint64_t timestamp_ns() override;
   unsigned pointer_size() const override { return pointer_size_; }
-  bool has_reg(vmi::Reg r) const { return regs_[static_cast<size_t>(r)] != nullptr; }
   // TCG does not keep the guest pc up to date in the middle of a translated block:
   // the backend tells the vCPU the address of the instruction being executed.
   void set_pc(uint64_t pc) { pc_ = pc; }

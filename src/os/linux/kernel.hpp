@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <utility>
 #include <string>
 #include <string_view>
 
@@ -29,6 +31,7 @@ struct PtRegsLayout {
 struct TaskLayout {
   uint32_t pid = kNoOffset, tgid = kNoOffset, comm = kNoOffset, real_parent = kNoOffset,
            group_leader = kNoOffset, cred = kNoOffset, mm = kNoOffset;
+  uint32_t tasks = kNoOffset;  // the list of thread-group leaders (start-up self-check only)
   uint32_t cred_uid = kNoOffset;
 };
 
@@ -78,14 +81,56 @@ struct CurrentTask {
   std::string source;    // "pcpu_hot.current_task" / "current_task" (for messages)
 };
 
+// The guest reads behind a process context, as bits of ProcessContext::failed: which
+// of them failed (read_context sets them on its failure paths only).
+enum ContextRead : uint8_t {
+  kReadTask = 1,     // the running task (per-CPU current_task)
+  kReadIds = 2,      // task_struct.pid / tgid
+  kReadComm = 4,     // task_struct.comm
+  kReadParent = 8,   // task_struct.real_parent -> its tgid
+  kReadLeader = 16,  // task_struct.group_leader -> its comm
+  kReadCred = 32,    // task_struct.cred -> cred.uid
+};
+inline constexpr unsigned kContextReads = 6;
+
 // Process context of one task, as carried in every event record. Fields that could
-// not be read keep -1 (ids) / empty names and set flags (event::kFlag*).
+// not be read keep -1 (ids) / empty names and set flags (event::kFlag*); `failed`
+// says which reads failed (ContextRead bits).
 struct ProcessContext {
   int64_t pid = -1, tid = -1, ppid = -1, uid = -1;
   char process_name[event::kCommLen] = {};
   char thread_name[event::kCommLen] = {};
   uint32_t flags = 0;
+  uint8_t failed = 0;
 };
+
+// A hooked kernel function (symbol, link-time address), for the self-check.
+struct CodeSite {
+  std::string_view symbol;
+  uint64_t link = 0;
+};
+
+// Link-time [start, end) of the kernel text in a profile: _stext (else _text, else its
+// lowest kernel address) up to _etext, else up to the first of the sections that
+// follow the text (__start_rodata, _sdata, ...; linux_banner lives in .rodata).
+std::pair<uint64_t, uint64_t> kernel_text_range(const profile::Profile& p);
+// Throws Error("WHAT: SYMBOL at 0x... lies outside the kernel text (...)") for a site
+// outside kernel_text_range(p): a profile that contradicts itself, no guest needed.
+void check_code_sites(const profile::Profile& p, std::span<const CodeSite> sites, const std::string& what);
+
+// The start-up self-check's verdict (LinuxKernel::self_check).
+struct SelfCheck {
+  enum class Verdict { pass, not_ready, fail };
+  Verdict verdict = Verdict::not_ready;
+  // fail: "task_struct.pid does not fit the running kernel (init_task reads pid 7)";
+  // pass: what was checked; not_ready: why the vCPU could not be used.
+  std::string message;
+  uint64_t reads = 0;         // guest memory reads it made
+  unsigned tasks_walked = 0;  // task-list steps back to init_task
+};
+// Bounds of the self-check's task-list walk and of a plausible pid (PID_MAX_LIMIT).
+inline constexpr unsigned kMaxTaskWalk = 32768;
+inline constexpr int64_t kPidLimit = 4 * 1024 * 1024;
 
 // Where Linux runs kernel code: x86-64's canonical upper half; i386 above
 // PAGE_OFFSET, 0xc0000000 with the default 3G/1G split (VMSPLIT_* kernels, with a
@@ -95,7 +140,9 @@ inline constexpr vmi::KernelSpace kKernelSpace{vmi::kUpperHalf, {0xc0000000ull, 
 class LinuxKernel {
  public:
   // Resolves symbols and offsets; throws vmitrace::Error("WHAT: problem") when the
-  // profile lacks something the tracer cannot work without (pt_regs, linux_banner).
+  // profile lacks something the tracer cannot work without (linux_banner, the
+  // current task's per-CPU symbol, task_struct and the fields of every event) or
+  // contradicts itself (a field outside its structure).
   LinuxKernel(const profile::Profile& p, std::string what);
 
   const profile::Profile& profile() const { return prof_; }
@@ -117,7 +164,18 @@ class LinuxKernel {
   // Only for tests and for callers that learnt the slide elsewhere.
   void set_slide(uint64_t s) { slide_ = s; located_ = true; }
   uint64_t runtime(uint64_t link_address) const { return link_address + slide_; }
-  std::optional<uint64_t> runtime_symbol(std::string_view name) const;
+
+  // --- start-up self-check (self_check.cpp) ---------------------------------
+  // After locate(), before hooks are placed: does the profile fit the kernel that
+  // runs on `cpu`? Reads each site's code, init_task (pid 0, comm swapper, itself
+  // as parent and leader, root cred), the vCPU's current task (plausible ids and
+  // comm, its parent, leader and cred) and walks the task list back to init_task.
+  // `not_ready` when the vCPU cannot tell yet (no per-CPU base: early boot, or
+  // kernel entry before swapgs). Every read is bounded; see kMaxTaskWalk.
+  SelfCheck self_check(vmi::Vcpu& cpu, std::span<const CodeSite> sites) const;
+  // Names the guest read behind a ContextRead bit, for warnings:
+  // "task_struct.comm at +0xba0".
+  std::string describe_read(ContextRead r) const;
 
   // --- hot path (vCPU thread; bounded reads, no allocation) ---------------
   bool is_kernel_pointer(uint64_t p) const;
@@ -154,6 +212,10 @@ class LinuxKernel {
   event::Capture cwd_path(vmi::Vcpu& cpu, uint64_t task, char* buf, size_t* len) const;
 
  private:
+  // Where this vCPU's current-task pointer lives (and the per-CPU base it is
+  // relative to); false when the vCPU has no per-CPU base (early boot, kernel entry
+  // before swapgs) or the profile has no current task.
+  bool current_task_slot(vmi::Vcpu& cpu, uint64_t& where, uint64_t* base = nullptr) const;
   event::Capture open_file(vmi::Vcpu& cpu, uint64_t files, int64_t fd, uint64_t& file) const;
   event::Capture path_text(vmi::Vcpu& cpu, uint64_t path_va, char* buf, size_t* len) const;
 

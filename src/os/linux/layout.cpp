@@ -1,6 +1,9 @@
 // Resolves, once, the offsets and symbols the hot path needs from the profile.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "common/error.hpp"
 #include "os/linux/kernel.hpp"
@@ -71,6 +74,37 @@ TaskWindows plan_task_windows(const TaskLayout& t, unsigned ptr_size) {
   return vmi::plan_field_windows(f, 768, TaskWindows::kMaxBytes);
 }
 
+// The task_struct and cred fields every event needs: a profile without one of them,
+// or with one outside its structure, is refused here (no guest needed to see it).
+TaskLayout task_layout_from(const profile::Profile& p, unsigned ptr_size, const std::string& what) {
+  if (!p.type("task_struct"))
+    throw Error(what, "no task_struct type in the profile: the process of an event cannot be read");
+  TaskLayout t;
+  const auto size = p.struct_size("task_struct");
+  auto need = [&](std::string_view type, std::string_view field, uint32_t len,
+                  std::optional<uint64_t> type_size) {
+    const auto off = p.field_offset(type, field);
+    if (!off)
+      throw Error(what, "the profile's " + std::string(type) + " has no field " + std::string(field));
+    if (*off >= (1u << 20) || (type_size && *type_size && *off + len > *type_size))
+      throw Error(what, std::string(type) + "." + std::string(field) + " (offset " + std::to_string(*off) +
+                            ", " + std::to_string(len) + " bytes) lies outside " + std::string(type) +
+                            " (" + std::to_string(type_size.value_or(0)) + " bytes)");
+    return static_cast<uint32_t>(*off);
+  };
+  t.pid = need("task_struct", "pid", 4, size);
+  t.tgid = need("task_struct", "tgid", 4, size);
+  t.comm = need("task_struct", "comm", event::kCommLen, size);
+  t.real_parent = need("task_struct", "real_parent", ptr_size, size);
+  t.group_leader = need("task_struct", "group_leader", ptr_size, size);
+  t.cred = need("task_struct", "cred", ptr_size, size);
+  if (!p.type("cred")) throw Error(what, "no cred type in the profile: the user of an event cannot be read");
+  t.cred_uid = need("cred", "uid", 4, p.struct_size("cred"));
+  t.mm = offset_or(p, "task_struct", "mm", kNoOffset);
+  if (p.field_offset("task_struct", "tasks")) t.tasks = need("task_struct", "tasks", 2 * ptr_size, size);
+  return t;
+}
+
 }  // namespace
 
 LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
@@ -80,14 +114,7 @@ LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
   ptr_size_ = p.metadata.pointer_size == 4 ? 4 : 8;
   regs_ = pt_regs_from(p, ptr_size_);
 
-  task_.pid = offset_or(p, "task_struct", "pid", kNoOffset);
-  task_.tgid = offset_or(p, "task_struct", "tgid", kNoOffset);
-  task_.comm = offset_or(p, "task_struct", "comm", kNoOffset);
-  task_.real_parent = offset_or(p, "task_struct", "real_parent", kNoOffset);
-  task_.group_leader = offset_or(p, "task_struct", "group_leader", kNoOffset);
-  task_.cred = offset_or(p, "task_struct", "cred", kNoOffset);
-  task_.mm = offset_or(p, "task_struct", "mm", kNoOffset);
-  task_.cred_uid = offset_or(p, "cred", "uid", kNoOffset);
+  task_ = task_layout_from(p, ptr_size_, what_);
   windows_ = plan_task_windows(task_, ptr_size_);
   files_ = file_layout_from(p, ptr_size_);
 
@@ -101,6 +128,9 @@ LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
   if (!current_.known) {
     if (auto ct = p.symbol("current_task")) current_ = {true, false, *ct, true, "current_task"};
   }
+  if (!current_.known)
+    throw Error(what_, "no current_task or pcpu_hot.current_task symbol in the profile: the "
+                       "running task cannot be found");
   // x86-64: a per-CPU symbol's value is an offset from the per-CPU base; a value
   // that is itself a kernel address is an ordinary variable (uniprocessor builds).
   // i386 per-CPU symbols are kernel addresses anyway (not zero-based): still
@@ -127,10 +157,32 @@ LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
   else text_link_ = ptr_size_ == 8 ? 0xffffffff81000000ull : 0xc1000000ull;
 }
 
-std::optional<uint64_t> LinuxKernel::runtime_symbol(std::string_view name) const {
-  auto a = prof_.symbol(name);
-  if (!a) return std::nullopt;
-  return runtime(*a);
+std::pair<uint64_t, uint64_t> kernel_text_range(const profile::Profile& p) {
+  const unsigned ptr_size = p.metadata.pointer_size == 4 ? 4 : 8;
+  uint64_t lo = UINT64_MAX;
+  if (auto s = p.symbol("_stext")) lo = *s;
+  else if (auto t = p.symbol("_text")) lo = *t;
+  else
+    for (const auto& [name, sym] : p.symbols)
+      if (kKernelSpace.contains(sym.address, ptr_size) && sym.address < lo) lo = sym.address;
+  if (auto e = p.symbol("_etext"); e && *e > lo) return {lo, *e};
+  uint64_t hi = UINT64_MAX;
+  for (const char* n : {"__start_rodata", "linux_banner", "_sdata", "__end_rodata", "_edata", "_end"})
+    if (auto a = p.symbol(n); a && *a > lo && *a < hi) hi = *a;
+  return {lo, hi};
+}
+
+void check_code_sites(const profile::Profile& p, std::span<const CodeSite> sites, const std::string& what) {
+  const auto [lo, hi] = kernel_text_range(p);
+  auto hex = [](uint64_t v) {
+    char b[24];
+    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+    return std::string(b);
+  };
+  for (const CodeSite& s : sites)
+    if (s.link < lo || s.link >= hi)
+      throw Error(what, std::string(s.symbol) + " at " + hex(s.link) + " lies outside the kernel text (" + hex(lo) +
+                            " .. " + hex(hi) + "): the profile does not fit its own kernel");
 }
 
 bool LinuxKernel::is_kernel_pointer(uint64_t p) const {

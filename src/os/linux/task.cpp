@@ -33,21 +33,26 @@ RememberedContext& remembered(uint64_t task) {
 
 }  // namespace
 
-uint64_t LinuxKernel::current_task(vmi::Vcpu& cpu) const {
-  if (!current_.known) return 0;
-  uint64_t where = 0;
+bool LinuxKernel::current_task_slot(vmi::Vcpu& cpu, uint64_t& where, uint64_t* base_out) const {
+  if (!current_.known) return false;
   const uint64_t sym = current_.slid ? runtime(current_.where) : current_.where;
-  if (current_.per_cpu) {
-    uint64_t base = 0;
-    const vmi::Reg seg = ptr_size_ == 8 ? vmi::Reg::gs_base : vmi::Reg::fs_base;
-    if (!cpu.read_reg(seg, base) || base == 0) return 0;
-    where = base + sym;
-    if (ptr_size_ == 4) where &= 0xffffffffu;  // segment arithmetic wraps at 4 GiB
-  } else {
+  if (!current_.per_cpu) {
     where = sym;
+    return true;
   }
-  uint64_t task = 0;
-  if (!read_pointer(cpu, where, task) || !is_kernel_pointer(task)) return 0;
+  uint64_t base = 0;
+  const vmi::Reg seg = ptr_size_ == 8 ? vmi::Reg::gs_base : vmi::Reg::fs_base;
+  if (!cpu.read_reg(seg, base) || base == 0) return false;
+  if (base_out) *base_out = base;
+  where = base + sym;
+  if (ptr_size_ == 4) where &= 0xffffffffu;  // segment arithmetic wraps at 4 GiB
+  return true;
+}
+
+uint64_t LinuxKernel::current_task(vmi::Vcpu& cpu) const {
+  uint64_t where = 0, task = 0;
+  if (!current_task_slot(cpu, where) || !read_pointer(cpu, where, task) || !is_kernel_pointer(task))
+    return 0;
   return task;
 }
 
@@ -55,6 +60,7 @@ void LinuxKernel::read_context(vmi::Vcpu& cpu, uint64_t task, ProcessContext& ou
   out = ProcessContext{};
   if (task == 0 || !is_kernel_pointer(task)) {
     out.flags |= event::kFlagContextUnknown | event::kFlagUserUnknown;
+    out.failed = kReadTask;
     return;
   }
   const TaskLayout& t = task_;
@@ -68,10 +74,14 @@ void LinuxKernel::read_context(vmi::Vcpu& cpu, uint64_t task, ProcessContext& ou
   };
   auto ptr = [&](uint32_t off, uint64_t& v) { return w.get_uint(off, ptr_size_, v) && is_kernel_pointer(v); };
 
-  bool got_any = i32(t.pid, out.tid);
-  got_any = i32(t.tgid, out.pid) || got_any;
-  w.get(t.comm, out.thread_name, event::kCommLen);  // untouched when unreadable
-  if (!got_any) out.flags |= event::kFlagContextUnknown;
+  const bool got_tid = i32(t.pid, out.tid);
+  const bool got_pid = i32(t.tgid, out.pid);
+  if (!got_tid || !got_pid) {
+    out.failed |= kReadIds;
+    if (!got_tid && !got_pid) out.flags |= event::kFlagContextUnknown;
+  }
+  // Untouched (empty) when unreadable.
+  if (!w.get(t.comm, out.thread_name, event::kCommLen)) out.failed |= kReadComm;
 
   uint64_t parent = 0, cred = 0;
   const bool have_parent = t.tgid != kNoOffset && ptr(t.real_parent, parent);
@@ -83,21 +93,23 @@ void LinuxKernel::read_context(vmi::Vcpu& cpu, uint64_t task, ProcessContext& ou
     out.ppid = mem.ppid;
     out.uid = mem.uid;
   } else {
-    if (have_parent) read_i32(cpu, parent + t.tgid, out.ppid);
+    if (!have_parent || !read_i32(cpu, parent + t.tgid, out.ppid)) out.failed |= kReadParent;
     uint32_t uid = 0;
     if (have_cred && cpu.read_u32(cred + t.cred_uid, uid)) out.uid = uid;
+    else out.failed |= kReadCred;
     if (out.ppid >= 0 && out.uid >= 0)
       mem = {task, parent, cred, epoch, instance_, out.ppid, out.uid};
   }
   if (out.uid < 0) out.flags |= event::kFlagUserUnknown;
 
   uint64_t p = 0;
-  if (t.comm != kNoOffset && ptr(t.group_leader, p)) {
-    if (p == task) {
-      std::memcpy(out.process_name, out.thread_name, event::kCommLen);
-    } else if (cpu.read_virt(p + t.comm, out.process_name, event::kCommLen) != event::kCommLen) {
-      std::memset(out.process_name, 0, event::kCommLen);
-    }
+  if (!ptr(t.group_leader, p)) {
+    out.failed |= kReadLeader;
+  } else if (p == task) {
+    std::memcpy(out.process_name, out.thread_name, event::kCommLen);
+  } else if (cpu.read_virt(p + t.comm, out.process_name, event::kCommLen) != event::kCommLen) {
+    std::memset(out.process_name, 0, event::kCommLen);
+    out.failed |= kReadLeader;
   }
 }
 

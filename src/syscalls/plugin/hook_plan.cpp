@@ -122,7 +122,15 @@ HookPlan choose_hook_plan(const profile::Profile& p, const std::vector<std::stri
       plan.ret = ReturnKind::return_address;
     }
   }
+  oslinux::check_code_sites(p, plan.code_sites(), what);
   return plan;
+}
+
+std::vector<oslinux::CodeSite> HookPlan::code_sites() const {
+  std::vector<oslinux::CodeSite> sites;
+  for (const HookPoint& h : entries) sites.push_back({h.symbol, h.link});
+  if (ret == ReturnKind::exit_to_user_mode) sites.push_back({ret_symbol, ret_link});
+  return sites;
 }
 
 std::string HookPlan::describe() const {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "event/record.hpp"
+#include "os/linux/kernel.hpp"
 #include "profile/profile.hpp"
 
 namespace vmitrace::syscalls {
@@ -44,10 +45,14 @@ struct HookPlan {
   // "x64 via x64_sys_call, ia32 via ia32_sys_call, return via syscall_exit_to_user_mode"
   // (i386 kernels: "ia32 (i386 kernel) via ia32_sys_call, return via ...")
   std::string describe() const;
+  // The functions hooked before any return address is known (entries and the
+  // return hook), for the start-up self-check.
+  std::vector<oslinux::CodeSite> code_sites() const;
 };
 
 // filter: known syscall names, or nullptr for every syscall. Throws
-// vmitrace::Error("WHAT: problem") when no x64 hook point exists.
+// vmitrace::Error("WHAT: problem") when no x64 hook point exists, or when the
+// profile puts a chosen one outside its own kernel text.
 HookPlan choose_hook_plan(const profile::Profile& p, const std::vector<std::string>* filter,
                           bool disable_sysret, const std::string& what);
 

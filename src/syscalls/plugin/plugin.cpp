@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <bitset>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include "profile/profile.hpp"
 #include "syscalls/filter.hpp"
 #include "syscalls/plugin/capture.hpp"
+#include "syscalls/plugin/context_health.hpp"
 #include "syscalls/plugin/hook_plan.hpp"
 #include "syscalls/plugin/pending.hpp"
 #include "syscalls/return_sites.hpp"
@@ -32,6 +34,14 @@ using vmi::Reg;
 
 constexpr unsigned kMaxNr = 2048;         // filter bitset size; tables end far below
 constexpr unsigned kMaxReturnSites = 32;  // distinct return addresses we hook
+// The start-up self-check: a failing verdict must repeat on this many samples (other
+// moments, maybe other vCPUs) before tracing stops, so that a task list changing
+// under the walk on another vCPU is not taken for a profile that does not fit.
+constexpr unsigned kSelfCheckConfirm = 3;
+// How long vCPUs without a per-CPU base (early boot: on i386 until the per-CPU areas
+// are set up, late in start_kernel; a kernel entry before swapgs) may be seen before
+// the check gives up: a kernel reaches a usable state within a second or two.
+constexpr auto kSelfCheckMaxNotReady = std::chrono::seconds(60);
 
 unsigned abi_index(Abi a) { return a == Abi::linux_ia32 ? 1 : 0; }
 
@@ -56,7 +66,8 @@ void copy_name(char* dst, size_t cap, std::string_view s) {
 
 }  // namespace
 
-struct Plugin::Impl {
+// The Linux guest's tracer.
+struct LinuxTracer final : Tracer {
   PluginConfig cfg;
   vmi::Backend& backend;
   vmi::EventSink& sink;
@@ -84,18 +95,21 @@ struct Plugin::Impl {
   bool regs_keyed = false;
 
   PendingTable pending;
-  RateLimiter limiter;
-  std::atomic<uint64_t> n_syscalls{0}, n_sysrets{0}, n_unpaired{0}, n_lost{0}, n_read_fail{0};
+  std::unique_ptr<ContextHealth> health;  // warns when context reads keep failing
 
   std::mutex locate_mu;  // the KASLR scan
-  std::mutex hooks_mu;  // hooks, return sites, error text
+  mutable std::mutex hooks_mu;  // hooks, return sites, error text
   std::vector<vmi::HookId> hooks;
   ReturnSites ret_sites{kMaxReturnSites};
-  std::atomic<bool> started{false}, tracing{false}, failed{false};
+  std::atomic<bool> started{false}, tracing_on{false}, failed{false};
   std::string error_text;
+  // The hooked functions (entries and the return hook), for the self-check.
+  std::vector<oslinux::CodeSite> code_sites;
+  unsigned self_check_failures = 0;  // under locate_mu
+  std::optional<std::chrono::steady_clock::time_point> first_not_ready;  // under locate_mu
 
-  Impl(const PluginConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
-      : cfg(c), backend(b), sink(s), prof(std::move(p)), limiter(c.rate_limit) {
+  LinuxTracer(const PluginConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
+      : Tracer(c.rate_limit), cfg(c), backend(b), sink(s), prof(std::move(p)) {
     what = cfg.profile_path.empty() ? std::string("profile") : cfg.profile_path;
     kernel = std::make_unique<oslinux::LinuxKernel>(prof, what);
     ptr_size = kernel->pointer_size();
@@ -104,7 +118,7 @@ struct Plugin::Impl {
 
     std::optional<LinuxFilter> filter;
     if (!cfg.filter_file.empty()) {
-      filter = load_linux_filter(cfg.filter_file);
+      filter = load_linux_filter(cfg.filter_file, cfg.warn_unknown_filter_names);
       filtered = true;
       for (const auto& n : filter->names)
         for (Abi a : {Abi::linux_x64, Abi::linux_ia32})
@@ -112,6 +126,11 @@ struct Plugin::Impl {
     }
     plan = choose_hook_plan(prof, filter ? &filter->names : nullptr, cfg.disable_sysret, what);
     if (plan.entries.size() > UINT16_MAX) throw Error(what, "too many hook points");
+    code_sites = plan.code_sites();
+    std::array<std::string, oslinux::kContextReads> reads;
+    for (unsigned i = 0; i < oslinux::kContextReads; ++i)
+      reads[i] = kernel->describe_read(static_cast<oslinux::ContextRead>(1u << i));
+    health = std::make_unique<ContextHealth>(what, std::move(reads));
 
     // exit and exit_group never return: no pending state for them.
     for (Abi a : {Abi::linux_x64, Abi::linux_ia32}) {
@@ -132,11 +151,6 @@ struct Plugin::Impl {
       for (const char* n : {"execve", "execveat", "prctl"})  // prctl: PR_SET_NAME
         if (const SyscallInfo* s = lookup(a, n); s && s->nr < kMaxNr) renames[abi_index(a)].set(s->nr);
     if (plan.ret == ReturnKind::exit_to_user_mode) find_fork_returns();
-    if (!kernel->current_task_location().known)
-      std::fprintf(stderr,
-                   "vmitrace: warning: %s: no current_task / pcpu_hot symbol: process context "
-                   "and sysret pairing unavailable\n",
-                   what.c_str());
   }
 
   // [start, end) of each fork-return symbol: end = the next symbol up.
@@ -190,11 +204,11 @@ struct Plugin::Impl {
 
   // --- start-up -----------------------------------------------------------
   bool on_kernel(vmi::Vcpu& cpu) {
-    if (failed.load() || tracing.load()) return true;
+    if (failed.load() || tracing_on.load()) return true;
     // One vCPU at a time scans; another one just tries again later.
     std::unique_lock busy(locate_mu, std::try_to_lock);
     if (!busy.owns_lock()) return false;
-    if (failed.load() || tracing.load()) return true;
+    if (failed.load() || tracing_on.load()) return true;
     std::string err;
     if (!word_size_matches(cpu, &err)) {
       fatal(err);
@@ -205,8 +219,30 @@ struct Plugin::Impl {
       case oslinux::LinuxKernel::Locate::mismatch: fatal(err); return true;
       case oslinux::LinuxKernel::Locate::found: break;
     }
+    if (!profile_fits(cpu)) return failed.load();
     place_hooks();
     return true;
+  }
+
+  // The start-up self-check (LinuxKernel::self_check) on this vCPU: true when the
+  // profile fits; false to wait for another sample, or after a fatal error.
+  bool profile_fits(vmi::Vcpu& cpu) {
+    const oslinux::SelfCheck c = kernel->self_check(cpu, code_sites);
+    switch (c.verdict) {
+      case oslinux::SelfCheck::Verdict::pass:
+        std::fprintf(stderr, "vmitrace: self-check: %s\n", c.message.c_str());
+        return true;
+      case oslinux::SelfCheck::Verdict::not_ready: {
+        const auto now = std::chrono::steady_clock::now();
+        if (!first_not_ready) first_not_ready = now;
+        if (now - *first_not_ready >= kSelfCheckMaxNotReady) fatal(c.message);
+        return false;
+      }
+      case oslinux::SelfCheck::Verdict::fail:
+        if (++self_check_failures >= kSelfCheckConfirm) fatal(c.message);
+        return false;
+    }
+    return false;
   }
 
   // A 64-bit kernel runs in the upper half; a 32-bit one at 0xc0000000.. with paging on
@@ -241,7 +277,7 @@ struct Plugin::Impl {
     if (plan.ret == ReturnKind::exit_to_user_mode)
       hooks.push_back(backend.add_gated_hook(kernel->runtime(plan.ret_link),
                                              [this](vmi::Vcpu& c, uint64_t) { on_exit_regs(c); }));
-    tracing.store(true);
+    tracing_on.store(true);
   }
 
   // Return-address fallback: hook each distinct return site once (few exist).
@@ -375,7 +411,8 @@ struct Plugin::Impl {
     kernel->read_context(cpu, task, ctx);
     // After this entry's own read, which remembered the credentials as they are now.
     if (nr < kMaxNr && new_creds[abi_index(h.abi)].test(nr)) kernel->forget_contexts();
-    if (ctx.flags) n_read_fail.fetch_add(1, std::memory_order_relaxed);
+    if (ctx.failed) n_read_fail.fetch_add(1, std::memory_order_relaxed);
+    health->note(ctx.failed);
     // Over the process's rate limit: no record and no string capture; the pending
     // entry below still marks it so that its return is dropped (and counted) too.
     const bool limited = !limiter.allow(ctx.pid, ctx.process_name, cpu.timestamp_ns());
@@ -597,6 +634,38 @@ struct Plugin::Impl {
     }
     emit_return(cpu, task, e, ret, true);
   }
+
+  // --- Tracer ------------------------------------------------------------------
+  ~LinuxTracer() override {
+    std::vector<vmi::HookId> ids;
+    {
+      std::lock_guard lock(hooks_mu);
+      failed.store(true);  // callbacks still in flight return at once
+      ids.swap(hooks);
+    }
+    for (vmi::HookId id : ids) backend.remove_hook(id);
+  }
+  void start() override {
+    if (started.exchange(true)) return;
+    std::fprintf(stderr, "vmitrace: hooks: %s\n", plan.describe().c_str());
+    backend.when_in_kernel(oslinux::kKernelSpace, [this](vmi::Vcpu& c) { return on_kernel(c); });
+  }
+  std::string hook_plan() const override { return plan.describe(); }
+  bool tracing() const override { return tracing_on.load(); }
+  std::string error() const override {
+    std::lock_guard lock(hooks_mu);
+    return error_text;
+  }
+  size_t pending_entries() const override { return pending.size(); }
+};
+
+// A guest that never runs: Plugin::validate constructs the tracer over it.
+struct NoGuest final : vmi::Backend, vmi::EventSink {
+  std::string name() const override { return "none"; }
+  vmi::HookId add_hook(uint64_t, vmi::HookFn) override { return 0; }
+  void remove_hook(vmi::HookId) override {}
+  void when_in_kernel(const vmi::KernelSpace&, std::function<bool(vmi::Vcpu&)>) override {}
+  void emit(const void*, size_t) override {}
 };
 
 Plugin::Plugin(const PluginConfig& cfg, vmi::Backend& backend, vmi::EventSink& sink)
@@ -604,55 +673,17 @@ Plugin::Plugin(const PluginConfig& cfg, vmi::Backend& backend, vmi::EventSink& s
 
 Plugin::Plugin(const PluginConfig& cfg, profile::Profile prof, vmi::Backend& backend,
                vmi::EventSink& sink) {
-  // Windows guests have their own tracer (src/syscalls/windows/).
   if (prof.metadata.os == "windows")
-    win_ = std::make_unique<windows::Tracer>(cfg, std::move(prof), backend, sink);
+    tracer_ = windows::make_tracer(cfg, std::move(prof), backend, sink);
   else
-    impl_ = std::make_unique<Impl>(cfg, std::move(prof), backend, sink);
+    tracer_ = std::make_unique<LinuxTracer>(cfg, std::move(prof), backend, sink);
 }
 
-Plugin::~Plugin() {
-  if (win_) return;
-  std::vector<vmi::HookId> ids;
-  {
-    std::lock_guard lock(impl_->hooks_mu);
-    impl_->failed.store(true);  // callbacks still in flight return at once
-    ids.swap(impl_->hooks);
-  }
-  for (vmi::HookId id : ids) impl_->backend.remove_hook(id);
-}
+Plugin::~Plugin() = default;
 
-void Plugin::start() {
-  if (win_) return win_->start();
-  if (impl_->started.exchange(true)) return;
-  std::fprintf(stderr, "vmitrace: hooks: %s\n", impl_->plan.describe().c_str());
-  impl_->backend.when_in_kernel(oslinux::kKernelSpace,
-                                [impl = impl_.get()](vmi::Vcpu& c) { return impl->on_kernel(c); });
-}
-
-PluginStats Plugin::stats() const {
-  if (win_) return win_->stats();
-  PluginStats s;
-  s.syscalls = impl_->n_syscalls.load();
-  s.sysrets = impl_->n_sysrets.load();
-  s.returns_unpaired = impl_->n_unpaired.load();
-  s.entries_lost = impl_->n_lost.load();
-  s.read_failures = impl_->n_read_fail.load();
-  s.pending = impl_->pending.size();
-  s.rate_limited = impl_->limiter.dropped();
-  return s;
-}
-
-std::vector<RateLimitedProcess> Plugin::rate_limited_top(size_t n) const {
-  return impl_->limiter.top(n);
-}
-
-std::string Plugin::hook_plan() const { return win_ ? win_->hook_plan() : impl_->plan.describe(); }
-bool Plugin::tracing() const { return win_ ? win_->tracing() : impl_->tracing.load(); }
-std::string Plugin::error() const {
-  if (win_) return win_->error();
-  std::lock_guard lock(impl_->hooks_mu);
-  return impl_->error_text;
+void Plugin::validate(const PluginConfig& cfg) {
+  NoGuest none;
+  Plugin check(cfg, none, none);
 }
 
 }  // namespace vmitrace::syscalls

@@ -1,7 +1,8 @@
-// The syscalls plugin: decides the hook plan for the guest kernel, captures each
-// syscall entry (number, arguments, the memory they point to, process context) and
-// its return, and emits plain event records to a sink. Backend-agnostic: it sees
-// only vmi::Backend / vmi::Vcpu.
+// The syscalls plugin: picks the tracer for the guest OS from the profile (Linux ISF
+// or Windows PDB ISF; both are a syscalls::Tracer), which decides the hooks, captures
+// each syscall entry (number, arguments, the memory they point to, process context)
+// and its return, and emits plain event records to a sink. Backend-agnostic: it sees
+// only vmi::Backend / vmi::Vcpu. No layer above knows which OS it traces.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -11,29 +12,20 @@
 #include <vector>
 
 #include "options/capture_options.hpp"
-#include "syscalls/plugin/rate_limit.hpp"
+#include "syscalls/tracer.hpp"
 #include "vmi/vmi.hpp"
 
 namespace vmitrace::profile { class Profile; }
 
 namespace vmitrace::syscalls {
-namespace windows { class Tracer; }
 
 // What the tracer is told (options/capture_options.hpp: the same struct the CLI fills
 // and the QEMU module receives), plus how it reports a fatal error.
 struct PluginConfig : options::CaptureOptions {
+  bool warn_unknown_filter_names = true;  // off for Plugin::validate: the tracer that traces warns
   // Called once, on a vCPU thread, when tracing stops for good at run time (e.g. the
   // profile does not match the running kernel). The message is also on stderr.
   std::function<void(const std::string&)> on_fatal;
-};
-
-struct PluginStats {
-  uint64_t syscalls = 0, sysrets = 0;
-  uint64_t returns_unpaired = 0;     // return without a pending entry (e.g. fork child)
-  uint64_t entries_lost = 0;         // entry replaced before its return came
-  uint64_t read_failures = 0;        // guest reads that failed (marked values)
-  uint64_t pending = 0;              // entries waiting for their return now
-  uint64_t rate_limited = 0;         // events dropped by rate_limit (entries + returns)
 };
 
 class Plugin {
@@ -48,23 +40,26 @@ class Plugin {
   Plugin(const Plugin&) = delete;
   Plugin& operator=(const Plugin&) = delete;
 
+  // What the constructor would refuse (profile, filter, win32k profile, hook plan),
+  // checked by constructing the same tracer without a guest: the CLI calls it before
+  // it starts or stops a VM. Throws vmitrace::Error("FILE: problem").
+  static void validate(const PluginConfig& cfg);
+
   // Asks the backend to find the kernel (KASLR) and then places the hooks. The
   // chosen hook points are printed once on stderr.
-  void start();
-  PluginStats stats() const;
+  void start() { tracer_->start(); }
+  PluginStats stats() const { return tracer_->stats(); }
   // The processes with the most events dropped by the rate limit (at most n).
-  std::vector<RateLimitedProcess> rate_limited_top(size_t n) const;
+  std::vector<RateLimitedProcess> rate_limited_top(size_t n) const { return tracer_->rate_limited_top(n); }
   // One line: "x64 via x64_sys_call, ia32 via ia32_sys_call, return via ...".
-  std::string hook_plan() const;
+  std::string hook_plan() const { return tracer_->hook_plan(); }
   // True once the hooks are in place.
-  bool tracing() const;
+  bool tracing() const { return tracer_->tracing(); }
   // The fatal run-time error ("" while none), e.g. the banner mismatch.
-  std::string error() const;
+  std::string error() const { return tracer_->error(); }
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-  std::unique_ptr<windows::Tracer> win_;  // instead of impl_ for Windows profiles
+  std::unique_ptr<Tracer> tracer_;  // never null
 };
 
 }  // namespace vmitrace::syscalls

@@ -54,6 +54,7 @@ struct WinPending {
   bool used = false;
   const Service* service = nullptr;  // immutable while hooks live
   oswin::WinIdentity who;            // who.tid refuses a recycled thread object
+  bool rate_limited = false;         // entry dropped by the rate limit: drop its return too
 };
 
 // win32k routines live in win32kfull.sys (Windows 10+) or win32k.sys.
@@ -66,7 +67,7 @@ struct Win32k {
 
 }  // namespace
 
-struct Tracer::Impl {
+struct WindowsTracer final : syscalls::Tracer {
   PluginConfig cfg;
   vmi::Backend& backend;
   vmi::EventSink& sink;
@@ -84,22 +85,22 @@ struct Tracer::Impl {
   std::unordered_set<std::string> seen;   // every service name read from the tables
   bool names_checked = false;
   BasicPendingTable<WinPending> pending;
-  std::atomic<uint64_t> n_syscalls{0}, n_sysrets{0}, n_unpaired{0}, n_lost{0}, n_read_fail{0};
 
   mutable std::mutex mu;  // start-up, hooks, plan text, error text
   std::vector<vmi::HookId> hooks;
   ReturnSites ret_sites{kMaxReturnSites};
-  std::atomic<bool> started{false}, tracing{false}, failed{false}, w32_done{false};
+  std::atomic<bool> started{false}, tracing_on{false}, failed{false}, w32_done{false};
   uint64_t w32_first_ns = 0, w32_last_ns = 0;
   std::string plan_text, error_text;
 
-  Impl(const PluginConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
-      : cfg(c), backend(b), sink(s), prof(std::move(p)),
+  WindowsTracer(const PluginConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
+      : Tracer(c.rate_limit), cfg(c), backend(b), sink(s), prof(std::move(p)),
         what(cfg.profile_path.empty() ? std::string("profile") : cfg.profile_path),
         kernel(prof, what), nt_names(prof) {
     limits.text_bytes = std::min<uint32_t>(cfg.string_limit, 1024) * 2;
     if (!cfg.filter_file.empty()) {
       for (auto& n : read_filter_file(cfg.filter_file)) filter.insert(n);
+      if (filter.empty()) throw Error(cfg.filter_file, "no service names in the filter file");
       filtered = true;
     }
     if (!cfg.win32k_profile.empty()) {
@@ -136,7 +137,7 @@ struct Tracer::Impl {
     if (failed.load()) return true;
     std::unique_lock lock(mu, std::try_to_lock);
     if (!lock.owns_lock()) return false;
-    if (!tracing.load()) {
+    if (!tracing_on.load()) {
       std::string err;
       switch (kernel.locate(cpu, &err)) {
         case oswin::WindowsKernel::Locate::retry: return false;
@@ -155,7 +156,7 @@ struct Tracer::Impl {
       const size_t n = place(t, Abi::win_nt);
       std::fprintf(stderr, "vmitrace: windows kernel at %s (%zu bytes), nt: %zu of %zu services hooked\n",
                    hex(kernel.base()).c_str(), static_cast<size_t>(kernel.image_size()), n, t.services.size());
-      tracing.store(true);
+      tracing_on.store(true);
     }
     if (!w32_done.load()) try_win32k(cpu, lock);
     if (w32_done.load() && !names_checked) check_filter_names();
@@ -166,7 +167,7 @@ struct Tracer::Impl {
   // before the guest's tables are read).
   void check_filter_names() {
     names_checked = true;
-    if (!filtered) return;
+    if (!filtered || !cfg.warn_unknown_filter_names) return;
     std::vector<std::string> unknown;
     for (const auto& n : filter)
       if (!seen.count(n)) unknown.push_back(n);
@@ -326,11 +327,16 @@ struct Tracer::Impl {
     oswin::WinContext ctx;
     kernel.read_context(cpu, thread, ctx);
     if (ctx.flags) n_read_fail.fetch_add(1, std::memory_order_relaxed);
-    fill_common(r, cpu, ctx, s);
-    add_entry_extras(cpu, kernel, s, ctx, b, limits);
-    const uint32_t size = b.finish();
-    sink.emit(buf, size);
-    n_syscalls.fetch_add(1, std::memory_order_relaxed);
+    // Over the process's rate limit: no record and no string capture; the pending
+    // entry below still marks it so that its return is dropped (and counted) too.
+    const bool limited = !limiter.allow(ctx.pid, ctx.image_name, cpu.timestamp_ns());
+    if (!limited) {
+      fill_common(r, cpu, ctx, s);
+      add_entry_extras(cpu, kernel, s, ctx, b, limits);
+      const uint32_t size = b.finish();
+      sink.emit(buf, size);
+      n_syscalls.fetch_add(1, std::memory_order_relaxed);
+    }
 
     if (cfg.disable_sysret || thread == 0) return;
     // A process or thread ending itself never comes back.
@@ -349,6 +355,7 @@ struct Tracer::Impl {
     e.key = ReturnSites::entry_key(thread, sp, ptr, s.ret_pop);
     e.service = &s;
     e.who = ctx;  // the identity part
+    e.rate_limited = limited;
     if (!pending.put(e)) n_lost.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -366,6 +373,10 @@ struct Tracer::Impl {
     if (thread == 0 || !cpu.read_reg(Reg::rsp, sp) ||
         !pending.take(ReturnSites::site_key(thread, sp, ptr), e)) {
       n_unpaired.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (e.rate_limited) {
+      limiter.count_drop(e.who.pid, e.who.image_name);
       return;
     }
     if (!cpu.read_reg(Reg::rax, rax)) {
@@ -391,44 +402,34 @@ struct Tracer::Impl {
     sink.emit(buf, size);
     n_sysrets.fetch_add(1, std::memory_order_relaxed);
   }
+
+  // --- Tracer ----------------------------------------------------------------------
+  ~WindowsTracer() override {
+    std::vector<vmi::HookId> ids;
+    {
+      std::lock_guard lock(mu);
+      failed.store(true);
+      ids.swap(hooks);
+    }
+    for (vmi::HookId id : ids) backend.remove_hook(id);
+  }
+  void start() override {
+    if (started.exchange(true)) return;
+    std::fprintf(stderr, "vmitrace: hooks: %s\n", plan_text.c_str());
+    backend.when_in_kernel(oswin::kKernelSpace, [this](vmi::Vcpu& c) { return on_kernel(c); });
+  }
+  std::string hook_plan() const override { return plan_text; }
+  bool tracing() const override { return tracing_on.load(); }
+  std::string error() const override {
+    std::lock_guard lock(mu);
+    return error_text;
+  }
+  size_t pending_entries() const override { return pending.size(); }
 };
 
-Tracer::Tracer(const PluginConfig& cfg, profile::Profile prof, vmi::Backend& backend, vmi::EventSink& sink)
-    : impl_(std::make_unique<Impl>(cfg, std::move(prof), backend, sink)) {}
-
-Tracer::~Tracer() {
-  std::vector<vmi::HookId> ids;
-  {
-    std::lock_guard lock(impl_->mu);
-    impl_->failed.store(true);
-    ids.swap(impl_->hooks);
-  }
-  for (vmi::HookId id : ids) impl_->backend.remove_hook(id);
-}
-
-void Tracer::start() {
-  if (impl_->started.exchange(true)) return;
-  std::fprintf(stderr, "vmitrace: hooks: %s\n", impl_->plan_text.c_str());
-  impl_->backend.when_in_kernel(oswin::kKernelSpace,
-                                [impl = impl_.get()](vmi::Vcpu& c) { return impl->on_kernel(c); });
-}
-
-PluginStats Tracer::stats() const {
-  PluginStats s;
-  s.syscalls = impl_->n_syscalls.load();
-  s.sysrets = impl_->n_sysrets.load();
-  s.returns_unpaired = impl_->n_unpaired.load();
-  s.entries_lost = impl_->n_lost.load();
-  s.read_failures = impl_->n_read_fail.load();
-  s.pending = impl_->pending.size();
-  return s;
-}
-
-std::string Tracer::hook_plan() const { return impl_->plan_text; }
-bool Tracer::tracing() const { return impl_->tracing.load(); }
-std::string Tracer::error() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->error_text;
+std::unique_ptr<syscalls::Tracer> make_tracer(const PluginConfig& cfg, profile::Profile prof,
+                                              vmi::Backend& backend, vmi::EventSink& sink) {
+  return std::make_unique<WindowsTracer>(cfg, std::move(prof), backend, sink);
 }
 
 }  // namespace vmitrace::syscalls::windows

@@ -1,10 +1,9 @@
-// The syscalls plugin for Windows guests: service tables read from memory, one hook
+// The syscalls tracer for Windows guests: service tables read from memory, one hook
 // per service routine (nt, and win32k with a win32k profile), arguments by the
 // Windows calling convention, returns paired per thread + stack pointer. Chosen by
-// syscalls::Plugin when the profile says "windows"; same contract as the Linux path.
+// syscalls::Plugin when the profile says "windows"; the syscalls::Tracer contract.
 #pragma once
 #include <memory>
-#include <string>
 
 #include "syscalls/plugin/plugin.hpp"
 
@@ -12,25 +11,9 @@ namespace vmitrace::profile { class Profile; }
 
 namespace vmitrace::syscalls::windows {
 
-class Tracer {
- public:
-  // Throws vmitrace::Error("FILE: problem") for a profile that lacks what tracing
-  // needs, an unreadable filter or win32k profile.
-  Tracer(const PluginConfig& cfg, profile::Profile prof, vmi::Backend& backend,
-         vmi::EventSink& sink);
-  ~Tracer();  // removes its hooks
-  Tracer(const Tracer&) = delete;
-  Tracer& operator=(const Tracer&) = delete;
-
-  void start();
-  PluginStats stats() const;
-  std::string hook_plan() const;
-  bool tracing() const;
-  std::string error() const;
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
+// Throws vmitrace::Error("FILE: problem") for a profile that lacks what tracing
+// needs, an unreadable filter or win32k profile.
+std::unique_ptr<syscalls::Tracer> make_tracer(const PluginConfig& cfg, profile::Profile prof,
+                                              vmi::Backend& backend, vmi::EventSink& sink);
 
 }  // namespace vmitrace::syscalls::windows

@@ -1,0 +1,52 @@
+// libFuzzer target: the memory route over hostile guest memory. The input's first
+// byte picks the kernel (bit 0: i386, else x86-64), the rest is the memory mapped
+// where that kernel's image starts; profile_from_memory then locates the image,
+// finds kallsyms by their shape, reads linux_banner, .BTF and vmcoreinfo through the
+// pointers it finds there. Also the BTF-header finder and the vmcoreinfo parser on
+// the raw bytes. Seeds: the synthetic kernels of tests/profile/synthetic_kernel.hpp.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+#include "profile/guest_btf.hpp"
+#include "profile/memory_profile.hpp"
+#include "seed_writer.hpp"
+#include "sparse_memory.hpp"
+#include "synthetic_kernel.hpp"
+
+using vmitrace::test::SyntheticKernel;
+
+namespace {
+
+void write_seeds(const char* dir) {
+  for (unsigned ptr : {8u, 4u}) {
+    std::vector<uint8_t> in{uint8_t(ptr == 4 ? 1 : 0)};
+    std::vector<uint8_t> img = vmitrace::test::synthetic_kernel(ptr);
+    in.insert(in.end(), img.begin(), img.end());
+    vmitrace::fuzz::write_seed(dir, ptr == 8 ? "synthetic64" : "synthetic32", in.data(), in.size());
+    // The same without its BTF header: the no-BTF path.
+    in[1 + 0x400] = 0;
+    vmitrace::fuzz::write_seed(dir, ptr == 8 ? "synthetic64-nobtf" : "synthetic32-nobtf", in.data(), in.size());
+  }
+}
+
+}  // namespace
+
+VMITRACE_FUZZ_SEEDS_BY(write_seeds)
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 1) return 0;
+  const bool i386 = data[0] & 1;
+  const uint64_t base = i386 ? SyntheticKernel::kBase32 : SyntheticKernel::kBase64;
+  vmitrace::test::SparseMemory m;
+  m.write(base, data + 1, size - 1);
+  try {
+    (void)vmitrace::profile::profile_from_memory(m.guest(i386 ? 4 : 8, base + 8), "fuzz-vm");
+  } catch (const vmitrace::Error&) {
+  }
+  (void)vmitrace::profile::find_btf_blob(data, size);
+  (void)vmitrace::profile::vmcoreinfo_kernel_offset(std::string_view(reinterpret_cast<const char*>(data), size));
+  return 0;
+}

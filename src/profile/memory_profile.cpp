@@ -1,0 +1,221 @@
+#include "profile/memory_profile.hpp"
+
+#include <cctype>
+#include <cstring>
+#include <unordered_map>
+
+#include "profile/guest_btf.hpp"
+#include "profile/kernel_image.hpp"
+
+namespace vmitrace::profile {
+
+namespace {
+
+constexpr uint64_t kStep = 2ull << 20;
+// Every kallsyms table after the token table (token_index, and in 6.2+ offsets,
+// relative_base, seqs_of_names: 8 bytes a symbol) fits in this.
+constexpr uint64_t kAfterTokens = 4ull << 20;
+constexpr size_t kMaxBanner = 1024;
+constexpr size_t kVmcoreinfoBytes = 4096;  // VMCOREINFO_BYTES (one page)
+constexpr uint64_t kBtfChunk = 1ull << 20;
+// How far past kallsyms .BTF is looked for when no symbol says where it is.
+constexpr uint64_t kBtfSearch = 32ull << 20;
+// Where KASLR moves kernel text (the link-time window holds the same range).
+constexpr uint64_t kTextWindow64 = 0xffffffff80000000ull, kTextWindowEnd64 = 0xffffffffc0000000ull;
+
+const char kDigitTokens[] = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009";  // as kallsyms.cpp looks for
+
+std::string hex(uint64_t v) {
+  char b[24];
+  std::snprintf(b, sizeof b, "%#llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+// The kallsyms of the copied image, reading on until the token table shows up and
+// far enough past it for the tables that follow.
+std::vector<KernelSymbol> kallsyms_of(GuestImage& img, bool is64, const std::string& what, size_t* tables_at) {
+  size_t scan_from = 0;
+  std::optional<size_t> hit;
+  std::string last_error;
+  for (;;) {
+    bool more = img.read_to(img.end() + kStep);
+    const auto& b = img.bytes();
+    if (!hit && b.size() > scan_from) {
+      const void* p = memmem(b.data() + scan_from, b.size() - scan_from, kDigitTokens, sizeof kDigitTokens);
+      if (p) hit = size_t(static_cast<const uint8_t*>(p) - b.data());
+      else scan_from = b.size() >= sizeof kDigitTokens ? b.size() - sizeof kDigitTokens : 0;
+    }
+    if (hit && (b.size() >= *hit + kAfterTokens || !more)) {
+      try {
+        *tables_at = *hit;
+        return extract_kallsyms(b.data(), b.size(), is64, [&](uint64_t) { return img.base(); }, what);
+      } catch (const Error& e) {
+        last_error = e.what();  // a look-alike, or not this image's: look further
+      }
+      scan_from = *hit + 1;
+      hit.reset();
+      continue;
+    }
+    if (!more) break;
+  }
+  if (!last_error.empty()) throw Error(last_error);
+  throw Error(what, "no kallsyms tables in the kernel image in guest memory (" + hex(img.base()) + ".." +
+                        hex(img.window_end()) + "): not a Linux kernel, or one built without CONFIG_KALLSYMS");
+}
+
+std::string read_cstring(const GuestMemory& mem, uint64_t va, size_t max) {
+  std::string s(max, '\0');
+  s.resize(mem.read(va, s.data(), max));
+  if (auto nul = s.find('\0'); nul != std::string::npos) s.resize(nul);
+  return s;
+}
+
+std::string release_of(const std::string& banner) {
+  // "Linux version 6.1.0-28-amd64 (debian-kernel@...) ..."
+  size_t start = sizeof "Linux version " - 1;
+  size_t end = banner.find(' ', start);
+  return banner.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+// The first "Linux version <digit>" of the copy: linux_banner when no symbol says
+// where it is (init/version.o's rodata comes before kallsyms').
+std::string banner_in(const GuestImage& img) {
+  static constexpr char kNeedle[] = "Linux version ";
+  const auto& b = img.bytes();
+  for (size_t pos = 0; pos < b.size();) {
+    const void* hit = memmem(b.data() + pos, b.size() - pos, kNeedle, sizeof kNeedle - 1);
+    if (!hit) break;
+    size_t off = size_t(static_cast<const uint8_t*>(hit) - b.data());
+    size_t after = off + sizeof kNeedle - 1;
+    if (after < b.size() && std::isdigit(b[after])) {
+      size_t end = off;
+      while (end < b.size() && end - off < kMaxBanner && b[end]) ++end;
+      return std::string(reinterpret_cast<const char*>(b.data() + off), end - off);
+    }
+    pos = off + 1;
+  }
+  return {};
+}
+
+std::vector<uint8_t> read_btf(const GuestMemory& mem, uint64_t start, uint64_t stop, const std::string& what) {
+  uint8_t hdr[24];
+  std::optional<size_t> size;
+  if (stop > start && mem.read(start, hdr, sizeof hdr) == sizeof hdr) size = btf_declared_size(hdr, sizeof hdr);
+  if (!size || *size > stop - start)
+    throw Error(what, "no valid BTF header at __start_BTF (" + hex(start) + ".." + hex(stop) + ") in guest memory");
+  std::vector<uint8_t> raw(*size);
+  for (size_t off = 0; off < raw.size(); off += kBtfChunk) {
+    size_t want = size_t(std::min<uint64_t>(kBtfChunk, raw.size() - off));
+    if (mem.read(start + off, raw.data() + off, want) != want)
+      throw Error(what, "the .BTF section in guest memory is not wholly mapped (unreadable at " +
+                            hex(start + off) + ")");
+  }
+  if (!btf_blob_size(raw.data(), raw.size()))
+    throw Error(what, "the BTF at __start_BTF (" + hex(start) + ") in guest memory has no valid string section");
+  return raw;
+}
+
+}  // namespace
+
+std::optional<uint64_t> vmcoreinfo_kernel_offset(std::string_view text) {
+  static constexpr std::string_view kKey = "KERNELOFFSET=";
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    std::string_view line = text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    if (line.substr(0, kKey.size()) == kKey) {
+      std::string_view v = line.substr(kKey.size());
+      if (v.empty() || v.size() > 16) return std::nullopt;
+      uint64_t r = 0;
+      for (char c : v) {
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return std::nullopt;
+        r = r << 4 | uint64_t(d);
+      }
+      return r;
+    }
+    if (eol == std::string_view::npos) break;
+    pos = eol + 1;
+  }
+  return std::nullopt;
+}
+
+Profile profile_from_memory(const GuestMemory& mem, const std::string& what, MemoryProfileInfo* info) {
+  const bool is64 = mem.pointer_size == 8;
+  std::optional<GuestImage> img = GuestImage::locate(mem);
+  if (!img)
+    throw KernelNotMapped(what, is64 ? "no kernel image mapped in " + hex(kTextWindow64) + ".." + hex(kTextWindowEnd64) +
+                                           " (not a Linux guest?)"
+                                     : "no kernel mapped at the vCPU's kernel-mode instruction pointer");
+  size_t tables_at = 0;
+  std::vector<KernelSymbol> syms = kallsyms_of(*img, is64, what, &tables_at);
+  std::unordered_map<std::string_view, uint64_t> at;
+  for (const auto& s : syms) at.try_emplace(s.name, s.address);
+  auto need = [&](std::string_view name) { return at.count(name) != 0; };
+  // Kernels without CONFIG_KALLSYMS_ALL (Debian's 686-pae) list text symbols only.
+  const bool data_symbols = need("linux_banner");
+
+  std::string banner = data_symbols ? read_cstring(mem, at["linux_banner"], kMaxBanner) : banner_in(*img);
+  if (banner.rfind("Linux version ", 0) != 0)
+    throw Error(what, data_symbols ? "linux_banner in guest memory (" + hex(at["linux_banner"]) + ") is not a Linux banner"
+                                   : std::string("no Linux banner in the kernel image in guest memory"));
+  std::string release = release_of(banner);
+  std::string kernel = "Linux " + release;
+
+  const std::string image_route = " (build the profile from the kernel image: `vmitrace profile IMAGE -o k.json`, "
+                                  "then give it with -r)";
+  const std::string no_btf = kernel + " has no BTF in guest memory (kernel built without CONFIG_DEBUG_INFO_BTF): "
+                             "build its profile from the image with --debug-file (the linux-image-*-dbg package's "
+                             "vmlinux), then give it with -r";
+  std::vector<uint8_t> btf;
+  if (need("__start_BTF") && need("__stop_BTF")) {
+    btf = read_btf(mem, at["__start_BTF"], at["__stop_BTF"], what);
+  } else if (data_symbols) {
+    throw Error(what, no_btf);
+  } else {
+    // No data symbols to say where .BTF is: it follows kallsyms in rodata, if anywhere.
+    img->read_to(img->base() + tables_at + kBtfSearch);
+    const auto& b = img->bytes();
+    auto blob = find_btf_blob(b.data() + tables_at, b.size() - tables_at);
+    if (!blob) throw Error(what, no_btf);
+    throw Error(what, "the kallsyms in guest memory have no data symbols (kernel without CONFIG_KALLSYMS_ALL), so "
+                      "the KASLR offset cannot be found" + image_route);
+  }
+
+  // The KASLR offset: only the kernel knows it; it writes it in vmcoreinfo.
+  std::optional<uint64_t> offset;
+  if (need("vmcoreinfo_data")) {
+    uint64_t note = 0;
+    if (mem.read(at["vmcoreinfo_data"], &note, mem.pointer_size) == mem.pointer_size && note)
+      offset = vmcoreinfo_kernel_offset(read_cstring(mem, note, kVmcoreinfoBytes));
+  }
+  if (!offset || !is64)
+    throw Error(what, "cannot tell the KASLR offset of " + kernel +
+                          " (no KERNELOFFSET in vmcoreinfo: kernel without CONFIG_CRASH_CORE?)" + image_route);
+  uint64_t text = need("_text") ? at["_text"] : img->base();
+  if (*offset % kStep != 0 || text - *offset < kTextWindow64 || text - *offset >= kTextWindowEnd64)
+    throw Error(what, "vmcoreinfo's KERNELOFFSET=" + hex(*offset) + " does not fit _text at " + hex(text));
+  for (auto& s : syms)  // per-CPU symbols keep their offsets: KASLR moves only the image
+    if (s.address >= kTextWindow64 && s.address < kTextWindowEnd64) s.address -= *offset;
+
+  ProfileParts parts;
+  parts.btf = btf.data();
+  parts.btf_size = btf.size();
+  parts.btf_what = what + " (.BTF in guest memory)";
+  parts.is_64bit = is64;
+  parts.symbols = std::move(syms);
+  parts.banner = std::move(banner);
+  parts.symbols_kind = "symtab";
+  parts.symbols_name = "guest memory";
+  parts.source = what;
+  Profile p = assemble_linux_profile(parts);
+  if (info) {
+    info->release = release;
+    info->image_base = img->base();
+    info->kaslr_offset = *offset;
+    info->bytes_read = img->bytes_read() + btf.size();
+  }
+  return p;
+}
+
+}  // namespace vmitrace::profile

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""End-to-end: `vmitrace profile --from-vm` against a running lab guest (one boot per
+kernel) through QEMU's gdbstub on a unix socket.
+
+64-bit kernels (6.1, 6.12): the guest boots untraced and runs `lab64 nanosleep`; the
+profile is built from its memory twice, through the stub and through the RAM file
+(--guest-ram), and each must equal what `vmitrace profile vmlinuz` writes for the same
+kernel: the same symbols at the same (link-time) addresses, the same types, enums and
+banner; the only difference allowed is metadata.linux.symbols' name ("guest memory"
+instead of "vmlinuz"). stderr names the kernel and the cost. The guest must then
+finish its workload (GT done): it was left running.
+
+686 (no BTF in the kernel): one line on stderr naming what is missing and the route
+that works (--debug-file, -r), a non-zero exit, no output file, the guest runs on.
+
+usage: profile_from_vm_test.py --build BUILD --kernel 6.1|6.12|686
+Skips (exit 77) when the lab guest is not built.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def wait_for(path, pattern, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with open(path, errors="replace") as f:
+                m = re.search(pattern, f.read())
+            if m:
+                return m
+        except FileNotFoundError:
+            pass
+        time.sleep(0.2)
+    return None
+
+
+def qemu_cmd(kernel, sock, serial, ram, calls):
+    out = subprocess.run([os.path.join(ROOT, "guest/launch.sh"), "--kernel", kernel, "--workload", "nanosleep",
+                          "--append", f"vmitrace.nanosleep_calls={calls}", "--timeout", "0", "--print-cmd"],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    i = out.index("-chardev")
+    out[i + 1] = "file,id=ser0,path=" + serial
+    return out + ["-chardev", f"socket,path={sock},server=on,wait=off,id=g0", "-gdb", "chardev:g0",
+                  "-object", f"memory-backend-file,id=m,size=512M,mem-path={ram},share=on",
+                  "-machine", "memory-backend=m"]
+
+
+def without_source(isf):
+    """The ISF without metadata.linux.symbols (where the symbols were read from)."""
+    isf = dict(isf)
+    meta = dict(isf["metadata"])
+    meta["linux"] = dict(meta.get("linux", {}), symbols=None)
+    isf["metadata"] = meta
+    return isf
+
+
+def compare(mem, ref, label):
+    ms, rs = mem["symbols"], ref["symbols"]
+    check(len(ms) == len(rs), f"{label}: {len(ms)} symbols, the file route has {len(rs)}")
+    moved = [n for n in rs if n in ms and ms[n].get("address") != rs[n].get("address")]
+    check(not moved, f"{label}: {len(moved)} symbols at other addresses, e.g. {moved[:3]}")
+    for n in ("_text", "linux_banner", "current_task", "init_task"):
+        if n in rs:
+            check(n in ms and ms[n] == rs[n], f"{label}: symbol {n} differs")
+    for n in ("task_struct", "cred", "pt_regs", "mm_struct", "file", "dentry", "fdtable", "files_struct"):
+        check(mem["user_types"].get(n) == ref["user_types"].get(n), f"{label}: type {n} differs")
+    check(mem["metadata"]["linux"]["symbols"] == [{"kind": "symtab", "name": "guest memory"}],
+          f"{label}: metadata.linux.symbols is {mem['metadata']['linux'].get('symbols')}")
+    check(without_source(mem) == without_source(ref), f"{label}: the ISF differs beyond metadata.linux.symbols")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--kernel", default="6.1")
+    a = ap.parse_args()
+    kdir = os.path.join(ROOT, ".cache/guest", "kernel-" + a.kernel)
+    vmlinuz = os.path.join(kdir, "vmlinuz")
+    is32 = a.kernel == "686"
+    initrd = "initramfs-i386.cpio.gz" if is32 else "initramfs.cpio.gz"
+    if not os.path.exists(vmlinuz) or not os.path.exists(os.path.join(ROOT, ".cache/guest", initrd)):
+        print(f"SKIP: lab guest not built ({vmlinuz}); run guest/setup.sh")
+        return 77
+    vmitrace = os.path.join(a.build, "vmitrace")
+    tmp = tempfile.mkdtemp(prefix="vmitrace-fromvm-")
+    sock, serial = os.path.join(tmp, "gdb.sock"), os.path.join(tmp, "serial.log")
+    ram = f"/dev/shm/vmitrace-fromvm-{os.getpid()}.ram"
+    ref = None
+    if not is32:
+        ref_path = os.path.join(tmp, "file.json")
+        subprocess.run([vmitrace, "profile", vmlinuz, "--output", ref_path], check=True, capture_output=True)
+        ref = json.load(open(ref_path))
+    # Long enough for the profiles to be built while it runs, short enough to end soon after.
+    calls = 20000 if is32 else 60000
+    qemu = subprocess.Popen(qemu_cmd(a.kernel, sock, serial, ram, calls), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        check(wait_for(serial, r"GT workload nanosleep start", 180), "guest did not start its workload")
+        runs = [("stub", [])] if is32 else [("stub", []), ("guest-ram", ["--guest-ram", ram])]
+        for label, extra in runs:
+            out = os.path.join(tmp, f"mem-{label}.json")
+            t0 = time.time()
+            r = subprocess.run([vmitrace, "profile", "--from-vm", "unix:" + sock, "-o", out] + extra,
+                               capture_output=True, text=True, timeout=300)
+            secs = time.time() - t0
+            err = r.stderr.strip()
+            print(f"{label}: exit {r.returncode} in {secs:.1f} s: {err}")
+            check(len(err.splitlines()) == 1, f"{label}: stderr is not one line: {err!r}")
+            if is32:
+                check(r.returncode != 0, f"{label}: exit 0 for a kernel without BTF")
+                check("has no BTF" in err and "--debug-file" in err and "-r" in err,
+                      f"{label}: the error does not name the missing BTF and the routes: {err}")
+                check(not os.path.exists(out), f"{label}: an output file was written")
+                continue
+            if not check(r.returncode == 0, f"{label}: exit {r.returncode}: {err}"):
+                continue
+            release = open(os.path.join(kdir, "release")).read().strip()
+            check(re.match(rf"vmitrace: profile from guest memory: Linux {re.escape(release)}, [\d,]+ symbols, "
+                           r"[\d,]+ types, [\d.]+ s", err), f"{label}: unexpected stderr: {err}")
+            compare(json.load(open(out)), ref, label)
+        # Left running: the workload goes on to its end.
+        check(wait_for(serial, r"GT done", 300), "the guest did not finish after the profiles were built")
+        try:
+            qemu.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            check(False, "QEMU did not power off after GT done")
+    finally:
+        if qemu.poll() is None:
+            qemu.kill()
+            qemu.wait()
+        if os.path.exists(ram):
+            os.unlink(ram)
+    print(f"artifacts in {tmp}")
+    if failures:
+        for f in failures:
+            print("FAIL:", f)
+        return 1
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
