@@ -15,7 +15,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,15 +29,15 @@
 
 #include "app/commands.hpp"
 #include "app/event_writer.hpp"
+#include "app/profile_cache.hpp"
 #include "app/qemu_child.hpp"
 #include "app/start_watch.hpp"
+#include "app/trace_options.hpp"
 #include "common/error.hpp"
 #include "event/record.hpp"
 #include "ipc/ring.hpp"
+#include "options/module_args.hpp"
 #include "output/format.hpp"
-#include "profile/kernel_image.hpp"
-#include "profile/profile.hpp"
-#include "syscalls/plugin/capture.hpp"
 #include "syscalls/plugin/plugin.hpp"
 #include "syscalls/table.hpp"
 
@@ -48,52 +47,18 @@ namespace {
 namespace fs = std::filesystem;
 
 struct RunOptions {
-  std::string profile;
-  std::string format = "json";
-  std::string output;
-  std::string filter_file;
-  std::vector<std::string> config_files;  // already read by expand_config_files
-  std::string win32k_profile;
+  TraceOptions trace;
   std::string debug_file;  // DWARF vmlinux for building the profile of a kernel without BTF
-  bool disable_sysret = false;
-  std::string args_style = "raw";
-  uint32_t string_limit = 256;
-  uint32_t capture_buffers = 0;
-  bool no_fd_paths = false;
-  std::string plugin;
-  std::string backpressure = "block";
-  uint32_t ring_mb = 64;
-  uint64_t max_events = 0;  // 0: no limit
-  uint32_t rate_limit = 0;  // syscalls per second per process; 0: no limit
-  uint32_t start_timeout = 0;  // seconds until the guest kernel must be found; 0: none
+  std::string plugin;      // the QEMU module
   std::vector<std::string> qemu;
 };
 
 // ---- checks and paths -----------------------------------------------------------
 
-void check_readable_file(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw Error(path, std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory");
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path, std::strerror(errno));
-  ::close(fd);
-}
-
 std::string absolute(const std::string& p) {
   std::error_code ec;
   auto a = fs::absolute(p, ec);
   return ec ? p : a.string();
-}
-
-// QEMU's option parser splits -plugin arguments on ','; a literal comma is ",,".
-std::string qemu_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    out += c;
-    if (c == ',') out += ',';
-  }
-  return out;
 }
 
 std::string self_dir() {
@@ -114,87 +79,6 @@ std::string default_plugin() {
   throw Error("libvmitrace-qemu.so", "QEMU plugin not found next to vmitrace (use --plugin PATH)");
 }
 
-// ---- profile from -kernel, cached -----------------------------------------------
-
-std::string find_kernel_arg(const std::vector<std::string>& args) {
-  for (size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if ((a == "-kernel" || a == "--kernel") && i + 1 < args.size()) return args[i + 1];
-    for (const char* pre : {"-kernel=", "--kernel="})
-      if (a.rfind(pre, 0) == 0) return a.substr(std::strlen(pre));
-  }
-  return {};
-}
-
-std::string cache_dir() {
-  const char* x = std::getenv("XDG_CACHE_HOME");
-  std::string base;
-  if (x && *x) {
-    base = x;
-  } else {
-    const char* home = std::getenv("HOME");
-    if (!home || !*home) throw Error("$HOME", "not set; cannot place the profile cache (use -r)");
-    base = std::string(home) + "/.cache";
-  }
-  return base + "/vmitrace/profiles";
-}
-
-// FNV-1a over the image's canonical path, size and mtime: a rebuilt image gets a
-// new profile; the cache never answers for a different file.
-std::string file_identity(const std::string& file) {
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0) throw Error(file, std::strerror(errno));
-  return fs::weakly_canonical(file).string() + "|" + std::to_string(st.st_size) + "|" +
-         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
-}
-
-std::string cache_key(const std::string& image, const std::string& debug_file) {
-  std::string id = file_identity(image);
-  if (!debug_file.empty()) id += "|debug|" + file_identity(debug_file);
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : id) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return fmt::format("{}-{:016x}.json", fs::path(image).filename().string(), h);
-}
-
-std::string profile_for_kernel(const std::string& image, const std::string& debug_file) {
-  check_readable_file(image);
-  if (!debug_file.empty()) check_readable_file(debug_file);
-  std::string dir = cache_dir();
-  std::string path = dir + "/" + cache_key(image, debug_file);
-  if (::access(path.c_str(), R_OK) == 0) {
-    fmt::print(stderr, "vmitrace: profile {} (cached, from {})\n", path, image);
-    return path;
-  }
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(dir, "cannot create profile cache: " + ec.message());
-  auto t0 = std::chrono::steady_clock::now();
-  profile::BuildOptions bo;
-  bo.debug_file = debug_file;
-  profile::Profile p = profile::build_linux_profile(image, bo);
-  std::string json = profile::to_isf_json(p);
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(json.data(), static_cast<std::streamsize>(json.size()));
-    f.close();
-    if (!f) {
-      ::unlink(tmp.c_str());
-      throw Error(tmp, "cannot write profile cache");
-    }
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw Error(path, std::string("cannot write profile cache: ") + std::strerror(errno));
-  }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  fmt::print(stderr, "vmitrace: profile {} built from {} in {:.1f} s\n", path, image, secs);
-  return path;
-}
-
 // ---- the run ------------------------------------------------------------------
 
 // Removes the ring file on every way out of its scope.
@@ -213,47 +97,43 @@ std::string ring_path() {
   return fmt::format("/dev/shm/vmitrace-{}-{:08x}.ring", ::getpid(), rd());
 }
 
-int run(const RunOptions& o) {
+int run(const RunOptions& r) {
   auto t0 = std::chrono::steady_clock::now();
-  if (o.qemu.empty()) throw Error("run", "no QEMU command given (vmitrace run [options] -- qemu-system-x86_64 ...)");
-  output::FormatOptions fo;
-  fo.format = output::parse_format(o.format);
-  if (o.args_style == "raw") fo.args = output::ArgStyle::raw;
-  else if (o.args_style == "rich") fo.args = output::ArgStyle::rich;
-  else throw Error("--args", "expected raw or rich, got '" + o.args_style + "'");
-  fo.string_limit = o.string_limit;
-  if (!o.filter_file.empty()) check_readable_file(o.filter_file);
-  if (!o.win32k_profile.empty()) check_readable_file(o.win32k_profile);
-  std::string plugin = o.plugin.empty() ? default_plugin() : o.plugin;
-  check_readable_file(plugin);
-  check_qemu(o.qemu[0]);
+  const TraceOptions& t = r.trace;
+  const options::CaptureOptions& o = t.capture;  // what the QEMU module is told
+  if (r.qemu.empty()) throw Error("run", "no QEMU command given (vmitrace run [options] -- qemu-system-x86_64 ...)");
+  output::FormatOptions fo = format_options(t);
+  std::string plugin = r.plugin.empty() ? default_plugin() : r.plugin;
+  check_trace_files(t, {{"the QEMU module (--plugin)", plugin},
+                       {"QEMU's -kernel image", find_kernel_arg(r.qemu)},
+                       {"the --debug-file", r.debug_file}});
+  check_qemu(r.qemu[0]);
 
   std::string profile;
-  if (!o.profile.empty() && !o.debug_file.empty())
+  if (!o.profile_path.empty() && !r.debug_file.empty())
     throw Error("--debug-file", "builds the profile from QEMU's -kernel image: give it or -r PROFILE, not both");
-  if (!o.profile.empty()) {
-    check_readable_file(o.profile);
-    profile = absolute(o.profile);
+  if (!o.profile_path.empty()) {
+    profile = absolute(o.profile_path);
   } else {
-    std::string kernel = find_kernel_arg(o.qemu);
+    std::string kernel = find_kernel_arg(r.qemu);
     if (kernel.empty())
       throw Error("run", "no profile: give -r PROFILE, or boot a -kernel IMAGE to build one from");
-    profile = profile_for_kernel(kernel, o.debug_file);
+    profile = profile_for_kernel(kernel, r.debug_file);
   }
 
-  OutputFile sink(o.output);  // a bad output path is reported before the slower checks
   // What the plugin would refuse inside QEMU (an empty filter, a profile it cannot
   // trace with) is checked here by the same code, so that it is one line and QEMU
   // never starts.
   {
-    syscalls::PluginConfig check;
+    syscalls::PluginConfig check{o};
     check.profile_path = profile;
-    check.filter_file = o.filter_file;
-    check.win32k_profile = o.win32k_profile;
-    check.disable_sysret = o.disable_sysret;
     check.warn_unknown_filter_names = false;  // the plugin warns, once
     syscalls::Plugin::validate(check);
   }
+  // Opened (truncated) only once every input is read and checked: a run that fails
+  // at start leaves an existing output untouched.
+  check_ring_fits(t);
+  OutputFile sink(t.output);
 
   // The ring file is unlinked as soon as it is created and open: QEMU inherits the
   // descriptor (ring=/proc/self/fd/N), so nothing is left in /dev/shm however
@@ -262,25 +142,20 @@ int run(const RunOptions& o) {
   int ring_fd = -1;
   {
     Unlinker unlinker{ring_path()};
-    ring = ipc::EventRing::create(unlinker.path, size_t{o.ring_mb} << 20);
+    ring = ipc::EventRing::create(unlinker.path, size_t{t.ring_mb} << 20);
     ring_fd = ::open(unlinker.path.c_str(), O_RDWR | O_CLOEXEC);
     if (ring_fd < 0) throw Error(unlinker.path, std::string("cannot open event ring: ") + std::strerror(errno));
   }
   FdCloser ring_fd_closer{ring_fd};
 
-  std::string parg = qemu_escape(absolute(plugin)) + ",ring=/proc/self/fd/" + std::to_string(ring_fd) +
-                     ",profile=" + qemu_escape(profile) +
-                     ",sysret=" + (o.disable_sysret ? "off" : "on") +
-                     ",strlen=" + std::to_string(o.string_limit) +
-                     ",bufs=" + std::to_string(o.capture_buffers) +
-                     ",fdpaths=" + (o.no_fd_paths ? "off" : "on") +
-                     ",backpressure=" + o.backpressure +
-                     ",ratelimit=" + std::to_string(o.rate_limit);
-  if (!o.filter_file.empty()) parg += ",filter=" + qemu_escape(absolute(o.filter_file));
-  if (!o.win32k_profile.empty()) parg += ",win32k=" + qemu_escape(absolute(o.win32k_profile));
-  std::vector<std::string> args = o.qemu;
+  // Paths as QEMU's working directory may not resolve them.
+  options::ModuleArgs margs{"/proc/self/fd/" + std::to_string(ring_fd), t.backpressure == "block", o};
+  margs.capture.profile_path = profile;
+  if (!o.filter_file.empty()) margs.capture.filter_file = absolute(o.filter_file);
+  if (!o.win32k_profile.empty()) margs.capture.win32k_profile = absolute(o.win32k_profile);
+  std::vector<std::string> args = r.qemu;
   args.push_back("-plugin");
-  args.push_back(parg);
+  args.push_back(options::encode_module_args(absolute(plugin), margs));
   QemuChild qemu(std::move(args), ring_fd);
 
   std::atomic<bool> producer_done{false};
@@ -298,7 +173,7 @@ int run(const RunOptions& o) {
   };
   std::thread writer([&] {
     try {
-      writer_loop(ring, sink, fo, producer_done, counts, stop_capture, o.max_events, [&] {
+      writer_loop(ring, sink, fo, producer_done, counts, stop_capture, t.max_events, [&] {
         // A clean stop: QEMU quits on SIGTERM and the plugin closes the ring.
         if (!limit_reached.exchange(true)) qemu.request_quit();
       });
@@ -310,7 +185,7 @@ int run(const RunOptions& o) {
 
   bool ending = false;  // QEMU asked to quit on a fatal error or the start timeout
   bool start_timed_out = false;
-  StartWatch start_watch(o.start_timeout);
+  StartWatch start_watch(t.start_timeout);
   qemu.wait([&] {
     if (ending) return;
     // The plugin stopped tracing for good (it printed why), or the guest kernel was
@@ -337,7 +212,7 @@ int run(const RunOptions& o) {
                        "message above (plugin {} failed to load?)\n", code, plugin);
     return code ? code : 1;
   }
-  print_summary(counts, ring, secs, o.max_events);
+  print_summary(counts, ring, secs, t.max_events);
   if (ring.counter(ipc::Counter::fatal)) {
     fmt::print(stderr, "vmitrace: tracing stopped on the plugin's error above\n");
     return code ? code : 1;
@@ -365,47 +240,12 @@ void add_run_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "run", "Start a QEMU guest with the capture plugin and trace its system calls "
              "(like strace -- cmd).");
-  // Expanded before parsing (app/config_file.hpp); declared here for --help.
-  cmd->add_option("--config", o->config_files,
-                  "Read options from this file: one 'name = value' per line, same names as the options, "
-                  "'#' comments (also after a value); an option also on the command line: the command line wins");
-  cmd->add_option("-r,--profile", o->profile,
-                  "ISF profile of the guest kernel (default: built from QEMU's -kernel image, cached)");
-  cmd->add_option("-o,--format", o->format, "Output format: json, kv, csv or default")
-      ->check(CLI::IsMember({"json", "kv", "csv", "default"}));
-  cmd->add_option("--output", o->output, "Write events to this file (default: stdout)");
-  cmd->add_option("--syscalls_filter_file,--syscalls-filter-file", o->filter_file,
-                  "Trace only the syscalls named in this file (one per line, # comments)");
+  add_trace_options(*cmd, o->trace);
+  cmd->get_option("--profile")
+      ->description("ISF profile of the guest kernel (default: built from QEMU's -kernel image, cached)");
   cmd->add_option("--debug-file", o->debug_file,
                   "vmlinux with DWARF of the -kernel image (its -dbg package), for kernels without BTF "
                   "(e.g. Debian's i386 686-pae); used when the profile is built from -kernel");
-  cmd->add_option("-W,--win32k_profile,--win32k-profile", o->win32k_profile,
-                  "win32k profile (Windows guests: also trace win32k services; unused for Linux)");
-  cmd->add_flag("--disable_sysret,--disable-sysret", o->disable_sysret,
-                "Do not hook syscall returns (no sysret events)");
-  cmd->add_option("--args", o->args_style, "Argument rendering: raw or rich")
-      ->check(CLI::IsMember({"raw", "rich"}));
-  // The capture's own bound (syscalls/plugin/capture.hpp): never clamped silently.
-  cmd->add_option("--string-limit,--string_limit", o->string_limit,
-                  "Bytes captured per string argument (1..8192)")
-      ->check(CLI::Range(1u, syscalls::kMaxStringLimit));
-  cmd->add_option("--capture-buffers,--capture_buffers", o->capture_buffers,
-                  "First N bytes of read/write/recv/send buffers (0..8192, default 0: none)")
-      ->check(CLI::Range(0u, 8192u));
-  cmd->add_flag("--no-fd-paths,--no_fd_paths", o->no_fd_paths,
-                "No <arg>_path keys (fd -> path costs a few guest reads per fd argument)");
-  cmd->add_option("--on-backpressure,--on_backpressure", o->backpressure,
-                  "When the writer cannot keep up: block the guest or drop events (counted)")
-      ->check(CLI::IsMember({"block", "drop"}));
-  cmd->add_option("--ring-mb,--ring_mb", o->ring_mb, "Size of the event ring in MiB (1..4096)")
-      ->check(CLI::Range(1u, 4096u));
-  cmd->add_option("--max-events,--max_events", o->max_events,
-                  "Stop after writing this many events: QEMU is asked to quit, exit 0 "
-                  "(0 = no limit)")
-      // A negative number would wrap to a huge one: refuse anything absurd.
-      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 48));
-  add_rate_limit_option(*cmd, o->rate_limit);
-  add_start_timeout_option(*cmd, o->start_timeout);
   cmd->add_option("--plugin", o->plugin,
                   "QEMU plugin library (default: libvmitrace-qemu.so next to vmitrace)");
   cmd->add_option("qemu", o->qemu, "QEMU command line (after --)")->required();

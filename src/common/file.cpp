@@ -233,6 +233,14 @@ std::vector<uint8_t> decompress_lz4_frame(const uint8_t* data, size_t len, uint6
 
 }  // namespace
 
+void check_readable_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw Error(path, std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw Error(path, "is a directory");
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};  // a FIFO: do not wait for a writer
+  if (f.fd < 0) throw Error(path, std::strerror(errno));
+}
+
 std::vector<uint8_t> read_file(const std::string& path) { return read_file_padded(path, 0); }
 
 std::vector<uint8_t> read_file_padded(const std::string& path, size_t padding) {

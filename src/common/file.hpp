@@ -7,6 +7,10 @@
 
 namespace vmitrace {
 
+// Checks that path names a file this process can open for reading (not a directory);
+// throws Error("PATH: problem"). Nothing is read.
+void check_readable_file(const std::string& path);
+
 // Reads the file; throws Error("PATH: problem") if missing, a directory, unreadable.
 std::vector<uint8_t> read_file(const std::string& path);
 // Same, with at least `padding` zeroed bytes of spare capacity after size()

@@ -61,9 +61,11 @@ done
 for v in -1 abc 10000001; do
   expect "rate-limit=$v" "rate-limit" run --rate-limit "$v" -- $q
 done
-for v in 0 4097 abc; do
+for v in 0 1025 4096 abc; do
   expect "ring-mb=$v" "ring-mb" run --ring-mb "$v" -- $q
 done
+expect ring-mb-bound-in-error "ring-mb: Value 4096 not in range 1 to 1024" run --ring-mb 4096 -- $q
+"$vt" run --help | grep -A1 -- "--ring-mb" | grep -q "1..1024" || { echo "FAIL run --help does not give the --ring-mb bound"; fails=$((fails + 1)); }
 expect format "format" run -o xml -- $q
 expect args-style "args" run --args fancy -- $q
 expect backpressure "on-backpressure" run --on-backpressure maybe -- $q
@@ -144,6 +146,15 @@ expect attach-machine "machine" attach -d "unix:$tmp/nosock" -r "$prof" --machin
 expect attach-string-limit "string-limit" attach -d "unix:$tmp/nosock" -r "$prof" --string-limit 0
 expect attach-rate-limit "rate-limit" attach -d "unix:$tmp/nosock" -r "$prof" --rate-limit -3
 expect attach-filter-dir "dir" attach -d "unix:$tmp/nosock" -r "$prof" --syscalls_filter_file "$tmp/dir"
+
+# attach takes every option run does (app/trace_options.cpp), with the same bounds.
+expect attach-ring-mb "ring-mb: Value 0 not in range" attach -d "unix:$tmp/nosock" -r "$prof" --ring-mb 0
+expect attach-string-limit-alias "string-limit: Value 0 not in range" attach -d "unix:$tmp/nosock" -r "$prof" --string_limit 0
+expect attach-config-twice "at2.conf:2: 'format' is given twice" attach -d "unix:$tmp/nosock" -r "$prof" --config "$(cfg at2 'format = kv\nformat = csv\n')"
+options_of() { "$vt" "$1" --help | grep -o -E '^ +(-[a-zA-Z],)?--[a-z_-]+(,--[a-z_-]+)*' | tr -d ' ' | sort; }
+diff <(options_of run | grep -v -E -- '^--(debug-file|plugin)$') \
+     <(options_of attach | grep -v -E -- '^(-d,--domain|--guest-ram|--machine|--timeout-ms)$') >"$tmp/drift" ||
+  { echo "FAIL run and attach options differ: $(cat "$tmp/drift")"; fails=$((fails + 1)); }
 
 # --- profile ---------------------------------------------------------------------------
 expect profile-no-image "IMAGE is required" profile

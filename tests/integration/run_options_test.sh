@@ -44,16 +44,22 @@ expect_error no-profile "no profile" run -- $q -nographic
 if [[ ! -f "$root/.cache/guest/initramfs.cpio.gz" ]]; then
   echo "FAIL: the lab is not set up: run guest/setup.sh"; exit 1
 fi
-printf 'openat\nclose\n' >"$tmp/filter2.txt"
+# The filter sits in a directory whose name has commas and '=': QEMU's -plugin syntax
+# must carry it whole (options/module_args.hpp). The command line overrides the
+# file's string_limit (4 would cut every path).
+odd="$tmp/a,b,,c=d"
+mkdir "$odd"
+printf 'openat\nclose\n' >"$odd/filter2.txt"
 cat >"$tmp/good.conf" <<CONF
 # same names as on the command line
-format = kv
+format = kv   # a trailing comment
 output = $tmp/events.kv
-syscalls_filter_file = $tmp/filter2.txt
+syscalls_filter_file = "$odd/filter2.txt"
 disable_sysret = true
+string_limit = 4
 CONF
 "$root/guest/launch.sh" --kernel 6.1 --log "$tmp/console.log" --timeout 600 -- \
-  "$vt" run --config "$tmp/good.conf" -- 2>"$tmp/err" || fail "config run: exit status $? ($(tail -3 "$tmp/err"))"
+  "$vt" run --config "$tmp/good.conf" --string-limit 64 -- 2>"$tmp/err" || fail "config run: exit status $? ($(tail -3 "$tmp/err"))"
 [[ -s "$tmp/events.kv" ]] || fail "config run: no events in the output file"
 grep -q -v -E '^syscall Time=' "$tmp/events.kv" && fail "config run: a line is not a kv syscall line: $(grep -v -E '^syscall Time=' "$tmp/events.kv" | head -1)"
 grep -q -E 'Method=(openat|close),' "$tmp/events.kv" || fail "config run: no openat/close events"

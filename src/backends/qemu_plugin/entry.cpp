@@ -1,5 +1,5 @@
 // Entry point of libvmitrace-qemu.so: QEMU calls qemu_plugin_install() when it
-// loads `-plugin libvmitrace-qemu.so,ring=...,profile=...`. Capture happens here
+// loads `-plugin file=libvmitrace-qemu.so,ring=...,profile=...` (options/module_args.hpp). Capture happens here
 // (inside QEMU); formatting and output happen in the vmitrace process.
 #include <cstdlib>
 #include <cstdio>
@@ -7,13 +7,13 @@
 #include <memory>
 #include <string>
 
-#include "backends/qemu_plugin/plugin_args.hpp"
 #include "backends/qemu_plugin/qemu_api.h"
 #include "backends/qemu_plugin/qemu_backend.hpp"
 #include "common/error.hpp"
 #include "ipc/ring.hpp"
 #include "ipc/publish_stats.hpp"
 #include "ipc/ring_sink.hpp"
+#include "options/module_args.hpp"
 #include "syscalls/plugin/plugin.hpp"
 
 // The API version this plugin was written against (QEMU accepts min..cur).
@@ -29,7 +29,7 @@ using namespace vmitrace::backends::qemu;
 // Everything the plugin keeps alive for the life of QEMU. Intentionally never
 // destroyed: vCPU threads may still be inside a callback when QEMU exits.
 struct State {
-  PluginArgs args;
+  options::ModuleArgs args;
   ipc::EventRing ring;
   std::unique_ptr<ipc::RingSink> sink;
   std::unique_ptr<QemuBackend> backend;
@@ -73,19 +73,11 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
   try {
     if (g_state) throw Error("qemu plugin", "loaded twice");
     auto s = std::make_unique<State>();
-    s->args = parse_plugin_args(argc, argv);
+    s->args = options::parse_module_args(argc, argv);
     s->sink = std::make_unique<ipc::RingSink>(s->ring, s->args.block);
     s->backend = std::make_unique<QemuBackend>(id, *info);
     if (const char* e = std::getenv("VMITRACE_BACKEND_STATS"); e && *e == '1') s->backend->enable_timing();
-    syscalls::PluginConfig cfg;
-    cfg.profile_path = s->args.profile;
-    cfg.filter_file = s->args.filter;
-    cfg.win32k_profile = s->args.win32k;
-    cfg.disable_sysret = !s->args.sysret;
-    cfg.string_limit = s->args.string_limit;
-    cfg.rate_limit = s->args.rate_limit;
-    cfg.capture_buffers = s->args.capture_buffers;
-    cfg.fd_paths = s->args.fd_paths;
+    syscalls::PluginConfig cfg{s->args.capture, {}};
     // The plugin printed the message; tell vmitrace so that it exits non-zero.
     ipc::EventRing* ring = &s->ring;
     cfg.on_fatal = [ring](const std::string&) { ring->set_counter(ipc::Counter::fatal, 1); };

@@ -5,13 +5,14 @@
 #include <cstdint>
 
 #include "event/record.hpp"
+#include "options/capture_options.hpp"
 #include "syscalls/table.hpp"
 #include "vmi/vmi.hpp"
 
 namespace vmitrace::syscalls {
 
-inline constexpr uint32_t kMaxStringLimit = 8192;
-inline constexpr uint32_t kMaxBufferCapture = 8192;  // --capture-buffers upper bound
+inline constexpr uint32_t kMaxStringLimit = options::kMaxStringLimit;
+inline constexpr uint32_t kMaxBufferCapture = options::kMaxBufferCapture;  // --capture-buffers
 inline constexpr unsigned kMaxArrayItems = 32;       // argv/envp entries captured
 inline constexpr size_t kMaxArrayBytes = 16384;      // argv/envp bytes in all
 // Scratch space one capture may fill (the largest of the bounds above).

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "options/capture_options.hpp"
 #include "syscalls/tracer.hpp"
 #include "vmi/vmi.hpp"
 
@@ -26,18 +27,10 @@ enum class StartPhase : uint64_t {
   tracing = 2,           // located, hooks placed
 };
 
-struct PluginConfig {
-  std::string profile_path;          // ISF of the guest kernel
-  std::string filter_file;           // syscalls_filter_file; empty = every syscall
-  bool disable_sysret = false;       // no return hooks at all
-  uint32_t string_limit = 256;       // bytes captured per string argument (max 8192;
-                                     // argv/envp: per string)
-  bool fd_paths = true;              // <arg>_path keys for fd arguments
-  uint32_t capture_buffers = 0;      // first bytes of read/write/recv/send buffers
-                                     // (0 = none; max 8192)
-  bool warn_unknown_filter_names = true;  // off when the CLI already warned
-  uint32_t rate_limit = 0;           // syscalls per second per process; 0 = no limit
-  std::string win32k_profile;        // Windows: ISF of win32k(full).sys; empty = nt only
+// What the tracer is told (options/capture_options.hpp: the same struct the CLI fills
+// and the QEMU module receives), plus how it reports a fatal error.
+struct PluginConfig : options::CaptureOptions {
+  bool warn_unknown_filter_names = true;  // off for Plugin::validate: the tracer that traces warns
   // Called once, on a vCPU thread, when tracing stops for good at run time (e.g. the
   // profile does not match the running kernel). The message is also on stderr.
   std::function<void(const std::string&)> on_fatal;
