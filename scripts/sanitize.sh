@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, in their own
 # build directory (default build-asan). Tests that boot guests are left out: the
-# 'lab' and 'e2e' suites and qemu_plugin (QEMU, not our code, would run them).
+# 'lab', 'e2e' and 'volatility3' suites and qemu_plugin (QEMU, not our code, would run them).
 # Any sanitizer report fails the test that triggered it.
 # Usage: scripts/sanitize.sh [BUILD_DIR] [extra meson test args]
 set -euo pipefail
