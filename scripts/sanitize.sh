@@ -13,7 +13,7 @@ if [[ ! -f "$dir/build.ninja" ]]; then
     -Dbenchmarks=false >/dev/null
 fi
 ninja -C "$dir" -j"$(nproc)" | tail -n 1
-mapfile -t tests < <(meson test -C "$dir" --no-rebuild --list --no-suite lab --no-suite e2e 2>/dev/null \
+mapfile -t tests < <(meson test -C "$dir" --no-rebuild --list --no-suite lab --no-suite e2e --no-suite volatility3 2>/dev/null \
   | sed -n 's|.* / ||p' | grep -vx -e qemu_plugin -e kallsyms_rva)
 echo "sanitize: ${tests[*]}"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
