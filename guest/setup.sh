@@ -2,9 +2,11 @@
 # Prepares the guest lab: kernels (fetch-kernels.sh; the 32-bit lab's i386 kernel
 # and its debug vmlinux, then its non-PAE twin that Volatility3 can read:
 # fetch-kernel-686.sh [686], both skipped with VMITRACE_LAB32=0) and
-# the initramfs (build-initramfs.sh) under .cache/guest. Fast when everything is cached.
+# the initramfs (build-initramfs.sh) and the disk-image guest (build-debian-image.sh,
+# skipped with VMITRACE_DISKIMAGE=0) under .cache/guest. Fast when everything is cached.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 "$here/fetch-kernels.sh"
 if [[ ${VMITRACE_LAB32:-1} != 0 ]]; then "$here/fetch-kernel-686.sh"; "$here/fetch-kernel-686.sh" 686; fi
 "$here/build-initramfs.sh"   # runs fetch-strace.sh (strace for the strace workload)
+if [[ ${VMITRACE_DISKIMAGE:-1} != 0 ]]; then "$here/build-debian-image.sh"; fi
