@@ -71,8 +71,11 @@ arch=x86_64 lab_initrd="$cache/initramfs.cpio.gz"
 if [[ -n $disk ]]; then
   # The disk-image guest: its workload and kernel command line are in its grub.cfg.
   [[ $workload == default && -z $append ]] || die "--workload and --append do not apply to --disk (the image's grub.cfg sets them)"
-  [[ $disk == debian ]] && disk="$cache/debian.img"
-  [[ -s $disk ]] || die "$disk missing: run guest/setup.sh"
+  if [[ $disk == debian ]]; then
+    disk="$cache/debian.img"
+    [[ -s $disk ]] || die "$disk missing: run guest/setup.sh"
+  fi
+  [[ -f $disk && -r $disk ]] || die "--disk: '$disk' is not a readable disk image file"
   disk="$(cd "$(dirname "$disk")" && pwd)/$(basename "$disk")"
 else
   case "$kernel" in
