@@ -116,8 +116,8 @@ struct Call {
   uint64_t routine = 0;           // win32k's routines: their address (nt's: by name)
 };
 
-// The call table entry (mock.S, user blob): 17 quadwords.
-constexpr size_t kEntryWords = 17;
+// The call table entry (mock.S, user blob): 18 quadwords.
+constexpr size_t kEntryWords = 18;
 
 std::string hex(uint64_t v) {
   char b[24];
@@ -262,8 +262,8 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
 
   // The workload (indices as on Windows 10 19041; the mock's table is its own). The
   // path arguments of notepad.exe's and svchost.exe's NtCreateFile are at the same
-  // user address, each in its own address space; so is the WoW64 process's, where the
-  // other two have a decoy.
+  // user address, each in its own address space; the WoW64 process's NtOpenFile has
+  // its own where the other two have a decoy.
   const uint64_t ub = g.a.ubuf;
   std::vector<Call> calls;
   calls.push_back({"NtCreateFile", 0x55, {}, 0, 0, WinGuest::kFileHandle, -1, true,
@@ -282,8 +282,7 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   calls.push_back({"NtCreateFile", 0x55, {}, 0, 1, WinGuest::kFileHandle, -1, true, "\\??\\C:\\Windows\\Temp\\svc.log", ""});
   calls.push_back({"NtTerminateThread", 0x53, {~uint64_t{1}, 0}, 0, 1, 0, static_cast<int>(kWowThread), false, "", ""});
   const size_t first_wow = calls.size();
-  calls.push_back({"NtCreateFile", 0x55, {}, 0, kWowThread, WinGuest::kFileHandle, -1, true,
-                   "\\??\\C:\\Users\\test\\legacy.ini", ""});
+  calls.push_back({"NtOpenFile", 0x33, {}, 0xc0000034u, kWowThread, 0, -1, true, "\\??\\C:\\Users\\test\\legacy.ini", ""});
   calls.push_back({"NtClose", 0x0f, {WinGuest::kFileHandle}, 0, kWowThread, 0, -1, true, "", "\\Users\\test"});
   calls.push_back({"NtTerminateProcess", 0x2c, {~uint64_t{0}, 0}, 0, kWowThread, 0, 0, false, "", ""});
   const Call idle_call{"NtDelayExecution", 0x34, {0, 0}, 0, 0, 0, -1, true, "", ""};
@@ -438,8 +437,13 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   calls[svc_create].args[0] = ub + 0xf10;
   mem.select_root(roots[2]);
   mem.make_private(kData32);
-  calls[first_wow].args = at_in(kData32, calls[first_wow].path, 0);
-  calls[first_wow].args[0] = kData32 + 0xf00;
+  {
+    auto& c = calls[first_wow];
+    c.args = at_in(kData32, c.path, 0);
+    c.args[0] = kData32 + 0xf00;
+    c.args.resize(6);
+    c.args[4] = 1, c.args[5] = 0x60;  // ShareAccess, OpenOptions
+  }
   mem.select_root(roots[0]);
   for (size_t i = 0; i < who.size(); ++i) g.wptr(first.process + 0x100000 * i + sw.dtb, roots[i]);  // DirectoryTableBase
 

@@ -12,9 +12,14 @@
  *          rcx, indirect call, sysretq), and kinit: a wait in kernel mode (so that
  *          the tracer finds the kernel and its hooks are in place: a few ms for the
  *          QEMU module, about a second for attach's 20 ms probes), then user mode.
+ *  call    calls an ntdll stub with a call table entry's arguments: copied into
+ *          kernelbase and, as the WoW64 thunk, into wow64.dll.
  *  user    in the kernelbase-like module: runs the call table the generator wrote
- *          (each entry: ntdll stub, 11 arguments, name, index), prints each call and
- *          the status it got on COM1, then powers off (ACPI) or idles in NtDelayExecution.
+ *          (each entry: ntdll stub, 11 arguments, name, index, tid, pid), prints each
+ *          call and the status it got on COM1, runs the WoW64 thread's 32-bit part
+ *          when its entry comes, then powers off (ACPI) or idles in NtDelayExecution.
+ *  cpu     wow64cpu.dll: the 32 <-> 64-bit gate of the WoW64 process.
+ *  x86     the WoW64 process's 32-bit program (compatibility mode).
  */
   .intel_syntax noprefix
   .section .rodata.winmock, "a"
@@ -210,11 +215,12 @@ wm_call_end:
 /* ---- user ------------------------------------------------------------------- */
   .balign 16
   .globl wm_user_start, wm_user_end, wm_user_p_table, wm_user_p_call, wm_user_p_idle, wm_user_p_poweroff
-/* Call table entry (17 quadwords): stub, 11 arguments, name (C string), index, the
+/* Call table entry (18 quadwords): stub, 11 arguments, name (C string), index, the
  * thread id and process id the caller runs as (printed: the workload's own account),
- * and for a WoW64 caller the 64-bit ntdll stub its thunk calls. An entry whose stub is
- * 1 runs a WoW64 thread's 32-bit part: [1] its entry point, [2] its stack, [3] its
- * table (all below 4 GiB), [4] wow64cpu's save area (this stack, where to resume). */
+ * and for a WoW64 caller the 64-bit ntdll stub its thunk calls and the status its
+ * 32-bit program got. An entry whose stub is 1 runs a WoW64 thread's 32-bit part:
+ * [1] its entry point, [2] its stack, [3] its table (all below 4 GiB), [4] wow64cpu's
+ * save area (this stack, where to resume); its calls are printed when it is back. */
 wm_user_start:
   and rsp, -16
   lea rsi, [rip + wm_msg_start]
@@ -227,6 +233,47 @@ wm_user_start:
   je 7f
   call [rip + wm_user_p_call]
   mov r12d, eax
+  lea r13, [rip + wm_msg_nl]
+  call wm_print
+8:add rbx, 18 * 8
+  jmp 2b
+7:push rbx                      /* into compatibility mode: the 32-bit part */
+  mov rdi, [rbx + 4 * 8]
+  mov [rdi], rsp
+  lea rax, [rip + 9f]
+  mov [rdi + 8], rax
+  mov rax, [rbx + 8]
+  mov rsp, [rbx + 16]
+  mov ebx, [rbx + 24]
+  push 0x23                     /* user code, 32-bit */
+  push rax
+  .byte 0x48, 0xcb              /* retfq */
+9:mov rbx, [rsp]                /* back (wow64cpu's leave) on this stack: the lines of */
+  mov ebx, [rbx + 24]           /* the 32-bit table, with the statuses the program got */
+10:cmp qword ptr [rbx], 0
+  je 11f
+  mov r12d, [rbx + 17 * 8]
+  lea r13, [rip + wm_msg_wow64]
+  call wm_print
+  add rbx, 18 * 8
+  jmp 10b
+11:pop rbx
+  jmp 8b
+5:lea rsi, [rip + wm_msg_done]
+  call wm_puts
+  cmp qword ptr [rip + wm_user_p_poweroff], 0
+  je 6f
+  mov dx, 0x604                 /* ACPI PM1a control: S5 (pc and q35 after SeaBIOS) */
+  mov ax, 0x2000
+  out dx, ax
+6:mov rdi, [rip + wm_user_p_idle]   /* idle: NtDelayExecution over and over */
+  test rdi, rdi
+  jz 6b
+  lea rbx, [rip + wm_user_idle_entry]
+  call [rip + wm_user_p_call]
+  jmp 6b
+
+wm_print:                        /* rbx: entry, r12d: its status, r13: the line's end */
   lea rsi, [rip + wm_msg_call]
   call wm_puts
   mov rsi, [rbx + 12 * 8]
@@ -247,36 +294,8 @@ wm_user_start:
   call wm_puts
   mov edi, [rbx + 15 * 8]
   call wm_puthex
-  lea rsi, [rip + wm_msg_nl]
-  call wm_puts
-8:add rbx, 17 * 8
-  jmp 2b
-7:push rbx                      /* into compatibility mode: the 32-bit part */
-  mov rdi, [rbx + 4 * 8]
-  mov [rdi], rsp
-  lea rax, [rip + 9f]
-  mov [rdi + 8], rax
-  mov rax, [rbx + 8]
-  mov rsp, [rbx + 16]
-  mov ebx, [rbx + 24]
-  push 0x23                     /* user code, 32-bit */
-  push rax
-  .byte 0x48, 0xcb              /* retfq */
-9:pop rbx                       /* back (wow64cpu's leave) on this stack */
-  jmp 8b
-5:lea rsi, [rip + wm_msg_done]
-  call wm_puts
-  cmp qword ptr [rip + wm_user_p_poweroff], 0
-  je 6f
-  mov dx, 0x604                 /* ACPI PM1a control: S5 (pc and q35 after SeaBIOS) */
-  mov ax, 0x2000
-  out dx, ax
-6:mov rdi, [rip + wm_user_p_idle]   /* idle: NtDelayExecution over and over */
-  test rdi, rdi
-  jz 6b
-  lea rbx, [rip + wm_user_idle_entry]
-  call [rip + wm_user_p_call]
-  jmp 6b
+  mov rsi, r13
+  jmp wm_puts
 
 wm_puts:                         /* rsi: C string to COM1 */
   mov dx, 0x3f8
@@ -309,9 +328,10 @@ wm_msg_status: .asciz " status=0x"
 wm_msg_tid:    .asciz " tid=0x"
 wm_msg_pid:    .asciz " pid=0x"
 wm_msg_nl:     .asciz "\n"
+wm_msg_wow64:  .asciz " wow64\n"
 wm_msg_done:   .asciz "WINMOCK done\n"
   .balign 8
-wm_user_idle_entry: .fill 17, 8, 0   /* NtDelayExecution(0, 0) */
+wm_user_idle_entry: .fill 18, 8, 0   /* NtDelayExecution(0, 0) */
 wm_user_p_table:    .quad 0
 wm_user_p_call:     .quad 0
 wm_user_p_idle:     .quad 0
@@ -362,8 +382,8 @@ wm_cpu_end:
 /* ---- x86 -------------------------------------------------------------------- */
 /* The 32-bit program of the WoW64 process (compatibility mode, in its exe): runs its
  * call table (entries as the user blob's, read as 32-bit values) through the 32-bit
- * ntdll stubs, prints each call like the 64-bit workload (with " wow64"), then leaves
- * through wow64cpu. */
+ * ntdll stubs, records each status in its entry (the 64-bit workload prints them),
+ * then leaves through wow64cpu. */
   .balign 16
   .globl wm_x86_start, wm_x86_end, wm_x86_p_table, wm_x86_p_leave
 wm_x86_start:
@@ -376,66 +396,13 @@ wm_x86_start:
   jz 5f
   mov edx, ebx
   call eax                      /* the 32-bit ntdll stub */
-  push eax
-  lea esi, [ebp + wm_x86_msg_call - 1b]
-  call wm_x86_puts
-  mov esi, [ebx + 12 * 8]
-  call wm_x86_puts
-  lea esi, [ebp + wm_x86_msg_nr - 1b]
-  call wm_x86_puts
-  mov edi, [ebx + 13 * 8]
-  call wm_x86_puthex
-  lea esi, [ebp + wm_x86_msg_status - 1b]
-  call wm_x86_puts
-  pop edi
-  call wm_x86_puthex
-  lea esi, [ebp + wm_x86_msg_tid - 1b]
-  call wm_x86_puts
-  mov edi, [ebx + 14 * 8]
-  call wm_x86_puthex
-  lea esi, [ebp + wm_x86_msg_pid - 1b]
-  call wm_x86_puts
-  mov edi, [ebx + 15 * 8]
-  call wm_x86_puthex
-  lea esi, [ebp + wm_x86_msg_nl - 1b]
-  call wm_x86_puts
-  add ebx, 17 * 8
+  mov [ebx + 17 * 8], eax
+  add ebx, 18 * 8
   jmp 2b
 5:push 0x33                     /* user code, 64-bit: wow64cpu's leave */
   push dword ptr [ebp + wm_x86_p_leave - 1b]
   retf
-
-wm_x86_puts:
-  mov dx, 0x3f8
-1:lodsb
-  test al, al
-  jz 2f
-  out dx, al
-  jmp 1b
-2:ret
-
-wm_x86_puthex:
-  mov ecx, 8
-  mov dx, 0x3f8
-1:rol edi, 4
-  mov eax, edi
-  and eax, 0xf
-  cmp al, 10
-  jb 2f
-  add al, 'a' - 10 - '0'
-2:add al, '0'
-  out dx, al
-  dec ecx
-  jnz 1b
-  ret
   .code64
-
-wm_x86_msg_call:   .asciz "WINMOCK call name="
-wm_x86_msg_nr:     .asciz " nr=0x"
-wm_x86_msg_status: .asciz " status=0x"
-wm_x86_msg_tid:    .asciz " tid=0x"
-wm_x86_msg_pid:    .asciz " pid=0x"
-wm_x86_msg_nl:     .asciz " wow64\n"
   .balign 8
 wm_x86_p_table: .quad 0
 wm_x86_p_leave: .quad 0

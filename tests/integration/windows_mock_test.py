@@ -2,16 +2,17 @@
 """End to end on the mock Windows guest (guest/windows/README.md): `vmitrace run` and
 `vmitrace attach` trace the mock laid out from a real ntkrnlmp ISF, and every call its
 workload reports on its serial port (WINMOCK call name=.. nr=.. status=.. tid=.. pid=..,
-and " wow64" when the 32-bit program printed it) must be in the trace as an entry and
-(but for NtTerminateThread/NtTerminateProcess) a return, with the fields mkwinmock laid
-out for the calling thread: three processes, each in its own address space (notepad.exe,
-a user SID; svchost.exe, SYSTEM; legacy32.exe, a 32-bit program under WoW64 calling
-through its 32-bit ntdll, wow64cpu, wow64 and 64-bit ntdll), notepad.exe yielding to
-svchost.exe, which ends itself and switches to legacy32.exe, whose process end resumes
-notepad.exe (PID, PPID, TID, process, CR3 = the process's DirectoryTableBase, Module nt,
-PreviousMode, FromModule, FromParentModule (KernelBase.dll, or wow64.dll for the WoW64
-caller), ImagePath, UserName, the path argument (the three NtCreateFile paths are read
-at the same user address in three address spaces), handle names, NTSTATUS Info).
+" wow64" for the statuses the WoW64 process's 32-bit program recorded) must be in the
+trace as an entry and (but for NtTerminateThread/NtTerminateProcess) a return, with the
+fields mkwinmock laid out for the calling thread: three processes, each in its own
+address space (notepad.exe, a user SID; svchost.exe, SYSTEM; legacy32.exe, a 32-bit
+program under WoW64 calling through its 32-bit ntdll, wow64cpu, wow64 and 64-bit
+ntdll), notepad.exe yielding to svchost.exe, which ends itself and switches to
+legacy32.exe, whose process end resumes notepad.exe (PID, PPID, TID, process, CR3 = the
+process's DirectoryTableBase, Module nt, PreviousMode, FromModule, FromParentModule
+(KernelBase.dll, or wow64.dll for the WoW64 caller), ImagePath, UserName, the path
+argument (read at the same user address in different address spaces: notepad.exe's and
+svchost.exe's; legacy32.exe's and a decoy), handle names, NTSTATUS Info).
 
 One profile per test (--isf); the boots, each well under a second of guest time:
   run json                    every field, against the serial log and mkwinmock's layout
@@ -243,7 +244,7 @@ def main():
     for f in failures:
         print("FAIL:", f)
     if not failures:
-        print(f"windows mock ({os.path.basename(a.isf)}): run (4 formats, rate limit, filter, no sysret) and attach OK")
+        print(f"windows mock ({os.path.basename(a.isf)}): 3 address spaces, a WoW64 caller; run (4 formats, rate limit, filter, no sysret) and attach OK")
         subprocess.run(["rm", "-rf", tmp])
     return 1 if failures else 0
 
