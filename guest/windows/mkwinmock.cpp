@@ -331,7 +331,7 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
     const uint64_t ewow = first.process + 0x280000;
     VMITRACE_GUEST_EXPECT(g.L.proc_wow64 != oswin::kNone, "_EPROCESS.WoW64Process");
     g.wptr(g.a.process + g.L.proc_wow64, ewow);
-    g.wptr(ewow, kPeb32);  // EWOW64PROCESS.Peb (Windows 7: the 32-bit PEB is the first field too)
+    g.wptr(ewow, kPeb32);  // EWOW64PROCESS.Peb (Windows 7's ISF types the field void*: the same block)
     if (auto m = prof.field_offset("_EWOW64PROCESS", "Machine")) mem.write_u16(ewow + *m, 0x14c);  // i386
   }
   g.a = first;
