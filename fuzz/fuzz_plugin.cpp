@@ -14,8 +14,8 @@
 #include "fuzz_guest.hpp"
 #include "output/format.hpp"
 #include "seed_writer.hpp"
-#include "syscalls/plugin/plugin.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tracer.hpp"
+#include "syscalls/tables/linux.hpp"
 
 using namespace vmitrace;
 using testing::Synth;

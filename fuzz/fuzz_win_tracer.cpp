@@ -15,7 +15,7 @@
 
 #include "fuzz_win_guest.hpp"
 #include "seed_writer.hpp"
-#include "syscalls/plugin/plugin.hpp"
+#include "syscalls/tracer.hpp"
 
 using namespace vmitrace;
 

@@ -38,7 +38,7 @@
 #include "ipc/publish_stats.hpp"
 #include "ipc/ring_sink.hpp"
 #include "output/format.hpp"
-#include "syscalls/plugin/plugin.hpp"
+#include "syscalls/tracer.hpp"
 
 namespace vmitrace::app {
 namespace {

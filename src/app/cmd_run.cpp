@@ -38,8 +38,8 @@
 #include "ipc/ring.hpp"
 #include "options/module_args.hpp"
 #include "output/format.hpp"
-#include "syscalls/plugin/plugin.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tracer.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::app {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "ipc/ring.hpp"
-#include "syscalls/plugin/plugin.hpp"
+#include "syscalls/tracer.hpp"
 
 namespace vmitrace::ipc {
 

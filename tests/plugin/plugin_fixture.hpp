@@ -12,8 +12,8 @@
 
 #include "event/record.hpp"
 #include "fake_guest.hpp"
-#include "syscalls/plugin/plugin.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tracer.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::testing {
 

@@ -7,7 +7,7 @@
 #include "extras_of.hpp"
 #include "fake_files.hpp"
 #include "plugin_fixture.hpp"
-#include "syscalls/plugin/capture.hpp"
+#include "syscalls/linux/capture.hpp"
 
 namespace vmitrace::testing {
 namespace {

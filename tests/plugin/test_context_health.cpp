@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "plugin_fixture.hpp"
-#include "syscalls/plugin/context_health.hpp"
+#include "syscalls/linux/context_health.hpp"
 
 namespace vmitrace::testing {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "common/error.hpp"
 #include "plugin_fixture.hpp"
-#include "syscalls/filter.hpp"
+#include "syscalls/core/filter.hpp"
 
 namespace vmitrace::testing {
 namespace {

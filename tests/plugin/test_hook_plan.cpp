@@ -2,7 +2,7 @@
 
 #include "common/error.hpp"
 #include "plugin_fixture.hpp"
-#include "syscalls/plugin/hook_plan.hpp"
+#include "syscalls/linux/hook_plan.hpp"
 
 namespace vmitrace::testing {
 namespace {

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "plugin_fixture.hpp"
-#include "syscalls/plugin/rate_limit.hpp"
+#include "syscalls/core/rate_limit.hpp"
 
 namespace vmitrace::syscalls {
 namespace {

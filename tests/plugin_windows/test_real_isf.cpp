@@ -15,7 +15,7 @@
 #include "os/windows/ssdt.hpp"
 #include "output/format.hpp"
 #include "scenario.hpp"
-#include "syscalls/windows_table.hpp"
+#include "syscalls/tables/windows.hpp"
 
 namespace vmitrace::testing {
 namespace {

@@ -12,8 +12,8 @@
 
 #include "fake_guest.hpp"
 #include "synthetic_isf.hpp"
-#include "syscalls/plugin/plugin.hpp"
-#include "syscalls/windows_table.hpp"
+#include "syscalls/tracer.hpp"
+#include "syscalls/tables/windows.hpp"
 #include "win_guest.hpp"
 
 namespace vmitrace::testing {

@@ -14,7 +14,7 @@
 #include "ipc/publish_stats.hpp"
 #include "ipc/ring_sink.hpp"
 #include "options/module_args.hpp"
-#include "syscalls/plugin/plugin.hpp"
+#include "syscalls/tracer.hpp"
 
 // The API version this plugin was written against (QEMU accepts min..cur).
 extern "C" {

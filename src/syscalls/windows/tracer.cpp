@@ -18,9 +18,9 @@
 #include "os/windows/pe.hpp"
 #include "os/windows/ssdt.hpp"
 #include "profile/profile.hpp"
-#include "syscalls/filter.hpp"
-#include "syscalls/plugin/pending.hpp"
-#include "syscalls/return_sites.hpp"
+#include "syscalls/core/filter.hpp"
+#include "syscalls/core/pending.hpp"
+#include "syscalls/core/return_sites.hpp"
 #include "syscalls/windows/capture.hpp"
 
 namespace vmitrace::syscalls::windows {
@@ -429,9 +429,13 @@ struct WindowsTracer final : syscalls::Tracer {
   size_t pending_entries() const override { return pending.size(); }
 };
 
-std::unique_ptr<syscalls::Tracer> make_tracer(const PluginConfig& cfg, profile::Profile prof,
-                                              vmi::Backend& backend, vmi::EventSink& sink) {
-  return std::make_unique<WindowsTracer>(cfg, std::move(prof), backend, sink);
+}  // namespace vmitrace::syscalls::windows
+
+namespace vmitrace::syscalls {
+
+std::unique_ptr<Tracer> make_windows_tracer(const PluginConfig& cfg, profile::Profile prof,
+                                            vmi::Backend& backend, vmi::EventSink& sink) {
+  return std::make_unique<windows::WindowsTracer>(cfg, std::move(prof), backend, sink);
 }
 
-}  // namespace vmitrace::syscalls::windows
+}  // namespace vmitrace::syscalls
