@@ -6,8 +6,9 @@
 #include "syscalls/windows/tracer.hpp"
 
 namespace vmitrace::syscalls {
+namespace {
 
-// A guest that never runs: Plugin::validate constructs the tracer over it.
+// A guest that never runs: validate() makes the tracer over it.
 struct NoGuest final : vmi::Backend, vmi::EventSink {
   std::string name() const override { return "none"; }
   vmi::HookId add_hook(uint64_t, vmi::HookFn) override { return 0; }
@@ -16,22 +17,22 @@ struct NoGuest final : vmi::Backend, vmi::EventSink {
   void emit(const void*, size_t) override {}
 };
 
-Plugin::Plugin(const PluginConfig& cfg, vmi::Backend& backend, vmi::EventSink& sink)
-    : Plugin(cfg, profile::Profile::load(cfg.profile_path), backend, sink) {}
+}  // namespace
 
-Plugin::Plugin(const PluginConfig& cfg, profile::Profile prof, vmi::Backend& backend,
-               vmi::EventSink& sink) {
-  if (prof.metadata.os == "windows")
-    tracer_ = make_windows_tracer(cfg, std::move(prof), backend, sink);
-  else
-    tracer_ = make_linux_tracer(cfg, std::move(prof), backend, sink);
+std::unique_ptr<Tracer> make_tracer(const TracerConfig& cfg, vmi::Backend& backend,
+                                    vmi::EventSink& sink) {
+  return make_tracer(cfg, profile::Profile::load(cfg.profile_path), backend, sink);
 }
 
-Plugin::~Plugin() = default;
+std::unique_ptr<Tracer> make_tracer(const TracerConfig& cfg, profile::Profile prof,
+                                    vmi::Backend& backend, vmi::EventSink& sink) {
+  if (prof.metadata.os == "windows") return make_windows_tracer(cfg, std::move(prof), backend, sink);
+  return make_linux_tracer(cfg, std::move(prof), backend, sink);
+}
 
-void Plugin::validate(const PluginConfig& cfg) {
+void validate(const TracerConfig& cfg) {
   NoGuest none;
-  Plugin check(cfg, none, none);
+  make_tracer(cfg, none, none);
 }
 
 }  // namespace vmitrace::syscalls

@@ -72,9 +72,9 @@ TEST(Filter, DirectoryAndMissingFileAreErrors) {
 TEST(Filter, PluginRejectsBadFilterFile) {
   FakeBackend be;
   CollectSink sink;
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.filter_file = ::testing::TempDir();
-  EXPECT_THROW(syscalls::Plugin(cfg, dispatcher_profile(), be, sink), Error);
+  EXPECT_THROW(syscalls::make_tracer(cfg, dispatcher_profile(), be, sink), Error);
 }
 
 }  // namespace

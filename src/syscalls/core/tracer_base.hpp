@@ -1,7 +1,7 @@
 // One guest OS's syscall tracer, as every layer above sees it: hooks placed by
 // start(), counters and the rate limiter kept here once for every OS (so no caller
 // can reach a counter one OS lacks), the fatal error and the plan text; and what a
-// tracer is told (PluginConfig). The Linux tracer (syscalls/linux/) and the Windows
+// tracer is told (TracerConfig). The Linux tracer (syscalls/linux/) and the Windows
 // one (syscalls/windows/) derive from it; syscalls/tracer.hpp picks one from the
 // profile, and is what the layers above include.
 #pragma once
@@ -26,8 +26,8 @@ enum class StartPhase : uint64_t {
 
 // What the tracer is told (options/capture_options.hpp: the same struct the CLI fills
 // and the QEMU module receives), plus how it reports a fatal error.
-struct PluginConfig : options::CaptureOptions {
-  bool warn_unknown_filter_names = true;  // off for Plugin::validate: the tracer that traces warns
+struct TracerConfig : options::CaptureOptions {
+  bool warn_unknown_filter_names = true;  // off for validate(): the tracer that traces warns
   // Called once, on a vCPU thread, when tracing stops for good at run time (e.g. the
   // profile does not match the running kernel). The message is also on stderr.
   std::function<void(const std::string&)> on_fatal;
@@ -35,7 +35,7 @@ struct PluginConfig : options::CaptureOptions {
   std::function<void(StartPhase)> on_start_phase;
 };
 
-struct PluginStats {
+struct TracerStats {
   uint64_t syscalls = 0, sysrets = 0;
   uint64_t returns_unpaired = 0;     // return without a pending entry (e.g. fork child)
   uint64_t entries_lost = 0;         // entry replaced before its return came
@@ -46,19 +46,22 @@ struct PluginStats {
 
 class Tracer {
  public:
-  virtual ~Tracer() = default;
+  virtual ~Tracer() = default;  // removes its hooks: the backend must outlive the tracer
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
 
   // Asks the backend to call back in kernel mode; there the tracer finds the kernel
-  // and places its hooks.
+  // (KASLR) and places its hooks. The chosen hook points are printed once on stderr.
   virtual void start() = 0;
+  // One line: "x64 via x64_sys_call, ia32 via ia32_sys_call, return via ...".
   virtual std::string hook_plan() const = 0;
+  // True once the hooks are in place.
   virtual bool tracing() const = 0;
-  virtual std::string error() const = 0;  // "" while none
+  // The fatal run-time error ("" while none), e.g. the banner mismatch.
+  virtual std::string error() const = 0;
 
-  PluginStats stats() const {
-    PluginStats s;
+  TracerStats stats() const {
+    TracerStats s;
     s.syscalls = n_syscalls.load();
     s.sysrets = n_sysrets.load();
     s.returns_unpaired = n_unpaired.load();
@@ -68,6 +71,7 @@ class Tracer {
     s.rate_limited = limiter.dropped();
     return s;
   }
+  // The processes with the most events dropped by the rate limit (at most n).
   std::vector<RateLimitedProcess> rate_limited_top(size_t n) const { return limiter.top(n); }
 
  protected:

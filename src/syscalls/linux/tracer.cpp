@@ -67,7 +67,7 @@ void copy_name(char* dst, size_t cap, std::string_view s) {
 
 // The Linux guest's tracer.
 struct LinuxTracer final : Tracer {
-  PluginConfig cfg;
+  TracerConfig cfg;
   vmi::Backend& backend;
   vmi::EventSink& sink;
   profile::Profile prof;
@@ -107,7 +107,7 @@ struct LinuxTracer final : Tracer {
   unsigned self_check_failures = 0;  // under locate_mu
   std::optional<std::chrono::steady_clock::time_point> first_not_ready;  // under locate_mu
 
-  LinuxTracer(const PluginConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
+  LinuxTracer(const TracerConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
       : Tracer(c.rate_limit), cfg(c), backend(b), sink(s), prof(std::move(p)) {
     what = cfg.profile_path.empty() ? std::string("profile") : cfg.profile_path;
     kernel = std::make_unique<oslinux::LinuxKernel>(prof, what);
@@ -660,7 +660,7 @@ struct LinuxTracer final : Tracer {
   size_t pending_entries() const override { return pending.size(); }
 };
 
-std::unique_ptr<Tracer> make_linux_tracer(const PluginConfig& cfg, profile::Profile prof,
+std::unique_ptr<Tracer> make_linux_tracer(const TracerConfig& cfg, profile::Profile prof,
                                           vmi::Backend& backend, vmi::EventSink& sink) {
   return std::make_unique<LinuxTracer>(cfg, std::move(prof), backend, sink);
 }

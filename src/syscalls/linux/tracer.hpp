@@ -14,7 +14,7 @@ namespace vmitrace::syscalls {
 
 // Throws vmitrace::Error("FILE: problem") for a profile that lacks what tracing
 // needs (no usable hook point, task_struct fields...) or an unreadable filter.
-std::unique_ptr<Tracer> make_linux_tracer(const PluginConfig& cfg, profile::Profile prof,
+std::unique_ptr<Tracer> make_linux_tracer(const TracerConfig& cfg, profile::Profile prof,
                                           vmi::Backend& backend, vmi::EventSink& sink);
 
 }  // namespace vmitrace::syscalls
