@@ -14,8 +14,8 @@
 #include "output/args.hpp"
 #include "output/line.hpp"
 #include "output/windows.hpp"
-#include "syscalls/constants.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/constants.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::output {
 namespace {
