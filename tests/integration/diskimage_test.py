@@ -14,7 +14,12 @@ to the guest's power-off, no -kernel on QEMU's command line. One boot, checked t
            values, errno, path arguments and -y's descriptor paths must agree fully; the
            rendered argument agreement (--args rich --capture-buffers 256) is reported
 
-usage: diskimage_test.py --build BUILD [--keep]
+With --attach, instead: the guest boots untraced with its gdbstub on a Unix socket; once
+its workload starts, `vmitrace attach` with no -r (the profile comes from the guest's
+memory) traces execve (--disable_sysret, --max-events 10), detaches, and the guest runs
+on to its power-off.
+
+usage: diskimage_test.py --build BUILD [--attach] [--keep]
 """
 import argparse
 import json
@@ -24,6 +29,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import strace_compare_test as sc  # noqa: E402
@@ -98,9 +104,55 @@ def assess(st):
           f"{st.rate('args'):.1f}% agree with strace")
 
 
+def wait_for(path, pattern, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if os.path.exists(path) and re.search(pattern, open(path, errors="replace").read(), re.M):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def attach_run(vmitrace, tmp):
+    sock, console_path = os.path.join(tmp, "gdb.sock"), os.path.join(tmp, "console.log")
+    events_path, filt = os.path.join(tmp, "events.jsonl"), os.path.join(tmp, "filter.txt")
+    with open(filt, "w") as f:
+        f.write("execve\n")
+    qemu = subprocess.run([os.path.join(ROOT, "guest/launch.sh"), "--disk", "debian", "--print-cmd"],
+                          capture_output=True, text=True, check=True).stdout.splitlines()
+    qemu[qemu.index("-chardev") + 1] = "file,id=ser0,path=" + console_path
+    qemu += ["-chardev", f"socket,path={sock},server=on,wait=off,id=g0", "-gdb", "chardev:g0"]
+    print("running:", " ".join(shlex.quote(c) for c in qemu), flush=True)
+    vm = subprocess.Popen(qemu, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        if not check(wait_for(console_path, r"^GT workload debian start", 600), "the guest's workload did not start"):
+            return
+        cmd = [vmitrace, "attach", "-d", "unix:" + sock, "--syscalls_filter_file", filt, "--disable_sysret",
+               "--max-events", "10", "--output", events_path]
+        print("running:", " ".join(shlex.quote(c) for c in cmd), flush=True)
+        r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, timeout=300)
+        sys.stderr.write(r.stderr)
+        check(r.returncode == 0, f"vmitrace attach exited {r.returncode}")
+        release = open(os.path.join(CACHE, "debian.release")).read().strip()
+        check(f"profile from guest memory: Linux {release}," in r.stderr, "no 'profile from guest memory' line")
+        events = [json.loads(line) for line in open(events_path)] if os.path.exists(events_path) else []
+        check(len(events) == 10 and all(e["Method"] == "execve" and e["PID"] > 1 for e in events),
+              f"want 10 execve events of guest processes, got {[(e['Method'], e['PID']) for e in events]}")
+        progs = {basename_of(e.get("filename", "")) for e in events}
+        check(progs & set(WORKLOAD_PROGRAMS), f"no workload program among the exec'd files {sorted(progs)}")
+        check(wait_for(console_path, r"^GT done", 600), "the guest did not finish its workload after the detach")
+        vm.wait(timeout=120)
+        check(vm.returncode == 0, f"QEMU exited {vm.returncode}")
+    finally:
+        if vm.poll() is None:
+            vm.kill()
+            vm.wait()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--attach", action="store_true", help="vmitrace attach without -r to the running guest")
     ap.add_argument("--keep", action="store_true", help="keep the console log, events and profile")
     a = ap.parse_args()
     vmitrace = os.path.join(a.build, "vmitrace")
@@ -108,6 +160,9 @@ def main():
         print(f"FAIL: {IMAGE} or {VMLINUZ} missing: run guest/setup.sh", file=sys.stderr)
         return 1
     tmp = tempfile.mkdtemp(prefix="vmitrace-diskimage-")
+    if a.attach:
+        attach_run(vmitrace, tmp)
+        return finish(tmp, a.keep)
     profile = os.path.join(tmp, "debian.json")
     events_path, console_path = os.path.join(tmp, "events.jsonl"), os.path.join(tmp, "console.log")
     r = subprocess.run([vmitrace, "profile", VMLINUZ, "-o", profile], stderr=subprocess.PIPE, text=True)
@@ -139,10 +194,14 @@ def main():
         st = sc.compare(scalls, sc.vmitrace_calls(events, tids, main_tid))
         sc.report(st, f"disk-image guest ({len(tids)} threads, {len(events)} events in the whole trace)")
         assess(st)
+    return finish(tmp, a.keep)
+
+
+def finish(tmp, keep):
     print(f"\n{len(sc.failures)} failed checks")
     for f in sc.failures:
         print("FAIL:", f)
-    if sc.failures or a.keep:
+    if sc.failures or keep:
         print(f"(kept {tmp})")
     else:
         subprocess.run(["rm", "-rf", tmp])
