@@ -63,7 +63,9 @@ if [[ $disk == 1 ]]; then
   grep -a -E '^GT (kernel-release|step|python|exit)' "$out/console-debian.log" | head -n 14 | tr -d '\r'
   echo
   echo "== What vmitrace saw python3 do with its thread and sockets, from outside ($format):"
-  grep -a 'python3' "$events" | grep -a -E 'clone3|socket|bind|listen|accept|connect|sendto|recvfrom|ioctl' | head -n 24
+  grep -a 'python3' "$events" |
+    grep -a -E '(":|"Method":"|,)(socket|setsockopt|bind|listen|getsockname|clone3|accept4|connect|sendto|recvfrom|socketpair)[ ",]' |
+    head -n 24
   echo
   echo "== All $(wc -l <"$events") events are in $events"
   exit 0
