@@ -80,6 +80,10 @@ tar -xf "$tmp/root.tar" -C "$tmp" "./boot/vmlinuz-$release" "./boot/initrd.img-$
   die "no initrd for $release in the image (initramfs-tools failed?)"
 
 # GRUB reads /boot/grub/grub.cfg from the root file system, like an installed Debian.
+# linux16/initrd16 (the 16-bit boot protocol, as QEMU's -kernel and syslinux use it):
+# under TCG the kernel then reaches its first message after 3.3 s of QEMU CPU time from
+# GRUB's hand-off instead of 5.6-6.1 s with `linux` (the 32-bit protocol Debian's
+# grub.cfg uses); same kernel, same command line.
 mkdir -p "$tmp/grub/i386-pc"
 cp "$grubdir"/*.mod "$grubdir"/*.lst "$tmp/grub/i386-pc/"
 cat >"$tmp/grub/grub.cfg" <<CFG
@@ -90,8 +94,8 @@ set timeout=0
 set default=0
 echo 'GRUB: booting Linux $release'
 menuentry 'Debian GNU/Linux, with Linux $release' {
-  linux /boot/vmlinuz-$release root=UUID=$uuid ro console=ttyS0 panic=-1 quiet init=/usr/local/sbin/vmitrace-init
-  initrd /boot/initrd.img-$release
+  linux16 /boot/vmlinuz-$release root=UUID=$uuid ro console=ttyS0 panic=-1 quiet init=/usr/local/sbin/vmitrace-init
+  initrd16 /boot/initrd.img-$release
 }
 CFG
 
