@@ -36,6 +36,14 @@ void Tracer::now_tracing() {
   if (cfg.on_start_phase) cfg.on_start_phase(StartPhase::tracing);
 }
 
+bool Tracer::hook_return_site(ReturnSites& sites, uint64_t addr, bool gated, vmi::HookFn fn) {
+  return sites.ensure(addr, mu, [&] {
+    if (failed.load()) return false;
+    hooks.push_back(gated ? backend.add_gated_hook(addr, std::move(fn)) : backend.add_hook(addr, std::move(fn)));
+    return true;
+  });
+}
+
 void Tracer::remove_hooks() {
   std::vector<vmi::HookId> ids;
   {

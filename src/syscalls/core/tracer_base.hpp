@@ -14,6 +14,7 @@
 
 #include "options/capture_options.hpp"
 #include "syscalls/core/rate_limit.hpp"
+#include "syscalls/core/return_sites.hpp"
 #include "vmi/vmi.hpp"
 
 namespace vmitrace::syscalls {
@@ -91,6 +92,9 @@ class Tracer {
   // (sets tracing(); call once the hooks are placed).
   void saw_kernel_code();
   void now_tracing();
+  // Return-site hooking: addr gets one hook (gated: vmi::Backend::add_gated_hook) the
+  // first time it is seen. False when it has none: tracing stopped, or `sites` full.
+  bool hook_return_site(ReturnSites& sites, uint64_t addr, bool gated, vmi::HookFn fn);
   // Removes every hook; callbacks still in flight see `failed` and return at once.
   // Each tracer's destructor calls it first, while the members its hooks use live.
   void remove_hooks();

@@ -267,11 +267,7 @@ struct LinuxTracer final : Tracer {
   // Return-address fallback: hook each distinct return site once (few exist).
   void ensure_return_site(uint64_t addr) {
     if (!kernel->is_kernel_pointer(addr)) return;
-    ret_sites.ensure(addr, mu, [&] {
-      if (failed.load()) return false;
-      hooks.push_back(backend.add_gated_hook(addr, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); }));
-      return true;
-    });
+    hook_return_site(ret_sites, addr, true, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); });
   }
 
   // --- records --------------------------------------------------------------

@@ -268,11 +268,7 @@ struct WindowsTracer final : syscalls::Tracer {
   // cannot be hooked (not kernel code, or the bound is reached): no sysret then.
   bool ensure_return_site(uint64_t addr) {
     if (!kernel.is_kernel_pointer(addr)) return false;
-    return ret_sites.ensure(addr, mu, [&] {
-      if (failed.load()) return false;
-      hooks.push_back(backend.add_hook(addr, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); }));
-      return true;
-    });
+    return hook_return_site(ret_sites, addr, false, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); });
   }
 
   // --- records ---------------------------------------------------------------------
