@@ -6,16 +6,10 @@
 #include <cstring>
 
 #include "output/decode.hpp"
+#include "output/struct_bytes.hpp"
 
 namespace vmitrace::output::decode {
 namespace {
-
-template <class T>
-bool get(std::string_view b, size_t off, T& v) {
-  if (off + sizeof(T) > b.size()) return false;
-  std::memcpy(&v, b.data() + off, sizeof(T));  // little-endian guest, as the host
-  return true;
-}
 
 void file_type_and_mode(std::string& out, uint32_t m) {
   static constexpr struct { uint32_t v; const char* n; } kTypes[] = {
@@ -30,7 +24,11 @@ void file_type_and_mode(std::string& out, uint32_t m) {
     }
   if (!named && type) hex(out, type);
   if (named || type) out += '|';
-  mode(out, m & 07777);
+  // The set-id and sticky bits by name, as strace's sprintmode: S_IFDIR|S_ISVTX|0777.
+  if (m & 04000) out.append("S_ISUID|");
+  if (m & 02000) out.append("S_ISGID|");
+  if (m & 01000) out.append("S_ISVTX|");
+  mode(out, m & 0777);
 }
 
 // makedev(0x88, 0) from the kernel's new dev_t encoding (huge_encode_dev).
@@ -83,7 +81,7 @@ void sockaddr(std::string& out, std::string_view b, bool truncated) {
       out.append(", sin6_scope_id=");
       udec(out, scope);
     }
-  } else if (family == 1 /* AF_UNIX */) {
+  } else if (family == 1 /* AF_UNIX */ && b.size() > 2) {  // an unnamed socket: the family only
     std::string_view path = b.substr(2);
     out.append(", sun_path=");
     if (!path.empty() && path[0] == '\0') {  // abstract socket: no terminator, "@name"

@@ -52,6 +52,18 @@ enum class ArgKind : uint8_t {
   futex_timeout32, // the same with an old_timespec32 * (ia32 futex)
   prctl_arg,   // prctl arg2 (len_arg = option): PR_SET_NAME's name read at entry,
                // PR_GET_NAME's written at return; else hex
+  socket_protocol, // socket/socketpair protocol (len_arg = family): IPPROTO_* for
+                   // AF_INET/AF_INET6, else decimal
+  fcntl_arg,   // fcntl arg (len_arg = cmd): FD_CLOEXEC for F_SETFD, open flags for
+               // F_SETFL, decimal for F_DUPFD*, else hex
+  statx_flags, // statx flags: the AT_STATX_* sync type (0 is AT_STATX_SYNC_AS_STAT)
+               // first, then the at_flags bits
+  futex_val3,  // futex val3 (len_arg = op): FUTEX_BITSET_MATCH_ANY for the bitset
+               // commands, else decimal
+  // More structures read at entry:
+  sigset,      // sigset_t * (8 bytes): [HUP INT], ~[RTMIN] when most bits are set
+  sigaction,   // const struct sigaction * (x86-64 32 bytes; ia32 compat 20)
+  rlimit,      // const struct rlimit64 * (16 bytes)
   // Written by the kernel, captured at return (Extra::out_arg on the sysret):
   sockaddr_out,// struct sockaddr *, its length behind the int * of len_arg
   len_out,     // int * holding a length (accept's addrlen)
@@ -68,11 +80,30 @@ enum class ArgKind : uint8_t {
                    // there with CLONE_PARENT_SETTID (or the pidfd with CLONE_PIDFD)
   msghdr_out,  // struct user_msghdr * (recvmsg): as msghdr, read again at return
   mmsghdr_out, // struct mmsghdr * (recvmmsg): the first message, at return (ret = count)
+  // Out kinds shown by the rich style only (the raw style's keys stay DRAKVUF's plus
+  // the out arguments above):
+  sigset_out,    // sigset_t * (rt_sigprocmask oset)
+  sigaction_out, // struct sigaction * (rt_sigaction oact)
+  rlimit_out,    // struct rlimit64 * (prlimit64 old_rlim)
+  timespec_out,  // struct __kernel_timespec * (clock_gettime tp)
+  utsname_out,   // struct new_utsname * (uname)
+  sysinfo_out,   // struct sysinfo *
+  statfs_out,    // struct statfs * (x86-64 layout)
+  dirent64_out,  // struct linux_dirent64 * (getdents64): the first min(ret,
+                 // kMaxDirentBytes) bytes
+  out_string,    // char * the kernel fills with ret bytes (readlink; getcwd, whose ret
+                 // counts the NUL): at most the string limit
+  random_out,    // getrandom's buffer: the first min(ret, --capture-buffers) bytes
 };
 
 // True for kinds the kernel writes: captured at return, not at entry.
 // (prctl_arg is both: see capture.cpp.)
 inline bool is_out_kind(ArgKind k) {
+  return k >= ArgKind::sockaddr_out && k <= ArgKind::random_out;
+}
+// True for the out kinds the raw style shows too (those it showed before the rich
+// style gained more; the raw style's keys do not change).
+inline bool raw_shows_out_kind(ArgKind k) {
   return k >= ArgKind::sockaddr_out && k <= ArgKind::mmsghdr_out;
 }
 
@@ -132,8 +163,14 @@ bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret);
 // fd_pair_out: 8 bytes; len_out: 4 bytes; sockaddr_out: the address (length from
 // *len_arg); out_buffer: the first min(ret, --capture-buffers) bytes;
 // wait_status_out, clone_ptid_out: 4 bytes; siginfo_out: 128 bytes; msghdr_out: as
-// msghdr; mmsghdr_out: as mmsghdr; prctl_arg (PR_GET_NAME): the name, at most 16 bytes.
+// msghdr; mmsghdr_out: as mmsghdr; prctl_arg (PR_GET_NAME): the name, at most 16 bytes;
+// sigset_out 8, sigaction_out as sigaction, rlimit_out 16, timespec_out 16,
+// utsname_out 390, sysinfo_out 112, statfs_out 120 bytes; dirent64_out: the first
+// min(ret, kMaxDirentBytes) bytes; out_string: min(ret, string limit) bytes (a final
+// NUL dropped); random_out: as out_buffer.
+// Entry blobs of the structures: sigset 8 bytes, sigaction 32 (ia32 20), rlimit 16.
 inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)
+inline constexpr uint32_t kMaxDirentBytes = 4096;  // getdents64 entries captured
 inline constexpr uint32_t kMaxIovecs = 16;
 
 // nullptr when the number is not in the table (the caller prints "sys_<nr>").

@@ -7,6 +7,9 @@ namespace vmitrace::syscalls {
 namespace {
 constexpr uint64_t kPage = 4096;
 constexpr size_t kFirstChunk = 64;  // most paths are short: do not read a whole page
+// struct sigaction: x86-64 handler, flags, restorer, mask (8 bytes each); the ia32
+// compat one has 4-byte pointers and flags.
+uint32_t sigaction_size(unsigned ptr_size) { return ptr_size == 4 ? 20 : 32; }
 }  // namespace
 
 event::Capture read_string(vmi::Vcpu& cpu, uint64_t va, size_t limit, char* buf, size_t* len) {
@@ -85,6 +88,12 @@ uint32_t out_struct_size(ArgKind k) {
     case ArgKind::wait_status_out: return 4;  // int
     case ArgKind::clone_ptid_out: return 4;   // int (pid_t)
     case ArgKind::siginfo_out: return 128;    // siginfo_t / compat_siginfo_t
+    case ArgKind::sigset_out: return 8;       // sigset_t (64 signals)
+    case ArgKind::rlimit_out: return 16;      // struct rlimit64
+    case ArgKind::timespec_out: return 16;    // struct __kernel_timespec
+    case ArgKind::utsname_out: return 6 * 65; // struct new_utsname
+    case ArgKind::sysinfo_out: return 112;    // struct sysinfo (x86-64)
+    case ArgKind::statfs_out: return 120;     // struct statfs (x86-64)
     default: return 0;
   }
 }
@@ -224,6 +233,16 @@ unsigned capture_entry_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo
         if (arg_at(args, a.len_arg) != kPrSetName) continue;  // PR_GET_NAME: at return
         c = read_string(cpu, va, kTaskCommLen, scratch, &len);
         break;
+      case ArgKind::sigset:
+      case ArgKind::sigaction:
+      case ArgKind::rlimit:
+        if (va == 0) continue;
+        c = read_bytes(cpu, va,
+                       a.kind == ArgKind::sigaction ? sigaction_size(lim.user_ptr)
+                       : a.kind == ArgKind::sigset  ? 8
+                                                    : 16,
+                       scratch, &len);
+        break;
       default: continue;
     }
     // A NULL pointer is a value (e.g. execve's envp), not a failed read.
@@ -247,11 +266,25 @@ unsigned capture_return_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInf
     if (va == 0) continue;  // NULL: the caller did not want it
     size_t len = 0;
     event::Capture c = event::Capture::none;
-    if (a.kind == ArgKind::out_buffer) {
-      if (lim.buffer_limit == 0 || ret == 0) continue;
+    if (a.kind == ArgKind::out_buffer || a.kind == ArgKind::random_out) {
+      if (lim.buffer_limit == 0) continue;
+      // ret 0 (end of file): an empty capture, shown as "" as strace does.
       c = read_bytes(cpu, va, std::min<uint64_t>(ret, lim.buffer_limit), scratch, &len);
       if (c == event::Capture::ok && static_cast<uint64_t>(ret) > lim.buffer_limit)
         c = event::Capture::truncated;
+    } else if (a.kind == ArgKind::dirent64_out) {
+      c = read_bytes(cpu, va, std::min<uint64_t>(ret, kMaxDirentBytes), scratch, &len);
+      if (c == event::Capture::ok && static_cast<uint64_t>(ret) > kMaxDirentBytes)
+        c = event::Capture::truncated;
+    } else if (a.kind == ArgKind::out_string) {
+      // readlink: ret bytes, no NUL; getcwd: ret counts the NUL.
+      c = read_bytes(cpu, va, std::min<uint64_t>(ret, lim.string_limit), scratch, &len);
+      if (len > 0 && scratch[len - 1] == '\0') --len;
+      if (c == event::Capture::ok && static_cast<uint64_t>(ret) > lim.string_limit)
+        c = event::Capture::truncated;
+    } else if (a.kind == ArgKind::sigaction_out) {
+      if (ret != 0) continue;
+      c = read_bytes(cpu, va, sigaction_size(lim.user_ptr), scratch, &len);
     } else if (a.kind == ArgKind::sockaddr_out) {
       // The length the kernel wrote back (the full address size, possibly larger
       // than the caller's buffer, which then holds only the first bytes).
