@@ -103,6 +103,13 @@ void rlimit(std::string& out, std::string_view bytes);
 void utsname(std::string& out, std::string_view bytes);
 // struct sysinfo (x86-64): {uptime=9, loads=[5248, 1088, 352], totalram=..., mem_unit=1}.
 void sysinfo(std::string& out, std::string_view bytes);
+// --- terminals (decode_tty.cpp)
+// struct termios (36 bytes): {c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR,
+// c_cflag=B9600|CS8|CREAD, c_lflag=ISIG|ICANON, c_line=N_TTY, c_cc=[[VINTR]=0x3, ...]}.
+void termios(std::string& out, std::string_view bytes);
+// ioctl(2) third argument at entry (cmd: the request): decimal for the requests that
+// take an int (FICLONE's descriptor, TIOCSCTTY), else a pointer.
+void ioctl_arg(std::string& out, uint64_t cmd, uint64_t v);
 // --- file systems (decode_fs.cpp)
 // The linux_dirent64 records getdents64 returned: [{d_ino=6, d_off=1, d_reclen=24,
 // d_type=DT_DIR, d_name="."}, ...]; ", ..." ends the list when the capture was cut.
@@ -112,6 +119,9 @@ void dirents64(std::string& out, std::string_view bytes, bool truncated);
 void statfs(std::string& out, std::string_view bytes);
 // [{iov_base=0x..., iov_len=5}, ...] from {base, len} pairs of ptr_size each.
 void iovec(std::string& out, std::string_view bytes, unsigned ptr_size, bool truncated);
+// iovec_data's blob (syscalls/table.hpp): as iovec, each iov_base shown as the quoted
+// bytes of its buffer when they were captured ("..." after it when cut).
+void iovec_data(std::string& out, std::string_view bytes, unsigned ptr_size, bool truncated);
 // struct stat as strace abbreviates it: {st_mode=S_IFREG|0644, st_size=123, ...}
 // (st_rdev=makedev(...) for devices). which: syscalls::ArgKind::stat_out,
 // stat32_out, stat64_out or statx_out ({stx_mask=..., stx_mode=..., stx_size=..., ...}).

@@ -119,22 +119,50 @@ void timespec(std::string& out, std::string_view b) {
   out += '}';
 }
 
-void iovec(std::string& out, std::string_view b, unsigned ptr_size, bool truncated) {
+namespace {
+
+// [{iov_base=..., iov_len=5}, ...] from {base, len} pairs; `data` (iovec_data's blob
+// after the pairs: u16 n + n bytes per pair, in order) shows the buffers' bytes when
+// it has them.
+void iovec_items(std::string& out, std::string_view pairs, std::string_view data,
+                 unsigned ptr_size, bool truncated) {
   out += '[';
   const size_t item = 2 * size_t{ptr_size};
-  for (size_t off = 0; off + item <= b.size(); off += item) {
+  for (size_t off = 0; off + item <= pairs.size(); off += item) {
     uint64_t base = 0, len = 0;
-    std::memcpy(&base, b.data() + off, ptr_size);
-    std::memcpy(&len, b.data() + off + ptr_size, ptr_size);
+    std::memcpy(&base, pairs.data() + off, ptr_size);
+    std::memcpy(&len, pairs.data() + off + ptr_size, ptr_size);
     if (off) out.append(", ");
     out.append("{iov_base=");
-    ptr(out, base);
+    uint16_t n = 0;
+    if (get(data, 0, n) && n <= data.size() - 2) {
+      quoted(out, data.substr(2, n), 0, n < len);
+      data.remove_prefix(2 + size_t{n});
+    } else {
+      data = {};  // no (more) data: the pointers
+      ptr(out, base);
+    }
     out.append(", iov_len=");
     udec(out, len);
     out += '}';
   }
-  if (truncated) out.append(b.size() >= item ? ", ..." : "...");
+  if (truncated) out.append(pairs.size() >= item ? ", ..." : "...");
   out += ']';
+}
+
+}  // namespace
+
+void iovec(std::string& out, std::string_view b, unsigned ptr_size, bool truncated) {
+  iovec_items(out, b, {}, ptr_size, truncated);
+}
+
+void iovec_data(std::string& out, std::string_view b, unsigned ptr_size, bool truncated) {
+  uint16_t pair_bytes = 0;
+  if (!get(b, 0, pair_bytes) || pair_bytes > b.size() - 2) {
+    out.append("[...]");
+    return;
+  }
+  iovec_items(out, b.substr(2, pair_bytes), b.substr(2 + size_t{pair_bytes}), ptr_size, truncated);
 }
 
 void stat(std::string& out, std::string_view b, syscalls::ArgKind which) {

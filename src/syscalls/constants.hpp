@@ -63,6 +63,13 @@ extern const ConstSet sa_flags;         // flags: struct sigaction sa_flags
 extern const ConstSet dirent_type;      // DT_*
 extern const ConstSet fs_magic;         // statfs f_type
 extern const ConstSet statfs_flags;     // flags: statfs f_flags
+extern const ConstSet termios_iflag;    // flags: struct termios c_iflag
+extern const ConstSet termios_oflag;    // flags: c_oflag single bits
+extern const ConstSet termios_cflag;    // flags: c_cflag single bits
+extern const ConstSet termios_lflag;    // flags: c_lflag
+extern const ConstSet termios_baud;     // c_cflag & CBAUD
+extern const ConstSet termios_cc;       // c_cc indices: VINTR...
+extern const ConstSet tty_ldisc;        // c_line: N_TTY...
 }  // namespace consts
 
 // "ENOENT" for ret in -4095..-1 when the errno has a name; "" otherwise.

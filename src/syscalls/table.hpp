@@ -42,6 +42,8 @@ enum class ArgKind : uint8_t {
   timespec,    // struct __kernel_timespec * (two 64-bit fields)
   timespec32,  // struct old_timespec32 * (ia32: two 32-bit fields)
   iovec,       // struct iovec * with the count in len_arg: {base, len} pairs
+  iovec_data,  // the same for the buffers the kernel reads (writev): with
+               // --capture-buffers, the first bytes of each buffer too
   msghdr,      // struct user_msghdr * (sendmsg): header, then msg_name and msg_iov
                // (see the blob conventions below)
   mmsghdr,     // struct mmsghdr * (sendmmsg), len_arg = vlen: the first message
@@ -60,6 +62,8 @@ enum class ArgKind : uint8_t {
                // first, then the at_flags bits
   futex_val3,  // futex val3 (len_arg = op): FUTEX_BITSET_MATCH_ANY for the bitset
                // commands, else decimal
+  ioctl_arg,   // ioctl arg (len_arg = cmd): decimal for FICLONE/TIOCSCTTY, else a
+               // pointer; TCGETS's struct termios is written at return (rich style)
   // More structures read at entry:
   sigset,      // sigset_t * (8 bytes): [HUP INT], ~[RTMIN] when most bits are set
   sigaction,   // const struct sigaction * (x86-64 32 bytes; ia32 compat 20)
@@ -104,7 +108,7 @@ inline bool is_out_kind(ArgKind k) {
 // True for the out kinds the raw style shows too (those it showed before the rich
 // style gained more; the raw style's keys do not change).
 inline bool raw_shows_out_kind(ArgKind k) {
-  return k >= ArgKind::sockaddr_out && k <= ArgKind::mmsghdr_out;
+  return k == ArgKind::prctl_arg || (k >= ArgKind::sockaddr_out && k <= ArgKind::mmsghdr_out);
 }
 
 // What a successful return value is (the `->KIND` column of the data tables).
@@ -150,6 +154,9 @@ bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret);
 //   sockaddr:     at most kMaxSockaddr bytes of the address (truncated when longer)
 //   timespec(32): the 16 (8) bytes of the structure
 //   iovec:        at most kMaxIovecs {base, len} pairs of the user's pointer size
+//   iovec_data:   u16 bytes of pairs, those pairs (as iovec), then per pair in order a
+//                 u16 n and the first n bytes of its buffer (n <= --capture-buffers;
+//                 fewer pairs' data when the scratch space or a read ran out)
 //   msghdr:       two u16 (bytes of msg_name and of msg_iov that follow), the
 //                 user_msghdr (56 bytes; ia32 28), then min(msg_namelen, kMaxSockaddr)
 //                 bytes of msg_name, then at most kMaxIovecs {base, len} pairs of
@@ -168,6 +175,7 @@ bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret);
 // utsname_out 390, sysinfo_out 112, statfs_out 120 bytes; dirent64_out: the first
 // min(ret, kMaxDirentBytes) bytes; out_string: min(ret, string limit) bytes (a final
 // NUL dropped); random_out: as out_buffer.
+// ioctl_arg (TCGETS): the kTermiosSize bytes of struct termios.
 // Entry blobs of the structures: sigset 8 bytes, sigaction 32 (ia32 20), rlimit 16.
 inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)
 inline constexpr uint32_t kMaxDirentBytes = 4096;  // getdents64 entries captured
@@ -183,6 +191,8 @@ const char* abi_type_name(event::Abi abi);
 
 // Values the conditional kinds look at (the kernel's uapi numbers).
 inline constexpr uint64_t kPrSetName = 15, kPrGetName = 16;  // prctl options
+inline constexpr uint64_t kTcgets = 0x5401;                  // ioctl: struct termios out
+inline constexpr uint32_t kTermiosSize = 36;                 // the kernel's struct termios
 inline constexpr uint32_t kTaskCommLen = 16;                 // PR_*_NAME buffer size
 inline constexpr uint64_t kCloneParentSettid = 0x00100000, kClonePidfd = 0x00001000;
 // True for the futex commands whose fourth argument is a timeout pointer (WAIT,

@@ -152,6 +152,40 @@ TEST(StraceRender, StatModeNamesSetIdBits) {
   EXPECT_EQ(s.substr(0, 33), "{st_mode=S_IFDIR|S_ISVTX|0777, st");
 }
 
+TEST(StraceRender, Termios) {
+  // The console's settings as strace 6.1 printed them in the lab.
+  unsigned char t[36] = {};
+  const uint32_t fl[4] = {0x500, 0x5, 0xcbd, 0x8a3b};
+  std::memcpy(t, fl, 16);
+  const unsigned char cc[19] = {3, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0xf, 0x17, 0x16};
+  std::memcpy(t + 17, cc, 19);
+  EXPECT_EQ(run([&](auto& s) { d::termios(s, bytes(t, 36)); }),
+            "{c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR, "
+            "c_cflag=B9600|CS8|CREAD|HUPCL|CLOCAL, c_lflag=ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN|ECHOCTL|ECHOKE, "
+            "c_line=N_TTY, c_cc=[[VINTR]=0x3, [VQUIT]=0x1c, [VERASE]=0x7f, [VKILL]=0x15, [VEOF]=0x4, "
+            "[VTIME]=0, [VMIN]=0x1, [VSWTC]=0, [VSTART]=0x11, [VSTOP]=0x13, [VSUSP]=0x1a, [VEOL]=0, "
+            "[VREPRINT]=0x12, [VDISCARD]=0xf, [VWERASE]=0x17, [VLNEXT]=0x16, [VEOL2]=0, [17]=0, [18]=0]}");
+  EXPECT_EQ(run([&](auto& s) { d::termios(s, bytes(t, 35)); }), "{...}");
+  EXPECT_EQ(run([](auto& s) { d::ioctl_arg(s, 0x40049409, 4); }), "4");  // FICLONE: a descriptor
+  EXPECT_EQ(run([](auto& s) { d::ioctl_arg(s, 0x5401, 0x7ffd0000); }), "0x7ffd0000");
+}
+
+TEST(StraceRender, IovecWithData) {
+  const uint64_t iov[4] = {0x7f00, 1, 0x7f10, 15};
+  auto u16 = [](uint16_t v) { return std::string(reinterpret_cast<const char*>(&v), 2); };
+  const std::string pairs = bytes(iov, 32);
+  EXPECT_EQ(run([&](auto& s) { d::iovec_data(s, u16(32) + pairs + u16(1) + "\t" + u16(4) + "linu", 8, false); }),
+            "[{iov_base=\"\\t\", iov_len=1}, {iov_base=\"linu\"..., iov_len=15}]");
+  // Data for the first buffer only (the second was unreadable): its pointer.
+  EXPECT_EQ(run([&](auto& s) { d::iovec_data(s, u16(32) + pairs + u16(1) + "\t", 8, true); }),
+            "[{iov_base=\"\\t\", iov_len=1}, {iov_base=0x7f10, iov_len=15}, ...]");
+  // A hostile header: more pair bytes than the blob holds.
+  EXPECT_EQ(run([&](auto& s) { d::iovec_data(s, u16(999) + pairs, 8, false); }), "[...]");
+  // A data length beyond the blob: not trusted, the pointers.
+  EXPECT_EQ(run([&](auto& s) { d::iovec_data(s, u16(16) + pairs.substr(0, 16) + u16(50) + "ab", 8, false); }),
+            "[{iov_base=0x7f00, iov_len=1}]");
+}
+
 // Out arguments on the sysret, through the formatter: the rich style shows the new
 // ones, the raw style's keys stay as they were (no key, no new escapes).
 TEST(StraceRender, OutArgumentsByStyle) {

@@ -100,7 +100,8 @@ TEST(SyscallTable, KindsOfNotableArguments) {
   EXPECT_EQ(lookup(Abi::linux_x64, "nanosleep")->args[0].kind, ArgKind::timespec);
   EXPECT_EQ(lookup(Abi::linux_ia32, "nanosleep")->args[0].kind, ArgKind::timespec32);
   EXPECT_EQ(lookup(Abi::linux_x64, "clock_nanosleep")->args[2].kind, ArgKind::timespec);
-  EXPECT_EQ(lookup(Abi::linux_x64, "writev")->args[1].kind, ArgKind::iovec);
+  EXPECT_EQ(lookup(Abi::linux_x64, "writev")->args[1].kind, ArgKind::iovec_data);  // with the bytes
+  EXPECT_EQ(lookup(Abi::linux_x64, "readv")->args[1].kind, ArgKind::iovec);
   EXPECT_EQ(lookup(Abi::linux_x64, "writev")->args[1].len_arg, 2);
   EXPECT_EQ(lookup(Abi::linux_x64, "fstat")->args[1].kind, ArgKind::stat_out);
   EXPECT_EQ(lookup(Abi::linux_x64, "newfstatat")->args[2].kind, ArgKind::stat_out);

@@ -109,6 +109,41 @@ event::Capture read_mmsghdr(vmi::Vcpu& cpu, uint64_t va, unsigned ptr_size, char
   return c;
 }
 
+event::Capture read_iovec_data(vmi::Vcpu& cpu, uint64_t va, uint64_t count,
+                               const CaptureLimits& lim, char* buf, size_t* len) {
+  *len = 0;
+  const unsigned ptr_size = lim.user_ptr;
+  const uint64_t items = std::min<uint64_t>(count, kMaxIovecs);
+  size_t pairs = 0;
+  event::Capture state = read_bytes(cpu, va, items * 2 * ptr_size, buf + 2, &pairs);
+  if (state == event::Capture::unreadable) return state;
+  pairs -= pairs % (2 * ptr_size);  // whole pairs only
+  if (state == event::Capture::ok && count > kMaxIovecs) state = event::Capture::truncated;
+  const uint16_t pair_bytes = static_cast<uint16_t>(pairs);
+  std::memcpy(buf, &pair_bytes, 2);
+  size_t off = 2 + pairs;
+  for (size_t p = 0; lim.buffer_limit != 0 && p < pairs; p += 2 * ptr_size) {
+    uint64_t base = 0, blen = 0;
+    std::memcpy(&base, buf + 2 + p, ptr_size);
+    std::memcpy(&blen, buf + 2 + p + ptr_size, ptr_size);
+    const uint64_t want = std::min<uint64_t>(blen, lim.buffer_limit);
+    if (off + 2 + want > kScratchBytes) {  // no room for this buffer: the rest goes
+      state = event::Capture::truncated;
+      break;
+    }
+    size_t n = 0;
+    if (want != 0 && read_bytes(cpu, base, want, buf + off + 2, &n) != event::Capture::ok) {
+      state = event::Capture::truncated;  // an unreadable buffer ends the data
+      break;
+    }
+    const uint16_t n16 = static_cast<uint16_t>(n);
+    std::memcpy(buf + off, &n16, 2);
+    off += 2 + n;
+  }
+  *len = off;
+  return state;
+}
+
 namespace {
 
 // The value of argument i as an unsigned 32-bit length (an int in the kernel: a
@@ -215,6 +250,12 @@ unsigned capture_entry_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo
         if (c == event::Capture::ok && count > kMaxIovecs) c = event::Capture::truncated;
         break;
       }
+      case ArgKind::iovec_data: {
+        const uint64_t count = arg_at(args, a.len_arg);
+        if (va == 0 || count == 0) continue;
+        c = read_iovec_data(cpu, va, count, lim, scratch, &len);
+        break;
+      }
       case ArgKind::msghdr:
         if (va == 0) continue;
         c = read_msghdr(cpu, va, lim.user_ptr, scratch, &len);
@@ -261,7 +302,8 @@ unsigned capture_return_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInf
   for (unsigned i = 0; i < n; ++i) {
     const ArgInfo& a = info.args[i];
     const bool get_name = a.kind == ArgKind::prctl_arg && arg_at(args, a.len_arg) == kPrGetName;
-    if (!is_out_kind(a.kind) && !get_name) continue;
+    const bool termios = a.kind == ArgKind::ioctl_arg && (arg_at(args, a.len_arg) & 0xffffffffu) == kTcgets;
+    if (!is_out_kind(a.kind) && !get_name && !termios) continue;
     const uint64_t va = args[i];
     if (va == 0) continue;  // NULL: the caller did not want it
     size_t len = 0;
@@ -282,6 +324,9 @@ unsigned capture_return_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInf
       if (len > 0 && scratch[len - 1] == '\0') --len;
       if (c == event::Capture::ok && static_cast<uint64_t>(ret) > lim.string_limit)
         c = event::Capture::truncated;
+    } else if (termios) {
+      if (ret != 0) continue;
+      c = read_bytes(cpu, va, kTermiosSize, scratch, &len);
     } else if (a.kind == ArgKind::sigaction_out) {
       if (ret != 0) continue;
       c = read_bytes(cpu, va, sigaction_size(lim.user_ptr), scratch, &len);
