@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stages real Debian programs for the lab's `userland` workload (the strace
-# comparison on ordinary programs): the host's coreutils, tar, gzip and python3.11
+# comparison on ordinary programs): the host's coreutils, find, tar, gzip and python3.11
 # (the host is Debian bookworm, as the guest's strace and libraries are), the shared
 # objects ldd names for them, the part of python's standard library the workload
 # imports (found by running it on the host with `python3 -v`) and the workload
@@ -15,7 +15,9 @@ cache="$repo/.cache/guest"
 stage="$cache/userland-root"
 stamp="$cache/userland-root.stamp"
 programs=(/usr/bin/mkdir /usr/bin/cp /usr/bin/ln /usr/bin/ls /usr/bin/cat /usr/bin/stat /usr/bin/sha256sum
-          /usr/bin/head /usr/bin/rm /usr/bin/tar /usr/bin/gzip /usr/bin/python3.11)
+          /usr/bin/head /usr/bin/rm /usr/bin/touch /usr/bin/chmod /usr/bin/readlink /usr/bin/dd /usr/bin/sort
+          /usr/bin/wc /usr/bin/id /usr/bin/uname /usr/bin/date /usr/bin/find /usr/bin/tar /usr/bin/gzip
+          /usr/bin/python3.11)
 pylib=/usr/lib/python3.11
 
 die() { echo "fetch-userland: $*" >&2; exit 1; }
@@ -27,12 +29,15 @@ done
 
 host_libs() { ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'; }
 # The standard library files the workload imports: "# X.pyc matches Y.py" from -v.
+# The workload runs in a directory of our own (its argument), removed afterwards.
 python_files() {
-  (cd "$(mktemp -d)" && HOME=/nonexistent /usr/bin/python3.11 -I -v "$guest/workload/userland.py" 2>&1 >/dev/null) |
+  local dir
+  dir=$(mktemp -d)
+  (cd "$dir" && HOME=/nonexistent /usr/bin/python3.11 -I -v "$guest/workload/userland.py" "$dir/work" 2>&1 >/dev/null) |
     awk -v lib="$pylib/" '$1 == "#" && $3 == "matches" && index($4, lib) == 1 { print $2; print $4 }'
   echo "$pylib/os.py"   # python's landmark for its prefix
+  rm -rf "$dir"
 }
-rm -rf /tmp/vmitrace-userland   # what python_files' run of the workload left
 
 inputs_hash() {
   { sha256sum "$0" "$guest"/workload/userland.* "${programs[@]}" $(for p in "${programs[@]}"; do host_libs "$p"; done | sort -u) |
@@ -55,7 +60,6 @@ for lib in $(for p in "${programs[@]}"; do host_libs "$p"; done | sort -u); do
   cp -L "$lib" "$out/lib/x86_64-linux-gnu/$(basename "$lib")"
 done
 python_files | sort -u >"$out/.python-files"
-rm -rf /tmp/vmitrace-userland
 [[ $(wc -l <"$out/.python-files") -gt 10 ]] || die "python3 -v named too few standard library files"
 while read -r f; do
   mkdir -p "$out$(dirname "$f")"

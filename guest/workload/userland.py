@@ -2,16 +2,20 @@
 # a socket pair, a TCP connect and a few files, each printed as a GT line.
 import os
 import socket
+import sys
 import threading
+
+# The directory to work in (the guest's default; fetch-userland.sh passes its own).
+work = sys.argv[1] if len(sys.argv) > 1 else "/tmp/vmitrace-userland"
 
 
 def worker(results):
-    with open("/tmp/vmitrace-userland/thread.txt", "w") as f:
+    with open(os.path.join(work, "thread.txt"), "w") as f:
         f.write("from the thread\n")
     results.append(threading.get_native_id())
 
 
-os.makedirs("/tmp/vmitrace-userland", exist_ok=True)
+os.makedirs(work, exist_ok=True)
 results = []
 t = threading.Thread(target=worker, args=(results,), name="worker")
 t.start()

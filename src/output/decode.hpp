@@ -87,6 +87,10 @@ namespace vmitrace::output::decode {
 void sockaddr(std::string& out, std::string_view bytes, bool truncated);
 // {tv_sec=1, tv_nsec=500} from 16 (64-bit fields) or 8 (ia32 old_timespec32) bytes.
 void timespec(std::string& out, std::string_view bytes);
+// getgroups' list: [0, 1000] from u32 values (", ..." when cut).
+void gid_list(std::string& out, std::string_view bytes, bool truncated);
+// sched_getaffinity's mask: the numbers of the CPUs in it, [0, 2] (", ..." when cut).
+void cpu_list(std::string& out, std::string_view bytes, bool truncated);
 // --- signals (decode_signal.cpp)
 // A 64-signal sigset_t (8 bytes): [HUP INT] by name without SIG, or ~[RTMIN RT_1] (the
 // signals not in it) when at least half are in it.

@@ -33,6 +33,33 @@ void rlimit(std::string& out, std::string_view b) {
   out += '}';
 }
 
+void gid_list(std::string& out, std::string_view b, bool truncated) {
+  out += '[';
+  for (size_t off = 0; off + 4 <= b.size(); off += 4) {
+    uint32_t gid = 0;
+    get(b, off, gid);
+    if (off) out.append(", ");
+    udec(out, gid);
+  }
+  if (truncated) out.append(b.size() >= 4 ? ", ..." : "...");
+  out += ']';
+}
+
+void cpu_list(std::string& out, std::string_view b, bool truncated) {
+  out += '[';
+  bool first = true;
+  for (size_t i = 0; i < b.size(); ++i) {
+    for (unsigned bit = 0; bit < 8; ++bit) {
+      if (!(static_cast<uint8_t>(b[i]) & (1u << bit))) continue;
+      if (!first) out.append(", ");
+      first = false;
+      udec(out, i * 8 + bit);
+    }
+  }
+  if (truncated) out.append(first ? "..." : ", ...");
+  out += ']';
+}
+
 void utsname(std::string& out, std::string_view b) {
   constexpr size_t kLen = 65;  // __NEW_UTS_LEN + 1
   static constexpr const char* kFields[] = {"sysname", "nodename", "release",

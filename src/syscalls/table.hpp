@@ -98,12 +98,14 @@ enum class ArgKind : uint8_t {
   out_string,    // char * the kernel fills with ret bytes (readlink; getcwd, whose ret
                  // counts the NUL): at most the string limit
   random_out,    // getrandom's buffer: the first min(ret, --capture-buffers) bytes
+  gid_list_out,  // gid_t * of getgroups: ret entries (at most kMaxGroups)
+  cpu_mask_out,  // sched_getaffinity's mask: ret bytes (at most kMaxCpuMaskBytes)
 };
 
 // True for kinds the kernel writes: captured at return, not at entry.
 // (prctl_arg is both: see capture.cpp.)
 inline bool is_out_kind(ArgKind k) {
-  return k >= ArgKind::sockaddr_out && k <= ArgKind::random_out;
+  return k >= ArgKind::sockaddr_out && k <= ArgKind::cpu_mask_out;
 }
 // True for the out kinds the raw style shows too (those it showed before the rich
 // style gained more; the raw style's keys do not change).
@@ -174,11 +176,14 @@ bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret);
 // sigset_out 8, sigaction_out as sigaction, rlimit_out 16, timespec_out 16,
 // utsname_out 390, sysinfo_out 112, statfs_out 120 bytes; dirent64_out: the first
 // min(ret, kMaxDirentBytes) bytes; out_string: min(ret, string limit) bytes (a final
-// NUL dropped); random_out: as out_buffer.
+// NUL dropped); random_out: as out_buffer; gid_list_out: min(ret, kMaxGroups) u32;
+// cpu_mask_out: min(ret, kMaxCpuMaskBytes) bytes.
 // ioctl_arg (TCGETS): the kTermiosSize bytes of struct termios.
 // Entry blobs of the structures: sigset 8 bytes, sigaction 32 (ia32 20), rlimit 16.
 inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)
 inline constexpr uint32_t kMaxDirentBytes = 4096;  // getdents64 entries captured
+inline constexpr uint32_t kMaxGroups = 64;          // getgroups entries captured
+inline constexpr uint32_t kMaxCpuMaskBytes = 128;   // sched_getaffinity: 1024 CPUs
 inline constexpr uint32_t kMaxIovecs = 16;
 
 // nullptr when the number is not in the table (the caller prints "sys_<nr>").

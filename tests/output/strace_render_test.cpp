@@ -106,6 +106,17 @@ TEST(StraceRender, ResourceLimitsUnameSysinfo) {
   EXPECT_EQ(run([&](auto& s) { d::sysinfo(s, bytes(si, 100)); }), "{...}");
 }
 
+TEST(StraceRender, GroupAndCpuLists) {
+  const uint32_t gids[2] = {0, 1000};
+  EXPECT_EQ(run([&](auto& s) { d::gid_list(s, bytes(gids, 8), false); }), "[0, 1000]");
+  EXPECT_EQ(run([&](auto& s) { d::gid_list(s, "", false); }), "[]");
+  EXPECT_EQ(run([&](auto& s) { d::gid_list(s, bytes(gids, 6), true); }), "[0, ...]");  // a cut u32 is not shown
+  const uint64_t mask = 0x5;
+  EXPECT_EQ(run([&](auto& s) { d::cpu_list(s, bytes(&mask, 8), false); }), "[0, 2]");
+  const uint8_t high[2] = {0, 0x80};
+  EXPECT_EQ(run([&](auto& s) { d::cpu_list(s, bytes(high, 2), true); }), "[15, ...]");
+}
+
 std::string dirent(uint64_t ino, int64_t off, uint8_t type, const std::string& name) {
   const uint16_t reclen = static_cast<uint16_t>((19 + name.size() + 1 + 7) & ~size_t{7});
   std::string r(reclen, '\0');

@@ -115,17 +115,31 @@ TEST(StraceCapture, OutStructuresAndStrings) {
   g.leave(0, t, -22);
   EXPECT_TRUE(extras(g.sink.rec(13)).empty());
 
+  // getgroups: min(ret, size) gids; size 0 only counts (nothing written: empty).
+  const uint32_t gids[2] = {0, 1000};
+  g.mem.write(0x508000, gids, 8);
+  g.enter64(0, t, nr_of("getgroups"), {2, 0x508000});
+  g.leave(0, t, 2);
+  x = extras(g.sink.rec(15));
+  ASSERT_EQ(x.size(), 1u);
+  EXPECT_EQ(x[0].bytes, std::string(reinterpret_cast<const char*>(gids), 8));
+  g.enter64(0, t, nr_of("getgroups"), {0, 0x508000});
+  g.leave(0, t, 2);
+  x = extras(g.sink.rec(17));
+  ASSERT_EQ(x.size(), 1u);
+  EXPECT_EQ(x[0].bytes, "");
+
   // ioctl TCGETS: struct termios at return; another request writes nothing we read.
   uint8_t tio[36] = {0, 5};
   g.mem.write(0x507000, tio, 36);
   g.enter64(0, t, nr_of("ioctl"), {0, 0x5401, 0x507000});
   g.leave(0, t, 0);
-  x = extras(g.sink.rec(15));
+  x = extras(g.sink.rec(19));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].bytes.size(), 36u);
   g.enter64(0, t, nr_of("ioctl"), {0, 0x5402, 0x507000});
   g.leave(0, t, 0);
-  EXPECT_TRUE(extras(g.sink.rec(17)).empty());
+  EXPECT_TRUE(extras(g.sink.rec(21)).empty());
 }
 
 }  // namespace

@@ -314,6 +314,15 @@ unsigned capture_return_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInf
       c = read_bytes(cpu, va, std::min<uint64_t>(ret, lim.buffer_limit), scratch, &len);
       if (c == event::Capture::ok && static_cast<uint64_t>(ret) > lim.buffer_limit)
         c = event::Capture::truncated;
+    } else if (a.kind == ArgKind::gid_list_out || a.kind == ArgKind::cpu_mask_out) {
+      // getgroups(0, list) only counts: the kernel wrote none of its ret entries ([]).
+      const bool gids = a.kind == ArgKind::gid_list_out;
+      const uint64_t n = gids ? std::min<uint64_t>(ret, arg_at(args, 0) & 0xffffffffu) : ret;
+      const uint64_t want = gids ? uint64_t{4} * std::min<uint64_t>(n, kMaxGroups)
+                                 : std::min<uint64_t>(n, kMaxCpuMaskBytes);
+      const uint64_t full = gids ? uint64_t{4} * n : n;
+      c = read_bytes(cpu, va, want, scratch, &len);
+      if (c == event::Capture::ok && full > want) c = event::Capture::truncated;
     } else if (a.kind == ArgKind::dirent64_out) {
       c = read_bytes(cpu, va, std::min<uint64_t>(ret, kMaxDirentBytes), scratch, &len);
       if (c == event::Capture::ok && static_cast<uint64_t>(ret) > kMaxDirentBytes)
