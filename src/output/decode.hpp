@@ -84,7 +84,8 @@ namespace vmitrace::output::decode {
 // {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}, AF_INET6
 // with inet_pton(...), AF_UNIX with sun_path ("@..." when abstract); other families
 // by name with their bytes elided.
-void sockaddr(std::string& out, std::string_view bytes, bool truncated);
+void sockaddr(std::string& out, std::string_view bytes, bool truncated,
+              Escapes e = Escapes::strace);  // e: how sun_path is quoted
 // {tv_sec=1, tv_nsec=500} from 16 (64-bit fields) or 8 (ia32 old_timespec32) bytes.
 void timespec(std::string& out, std::string_view bytes);
 // getgroups' list: [0, 1000] from u32 values (", ..." when cut).
@@ -145,9 +146,11 @@ void siginfo(std::string& out, std::string_view bytes, unsigned ptr_size);
 // msg_iov=[{iov_base=0x..., iov_len=5}], msg_iovlen=1, msg_controllen=0, msg_flags=0}.
 // A part that was cut carries its own marker ("...}" / ", ...]"), one not read is
 // "0x... (unreadable)".
-void msghdr(std::string& out, std::string_view bytes, unsigned ptr_size);
+void msghdr(std::string& out, std::string_view bytes, unsigned ptr_size,
+            Escapes e = Escapes::strace);
 // The first of `count` struct mmsghdr (blob layout of ArgKind::mmsghdr):
 // [{msg_hdr={...}, msg_len=5}, ...] (", ..." when count > 1: only the first is read).
-void mmsghdr(std::string& out, std::string_view bytes, unsigned ptr_size, uint64_t count);
+void mmsghdr(std::string& out, std::string_view bytes, unsigned ptr_size, uint64_t count,
+             Escapes e = Escapes::strace);
 
 }  // namespace vmitrace::output::decode

@@ -44,7 +44,7 @@ void makedev(std::string& out, uint64_t dev) {
 
 }  // namespace
 
-void sockaddr(std::string& out, std::string_view b, bool truncated) {
+void sockaddr(std::string& out, std::string_view b, bool truncated, Escapes e) {
   uint16_t family = 0;
   out += '{';
   if (!get(b, 0, family)) {
@@ -86,9 +86,9 @@ void sockaddr(std::string& out, std::string_view b, bool truncated) {
     out.append(", sun_path=");
     if (!path.empty() && path[0] == '\0') {  // abstract socket: no terminator, "@name"
       out += '@';
-      quoted(out, path.substr(1), 0, false);
+      quoted(out, path.substr(1), 0, false, e);
     } else {
-      quoted(out, path.substr(0, path.find('\0')), 0, false);
+      quoted(out, path.substr(0, path.find('\0')), 0, false, e);
     }
   } else if (b.size() > 2) {
     out.append(", ...");
@@ -354,10 +354,10 @@ size_t msghdr_blob_size(std::string_view b, unsigned ptr_size) {
 }
 }  // namespace
 
-void mmsghdr(std::string& out, std::string_view b, unsigned ptr_size, uint64_t count) {
+void mmsghdr(std::string& out, std::string_view b, unsigned ptr_size, uint64_t count, Escapes e) {
   const size_t n = msghdr_blob_size(b, ptr_size);
   out.append("[{msg_hdr=");
-  msghdr(out, b.substr(0, n), ptr_size);
+  msghdr(out, b.substr(0, n), ptr_size, e);
   uint32_t msg_len = 0;
   if (n && get(b, n, msg_len)) {
     out.append(", msg_len=");
@@ -368,7 +368,7 @@ void mmsghdr(std::string& out, std::string_view b, unsigned ptr_size, uint64_t c
   out += ']';
 }
 
-void msghdr(std::string& out, std::string_view b, unsigned ptr_size) {
+void msghdr(std::string& out, std::string_view b, unsigned ptr_size, Escapes e) {
   const syscalls::MsghdrLayout L = syscalls::msghdr_layout(ptr_size);
   uint16_t name_bytes = 0, iov_bytes = 0;
   if (msghdr_blob_size(b, ptr_size) == 0) {
@@ -389,7 +389,7 @@ void msghdr(std::string& out, std::string_view b, unsigned ptr_size) {
   const uint32_t flags = static_cast<uint32_t>(word(L.flags, 4));
   out.append("{msg_name=");
   if (name_bytes) {
-    sockaddr(out, b.substr(4 + L.size, name_bytes), namelen > name_bytes);
+    sockaddr(out, b.substr(4 + L.size, name_bytes), namelen > name_bytes, e);
   } else {
     ptr(out, name);
     if (name != 0 && namelen != 0) out.append(" (unreadable)");

@@ -89,15 +89,15 @@ void append_out_args(Line& line, const event::Record& r, const syscalls::Syscall
         case ArgKind::statx_out: decode::stat(text, b, a.kind); break;
         case ArgKind::fd_pair_out: decode::fd_pair(text, b); break;
         case ArgKind::len_out: decode::int_ref(text, b); break;
-        case ArgKind::sockaddr_out: decode::sockaddr(text, b, trunc); break;
+        case ArgKind::sockaddr_out: decode::sockaddr(text, b, trunc, esc); break;
         case ArgKind::out_buffer: decode::quoted(text, b, 0, trunc, esc); break;  // --capture-buffers bounds it
         case ArgKind::prctl_arg: decode::quoted(text, b, 0, trunc, esc); break;   // PR_GET_NAME
         case ArgKind::wait_status_out: decode::wait_status(text, b); break;
         case ArgKind::siginfo_out: decode::siginfo(text, b, ptr_size); break;
         case ArgKind::clone_ptid_out: decode::int_ref(text, b); break;
-        case ArgKind::msghdr_out: decode::msghdr(text, b, ptr_size); break;
+        case ArgKind::msghdr_out: decode::msghdr(text, b, ptr_size, esc); break;
         case ArgKind::mmsghdr_out:
-          decode::mmsghdr(text, b, ptr_size, static_cast<uint64_t>(r.ret) & 0xffffffffu);
+          decode::mmsghdr(text, b, ptr_size, static_cast<uint64_t>(r.ret) & 0xffffffffu, esc);
           break;
         case ArgKind::sigset_out: decode::sigset(text, b); break;
         case ArgKind::sigaction_out: decode::sigaction(text, b, ptr_size); break;

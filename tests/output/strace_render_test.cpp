@@ -225,6 +225,15 @@ TEST(StraceRender, OutArgumentsByStyle) {
   EXPECT_EQ(json_str(json_line(elf, ArgStyle::rich), "buf"), "\"\\177ELF\"");
   EXPECT_EQ(json_str(json_line(elf, ArgStyle::raw), "buf"), "\"\\x7fELF\"");
 
+  RecordBuf ra;  // an abstract AF_UNIX address: octal in rich, \xNN in raw as before
+  event::Record& ac = test::sysret_of(ra, "getsockname", 0);
+  ac.args[1] = 0x7ffd5000;
+  ac.args[2] = 0x7ffd6000;
+  ra.b.add_extra(Extra::out_arg, 1, std::string("\x01\x00\0a\x01", 5).data(), 5, Capture::ok);
+  const event::Record& abs = ra.done();
+  EXPECT_EQ(json_str(json_line(abs, ArgStyle::rich), "usockaddr"), "{sa_family=AF_UNIX, sun_path=@\"a\\1\"}");
+  EXPECT_EQ(json_str(json_line(abs, ArgStyle::raw), "usockaddr"), "{sa_family=AF_UNIX, sun_path=@\"a\\x01\"}");
+
   RecordBuf rg;  // getrandom: strace's forced hex
   event::Record& g = test::sysret_of(rg, "getrandom", 2);
   g.args[0] = 0x7ffd2000;
