@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "syscalls/constants.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/constants.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::output::decode {
 
@@ -124,7 +124,7 @@ void dirents64(std::string& out, std::string_view bytes, bool truncated);
 void statfs(std::string& out, std::string_view bytes);
 // [{iov_base=0x..., iov_len=5}, ...] from {base, len} pairs of ptr_size each.
 void iovec(std::string& out, std::string_view bytes, unsigned ptr_size, bool truncated);
-// iovec_data's blob (syscalls/table.hpp): as iovec, each iov_base shown as the quoted
+// iovec_data's blob (syscalls/tables/linux.hpp): as iovec, each iov_base shown as the quoted
 // bytes of its buffer when they were captured ("..." after it when cut).
 void iovec_data(std::string& out, std::string_view bytes, unsigned ptr_size, bool truncated);
 // struct stat as strace abbreviates it: {st_mode=S_IFREG|0644, st_size=123, ...}

@@ -8,7 +8,7 @@
 
 #include "extras_of.hpp"
 #include "plugin_fixture.hpp"
-#include "syscalls/plugin/capture.hpp"
+#include "syscalls/linux/capture.hpp"
 
 namespace vmitrace::testing {
 namespace {
