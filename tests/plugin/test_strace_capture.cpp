@@ -16,8 +16,8 @@ namespace {
 using event::Capture;
 using event::Extra;
 
-syscalls::PluginConfig limits(uint32_t strings, uint32_t buffers) {
-  syscalls::PluginConfig c;
+syscalls::TracerConfig limits(uint32_t strings, uint32_t buffers) {
+  syscalls::TracerConfig c;
   c.string_limit = strings;
   c.capture_buffers = buffers;
   return c;
