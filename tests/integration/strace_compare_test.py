@@ -28,7 +28,7 @@ the arguments at MIN_ARGS_RATE percent at least. The rates (in all and per progr
 difference (with its cause when KNOWN_DIFFS has one) are printed.
 
 usage: strace_compare_test.py --build BUILD --kernel 6.1|6.12 [--keep]
-       strace_compare_test.py --build BUILD --qemu "qemu-system-x86_64 ..." [--label NAME] [--keep]
+       strace_compare_test.py --build BUILD --qemu "qemu-system-x86_64 ..." [--run-opt=OPT]... [--label NAME] [--keep]
        strace_compare_test.py --console LOG --events JSONL [--label NAME]
 """
 import argparse
@@ -361,6 +361,8 @@ def main():
     guest.add_argument("--console", help="a stored console log (with --events: no boot)")
     ap.add_argument("--events", help="the stored vmitrace json events of that run")
     ap.add_argument("--label", help="the guest's name in the report")
+    ap.add_argument("--run-opt", action="append", default=[], metavar="OPT",
+                    help="one more option for `vmitrace run` (repeat; e.g. --run-opt=-r --run-opt=k.json)")
     ap.add_argument("--keep", action="store_true", help="keep the console log and events")
     a = ap.parse_args()
     label = a.label or (f"lab {a.kernel}" if a.kernel else "guest")
@@ -371,7 +373,7 @@ def main():
     vmitrace = os.path.join(a.build, "vmitrace")
     tmp = tempfile.mkdtemp(prefix="vmitrace-strace-")
     events_path, console_path = os.path.join(tmp, "events.jsonl"), os.path.join(tmp, "console.log")
-    run_opts = ["--args", "rich", "-o", "json", "--output", events_path, "--capture-buffers", "256"]
+    run_opts = ["--args", "rich", "-o", "json", "--output", events_path, "--capture-buffers", "256"] + a.run_opt
     if a.kernel:
         if not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs-userland.cpio.gz")):
             print("FAIL: the lab is not set up (no initramfs-userland.cpio.gz): run guest/setup.sh",
