@@ -273,4 +273,39 @@ TEST(StraceRender, EntryArgumentsByNeighbour) {
   EXPECT_EQ(json_str(sl, "mask"), "STATX_MODE|STATX_NLINK|STATX_UID|STATX_GID|STATX_MTIME|STATX_SIZE");
 }
 
+// Renderings that are data only (a constant set or a kind in the x64 table), through
+// the formatter, with values from strace 6.1's lines in the lab.
+TEST(StraceRender, TableDrivenArguments) {
+  auto arg = [](const char* sys, std::initializer_list<uint64_t> vals, const char* key) {
+    RecordBuf rb;
+    event::Record& r = test::entry_of(rb, sys);
+    size_t i = 0;
+    for (uint64_t v : vals) r.args[i++] = v;
+    return json_str(json_line(rb.done(), ArgStyle::rich), key);
+  };
+  EXPECT_EQ(arg("lseek", {3, 0, 1}, "whence"), "SEEK_CUR");
+  EXPECT_EQ(arg("mmap", {0, 4096, 1, 2, 3, 0x22000}, "off"), "0x22000");
+  EXPECT_EQ(arg("mmap", {0, 4096, 1, 2, 3, 0}, "off"), "0");
+  EXPECT_EQ(arg("umask", {022}, "mask"), "022");
+  EXPECT_EQ(arg("umask", {0}, "mask"), "000");
+  EXPECT_EQ(arg("clock_gettime", {1, 0x7ffd0000}, "which_clock"), "CLOCK_MONOTONIC");
+  EXPECT_EQ(arg("fadvise64", {3, 0, 0, 2}, "advice"), "POSIX_FADV_SEQUENTIAL");
+  EXPECT_EQ(arg("getrandom", {0x7ffd0000, 8, 1}, "flags"), "GRND_NONBLOCK");
+  EXPECT_EQ(arg("epoll_create1", {0x80000}, "flags"), "EPOLL_CLOEXEC");
+  EXPECT_EQ(arg("rseq", {0x7f00, 0x20, 0, 0x53053053}, "sig"), "0x53053053");
+  EXPECT_EQ(arg("rseq", {0x7f00, 0x20, 0, 0x53053053}, "rseq_len"), "0x20");
+  EXPECT_EQ(arg("fcntl", {3, 2, 1}, "arg"), "FD_CLOEXEC");
+  EXPECT_EQ(arg("ioctl", {5, 0x40049409, 4}, "cmd"), "BTRFS_IOC_CLONE or FICLONE");
+  EXPECT_EQ(arg("openat", {0xffffff9c, 0x7ffd0000, 0x38900}, "flags"),
+            "O_RDONLY|O_NOCTTY|O_NONBLOCK|O_LARGEFILE|O_NOFOLLOW|O_DIRECTORY");
+  EXPECT_EQ(arg("futex", {0x7f00, 9 | 128 | 256, 0, 0, 0, 0xffffffff}, "val3"), "FUTEX_BITSET_MATCH_ANY");
+
+  RecordBuf rc;  // clock_gettime's tp on the sysret
+  event::Record& c = test::sysret_of(rc, "clock_gettime", 0);
+  c.args[1] = 0x7ffd0000;
+  const int64_t ts[2] = {5, 373384048};
+  rc.b.add_extra(Extra::out_arg, 1, ts, 16);
+  EXPECT_EQ(json_str(json_line(rc.done(), ArgStyle::rich), "tp"), "{tv_sec=5, tv_nsec=373384048}");
+}
+
 }  // namespace
