@@ -4,6 +4,8 @@
 # its Debian package (/bin32/busybox), the lab workload programs lab64/lab32
 # (freestanding C, raw syscalls), Debian's strace with its shared libraries and
 # loader (staged by fetch-strace.sh) and guest/init as /init.
+# Also the userland archive (.cache/guest/initramfs-userland.cpio.gz, for the
+# `userland` workload): the same tree plus Debian's programs (fetch-userland.sh).
 # Also the 32-bit lab's archive (.cache/guest/initramfs-i386.cpio.gz, for the
 # 686-pae kernel): the i386 busybox as /bin/busybox (and /bin32/busybox), lab32,
 # the same /init (it skips the 64-bit steps when /bin/lab64 is absent).
@@ -37,6 +39,10 @@ fi
 # strace for the `strace` workload: the binary, its libraries and the loader.
 "$guest/fetch-strace.sh"
 strace_stamp="$cache/strace-root.stamp"
+# Debian's programs for the `userland` workload (their own archive: the others stay small).
+"$guest/fetch-userland.sh"
+userland_stamp="$cache/userland-root.stamp"
+out_userland="$cache/initramfs-userland.cpio.gz"
 
 CFLAGS=(-O2 -Wall -Wextra -Werror -nostdlib -static -ffreestanding -fno-stack-protector -fno-pie -no-pie
         -fno-builtin -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables -Wl,--build-id=none)
@@ -44,14 +50,14 @@ CFLAGS=(-O2 -Wall -Wextra -Werror -nostdlib -static -ffreestanding -fno-stack-pr
 inputs_hash() {
   {
     sha256sum "$guest/build-initramfs.sh" "$guest/init" "$guest"/workload/*.[ch] "$busybox64" "$busybox32_deb" \
-      "$guest/fetch-strace.sh" "$strace_stamp" |
+      "$guest/fetch-strace.sh" "$strace_stamp" "$guest/fetch-userland.sh" "$userland_stamp" |
       awk '{ print $1 }'
     gcc --version | head -n 1
     echo "${CFLAGS[*]}"
   } | sha256sum | awk '{ print $1 }'
 }
 want=$(inputs_hash)
-if [[ -s $out && -s $out32 && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+if [[ -s $out && -s $out32 && -s $out_userland && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
 fi
 
@@ -86,6 +92,11 @@ pack() {  # pack ROOT OUT
 }
 pack "$root" "$tmp/initramfs.cpio.gz"
 
+# The userland archive: the same tree plus the staged Debian programs.
+cp -a "$cache/userland-root/." "$root/"
+rm -f "$root/.python-files"
+pack "$root" "$tmp/initramfs-userland.cpio.gz"
+
 # The 32-bit lab: the same tree with the i386 busybox as the only busybox.
 root32="$tmp/root32"
 mkdir -p "$root32"/{bin,bin32,sbin,dev,proc,sys,tmp,etc}
@@ -101,5 +112,7 @@ pack "$root32" "$tmp/initramfs-i386.cpio.gz"
 
 mv "$tmp/initramfs.cpio.gz" "$out"
 mv "$tmp/initramfs-i386.cpio.gz" "$out32"
+mv "$tmp/initramfs-userland.cpio.gz" "$out_userland"
 echo "$want" >"$stamp"
-echo "build-initramfs: wrote $out ($(stat -c %s "$out") bytes) and $out32 ($(stat -c %s "$out32") bytes)"
+echo "build-initramfs: wrote $out ($(stat -c %s "$out") bytes), $out32 ($(stat -c %s "$out32") bytes)" \
+  "and $out_userland ($(stat -c %s "$out_userland") bytes)"

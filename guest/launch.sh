@@ -28,7 +28,7 @@ usage() {
                          image's bootloader; writes go to a temporary snapshot
   --smp N                virtual CPUs (default 1)
   --mem MB               guest RAM in MiB (default 512)
-  --workload NAME        default | bench | nanosleep | strace | none (default: default)
+  --workload NAME        default | bench | nanosleep | strace | userland | none (default: default)
   --log FILE             serial console log (default: stdout)
   --timeout SEC          kill QEMU after SEC seconds, exit 124 (default 300, 0 = never)
   --append "ARGS"        extra kernel command line arguments
@@ -84,6 +84,8 @@ else
     *) [[ -d $kernel ]] || die "--kernel: '$kernel' is neither 6.1, 6.12, 686, 686np nor a directory"
        kdir="$(cd "$kernel" && pwd)" ;;
   esac
+  # The userland workload's Debian programs live in their own (larger) archive.
+  [[ $workload == userland && $arch == x86_64 ]] && lab_initrd="$cache/initramfs-userland.cpio.gz"
   vmlinuz="$kdir/vmlinuz"
   [[ -s $vmlinuz ]] || die "$vmlinuz missing: run guest/setup.sh"
   initrd="$kdir/initramfs.cpio.gz"
