@@ -2,7 +2,7 @@
 # Boots a lab VM under QEMU 10 (TCG, KASLR on) with the lab initramfs, serial
 # console to a log, and waits until the guest powers off. See guest/README.md.
 #
-#   guest/launch.sh --kernel 6.1|6.12|686|686np|DIR [--smp N] [--mem MB] [--workload NAME]
+#   guest/launch.sh --kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR [--smp N] [--mem MB] [--workload NAME]
 #                   [--log FILE] [--timeout SEC] [--append "ARGS"] [--print-cmd]
 #                   [-- WRAPPER ARGS...]
 #
@@ -17,11 +17,13 @@ me="launch"
 usage() {
   sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//'
   cat <<'TXT'
-  --kernel 6.1|6.12|686|686np|DIR
+  --kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR
                          lab kernel series (686: the 32-bit lab, i386 686-pae kernel
                          under qemu-system-i386; 686np: its non-PAE linux-image-686
-                         twin), or a directory holding vmlinuz
-                         (and optionally initramfs.cpio.gz)
+                         twin; arm64-*: Debian's cloud-arm64 kernels under
+                         qemu-system-aarch64 -M virt -cpu max,lpa2=off), or a directory
+                         holding vmlinuz (and optionally initramfs.cpio.gz; an arm64
+                         Image boots as arm64-*)
   --smp N                virtual CPUs (default 1)
   --mem MB               guest RAM in MiB (default 512)
   --workload NAME        default | bench | nanosleep | strace | none (default: default)
@@ -29,7 +31,8 @@ usage() {
   --timeout SEC          kill QEMU after SEC seconds, exit 124 (default 300, 0 = never)
   --append "ARGS"        extra kernel command line arguments
   --print-cmd            print the command (one argument per line) and exit
-  -- WRAPPER ARGS...     run WRAPPER ARGS... qemu-system-x86_64 (686, 686np: -i386) QEMU-ARGS...
+  -- WRAPPER ARGS...     run WRAPPER ARGS... qemu-system-x86_64 (686, 686np: -i386;
+                         arm64-*: -aarch64) QEMU-ARGS...
 TXT
 }
 die() { echo "$me: $*" >&2; exit 2; }
@@ -55,7 +58,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-[[ -n $kernel ]] || die "--kernel 6.1|6.12|686|686np|DIR is required"
+[[ -n $kernel ]] || die "--kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR is required"
 [[ $smp =~ ^[1-9][0-9]*$ ]] || die "--smp: '$smp' is not a positive number"
 [[ $mem =~ ^[1-9][0-9]*$ ]] || die "--mem: '$mem' is not a positive number of MiB"
 [[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout: '$timeout_s' is not a number of seconds"
@@ -63,13 +66,17 @@ done
 
 arch=x86_64 lab_initrd="$cache/initramfs.cpio.gz"
 case "$kernel" in
-  6.1|6.12) kdir="$cache/kernel-$kernel" ;;
+  6.1|6.12|arm64-6.1|arm64-6.12) kdir="$cache/kernel-$kernel" ;;
   686|686np) kdir="$cache/kernel-$kernel" arch=i386 lab_initrd="$cache/initramfs-i386.cpio.gz" ;;
-  *) [[ -d $kernel ]] || die "--kernel: '$kernel' is neither 6.1, 6.12, 686, 686np nor a directory"
+  *) [[ -d $kernel ]] || die "--kernel: '$kernel' is neither 6.1, 6.12, 686, 686np, arm64-6.1, arm64-6.12 nor a directory"
      kdir="$(cd "$kernel" && pwd)" ;;
 esac
 vmlinuz="$kdir/vmlinuz"
 [[ -s $vmlinuz ]] || die "$vmlinuz missing: run guest/setup.sh"
+# An arm64 Image (Debian's arm64 vmlinuz) has the magic "ARM\x64" at offset 0x38.
+if [[ $kernel == arm64-* || $(od -An -c -j 56 -N 4 "$vmlinuz" 2>/dev/null | tr -d ' ') == ARMd ]]; then
+  arch=aarch64 lab_initrd="$cache/initramfs-arm64.cpio.gz"
+fi
 initrd="$kdir/initramfs.cpio.gz"
 [[ -s $initrd ]] || initrd="$lab_initrd"
 [[ -s $initrd ]] || die "$initrd missing: run guest/setup.sh"
@@ -105,8 +112,15 @@ else
 fi
 
 # panic=-1 + -no-reboot: a panicking guest ends QEMU at once instead of hanging.
-cmdline="console=ttyS0 panic=-1 quiet vmitrace.workload=$workload${append:+ $append}"
-qargs=(-accel tcg -machine pc -smp "$smp" -m "$mem"
+# arm64: the virt board (PL011 serial, ttyAMA0; PSCI power-off; a KASLR seed in
+# the device tree) with every CPU feature QEMU emulates but LPA2: with it the 6.12
+# kernel (CONFIG_ARM64_VA_BITS=52) runs 52-bit VAs on 5-level tables; without it
+# both lab kernels use 48-bit VAs, 4K pages, 4 levels (what real arm64 servers and
+# phones run today).
+machine=(-machine pc) console=ttyS0
+[[ $arch == aarch64 ]] && machine=(-machine virt -cpu max,lpa2=off) console=ttyAMA0
+cmdline="console=$console panic=-1 quiet vmitrace.workload=$workload${append:+ $append}"
+qargs=(-accel tcg "${machine[@]}" -smp "$smp" -m "$mem"
        -nodefaults -no-user-config -display none -nic none -no-reboot
        -kernel "$vmlinuz" -initrd "$initrd" -append "$cmdline"
        "${serial[@]}")
