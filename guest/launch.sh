@@ -3,8 +3,8 @@
 # disk-image guest through its firmware and bootloader, serial console to a log,
 # and waits until the guest powers off. See guest/README.md.
 #
-#   guest/launch.sh --kernel 6.1|6.12|686|686np|DIR | --disk debian|FILE [--smp N] [--mem MB]
-#                   [--workload NAME] [--log FILE] [--timeout SEC] [--append "ARGS"] [--print-cmd]
+#   guest/launch.sh --kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR | --disk debian|FILE
+#                   [--smp N] [--mem MB] [--workload NAME] [--log FILE] [--timeout SEC] [--append "ARGS"] [--print-cmd]
 #                   [-- WRAPPER ARGS...]
 #
 # Exit status: 0 when the guest powered off cleanly and its log holds `GT done`;
@@ -18,11 +18,13 @@ me="launch"
 usage() {
   sed -n '6,8p' "$0" | sed 's/^# \{0,1\}//'
   cat <<'TXT'
-  --kernel 6.1|6.12|686|686np|DIR
+  --kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR
                          lab kernel series (686: the 32-bit lab, i386 686-pae kernel
                          under qemu-system-i386; 686np: its non-PAE linux-image-686
-                         twin), or a directory holding vmlinuz
-                         (and optionally initramfs.cpio.gz)
+                         twin; arm64-*: Debian's cloud-arm64 kernels under
+                         qemu-system-aarch64 -M virt -cpu max,lpa2=off), or a directory
+                         holding vmlinuz (and optionally initramfs.cpio.gz; an arm64
+                         Image boots as arm64-*)
   --disk debian|FILE     boot a raw disk image instead (debian: .cache/guest/debian.img,
                          guest/build-debian-image.sh): no -kernel, SeaBIOS and the
                          image's bootloader; writes go to a temporary snapshot
@@ -33,7 +35,8 @@ usage() {
   --timeout SEC          kill QEMU after SEC seconds, exit 124 (default 300, 0 = never)
   --append "ARGS"        extra kernel command line arguments
   --print-cmd            print the command (one argument per line) and exit
-  -- WRAPPER ARGS...     run WRAPPER ARGS... qemu-system-x86_64 (686, 686np: -i386) QEMU-ARGS...
+  -- WRAPPER ARGS...     run WRAPPER ARGS... qemu-system-x86_64 (686, 686np: -i386;
+                         arm64-*: -aarch64) QEMU-ARGS...
 TXT
 }
 die() { echo "$me: $*" >&2; exit 2; }
@@ -60,7 +63,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-[[ -n $kernel || -n $disk ]] || die "--kernel 6.1|6.12|686|686np|DIR or --disk debian|FILE is required"
+[[ -n $kernel || -n $disk ]] || die "--kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR or --disk debian|FILE is required"
 [[ -z $kernel || -z $disk ]] || die "--kernel and --disk exclude each other"
 [[ $smp =~ ^[1-9][0-9]*$ ]] || die "--smp: '$smp' is not a positive number"
 [[ $mem =~ ^[1-9][0-9]*$ ]] || die "--mem: '$mem' is not a positive number of MiB"
@@ -79,15 +82,19 @@ if [[ -n $disk ]]; then
   disk="$(cd "$(dirname "$disk")" && pwd)/$(basename "$disk")"
 else
   case "$kernel" in
-    6.1|6.12) kdir="$cache/kernel-$kernel" ;;
+    6.1|6.12|arm64-6.1|arm64-6.12) kdir="$cache/kernel-$kernel" ;;
     686|686np) kdir="$cache/kernel-$kernel" arch=i386 lab_initrd="$cache/initramfs-i386.cpio.gz" ;;
-    *) [[ -d $kernel ]] || die "--kernel: '$kernel' is neither 6.1, 6.12, 686, 686np nor a directory"
+    *) [[ -d $kernel ]] || die "--kernel: '$kernel' is neither 6.1, 6.12, 686, 686np, arm64-6.1, arm64-6.12 nor a directory"
        kdir="$(cd "$kernel" && pwd)" ;;
   esac
-  # The userland workload's Debian programs live in their own (larger) archive.
-  [[ $workload == userland && $arch == x86_64 ]] && lab_initrd="$cache/initramfs-userland.cpio.gz"
   vmlinuz="$kdir/vmlinuz"
   [[ -s $vmlinuz ]] || die "$vmlinuz missing: run guest/setup.sh"
+  # An arm64 Image (Debian's arm64 vmlinuz) has the magic "ARM\x64" at offset 0x38.
+  if [[ $kernel == arm64-* || $(od -An -c -j 56 -N 4 "$vmlinuz" 2>/dev/null | tr -d ' ') == ARMd ]]; then
+    arch=aarch64 lab_initrd="$cache/initramfs-arm64.cpio.gz"
+  fi
+  # The userland workload's Debian programs live in their own (larger) archive.
+  [[ $workload == userland && $arch == x86_64 ]] && lab_initrd="$cache/initramfs-userland.cpio.gz"
   initrd="$kdir/initramfs.cpio.gz"
   [[ -s $initrd ]] || initrd="$lab_initrd"
   [[ -s $initrd ]] || die "$initrd missing: run guest/setup.sh"
@@ -124,13 +131,20 @@ else
 fi
 
 # panic=-1 + -no-reboot: a panicking guest ends QEMU at once instead of hanging.
+# arm64: the virt board (PL011 serial, ttyAMA0; PSCI power-off; a KASLR seed in
+# the device tree) with every CPU feature QEMU emulates but LPA2: with it the 6.12
+# kernel (CONFIG_ARM64_VA_BITS=52) runs 52-bit VAs on 5-level tables; without it
+# both lab kernels use 48-bit VAs, 4K pages, 4 levels (what real arm64 servers and
+# phones run today).
+machine=(-machine pc) console=ttyS0
+[[ $arch == aarch64 ]] && machine=(-machine virt -cpu max,lpa2=off) console=ttyAMA0
 if [[ -n $disk ]]; then
   boot=(-drive "file=$(qesc "$disk"),format=raw,snapshot=on")
 else
-  cmdline="console=ttyS0 panic=-1 quiet vmitrace.workload=$workload${append:+ $append}"
+  cmdline="console=$console panic=-1 quiet vmitrace.workload=$workload${append:+ $append}"
   boot=(-kernel "$vmlinuz" -initrd "$initrd" -append "$cmdline")
 fi
-qargs=(-accel tcg -machine pc -smp "$smp" -m "$mem"
+qargs=(-accel tcg "${machine[@]}" -smp "$smp" -m "$mem"
        -nodefaults -no-user-config -display none -nic none -no-reboot
        "${boot[@]}" "${serial[@]}")
 cmd=("${wrapper[@]}" "$qemu" "${qargs[@]}")

@@ -104,6 +104,11 @@ struct LinuxTracer final : Tracer {
   LinuxTracer(const TracerConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
       : Tracer(c, b, oslinux::kKernelSpace), sink(s), prof(std::move(p)) {
     what = cfg.profile_path.empty() ? std::string("profile") : cfg.profile_path;
+    // The backends run x86 guests (x86-64 or i386: word_size_matches tells them apart
+    // at run time): a profile of another architecture can never match, so say that
+    // before the missing x86 symbols would.
+    if (auto why = profile::architecture_mismatch(prof, "x86"))
+      throw Error(what, "profile does not match the running kernel: " + *why);
     kernel = std::make_unique<oslinux::LinuxKernel>(prof, what);
     ptr_size = kernel->pointer_size();
     limits.string_limit = std::min(cfg.string_limit, kMaxStringLimit);
