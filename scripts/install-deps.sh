@@ -26,7 +26,7 @@ fi
 # 32-bit lab; the arm64 lab's kernels, busybox-static and strace (arm64) and its
 # compat busybox-static:armhf.
 for arch in i386 arm64 armhf; do
-  if ! dpkg --print-foreign-architectures | grep -qx $arch; then
+  if ! dpkg --print-foreign-architectures | grep -x "$arch" >/dev/null; then
     $SUDO dpkg --add-architecture $arch
   fi
 done
