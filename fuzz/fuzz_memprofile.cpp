@@ -47,6 +47,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const vmitrace::Error&) {
   }
   (void)vmitrace::profile::find_btf_blob(data, size);
-  (void)vmitrace::profile::vmcoreinfo_kernel_offset(std::string_view(reinterpret_cast<const char*>(data), size));
+  (void)vmitrace::profile::vmcoreinfo_hex(std::string_view(reinterpret_cast<const char*>(data), size), "KERNELOFFSET");
   return 0;
 }
