@@ -209,7 +209,8 @@ RunningKernel read_running_kernel(const GuestMemory& mem, const std::string& wha
   return k;
 }
 
-std::optional<uint64_t> running_kaslr_offset(const GuestMemory& mem, const RunningKernel& k, const std::string& what) {
+std::optional<uint64_t> running_kaslr_offset(const GuestMemory& mem, const RunningKernel& k, const std::string& what,
+                                             bool* incomplete) {
   // Only the kernel knows the KASLR offset; it writes it in vmcoreinfo.
   const std::string kernel = "Linux " + k.release;
   if (!k.is64 || !k.vmcoreinfo_data)
@@ -222,6 +223,10 @@ std::optional<uint64_t> running_kaslr_offset(const GuestMemory& mem, const Runni
   auto stext = vmcoreinfo_hex(text, "SYMBOL(_stext)");
   if (k.stext && stext && *stext != k.stext) return std::nullopt;
   auto offset = vmcoreinfo_hex(text, "KERNELOFFSET");
+  if (!offset && incomplete) {
+    *incomplete = true;
+    return std::nullopt;
+  }
   if (!offset)
     throw Error(what, "cannot tell the KASLR offset of " + kernel +
                           " (no KERNELOFFSET in vmcoreinfo: kernel without CONFIG_CRASH_CORE?)" + kImageRoute);

@@ -63,8 +63,11 @@ RunningKernel read_running_kernel(const GuestMemory& mem, const std::string& wha
 // not set up yet (an early initcall does it; a vmcoreinfo whose SYMBOL(_stext) is not
 // the running _stext is a previous boot's, left in memory: not yet either). Throws
 // Error when the kernel cannot tell (no CONFIG_CRASH_CORE, i386, an offset that does
-// not fit _text).
-std::optional<uint64_t> running_kaslr_offset(const GuestMemory& mem, const RunningKernel& k, const std::string& what);
+// not fit _text). The kernel sets the pointer before it writes the note's lines
+// (KERNELOFFSET among the last): with `incomplete`, a note without KERNELOFFSET sets
+// *incomplete and gives nullopt instead of the error (the caller bounds the wait).
+std::optional<uint64_t> running_kaslr_offset(const GuestMemory& mem, const RunningKernel& k, const std::string& what,
+                                             bool* incomplete = nullptr);
 
 // Step 5: link-time addresses, then the file route's assembly.
 Profile assemble_memory_profile(RunningKernel k, uint64_t kaslr_offset, const std::string& what,

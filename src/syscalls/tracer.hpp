@@ -35,7 +35,7 @@ class Tracer {
   virtual bool tracing() const = 0;
   virtual std::string error() const = 0;  // "" while none
 
-  PluginStats stats() const {
+  virtual PluginStats stats() const {
     PluginStats s;
     s.syscalls = n_syscalls.load();
     s.sysrets = n_sysrets.load();
@@ -46,7 +46,7 @@ class Tracer {
     s.rate_limited = limiter.dropped();
     return s;
   }
-  std::vector<RateLimitedProcess> rate_limited_top(size_t n) const { return limiter.top(n); }
+  virtual std::vector<RateLimitedProcess> rate_limited_top(size_t n) const { return limiter.top(n); }
 
  protected:
   explicit Tracer(uint32_t rate_limit) : limiter(rate_limit) {}

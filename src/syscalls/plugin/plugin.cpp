@@ -21,6 +21,7 @@
 #include "syscalls/plugin/capture.hpp"
 #include "syscalls/plugin/context_health.hpp"
 #include "syscalls/plugin/hook_plan.hpp"
+#include "syscalls/plugin/memory_start.hpp"
 #include "syscalls/plugin/pending.hpp"
 #include "syscalls/return_sites.hpp"
 #include "syscalls/table.hpp"
@@ -670,16 +671,27 @@ struct NoGuest final : vmi::Backend, vmi::EventSink {
   void emit(const void*, size_t) override {}
 };
 
-Plugin::Plugin(const PluginConfig& cfg, vmi::Backend& backend, vmi::EventSink& sink)
-    : Plugin(cfg, profile::Profile::load(cfg.profile_path), backend, sink) {}
+namespace {
 
-Plugin::Plugin(const PluginConfig& cfg, profile::Profile prof, vmi::Backend& backend,
-               vmi::EventSink& sink) {
-  if (prof.metadata.os == "windows")
-    tracer_ = windows::make_tracer(cfg, std::move(prof), backend, sink);
-  else
-    tracer_ = std::make_unique<LinuxTracer>(cfg, std::move(prof), backend, sink);
+std::unique_ptr<Tracer> tracer_for(const PluginConfig& cfg, profile::Profile prof, vmi::Backend& backend,
+                                   vmi::EventSink& sink) {
+  if (prof.metadata.os == "windows") return windows::make_tracer(cfg, std::move(prof), backend, sink);
+  return std::make_unique<LinuxTracer>(cfg, std::move(prof), backend, sink);
 }
+
+}  // namespace
+
+Plugin::Plugin(const PluginConfig& cfg, vmi::Backend& backend, vmi::EventSink& sink) {
+  if (cfg.profile_path.empty())
+    tracer_ = make_memory_profile_tracer(cfg, backend, [&backend, &sink](const PluginConfig& c, profile::Profile p) {
+      return tracer_for(c, std::move(p), backend, sink);
+    });
+  else
+    tracer_ = tracer_for(cfg, profile::Profile::load(cfg.profile_path), backend, sink);
+}
+
+Plugin::Plugin(const PluginConfig& cfg, profile::Profile prof, vmi::Backend& backend, vmi::EventSink& sink)
+    : tracer_(tracer_for(cfg, std::move(prof), backend, sink)) {}
 
 Plugin::~Plugin() = default;
 

@@ -41,7 +41,8 @@ struct PluginConfig : options::CaptureOptions {
 class Plugin {
  public:
   // Loads the profile and the filter; throws vmitrace::Error("FILE: problem"),
-  // also when the profile has no usable hook point.
+  // also when the profile has no usable hook point. Without cfg.profile_path a Linux
+  // kernel's profile is built from guest memory once it runs (memory_start.hpp).
   Plugin(const PluginConfig& cfg, vmi::Backend& backend, vmi::EventSink& sink);
   // Same with a profile already in memory (tests, profiles built from a kernel image).
   Plugin(const PluginConfig& cfg, profile::Profile prof, vmi::Backend& backend,

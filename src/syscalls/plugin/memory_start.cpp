@@ -1,0 +1,105 @@
+#include "syscalls/plugin/memory_start.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+
+#include "common/error.hpp"
+#include "os/linux/kernel.hpp"
+#include "os/linux/profile_probe.hpp"
+#include "syscalls/filter.hpp"
+
+namespace vmitrace::syscalls {
+namespace {
+
+class MemoryProfileTracer final : public Tracer {
+ public:
+  MemoryProfileTracer(const PluginConfig& cfg, vmi::Backend& backend, TracerFactory make)
+      : Tracer(0), cfg_(cfg), backend_(backend), make_(std::move(make)),
+        probe_({"guest memory", true, cfg.profile_cache, ""}) {
+    // The filter is read again by the tracer that traces; it warns then, not here.
+    if (!cfg_.filter_file.empty()) (void)load_linux_filter(cfg_.filter_file, false);
+  }
+
+  void start() override {
+    if (started_.exchange(true)) return;
+    backend_.when_in_kernel(oslinux::kKernelSpace, [this](vmi::Vcpu& c) { return on_kernel(c); });
+  }
+  std::string hook_plan() const override {
+    const Tracer* t = inner_.load();
+    return t ? t->hook_plan() : std::string("(not chosen yet: the profile comes from guest memory)");
+  }
+  bool tracing() const override {
+    const Tracer* t = inner_.load();
+    return t && t->tracing();
+  }
+  std::string error() const override {
+    if (const Tracer* t = inner_.load()) return t->error();
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+  PluginStats stats() const override {
+    const Tracer* t = inner_.load();
+    return t ? t->stats() : PluginStats{};
+  }
+  std::vector<RateLimitedProcess> rate_limited_top(size_t n) const override {
+    const Tracer* t = inner_.load();
+    return t ? t->rate_limited_top(n) : std::vector<RateLimitedProcess>{};
+  }
+
+ protected:
+  size_t pending_entries() const override { return stats().pending; }
+
+ private:
+  bool on_kernel(vmi::Vcpu& cpu) {
+    if (!kernel_seen_.exchange(true) && cfg_.on_start_phase) cfg_.on_start_phase(StartPhase::kernel_code_seen);
+    std::unique_lock busy(mu_, std::try_to_lock);
+    if (!busy.owns_lock()) return false;  // another vCPU is at it
+    if (done_) return true;
+    switch (probe_.offer(cpu)) {
+      case oslinux::ProfileProbe::Step::retry: return false;
+      case oslinux::ProfileProbe::Step::failed: fatal(probe_.error()); return true;
+      case oslinux::ProfileProbe::Step::done: break;
+    }
+    std::fprintf(stderr, "vmitrace: %s\n", probe_.summary().c_str());
+    PluginConfig c = cfg_;
+    c.profile_path = probe_.cache_path().empty() ? "guest memory" : probe_.cache_path();  // names it in messages
+    try {
+      owned_ = make_(c, probe_.take());
+    } catch (const Error& e) {  // e.g. no hook point in this kernel
+      fatal(e.what());
+      return true;
+    }
+    inner_.store(owned_.get());
+    done_ = true;
+    owned_->start();  // waits for the next offer (a waiter may add one)
+    return true;
+  }
+
+  void fatal(const std::string& msg) {  // under mu_
+    done_ = true;
+    error_ = msg;
+    std::fprintf(stderr, "vmitrace: error: %s\n", msg.c_str());
+    if (cfg_.on_fatal) cfg_.on_fatal(msg);
+  }
+
+  PluginConfig cfg_;
+  vmi::Backend& backend_;
+  TracerFactory make_;
+  mutable std::mutex mu_;  // the probe, done_, error_
+  oslinux::ProfileProbe probe_;
+  bool done_ = false;
+  std::string error_;
+  std::unique_ptr<Tracer> owned_;
+  std::atomic<const Tracer*> inner_{nullptr};
+  std::atomic<bool> started_{false}, kernel_seen_{false};
+};
+
+}  // namespace
+
+std::unique_ptr<Tracer> make_memory_profile_tracer(const PluginConfig& cfg, vmi::Backend& backend,
+                                                   TracerFactory make) {
+  return std::make_unique<MemoryProfileTracer>(cfg, backend, std::move(make));
+}
+
+}  // namespace vmitrace::syscalls
