@@ -1,6 +1,7 @@
 #include "os/linux/profile_probe.hpp"
 
 #include <fmt/core.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/error.hpp"
@@ -28,6 +29,13 @@ std::string grouped(uint64_t n) {
 
 double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// The calling thread's CPU time: on a busy host the wall time says little about the cost.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+
 }  // namespace
 
 profile::GuestMemory guest_memory_of(vmi::Vcpu& cpu) {
@@ -51,10 +59,14 @@ ProfileProbe::Step ProfileProbe::offer(vmi::Vcpu& cpu) {
   if (kernel_ && now < next_poll_) return Step::retry;
   const profile::GuestMemory mem = guest_memory_of(cpu);
   struct Timed {  // every offer that reads guest memory counts in the cost
-    std::chrono::steady_clock::duration& total;
+    ProfileProbe& p;
     std::chrono::steady_clock::time_point t0;
-    ~Timed() { total += std::chrono::steady_clock::now() - t0; }
-  } timed{work_, now};
+    double cpu0 = thread_cpu_seconds();
+    ~Timed() {
+      p.work_ += std::chrono::steady_clock::now() - t0;
+      p.cpu_seconds_ += thread_cpu_seconds() - cpu0;
+    }
+  } timed{*this, now};
   try {
     if (!kernel_) {
       try {
@@ -113,12 +125,12 @@ ProfileProbe::Step ProfileProbe::offer(vmi::Vcpu& cpu) {
 std::string ProfileProbe::summary() const {
   if (!profile_) return {};
   if (from_cache_)
-    return fmt::format("profile {} (cached, Linux {} from guest memory, {:.1f} s)", cache_path_, info_.release,
-                       seconds(work_));
-  return fmt::format("profile from guest memory: Linux {}, {} symbols, {} types, {:.1f} s ({:.1f} MiB read{}{}; "
+    return fmt::format("profile {} (cached, Linux {} from guest memory, {:.2f} s, {:.2f} s CPU)", cache_path_,
+                       info_.release, seconds(work_), cpu_seconds_);
+  return fmt::format("profile from guest memory: Linux {}, {} symbols, {} types, {:.2f} s ({:.2f} s CPU, {:.1f} MiB read{}{}; "
                      "KASLR offset {:#x}{})",
                      info_.release, grouped(profile_->symbols.size()), grouped(profile_->user_types.size()),
-                     seconds(work_), double(info_.bytes_read) / (1 << 20), o_.reads_via.empty() ? "" : " ",
+                     seconds(work_), cpu_seconds_, double(info_.bytes_read) / (1 << 20), o_.reads_via.empty() ? "" : " ",
                      o_.reads_via, info_.kaslr_offset, cache_note_);
 }
 

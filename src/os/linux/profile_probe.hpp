@@ -59,6 +59,7 @@ class ProfileProbe {
   std::optional<profile::Profile> profile_;
   profile::MemoryProfileInfo info_;
   std::chrono::steady_clock::duration work_{};  // time spent reading and building (not waiting)
+  double cpu_seconds_ = 0;                      // the same in CPU time
   std::chrono::steady_clock::time_point next_poll_{};
   std::optional<std::chrono::steady_clock::time_point> incomplete_since_;  // a note without KERNELOFFSET seen
   std::string error_, cache_path_, cache_note_;
