@@ -131,8 +131,6 @@ int run(const RunOptions& r) {
       throw Error("--debug-file", "builds the profile from QEMU's -kernel image, not from guest memory "
                                   "(--profile-from kernel-file)");
     memory_cache = profile_cache_dir();
-    fmt::print(stderr, "vmitrace: no profile given: the QEMU module builds it from guest memory once the kernel "
-                       "runs (cached in {})\n", memory_cache);
   }
 
   // What the plugin would refuse inside QEMU (an empty filter, a profile it cannot
@@ -145,6 +143,9 @@ int run(const RunOptions& r) {
     check.warn_unknown_filter_names = false;  // the plugin warns, once
     syscalls::Plugin::validate(check);
   }
+  if (!memory_cache.empty())
+    fmt::print(stderr, "vmitrace: no profile given: the QEMU module builds it from guest memory once the kernel "
+                       "runs (cached in {})\n", memory_cache);
   // Opened (truncated) only once every input is read and checked: a run that fails
   // at start leaves an existing output untouched.
   check_ring_fits(t);
