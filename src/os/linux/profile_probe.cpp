@@ -52,11 +52,13 @@ ProfileProbe::Step ProfileProbe::fail(const std::string& why) {
 ProfileProbe::Step ProfileProbe::offer(vmi::Vcpu& cpu) {
   if (profile_) return Step::done;
   if (!error_.empty()) return Step::failed;
+  // While waiting for vmcoreinfo a backend may offer every kernel block it runs: the
+  // cheapest test first.
+  const auto now = std::chrono::steady_clock::now();
+  if (kernel_ && now < next_poll_) return Step::retry;
   // Firmware and boot loaders run with paging off (on i386 also at 0xfffffff0, inside
   // the kernel range): no kernel there yet.
   if (uint64_t cr0 = 0; cpu.read_reg(vmi::Reg::cr0, cr0) && !(cr0 & kCr0Paging)) return Step::retry;
-  const auto now = std::chrono::steady_clock::now();
-  if (kernel_ && now < next_poll_) return Step::retry;
   const profile::GuestMemory mem = guest_memory_of(cpu);
   struct Timed {  // every offer that reads guest memory counts in the cost
     ProfileProbe& p;

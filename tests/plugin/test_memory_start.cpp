@@ -1,0 +1,81 @@
+// The Linux tracer without a profile (`vmitrace run` with neither -r nor -kernel):
+// syscalls::Plugin builds the profile from guest memory once a vCPU runs kernel code
+// (syscalls/plugin/memory_start.cpp over oslinux::ProfileProbe). The lab-kernel cases
+// are in tests/profile (ProfileProbe.*) and the e2e trace-*-memory tests; here what
+// the plugin does before and instead of a profile.
+#include <gtest/gtest.h>
+
+#include "common/error.hpp"
+#include "plugin_fixture.hpp"
+
+namespace vmitrace::testing {
+namespace {
+
+syscalls::PluginConfig from_memory(std::string* fatal) {
+  syscalls::PluginConfig cfg;  // no profile_path: from guest memory
+  cfg.on_fatal = [fatal](const std::string& m) { *fatal = m; };
+  return cfg;
+}
+
+// A guest whose kernel-mode code has nothing mapped where Linux keeps its image: a
+// bounded number of offers, then one fatal line, no hooks, no counts.
+TEST(MemoryStart, NotLinuxIsFatalAfterBoundedOffers) {
+  FakeBackend be;
+  CollectSink sink;
+  std::string fatal;
+  std::vector<syscalls::StartPhase> phases;
+  syscalls::PluginConfig cfg = from_memory(&fatal);
+  cfg.on_start_phase = [&](syscalls::StartPhase p) { phases.push_back(p); };
+  syscalls::Plugin plugin(cfg, be, sink);
+  plugin.start();
+  FakeMemory mem;
+  FakeVcpu cpu(mem, 0);
+  cpu.reg(vmi::Reg::rip) = 0xfffff80000001000ull;  // upper half, as a Windows kernel
+  cpu.reg(vmi::Reg::cr0) = 0x80050033;
+  int offers = 0;
+  while (!be.run_kernel(cpu) && ++offers < 200) {
+  }
+  EXPECT_LE(offers, 50);
+  EXPECT_NE(fatal.find("not a Linux guest?"), std::string::npos) << fatal;
+  EXPECT_EQ(plugin.error(), fatal);
+  EXPECT_FALSE(plugin.tracing());
+  EXPECT_TRUE(be.hooks.empty());
+  EXPECT_EQ(plugin.stats().syscalls, 0u);
+  ASSERT_FALSE(phases.empty());
+  EXPECT_EQ(phases.front(), syscalls::StartPhase::kernel_code_seen);
+}
+
+// Firmware runs with paging off: offered, but not read and not counted against the
+// bound (a long boot through SeaBIOS and GRUB is not "not Linux").
+TEST(MemoryStart, PagingOffIsNotCounted) {
+  FakeBackend be;
+  CollectSink sink;
+  std::string fatal;
+  syscalls::Plugin plugin(from_memory(&fatal), be, sink);
+  plugin.start();
+  FakeMemory mem;
+  FakeVcpu cpu(mem, 0);
+  cpu.reg(vmi::Reg::rip) = 0xffffffff81000000ull;
+  cpu.reg(vmi::Reg::cr0) = 0x11;
+  for (int i = 0; i < 500; ++i) EXPECT_FALSE(be.run_kernel(cpu));
+  EXPECT_EQ(cpu.reads, 0u);
+  EXPECT_EQ(fatal, "");
+}
+
+// The filter is checked when the plugin is made (Plugin::validate in `run`, before
+// QEMU starts), profile or not.
+TEST(MemoryStart, FilterCheckedWithoutProfile) {
+  std::string fatal;
+  syscalls::PluginConfig cfg = from_memory(&fatal);
+  cfg.filter_file = ::testing::TempDir() + "/vmitrace_no_such_filter";
+  EXPECT_THROW(syscalls::Plugin::validate(cfg), Error);
+  TempFile unknown("nosuchcall\n");
+  cfg.filter_file = unknown.path;
+  EXPECT_THROW(syscalls::Plugin::validate(cfg), Error);
+  TempFile good("openat\n");
+  cfg.filter_file = good.path;
+  EXPECT_NO_THROW(syscalls::Plugin::validate(cfg));
+}
+
+}  // namespace
+}  // namespace vmitrace::testing
