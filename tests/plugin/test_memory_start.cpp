@@ -5,6 +5,7 @@
 // the plugin does before and instead of a profile.
 #include <gtest/gtest.h>
 
+#include "../profile/synthetic_kernel.hpp"
 #include "common/error.hpp"
 #include "plugin_fixture.hpp"
 
@@ -60,6 +61,37 @@ TEST(MemoryStart, PagingOffIsNotCounted) {
   for (int i = 0; i < 500; ++i) EXPECT_FALSE(be.run_kernel(cpu));
   EXPECT_EQ(cpu.reads, 0u);
   EXPECT_EQ(fatal, "");
+}
+
+// A kernel read at its first instructions, vmcoreinfo not set up yet: the module stops
+// probing every kernel block and hooks do_one_initcall, where it looks for the KASLR
+// offset once per initcall; once there, the hook goes and the profile is handed to the
+// ordinary tracer (here refused: the synthetic kernel's BTF has no task_struct).
+TEST(MemoryStart, WaitsAtInitcallsThenHandsOver) {
+  using test::SyntheticKernel;
+  FakeBackend be;
+  CollectSink sink;
+  std::string fatal;
+  syscalls::Plugin plugin(from_memory(&fatal), be, sink);
+  plugin.start();
+  FakeMemory mem;
+  std::vector<uint8_t> img = test::synthetic_kernel(8);
+  mem.write(SyntheticKernel::kBase64, img.data(), img.size());
+  const uint64_t vmcoreinfo_ptr = SyntheticKernel::kBase64 + 0x300, initcall = SyntheticKernel::kBase64 + 0x10;
+  mem.write_u64(vmcoreinfo_ptr, 0);
+  FakeVcpu cpu(mem, 0);
+  cpu.reg(vmi::Reg::rip) = SyntheticKernel::kBase64 + 0x40;
+  cpu.reg(vmi::Reg::cr0) = 0x80050033;
+  EXPECT_TRUE(be.run_kernel(cpu));  // read; the block probe is no longer needed
+  EXPECT_TRUE(be.hooked(initcall));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(be.fire(initcall, cpu), 1);  // no vmcoreinfo yet
+  EXPECT_TRUE(be.hooked(initcall));
+  EXPECT_EQ(fatal, "");
+  mem.write_u64(vmcoreinfo_ptr, SyntheticKernel::kBase64 + 0x200);
+  EXPECT_EQ(be.fire(initcall, cpu), 1);
+  EXPECT_FALSE(be.hooked(initcall));
+  EXPECT_NE(fatal.find("task_struct"), std::string::npos) << fatal;
+  EXPECT_EQ(plugin.error(), fatal);
 }
 
 // The filter is checked when the plugin is made (Plugin::validate in `run`, before

@@ -158,7 +158,7 @@ TEST(MemoryProfile, SyntheticKernel) {
   Profile p = profile_from_memory(m.guest(), "synthetic", &info);
   EXPECT_EQ(info.release, "6.1.0-synthetic");
   EXPECT_EQ(info.kaslr_offset, test::SyntheticKernel::kSlide64);
-  EXPECT_EQ(p.symbols.size(), 5u);
+  EXPECT_EQ(p.symbols.size(), 6u);
   EXPECT_EQ(p.symbol("_text"), 0xffffffff81000000ull);
   EXPECT_EQ(p.symbol("linux_banner"), 0xffffffff81000100ull);
   EXPECT_EQ(p.metadata.banner, test::SyntheticKernel::kBanner);

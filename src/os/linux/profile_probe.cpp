@@ -49,13 +49,20 @@ ProfileProbe::Step ProfileProbe::fail(const std::string& why) {
   return Step::failed;
 }
 
-ProfileProbe::Step ProfileProbe::offer(vmi::Vcpu& cpu) {
+std::optional<uint64_t> ProfileProbe::running_address(std::string_view name) const {
+  if (!kernel_) return std::nullopt;
+  for (const auto& sym : kernel_->symbols)
+    if (sym.name == name) return sym.address;
+  return std::nullopt;
+}
+
+ProfileProbe::Step ProfileProbe::offer(vmi::Vcpu& cpu, bool poll_now) {
   if (profile_) return Step::done;
   if (!error_.empty()) return Step::failed;
   // While waiting for vmcoreinfo a backend may offer every kernel block it runs: the
   // cheapest test first.
   const auto now = std::chrono::steady_clock::now();
-  if (kernel_ && now < next_poll_) return Step::retry;
+  if (kernel_ && !poll_now && now < next_poll_) return Step::retry;
   // Firmware and boot loaders run with paging off (on i386 also at 0xfffffff0, inside
   // the kernel range): no kernel there yet.
   if (uint64_t cr0 = 0; cpu.read_reg(vmi::Reg::cr0, cr0) && !(cr0 & kCr0Paging)) return Step::retry;

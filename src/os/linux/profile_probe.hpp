@@ -15,6 +15,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "profile/memory_profile.hpp"
 #include "profile/profile.hpp"
@@ -38,8 +39,14 @@ class ProfileProbe {
 
   enum class Step { retry, done, failed };
   // On a vCPU in kernel mode, one caller at a time. retry: offer another vCPU or a
-  // later moment. Never throws for what the guest's memory holds.
-  Step offer(vmi::Vcpu& cpu);
+  // later moment. Never throws for what the guest's memory holds. While it waits for
+  // vmcoreinfo, offers closer than a millisecond apart read nothing, unless `now`
+  // (a caller that offers rarely, from a hook).
+  Step offer(vmi::Vcpu& cpu, bool now = false);
+  // The kernel is read and only its KASLR offset is awaited (wait_for_offset).
+  bool waiting_for_offset() const { return kernel_.has_value() && !profile_; }
+  // Running address of a symbol of the kernel read so far (while waiting).
+  std::optional<uint64_t> running_address(std::string_view name) const;
 
   profile::Profile take() { return std::move(*profile_); }  // after done
   const std::string& error() const { return error_; }       // after failed: one line

@@ -21,6 +21,11 @@ class MemoryProfileTracer final : public Tracer {
     if (!cfg_.filter_file.empty()) (void)load_linux_filter(cfg_.filter_file, false);
   }
 
+  ~MemoryProfileTracer() override {
+    std::lock_guard lock(mu_);
+    if (initcall_hook_) backend_.remove_hook(initcall_hook_);
+  }
+
   void start() override {
     if (started_.exchange(true)) return;
     backend_.when_in_kernel(oslinux::kKernelSpace, [this](vmi::Vcpu& c) { return on_kernel(c); });
@@ -56,7 +61,32 @@ class MemoryProfileTracer final : public Tracer {
     std::unique_lock busy(mu_, std::try_to_lock);
     if (!busy.owns_lock()) return false;  // another vCPU is at it
     if (done_) return true;
-    switch (probe_.offer(cpu)) {
+    const oslinux::ProfileProbe::Step step = probe_.offer(cpu);
+    if (step == oslinux::ProfileProbe::Step::retry && probe_.waiting_for_offset()) {
+      // Offered every kernel block, the wait for vmcoreinfo would cost the boot dearly
+      // (a call into the module and three locks per block): from here on only each
+      // initcall asks, at do_one_initcall, where vmcoreinfo's own initcall ends.
+      if (auto at = probe_.running_address("do_one_initcall")) {
+        initcall_hook_ = backend_.add_hook(*at, [this](vmi::Vcpu& c, uint64_t) { on_initcall(c); });
+        return true;
+      }
+    }
+    return settle(step);
+  }
+
+  void on_initcall(vmi::Vcpu& cpu) {
+    std::unique_lock busy(mu_, std::try_to_lock);
+    if (!busy.owns_lock() || done_) return;
+    const oslinux::ProfileProbe::Step step = probe_.offer(cpu, true);
+    if (step == oslinux::ProfileProbe::Step::retry) return;
+    backend_.remove_hook(initcall_hook_);  // safe inside its own callback
+    initcall_hook_ = 0;
+    settle(step);
+  }
+
+  // After an offer (under mu_): true when this waiter is done.
+  bool settle(oslinux::ProfileProbe::Step step) {
+    switch (step) {
       case oslinux::ProfileProbe::Step::retry: return false;
       case oslinux::ProfileProbe::Step::failed: fatal(probe_.error()); return true;
       case oslinux::ProfileProbe::Step::done: break;
@@ -72,7 +102,7 @@ class MemoryProfileTracer final : public Tracer {
     }
     inner_.store(owned_.get());
     done_ = true;
-    owned_->start();  // waits for the next offer (a waiter may add one)
+    owned_->start();  // asks the backend for a vCPU in kernel mode again
     return true;
   }
 
@@ -90,6 +120,7 @@ class MemoryProfileTracer final : public Tracer {
   oslinux::ProfileProbe probe_;
   bool done_ = false;
   std::string error_;
+  vmi::HookId initcall_hook_ = 0;
   std::unique_ptr<Tracer> owned_;
   std::atomic<const Tracer*> inner_{nullptr};
   std::atomic<bool> started_{false}, kernel_seen_{false};

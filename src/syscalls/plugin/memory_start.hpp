@@ -2,7 +2,8 @@
 // with neither -r nor -kernel: a VM booted from a disk, or any QEMU command line):
 // it waits for the kernel in kernel mode, builds the profile there with the same
 // code as the gdbstub route (oslinux::ProfileProbe, fed by this backend's reads),
-// or takes the one cached for this kernel's banner and build id, then hands over to
+// or takes the one cached for this kernel's banner and build id (waiting for the KASLR
+// offset at each do_one_initcall, not at every kernel block), then hands over to
 // the ordinary tracer, which locates the kernel, checks the profile against it and
 // places its hooks, all before init runs (see profile_probe.hpp for when).
 #pragma once
