@@ -14,8 +14,8 @@
 #include "fuzz_guest.hpp"
 #include "output/format.hpp"
 #include "seed_writer.hpp"
-#include "syscalls/plugin/plugin.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tracer.hpp"
+#include "syscalls/tables/linux.hpp"
 
 using namespace vmitrace;
 using testing::Synth;
@@ -102,19 +102,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   fuzz::InputReader in{data, size};
   const uint8_t holes = in.u8(), slimit = in.u8(), rate = in.u8();
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.string_limit = slimit ? slimit * 32u : 256u;
   cfg.rate_limit = rate % 8;  // 0 (none) or a tiny limit that drops
   testing::FakeBackend backend;
   fuzz::FormatSink sink;
   fuzz::FuzzVcpu cpu(overlay, data, size, holes);
-  syscalls::Plugin plugin(cfg, prof, backend, sink);
-  fuzz::quietly([&] { plugin.start(); });
+  auto tracer_ptr = syscalls::make_tracer(cfg, prof, backend, sink);
+  syscalls::Tracer& tracer = *tracer_ptr;
+  fuzz::quietly([&] { tracer.start(); });
   cpu.reg(vmi::Reg::rip) = Synth::kText;  // kernel code: offered to the plugin
   cpu.reg(vmi::Reg::gs_base) = kBootGs;
   bool done = false;
   fuzz::quietly([&] { done = backend.run_kernel(cpu); });  // the self-check's verdict line
-  if (!done || !plugin.tracing()) return 0;
+  if (!done || !tracer.tracing()) return 0;
   for (int steps = 0; steps < 16 && in.n >= 27; ++steps) {
     const uint8_t op = in.u8();
     uint16_t nr = in.u8();
@@ -131,7 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       default: backend.fire(kExit, cpu); break;
     }
   }
-  auto st = plugin.stats();
+  auto st = tracer.stats();
   if (st.syscalls + st.sysrets != sink.n) __builtin_trap();
   return 0;
 }

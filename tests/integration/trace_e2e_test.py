@@ -194,6 +194,20 @@ def check_prog(pairs, gt, prog, typ, path, sysret, only=None):
                   f"{prog}: ThreadName not {RENAMED[prog]} after PR_SET_NAME")
 
 
+def check_app_uid(events, gt):
+    """The appuid process (su to uid 10052) under --user-names android: its entries
+    after the switch carry UserId 10052 and Android's name for it, u0_a52; root stays root."""
+    start = gt.get("appuid", {}).get("start")
+    if not check(start is not None and start.get("uid") == "10052", f"no 'GT appuid start ... uid=10052': {start}"):
+        return
+    mine = [e for e in events if e["Plugin"] == "syscall" and e["PID"] == int(start["pid"])]
+    app = [e for e in mine if e["UserId"] == 10052]
+    check(app, f"appuid: no entry with UserId 10052 among {len(mine)} of pid {start['pid']}")
+    check(all(e["UserName"] == "u0_a52" for e in app), f"appuid: UserName of uid 10052: {app[:1]}")
+    root = [e for e in mine if e["UserId"] == 0]
+    check(all(e["UserName"] == "root" for e in root), f"appuid: UserName of uid 0 before su: {root[:1]}")
+
+
 def profile_686(vmitrace):
     """The 32-bit lab kernel's profile (DWARF via pahole), built once and kept in the lab cache."""
     kdir = os.path.join(ROOT, ".cache/guest/kernel-686")
@@ -367,9 +381,9 @@ def main():
         run_opts += ["--profile-from", "memory"]
     if a.variant == "smp2":
         launch_opts += ["--smp", "2"]
-    if a.variant in ("full", "memory"):  # read buffers at return (the first 16 bytes)
+    if a.variant in ("full", "memory"):  # read buffers at return (the first 16 bytes); Android's user names
         capture = 16
-        run_opts += ["--capture-buffers", str(capture)]
+        run_opts += ["--capture-buffers", str(capture), "--user-names", "android"]
     if a.variant == "filter":
         fpath = os.path.join(tmp, "filter.txt")
         with open(fpath, "w") as f:
@@ -428,6 +442,8 @@ def main():
             check(mem == file, "the profile built from guest memory differs from the file route's")
         if events:
             same_guest_from_cache(vmitrace, run_opts, launch_opts, env, events, tmp)
+    if a.variant in ("full", "memory") and not is32:
+        check_app_uid(events, gt)
     if a.variant in ("full", "smp2", "memory"):
         if not is32:  # a 32-bit kernel runs lab32 only
             check_fd_extras(pairs, gt, "lab64", LAB_FILE64, capture)

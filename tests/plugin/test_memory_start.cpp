@@ -1,6 +1,6 @@
 // The Linux tracer without a profile (`vmitrace run` with neither -r nor -kernel):
-// syscalls::Plugin builds the profile from guest memory once a vCPU runs kernel code
-// (syscalls/plugin/memory_start.cpp over oslinux::ProfileProbe). The lab-kernel cases
+// syscalls::make_tracer gives a tracer that builds the profile from guest memory once a vCPU runs kernel code
+// (syscalls/linux/memory_start.cpp over oslinux::ProfileProbe). The lab-kernel cases
 // are in tests/profile (ProfileProbe.*) and the e2e trace-*-memory tests; here what
 // the plugin does before and instead of a profile.
 #include <gtest/gtest.h>
@@ -12,8 +12,8 @@
 namespace vmitrace::testing {
 namespace {
 
-syscalls::PluginConfig from_memory(std::string* fatal) {
-  syscalls::PluginConfig cfg;  // no profile_path: from guest memory
+syscalls::TracerConfig from_memory(std::string* fatal) {
+  syscalls::TracerConfig cfg;  // no profile_path: from guest memory
   cfg.on_fatal = [fatal](const std::string& m) { *fatal = m; };
   return cfg;
 }
@@ -25,9 +25,10 @@ TEST(MemoryStart, NotLinuxIsFatalAfterBoundedOffers) {
   CollectSink sink;
   std::string fatal;
   std::vector<syscalls::StartPhase> phases;
-  syscalls::PluginConfig cfg = from_memory(&fatal);
+  syscalls::TracerConfig cfg = from_memory(&fatal);
   cfg.on_start_phase = [&](syscalls::StartPhase p) { phases.push_back(p); };
-  syscalls::Plugin plugin(cfg, be, sink);
+  auto plugin_ptr = syscalls::make_tracer(cfg, be, sink);
+  syscalls::Tracer& plugin = *plugin_ptr;
   plugin.start();
   FakeMemory mem;
   FakeVcpu cpu(mem, 0);
@@ -52,7 +53,8 @@ TEST(MemoryStart, PagingOffIsNotCounted) {
   FakeBackend be;
   CollectSink sink;
   std::string fatal;
-  syscalls::Plugin plugin(from_memory(&fatal), be, sink);
+  auto plugin_ptr = syscalls::make_tracer(from_memory(&fatal), be, sink);
+  syscalls::Tracer& plugin = *plugin_ptr;
   plugin.start();
   FakeMemory mem;
   FakeVcpu cpu(mem, 0);
@@ -72,7 +74,8 @@ TEST(MemoryStart, WaitsAtInitcallsThenHandsOver) {
   FakeBackend be;
   CollectSink sink;
   std::string fatal;
-  syscalls::Plugin plugin(from_memory(&fatal), be, sink);
+  auto plugin_ptr = syscalls::make_tracer(from_memory(&fatal), be, sink);
+  syscalls::Tracer& plugin = *plugin_ptr;
   plugin.start();
   FakeMemory mem;
   std::vector<uint8_t> img = test::synthetic_kernel(8);
@@ -94,19 +97,19 @@ TEST(MemoryStart, WaitsAtInitcallsThenHandsOver) {
   EXPECT_EQ(plugin.error(), fatal);
 }
 
-// The filter is checked when the plugin is made (Plugin::validate in `run`, before
+// The filter is checked when the tracer is made (syscalls::validate in `run`, before
 // QEMU starts), profile or not.
 TEST(MemoryStart, FilterCheckedWithoutProfile) {
   std::string fatal;
-  syscalls::PluginConfig cfg = from_memory(&fatal);
+  syscalls::TracerConfig cfg = from_memory(&fatal);
   cfg.filter_file = ::testing::TempDir() + "/vmitrace_no_such_filter";
-  EXPECT_THROW(syscalls::Plugin::validate(cfg), Error);
+  EXPECT_THROW(syscalls::validate(cfg), Error);
   TempFile unknown("nosuchcall\n");
   cfg.filter_file = unknown.path;
-  EXPECT_THROW(syscalls::Plugin::validate(cfg), Error);
+  EXPECT_THROW(syscalls::validate(cfg), Error);
   TempFile good("openat\n");
   cfg.filter_file = good.path;
-  EXPECT_NO_THROW(syscalls::Plugin::validate(cfg));
+  EXPECT_NO_THROW(syscalls::validate(cfg));
 }
 
 }  // namespace

@@ -11,17 +11,17 @@
 #include <memory>
 
 #include "profile/profile.hpp"
-#include "syscalls/plugin/plugin.hpp"
-#include "syscalls/tracer.hpp"
+#include "syscalls/core/tracer_base.hpp"
+#include "vmi/vmi.hpp"
 
 namespace vmitrace::syscalls {
 
-// Makes the tracer for a profile (Plugin's choice of OS tracer).
-using TracerFactory = std::function<std::unique_ptr<Tracer>(const PluginConfig&, profile::Profile)>;
+// Makes the tracer for a profile (make_tracer's choice of OS tracer).
+using TracerFactory = std::function<std::unique_ptr<Tracer>(const TracerConfig&, profile::Profile)>;
 
 // cfg.profile_path is empty; cfg.profile_cache names the cache directory ("" none).
 // Checks the filter file now (throws Error naming it), as the tracer will.
-std::unique_ptr<Tracer> make_memory_profile_tracer(const PluginConfig& cfg, vmi::Backend& backend,
+std::unique_ptr<Tracer> make_memory_profile_tracer(const TracerConfig& cfg, vmi::Backend& backend,
                                                    TracerFactory make);
 
 }  // namespace vmitrace::syscalls

@@ -1,4 +1,4 @@
-#include "syscalls/plugin/memory_start.hpp"
+#include "syscalls/linux/memory_start.hpp"
 
 #include <atomic>
 #include <cstdio>
@@ -7,14 +7,14 @@
 #include "common/error.hpp"
 #include "os/linux/kernel.hpp"
 #include "os/linux/profile_probe.hpp"
-#include "syscalls/filter.hpp"
+#include "syscalls/core/filter.hpp"
 
 namespace vmitrace::syscalls {
 namespace {
 
 class MemoryProfileTracer final : public Tracer {
  public:
-  MemoryProfileTracer(const PluginConfig& cfg, vmi::Backend& backend, TracerFactory make)
+  MemoryProfileTracer(const TracerConfig& cfg, vmi::Backend& backend, TracerFactory make)
       : Tracer(0), cfg_(cfg), backend_(backend), make_(std::move(make)),
         probe_({"guest memory", true, cfg.profile_cache, ""}) {
     // The filter is read again by the tracer that traces; it warns then, not here.
@@ -43,9 +43,9 @@ class MemoryProfileTracer final : public Tracer {
     std::lock_guard lock(mu_);
     return error_;
   }
-  PluginStats stats() const override {
+  TracerStats stats() const override {
     const Tracer* t = inner_.load();
-    return t ? t->stats() : PluginStats{};
+    return t ? t->stats() : TracerStats{};
   }
   std::vector<RateLimitedProcess> rate_limited_top(size_t n) const override {
     const Tracer* t = inner_.load();
@@ -92,7 +92,7 @@ class MemoryProfileTracer final : public Tracer {
       case oslinux::ProfileProbe::Step::done: break;
     }
     std::fprintf(stderr, "vmitrace: %s\n", probe_.summary().c_str());
-    PluginConfig c = cfg_;
+    TracerConfig c = cfg_;
     c.profile_path = probe_.cache_path().empty() ? "guest memory" : probe_.cache_path();  // names it in messages
     try {
       owned_ = make_(c, probe_.take());
@@ -113,7 +113,7 @@ class MemoryProfileTracer final : public Tracer {
     if (cfg_.on_fatal) cfg_.on_fatal(msg);
   }
 
-  PluginConfig cfg_;
+  TracerConfig cfg_;
   vmi::Backend& backend_;
   TracerFactory make_;
   mutable std::mutex mu_;  // the probe, done_, error_
@@ -128,7 +128,7 @@ class MemoryProfileTracer final : public Tracer {
 
 }  // namespace
 
-std::unique_ptr<Tracer> make_memory_profile_tracer(const PluginConfig& cfg, vmi::Backend& backend,
+std::unique_ptr<Tracer> make_memory_profile_tracer(const TracerConfig& cfg, vmi::Backend& backend,
                                                    TracerFactory make) {
   return std::make_unique<MemoryProfileTracer>(cfg, backend, std::move(make));
 }
