@@ -5,6 +5,9 @@
 // the plugin does before and instead of a profile.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <tuple>
+
 #include "../profile/synthetic_kernel.hpp"
 #include "common/error.hpp"
 #include "plugin_fixture.hpp"
@@ -18,22 +21,32 @@ syscalls::TracerConfig from_memory(std::string* fatal) {
   return cfg;
 }
 
-// A guest whose kernel-mode code has nothing mapped where Linux keeps its image: a
-// bounded number of offers, then one fatal line, no hooks, no counts.
-TEST(MemoryStart, NotLinuxIsFatalAfterBoundedOffers) {
+// A tracer without a profile, started, and a vCPU in kernel mode (paging on) at rip
+// over an empty guest memory.
+struct Started {
+  explicit Started(uint64_t rip, std::function<void(syscalls::TracerConfig&)> tweak = {}) {
+    syscalls::TracerConfig cfg = from_memory(&fatal);
+    if (tweak) tweak(cfg);
+    tracer = syscalls::make_tracer(cfg, be, sink);
+    tracer->start();
+    cpu.reg(vmi::Reg::rip) = rip;
+    cpu.reg(vmi::Reg::cr0) = 0x80050033;
+  }
   FakeBackend be;
   CollectSink sink;
   std::string fatal;
-  std::vector<syscalls::StartPhase> phases;
-  syscalls::TracerConfig cfg = from_memory(&fatal);
-  cfg.on_start_phase = [&](syscalls::StartPhase p) { phases.push_back(p); };
-  auto plugin_ptr = syscalls::make_tracer(cfg, be, sink);
-  syscalls::Tracer& plugin = *plugin_ptr;
-  plugin.start();
+  std::unique_ptr<syscalls::Tracer> tracer;
   FakeMemory mem;
-  FakeVcpu cpu(mem, 0);
-  cpu.reg(vmi::Reg::rip) = 0xfffff80000001000ull;  // upper half, as a Windows kernel
-  cpu.reg(vmi::Reg::cr0) = 0x80050033;
+  FakeVcpu cpu{mem, 0};
+};
+
+// A guest whose kernel-mode code has nothing mapped where Linux keeps its image: a
+// bounded number of offers, then one fatal line, no hooks, no counts.
+TEST(MemoryStart, NotLinuxIsFatalAfterBoundedOffers) {
+  std::vector<syscalls::StartPhase> phases;
+  Started g(0xfffff80000001000ull,  // upper half, as a Windows kernel
+            [&](syscalls::TracerConfig& c) { c.on_start_phase = [&](syscalls::StartPhase p) { phases.push_back(p); }; });
+  auto [be, cpu, fatal, plugin] = std::tie(g.be, g.cpu, g.fatal, *g.tracer);
   int offers = 0;
   while (!be.run_kernel(cpu) && ++offers < 200) {
   }
@@ -50,15 +63,8 @@ TEST(MemoryStart, NotLinuxIsFatalAfterBoundedOffers) {
 // Firmware runs with paging off: offered, but not read and not counted against the
 // bound (a long boot through SeaBIOS and GRUB is not "not Linux").
 TEST(MemoryStart, PagingOffIsNotCounted) {
-  FakeBackend be;
-  CollectSink sink;
-  std::string fatal;
-  auto plugin_ptr = syscalls::make_tracer(from_memory(&fatal), be, sink);
-  syscalls::Tracer& plugin = *plugin_ptr;
-  plugin.start();
-  FakeMemory mem;
-  FakeVcpu cpu(mem, 0);
-  cpu.reg(vmi::Reg::rip) = 0xffffffff81000000ull;
+  Started g(0xffffffff81000000ull);
+  auto [be, cpu, fatal] = std::tie(g.be, g.cpu, g.fatal);
   cpu.reg(vmi::Reg::cr0) = 0x11;
   for (int i = 0; i < 500; ++i) EXPECT_FALSE(be.run_kernel(cpu));
   EXPECT_EQ(cpu.reads, 0u);
@@ -71,20 +77,12 @@ TEST(MemoryStart, PagingOffIsNotCounted) {
 // ordinary tracer (here refused: the synthetic kernel's BTF has no task_struct).
 TEST(MemoryStart, WaitsAtInitcallsThenHandsOver) {
   using test::SyntheticKernel;
-  FakeBackend be;
-  CollectSink sink;
-  std::string fatal;
-  auto plugin_ptr = syscalls::make_tracer(from_memory(&fatal), be, sink);
-  syscalls::Tracer& plugin = *plugin_ptr;
-  plugin.start();
-  FakeMemory mem;
+  Started g(SyntheticKernel::kBase64 + 0x40);
+  auto [be, cpu, fatal, mem, plugin] = std::tie(g.be, g.cpu, g.fatal, g.mem, *g.tracer);
   std::vector<uint8_t> img = test::synthetic_kernel(8);
   mem.write(SyntheticKernel::kBase64, img.data(), img.size());
   const uint64_t vmcoreinfo_ptr = SyntheticKernel::kBase64 + 0x300, initcall = SyntheticKernel::kBase64 + 0x10;
   mem.write_u64(vmcoreinfo_ptr, 0);
-  FakeVcpu cpu(mem, 0);
-  cpu.reg(vmi::Reg::rip) = SyntheticKernel::kBase64 + 0x40;
-  cpu.reg(vmi::Reg::cr0) = 0x80050033;
   EXPECT_TRUE(be.run_kernel(cpu));  // read; the block probe is no longer needed
   EXPECT_TRUE(be.hooked(initcall));
   for (int i = 0; i < 3; ++i) EXPECT_EQ(be.fire(initcall, cpu), 1);  // no vmcoreinfo yet
