@@ -259,13 +259,16 @@ Profile assemble_memory_profile(RunningKernel k, uint64_t kaslr_offset, const st
   return p;
 }
 
+Error vmcoreinfo_not_set_up(const std::string& what, const RunningKernel& k) {
+  return Error(what, "cannot tell the KASLR offset of Linux " + k.release +
+                         ": vmcoreinfo is not set up yet (the kernel is still booting?); try again once it "
+                         "has booted, or give a profile with -r");
+}
+
 Profile profile_from_memory(const GuestMemory& mem, const std::string& what, MemoryProfileInfo* info) {
   RunningKernel k = read_running_kernel(mem, what);
   std::optional<uint64_t> offset = running_kaslr_offset(mem, k, what);
-  if (!offset)
-    throw Error(what, "cannot tell the KASLR offset of Linux " + k.release +
-                          ": vmcoreinfo is not set up yet (the kernel is still booting?); try again once it "
-                          "has booted, or give a profile with -r");
+  if (!offset) throw vmcoreinfo_not_set_up(what, k);
   return assemble_memory_profile(std::move(k), *offset, what, info);
 }
 

@@ -73,6 +73,10 @@ std::optional<uint64_t> running_kaslr_offset(const GuestMemory& mem, const Runni
 Profile assemble_memory_profile(RunningKernel k, uint64_t kaslr_offset, const std::string& what,
                                 MemoryProfileInfo* info = nullptr);
 
+// What the memory route says when the KASLR offset is not there yet (a kernel still
+// booting): one line.
+Error vmcoreinfo_not_set_up(const std::string& what, const RunningKernel& k);
+
 // The three steps; vmcoreinfo not set up yet is an Error too (try again later).
 // Throws KernelNotMapped (retry), or Error("WHAT: problem") in one line.
 Profile profile_from_memory(const GuestMemory& mem, const std::string& what, MemoryProfileInfo* info = nullptr);

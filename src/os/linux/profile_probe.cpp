@@ -108,10 +108,7 @@ ProfileProbe::Step ProfileProbe::offer(vmi::Vcpu& cpu, bool poll_now) {
       if (now - *incomplete_since_ >= kMaxIncomplete) offset = profile::running_kaslr_offset(mem, *kernel_, o_.what);
     }
     if (!offset) {
-      if (!o_.wait_for_offset)
-        return fail(o_.what + ": cannot tell the KASLR offset of Linux " + kernel_->release +
-                    ": vmcoreinfo is not set up yet (the kernel is still booting?); try again once it has "
-                    "booted, or give a profile with -r");
+      if (!o_.wait_for_offset) return fail(profile::vmcoreinfo_not_set_up(o_.what, *kernel_).what());
       next_poll_ = std::chrono::steady_clock::now() + kPollEvery;
       return Step::retry;
     }
