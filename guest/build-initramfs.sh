@@ -4,6 +4,8 @@
 # its Debian package (/bin32/busybox), the lab workload programs lab64/lab32
 # (freestanding C, raw syscalls), Debian's strace with its shared libraries and
 # loader (staged by fetch-strace.sh) and guest/init as /init.
+# Also the userland archive (.cache/guest/initramfs-userland.cpio.gz, for the
+# `userland` workload): the same tree plus Debian's programs (fetch-userland.sh).
 # Also the 32-bit lab's archive (.cache/guest/initramfs-i386.cpio.gz, for the
 # 686-pae kernel): the i386 busybox as /bin/busybox (and /bin32/busybox), lab32,
 # the same /init (it skips the 64-bit steps when /bin/lab64 is absent).
@@ -20,38 +22,36 @@ stamp="$cache/initramfs.stamp"
 mkdir -p "$debs"
 
 die() { echo "build-initramfs: $*" >&2; exit 1; }
+. "$guest/initramfs-lib.sh"
 busybox64=/bin/busybox
 [[ -x $busybox64 ]] && file -L "$busybox64" | grep -q 'statically linked' ||
   die "$busybox64 missing or not static: apt-get install busybox-static"
 for tool in gcc cpio gzip dpkg; do command -v $tool >/dev/null || die "needs $tool (scripts/install-deps.sh)"; done
 
 # The i386 busybox is only downloaded and unpacked, never installed.
-busybox32_deb=$(compgen -G "$debs/busybox-static_*_i386.deb" | head -n 1 || true)
-if [[ -z $busybox32_deb ]]; then
-  echo "build-initramfs: downloading busybox-static:i386"
-  (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root busybox-static:i386 >/dev/null) ||
-    die "apt-get download busybox-static:i386 failed (needs 'dpkg --add-architecture i386' + apt-get update: scripts/install-deps.sh)"
-  busybox32_deb=$(compgen -G "$debs/busybox-static_*_i386.deb" | head -n 1)
-fi
+busybox32_deb=$(fetch_deb busybox-static i386)
 
 # strace for the `strace` workload: the binary, its libraries and the loader.
 "$guest/fetch-strace.sh"
 strace_stamp="$cache/strace-root.stamp"
+# Debian's programs for the `userland` workload (their own archive: the others stay small).
+"$guest/fetch-userland.sh"
+userland_stamp="$cache/userland-root.stamp"
+out_userland="$cache/initramfs-userland.cpio.gz"
 
-CFLAGS=(-O2 -Wall -Wextra -Werror -nostdlib -static -ffreestanding -fno-stack-protector -fno-pie -no-pie
-        -fno-builtin -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables -Wl,--build-id=none)
+CFLAGS=("${LAB_CFLAGS[@]}")
 
 inputs_hash() {
   {
-    sha256sum "$guest/build-initramfs.sh" "$guest/init" "$guest"/workload/*.[ch] "$busybox64" "$busybox32_deb" \
-      "$guest/fetch-strace.sh" "$strace_stamp" |
+    sha256sum "$guest/build-initramfs.sh" "$guest/initramfs-lib.sh" "$guest/init" "$guest"/workload/*.[ch] "$busybox64" "$busybox32_deb" \
+      "$guest/fetch-strace.sh" "$strace_stamp" "$guest/fetch-userland.sh" "$userland_stamp" |
       awk '{ print $1 }'
     gcc --version | head -n 1
     echo "${CFLAGS[*]}"
   } | sha256sum | awk '{ print $1 }'
 }
 want=$(inputs_hash)
-if [[ -s $out && -s $out32 && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+if [[ -s $out && -s $out32 && -s $out_userland && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
 fi
 
@@ -61,9 +61,7 @@ root="$tmp/root"
 mkdir -p "$root"/{bin,bin32,sbin,dev,proc,sys,tmp,etc}
 
 cp "$busybox64" "$root/bin/busybox"
-for applet in $("$busybox64" --list); do
-  [[ $applet == busybox || -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
-done
+busybox_links "$root/bin"
 
 dpkg -x "$busybox32_deb" "$tmp/bb32"
 cp "$tmp/bb32/bin/busybox" "$root/bin32/busybox"
@@ -81,19 +79,19 @@ chmod 755 "$root/init" "$root/bin/lab64" "$root/bin/lab32" "$root/bin/busybox" "
 # create the node, and /init reopens the console from devtmpfs instead.
 mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
 
-pack() {  # pack ROOT OUT
-  (cd "$1" && find . -print | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$2"
-}
 pack "$root" "$tmp/initramfs.cpio.gz"
+
+# The userland archive: the same tree plus the staged Debian programs.
+cp -a "$cache/userland-root/." "$root/"
+rm -f "$root/.python-files"
+pack "$root" "$tmp/initramfs-userland.cpio.gz"
 
 # The 32-bit lab: the same tree with the i386 busybox as the only busybox.
 root32="$tmp/root32"
 mkdir -p "$root32"/{bin,bin32,sbin,dev,proc,sys,tmp,etc}
 cp "$root/bin32/busybox" "$root32/bin/busybox"
 ln -s ../bin/busybox "$root32/bin32/busybox"
-for applet in $("$busybox64" --list); do
-  [[ $applet == busybox ]] || ln -s busybox "$root32/bin/$applet"
-done
+busybox_links "$root32/bin"
 cp "$root/bin/lab32" "$root32/bin/lab32"
 cp "$root/init" "$root32/init"
 mknod -m 600 "$root32/dev/console" c 5 1 2>/dev/null || true
@@ -101,5 +99,7 @@ pack "$root32" "$tmp/initramfs-i386.cpio.gz"
 
 mv "$tmp/initramfs.cpio.gz" "$out"
 mv "$tmp/initramfs-i386.cpio.gz" "$out32"
+mv "$tmp/initramfs-userland.cpio.gz" "$out_userland"
 echo "$want" >"$stamp"
-echo "build-initramfs: wrote $out ($(stat -c %s "$out") bytes) and $out32 ($(stat -c %s "$out32") bytes)"
+echo "build-initramfs: wrote $out ($(stat -c %s "$out") bytes), $out32 ($(stat -c %s "$out32") bytes)" \
+  "and $out_userland ($(stat -c %s "$out_userland") bytes)"

@@ -1,6 +1,7 @@
 /* The lab workload: known syscalls with known arguments, each followed by a
- * ground-truth line on stdout (the serial console). Compiled twice from this
- * one file: lab64 (x86-64, `syscall`) and lab32 (gcc -m32, `int $0x80`).
+ * ground-truth line on stdout (the serial console). Compiled from this one
+ * file for each lab: lab64 (x86-64, `syscall`) and lab32 (gcc -m32, `int $0x80`);
+ * for the arm64 lab lab64 (aarch64, `svc #0`) and lab32 (AArch32, `svc #0`).
  * The line format is specified in guest/README.md ("Ground truth lines");
  * keep the two in step.
  *
@@ -22,6 +23,7 @@
 #define PR_SET_NAME   15
 #define PR_GET_NAME   16
 #define FUTEX_WAIT    0
+#define SIGCHLD       17
 /* CLONE_VM FS FILES SIGHAND THREAD SYSVSEM PARENT_SETTID CHILD_CLEARTID:
  * what pthread_create passes, minus CLONE_SETTLS (no TLS here). */
 #define THREAD_FLAGS  0x350f00UL
@@ -119,14 +121,39 @@ static long do_close(const struct ident *id, long fd)
     return r;
 }
 
+/* asm-generic tables (arm64) have no mkdir and no fork: mkdirat(AT_FDCWD, ...)
+ * and clone(SIGCHLD, 0, ...) stand in for them there, under their own names. */
+static long make_lab_dir(void)
+{
+#ifdef NR_mkdir
+    return sys(NR_mkdir, (long)LAB_DIR, 0755, 0, 0, 0, 0);
+#else
+    return sys(NR_mkdirat, AT_FDCWD, (long)LAB_DIR, 0755, 0, 0, 0);
+#endif
+}
+
+static long fork_child(void)
+{
+#ifdef NR_fork
+    return sys(NR_fork, 0, 0, 0, 0, 0, 0);
+#else
+    return sys(NR_clone, SIGCHLD, 0, 0, 0, 0, 0);
+#endif
+}
+
 static void file_round_trip(const struct ident *id)
 {
     struct out o;
     static const char payload[] = LAB_PAYLOAD;
     char buf[64];
 
-    long r = sys(NR_mkdir, (long)LAB_DIR, 0755, 0, 0, 0, 0);
+    long r = make_lab_dir();
+#ifdef NR_mkdir
     call_start(&o, id, "mkdir", NR_mkdir);
+#else
+    call_start(&o, id, "mkdirat", NR_mkdirat);
+    kv_dec(&o, "dfd", AT_FDCWD);
+#endif
     kv_str(&o, "pathname", LAB_DIR);
     kv_hex(&o, "mode", 0755);
     kv_ret(&o, r);
@@ -211,7 +238,7 @@ static void child_process(const struct ident *id)
 {
     struct out o;
     int status = 0;
-    long pid = sys(NR_fork, 0, 0, 0, 0, 0, 0);
+    long pid = fork_child();
     if (pid == 0) {
         struct ident me = {0, 0};
         me.pid = sys(NR_getpid, 0, 0, 0, 0, 0, 0);
@@ -225,7 +252,12 @@ static void child_process(const struct ident *id)
         out_flush(&o);
         do_exit(&me, "exit_group", NR_exit_group, 7);
     }
+#ifdef NR_fork
     call_start(&o, id, "fork", NR_fork);
+#else
+    call_start(&o, id, "clone", NR_clone);
+    kv_hex(&o, "clone_flags", SIGCHLD);
+#endif
     kv_ret(&o, pid);
     out_flush(&o);
     if (pid < 0) return;
@@ -385,7 +417,7 @@ static int run_bench(long rounds)
     int status;
     long pid = sys(NR_getpid, 0, 0, 0, 0, 0, 0);
 
-    sys(NR_mkdir, (long)LAB_DIR, 0755, 0, 0, 0, 0);
+    make_lab_dir();
     long fd = sys(NR_openat, AT_FDCWD, (long)LAB_FILE, O_CREAT | O_WRONLY | O_TRUNC, 0644, 0, 0);
     if (fd >= 0) {
         sys(NR_write, fd, (long)payload, (long)(sizeof payload - 1), 0, 0, 0);
@@ -400,7 +432,7 @@ static int run_bench(long rounds)
         fd = sys(NR_openat, AT_FDCWD, (long)LAB_FILE, O_RDONLY, 0, 0, 0);
         if (fd < 0 || sys(NR_read, fd, (long)buf, (long)sizeof buf, 0, 0, 0) <= 0) failures++;
         if (fd >= 0) sys(NR_close, fd, 0, 0, 0, 0, 0);
-        long child = sys(NR_fork, 0, 0, 0, 0, 0, 0);
+        long child = fork_child();
         if (child == 0) for (;;) sys(NR_exit_group, 0, 0, 0, 0, 0, 0);
         if (child < 0) { failures++; continue; }
         while (sys(NR_wait4, child, (long)&status, 0, 0, 0, 0) == -4) {}

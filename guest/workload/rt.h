@@ -9,8 +9,12 @@
 #include "arch_x86_64.h"
 #elif defined(__i386__)
 #include "arch_i386.h"
+#elif defined(__aarch64__)
+#include "arch_aarch64.h"
+#elif defined(__arm__)
+#include "arch_arm.h"
 #else
-#error "lab workload: x86-64 or i386 only"
+#error "lab workload: x86-64, i386, aarch64 or arm only"
 #endif
 
 /* gcc may emit calls to these even with -ffreestanding. */

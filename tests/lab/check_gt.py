@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the ground-truth (GT) lines of a lab guest's serial log.
 
-usage: check_gt.py LOG --release RELEASE [--cpus N]
+usage: check_gt.py LOG --release RELEASE [--cpus N] [--arch x86_64|arm64]
 
 Asserts that the default workload ran to the end and that every fact the
 tracing tests rely on is present and well-formed (format: guest/README.md).
@@ -14,18 +14,44 @@ import sys
 TOKEN = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 PAYLOAD = {"lab64": "vmitrace-lab64-payload\n", "lab32": "vmitrace-lab32-payload\n"}
 FILE = {"lab64": "/tmp/vmitrace-lab/file64.txt", "lab32": "/tmp/vmitrace-lab/file32.txt"}
-ABI = {"lab64": "x64", "lab32": "x32"}
 RENAMED = {"lab64": "vmt-renamed", "lab32": "vmt-renamed32"}
-NR = {  # syscall numbers per program: x86-64 table vs i386 table
-    "lab64": {"openat": 257, "read": 0, "write": 1, "close": 3, "mmap": 9, "prctl": 157,
-              "nanosleep": 35, "fork": 57, "wait4": 61, "clone": 56, "exit_group": 231,
-              "pipe2": 293, "fstat": 5, "socket": 41, "connect": 42},
-    "lab32": {"openat": 295, "read": 3, "write": 4, "close": 6, "mmap_pgoff": 192, "prctl": 172,
-              "nanosleep": 162, "fork": 2, "wait4": 114, "clone": 120, "exit_group": 252,
-              "pipe2": 331, "fstat": 108, "socket": 359, "connect": 362},
+
+
+class Arch:
+    """What differs between the x86 lab and the arm64 lab (guest/README.md)."""
+
+    def __init__(self, abi, nr, ksyms, kernel_min, text_align, fork_name):
+        self.abi = abi                # the abi= of each program's start line
+        self.nr = nr                  # syscall numbers per program
+        self.ksyms = ksyms            # GT ksym lines every lab kernel of the arch has
+        self.kernel_min = kernel_min  # lowest kernel address
+        self.text_align = text_align  # (symbol, KASLR granule of its address)
+        self.fork_name = fork_name    # per program: the call that forks ("clone" + clone_flags=0x11 on asm-generic)
+
+
+ARCHES = {
+    # x86-64 table vs i386 table
+    "x86_64": Arch({"lab64": "x64", "lab32": "x32"},
+                   {"lab64": {"openat": 257, "read": 0, "write": 1, "close": 3, "mmap": 9, "prctl": 157,
+                              "nanosleep": 35, "fork": 57, "wait4": 61, "clone": 56, "exit_group": 231,
+                              "pipe2": 293, "fstat": 5, "socket": 41, "connect": 42, "mkdir": 83},
+                    "lab32": {"openat": 295, "read": 3, "write": 4, "close": 6, "mmap_pgoff": 192, "prctl": 172,
+                              "nanosleep": 162, "fork": 2, "wait4": 114, "clone": 120, "exit_group": 252,
+                              "pipe2": 331, "fstat": 108, "socket": 359, "connect": 362, "mkdir": 39}},
+                   ["x64_sys_call", "ia32_sys_call", "do_syscall_64", "int80_emulation", "do_fast_syscall_32",
+                    "linux_banner", "_stext", "_text", "syscall_exit_to_user_mode"],
+                   0xffffffff80000000, ("_text", 0x200000), {"lab64": "fork", "lab32": "fork"}),
+    # asm-generic table (no fork, no mkdir) vs ARM EABI table (compat tasks)
+    "arm64": Arch({"lab64": "arm64", "lab32": "arm32"},
+                  {"lab64": {"openat": 56, "read": 63, "write": 64, "close": 57, "mmap": 222, "prctl": 167,
+                             "nanosleep": 101, "wait4": 260, "clone": 220, "exit_group": 94,
+                             "pipe2": 59, "fstat": 80, "socket": 198, "connect": 203, "mkdirat": 34},
+                   "lab32": {"openat": 322, "read": 3, "write": 4, "close": 6, "mmap_pgoff": 192, "prctl": 172,
+                             "nanosleep": 162, "fork": 2, "wait4": 114, "clone": 120, "exit_group": 248,
+                             "pipe2": 359, "fstat": 108, "socket": 281, "connect": 283, "mkdir": 39}},
+                  ["_stext", "invoke_syscall", "do_el0_svc", "do_el0_svc_compat", "el0_svc", "el0_svc_compat"],
+                  0xfff0000000000000, ("_stext", 0x10000), {"lab64": "clone", "lab32": "fork"}),
 }
-KSYMS_REQUIRED = ["x64_sys_call", "ia32_sys_call", "do_syscall_64", "int80_emulation",
-                  "do_fast_syscall_32", "linux_banner", "_stext", "_text", "syscall_exit_to_user_mode"]
 
 failures = []
 
@@ -76,7 +102,7 @@ def num(v):
     return None
 
 
-def check_program(prog, lines):
+def check_program(arch, prog, lines):
     tag = prog
     by_kind = {}
     calls = []
@@ -99,7 +125,7 @@ def check_program(prog, lines):
     pid, tid, ppid = num(start.get("pid")), num(start.get("tid")), num(start.get("ppid"))
     check(pid is not None and pid > 1 and tid == pid, f"{tag}: start pid/tid not numeric or differ: {start}")
     check(ppid == 1, f"{tag}: start ppid={start.get('ppid')} (expected 1: run by /init)")
-    check(start.get("abi") == ABI[prog], f"{tag}: abi={start.get('abi')} expected {ABI[prog]}")
+    check(start.get("abi") == arch.abi[prog], f"{tag}: abi={start.get('abi')} expected {arch.abi[prog]}")
     comms = [c.get("comm") for c in by_kind.get("comm", [])]
     check(comms == [prog, RENAMED[prog]], f"{tag}: comm lines {comms}, expected [{prog}, {RENAMED[prog]}]")
 
@@ -111,10 +137,13 @@ def check_program(prog, lines):
         return None
 
     for c in calls:
-        expected_nr = NR[prog].get(c["_name"])
+        expected_nr = arch.nr[prog].get(c["_name"])
         if expected_nr is not None:
             check(num(c["nr"]) == expected_nr, f"{tag}: {c['_name']} nr={c['nr']} expected {expected_nr}")
 
+    mkdir = find("mkdirat" if "mkdirat" in arch.nr[prog] else "mkdir", pathname="/tmp/vmitrace-lab", mode="0x1ed")
+    if mkdir:
+        check(num(mkdir["ret"]) in (0, -17), f"{tag}: mkdir: {mkdir}")
     c = find("openat", filename=FILE[prog], flags="0x241", mode="0x1a4")
     if c:
         check(num(c["ret"]) >= 0 and num(c["pid"]) == pid, f"{tag}: create openat failed: {c}")
@@ -142,7 +171,7 @@ def check_program(prog, lines):
     if c:
         check(num(c["ret"]) == 0, f"{tag}: nanosleep: {c}")
 
-    fork = find("fork")
+    fork = find("clone", clone_flags="0x11") if arch.fork_name[prog] == "clone" else find("fork")
     child = (by_kind.get("child") or [None])[0]
     if check(child is not None, f"{tag}: no child line") and fork:
         cpid = num(child.get("pid"))
@@ -155,7 +184,7 @@ def check_program(prog, lines):
         check(any(c["_name"] == "exit_group" and num(c["pid"]) == cpid and c.get("error_code") == "7"
                   for c in calls), f"{tag}: no exit_group(7) line from the child")
 
-    clone = find("clone")
+    clone = find("clone", clone_flags="0x350f00")
     thread = (by_kind.get("thread") or [None])[0]
     if check(thread is not None, f"{tag}: no thread line") and clone:
         ttid = num(thread.get("tid"))
@@ -177,7 +206,9 @@ def main():
     ap.add_argument("log")
     ap.add_argument("--release", required=True)
     ap.add_argument("--cpus", type=int, default=1)
+    ap.add_argument("--arch", choices=sorted(ARCHES), default="x86_64")
     a = ap.parse_args()
+    arch = ARCHES[a.arch]
 
     gt = []
     with open(a.log, "rb") as f:
@@ -200,12 +231,14 @@ def main():
             parts = l.split(" ")
             if check(len(parts) == 3 and re.fullmatch(r"[0-9a-f]{16}", parts[2]), f"malformed: GT {l}"):
                 ksyms[parts[1]] = int(parts[2], 16)
-    for name in KSYMS_REQUIRED:
+    for name in arch.ksyms:
         if check(name in ksyms, f"no 'GT ksym {name}'"):
-            check(ksyms[name] >= 0xffffffff80000000, f"ksym {name} {ksyms[name]:x} not a kernel address")
-    check("current_task" in ksyms or "pcpu_hot" in ksyms, "neither current_task nor pcpu_hot in GT ksym")
-    if "_text" in ksyms:
-        check(ksyms["_text"] % 0x200000 == 0, f"_text {ksyms['_text']:x} not 2 MiB aligned")
+            check(ksyms[name] >= arch.kernel_min, f"ksym {name} {ksyms[name]:x} not a kernel address")
+    if a.arch == "x86_64":
+        check("current_task" in ksyms or "pcpu_hot" in ksyms, "neither current_task nor pcpu_hot in GT ksym")
+    text, align = arch.text_align
+    if text in ksyms:
+        check(ksyms[text] % align == 0, f"{text} {ksyms[text]:x} not {align:#x} aligned")
 
     for prog in ("lab64", "lab32"):
         lines = []
@@ -214,7 +247,7 @@ def main():
                 kind, _, rest = l[len(prog) + 1:].partition(" ")
                 lines.append((kind, rest))
         if check(lines, f"no 'GT {prog}' lines"):
-            check_program(prog, lines)
+            check_program(arch, prog, lines)
 
     for prog in ("lab64", "lab32", "shcat", "shcat32"):
         check(f"exit prog={prog} status=0" in gt, f"no 'GT exit prog={prog} status=0'")

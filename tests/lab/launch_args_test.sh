@@ -45,6 +45,30 @@ for k in 686 686np; do
   done
 done
 
+# The disk-image guest: its drive and no -kernel, -initrd or -append (when set up).
+if [[ -s $cache/debian.img ]]; then
+  mapfile -t cmd < <("$launch" --disk debian --print-cmd)
+  joined=$(printf '%s\n' "${cmd[@]}")
+  grep -qxF -- "file=$cache/debian.img,format=raw,snapshot=on" <<<"$joined" || fail "--disk debian: no -drive of debian.img"
+  grep -qx -e -kernel -e -initrd -e -append <<<"$joined" && fail "--disk debian: -kernel, -initrd or -append given"
+fi
+
+# The arm64 lab: qemu-system-aarch64, the virt board with -cpu max (no LPA2), the PL011
+# console, the arm64 initramfs; a directory holding an arm64 Image boots the same way.
+for k in arm64-6.1 arm64-6.12; do
+  [[ -s $cache/kernel-$k/vmlinuz && -s $cache/initramfs-arm64.cpio.gz ]] || continue
+  for spec in "$k" "$cache/kernel-$k"; do
+    mapfile -t cmd < <("$launch" --kernel "$spec" --print-cmd)
+    [[ ${cmd[0]:-} == */qemu-system-aarch64 ]] || fail "--kernel $spec: not qemu-system-aarch64: ${cmd[0]:-}"
+    joined=$(printf '%s\n' "${cmd[@]}")
+    for want in "$cache/kernel-$k/vmlinuz" "$cache/initramfs-arm64.cpio.gz" virt max,lpa2=off; do
+      grep -qxF -- "$want" <<<"$joined" || fail "--kernel $spec: --print-cmd lacks '$want'"
+    done
+    append=$(grep -A1 -x -- '-append' <<<"$joined" | tail -n 1)
+    [[ $append == *console=ttyAMA0* && $append != *nokaslr* ]] || fail "--kernel $spec: kernel command line '$append'"
+  done
+done
+
 # Bad options: non-zero exit and exactly one line on stderr.
 bad() {
   local out rc
@@ -59,6 +83,9 @@ bad --kernel 6.1 --mem 0
 bad --kernel 6.1 --timeout soon
 bad --kernel 6.1 --bogus
 bad --kernel 6.1 --log
+bad --disk "$tmp/no-such.img"
+bad --disk debian --kernel 6.1
+bad --disk debian --workload bench
 
 # The wrapper's status comes back (the wrapper here does not start QEMU).
 out=$("$launch" --kernel 6.1 --log "$tmp/w.log" -- sh -c 'exit 3' wrapper 2>&1); rc=$?
