@@ -3,13 +3,17 @@
 // where that kernel's image starts; profile_from_memory then locates the image,
 // finds kallsyms by their shape, reads linux_banner, .BTF and vmcoreinfo through the
 // pointers it finds there. Also the BTF-header finder and the vmcoreinfo parser on
-// the raw bytes. Seeds: the synthetic kernels of tests/profile/synthetic_kernel.hpp.
+// the raw bytes; and oslinux::ProfileProbe as the QEMU module runs it (waiting for
+// vmcoreinfo, a cache directory that does not exist), and the build-id note walker.
+// Seeds: the synthetic kernels of tests/profile/synthetic_kernel.hpp.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
+#include "os/linux/profile_probe.hpp"
+#include "profile/elf.hpp"
 #include "profile/guest_btf.hpp"
 #include "profile/memory_profile.hpp"
 #include "seed_writer.hpp"
@@ -19,6 +23,25 @@
 using vmitrace::test::SyntheticKernel;
 
 namespace {
+
+// A kernel-mode vCPU over the input's memory (paging on).
+class FuzzVcpu : public vmitrace::vmi::Vcpu {
+ public:
+  FuzzVcpu(const vmitrace::test::SparseMemory& m, unsigned ptr, uint64_t ip) : m_(m), ptr_(ptr), ip_(ip) {}
+  unsigned index() const override { return 0; }
+  bool read_reg(vmitrace::vmi::Reg r, uint64_t& out) override {
+    out = r == vmitrace::vmi::Reg::cr0 ? 0x80000001u : r == vmitrace::vmi::Reg::rip ? ip_ : 0;
+    return true;
+  }
+  size_t read_virt(uint64_t va, void* buf, size_t len) override { return m_.read(va, buf, len); }
+  uint64_t timestamp_ns() override { return 0; }
+  unsigned pointer_size() const override { return ptr_; }
+
+ private:
+  const vmitrace::test::SparseMemory& m_;
+  unsigned ptr_;
+  uint64_t ip_;
+};
 
 void write_seeds(const char* dir) {
   for (unsigned ptr : {8u, 4u}) {
@@ -46,7 +69,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)vmitrace::profile::profile_from_memory(m.guest(i386 ? 4 : 8, base + 8), "fuzz-vm");
   } catch (const vmitrace::Error&) {
   }
+  // The QEMU module's way: never throws; waits (retry) or settles.
+  FuzzVcpu cpu(m, i386 ? 4 : 8, base + 8);
+  vmitrace::oslinux::ProfileProbe probe({"fuzz-vm", true, "/nonexistent/vmitrace-fuzz-cache", ""});
+  for (int i = 0; i < 3 && probe.offer(cpu) == vmitrace::oslinux::ProfileProbe::Step::retry; ++i) {
+  }
+  (void)vmitrace::profile::gnu_build_id(data, size);
+  (void)vmitrace::profile::vmcoreinfo_hex(std::string_view(reinterpret_cast<const char*>(data), size), "SYMBOL(_stext)");
   (void)vmitrace::profile::find_btf_blob(data, size);
-  (void)vmitrace::profile::vmcoreinfo_kernel_offset(std::string_view(reinterpret_cast<const char*>(data), size));
+  (void)vmitrace::profile::vmcoreinfo_hex(std::string_view(reinterpret_cast<const char*>(data), size), "KERNELOFFSET");
   return 0;
 }

@@ -49,6 +49,7 @@ namespace fs = std::filesystem;
 struct RunOptions {
   TraceOptions trace;
   std::string debug_file;  // DWARF vmlinux for building the profile of a kernel without BTF
+  std::string profile_from;  // without -r: "kernel-file" (-kernel IMAGE) or "memory"; "": the first that applies
   std::string plugin;      // the QEMU module
   std::vector<std::string> qemu;
 };
@@ -109,16 +110,27 @@ int run(const RunOptions& r) {
                        {"the --debug-file", r.debug_file}});
   check_qemu(r.qemu[0]);
 
-  std::string profile;
+  // The profile: -r, else built from the -kernel image (cached), else built by the
+  // QEMU module from guest memory once the kernel runs (cached by its banner and build id).
+  std::string profile, memory_cache;
+  const std::string kernel = find_kernel_arg(r.qemu);
   if (!o.profile_path.empty() && !r.debug_file.empty())
     throw Error("--debug-file", "builds the profile from QEMU's -kernel image: give it or -r PROFILE, not both");
+  if (!o.profile_path.empty() && !r.profile_from.empty())
+    throw Error("--profile-from", "says where to build the profile from: give it or -r PROFILE, not both");
+  const std::string from = r.profile_from.empty() ? (kernel.empty() ? "memory" : "kernel-file") : r.profile_from;
   if (!o.profile_path.empty()) {
     profile = absolute(o.profile_path);
-  } else {
-    std::string kernel = find_kernel_arg(r.qemu);
+  } else if (from == "kernel-file") {
     if (kernel.empty())
-      throw Error("run", "no profile: give -r PROFILE, or boot a -kernel IMAGE to build one from");
+      throw Error("--profile-from kernel-file", "no -kernel IMAGE on QEMU's command line to build the profile from "
+                                                "(give -r PROFILE, or build it from guest memory: --profile-from memory)");
     profile = profile_for_kernel(kernel, r.debug_file);
+  } else {
+    if (!r.debug_file.empty())
+      throw Error("--debug-file", "builds the profile from QEMU's -kernel image, not from guest memory "
+                                  "(--profile-from kernel-file)");
+    memory_cache = profile_cache_dir();
   }
 
   // What the plugin would refuse inside QEMU (an empty filter, a profile it cannot
@@ -127,9 +139,13 @@ int run(const RunOptions& r) {
   {
     syscalls::TracerConfig check{o};
     check.profile_path = profile;
+    check.profile_cache = memory_cache;
     check.warn_unknown_filter_names = false;  // the tracer warns, once
     syscalls::validate(check);
   }
+  if (!memory_cache.empty())
+    fmt::print(stderr, "vmitrace: no profile given: the QEMU module builds it from guest memory once the kernel "
+                       "runs (cached in {})\n", memory_cache);
   // Opened (truncated) only once every input is read and checked: a run that fails
   // at start leaves an existing output untouched.
   check_ring_fits(t);
@@ -151,6 +167,7 @@ int run(const RunOptions& r) {
   // Paths as QEMU's working directory may not resolve them.
   options::ModuleArgs margs{"/proc/self/fd/" + std::to_string(ring_fd), t.backpressure == "block", o};
   margs.capture.profile_path = profile;
+  margs.capture.profile_cache = memory_cache;
   if (!o.filter_file.empty()) margs.capture.filter_file = absolute(o.filter_file);
   if (!o.win32k_profile.empty()) margs.capture.win32k_profile = absolute(o.win32k_profile);
   std::vector<std::string> args = r.qemu;
@@ -242,7 +259,12 @@ void add_run_command(CLI::App& app) {
              "(like strace -- cmd).");
   add_trace_options(*cmd, o->trace);
   cmd->get_option("--profile")
-      ->description("ISF profile of the guest kernel (default: built from QEMU's -kernel image, cached)");
+      ->description("ISF profile of the guest kernel (default: built from QEMU's -kernel image, else from guest "
+                    "memory once the kernel runs; cached)");
+  cmd->add_option("--profile-from", o->profile_from,
+                  "Without -r, build the profile from QEMU's -kernel image (kernel-file, the default when there "
+                  "is one) or from the running kernel's memory (memory: kallsyms and .BTF as it keeps them)")
+      ->check(CLI::IsMember({"kernel-file", "memory"}));
   cmd->add_option("--debug-file", o->debug_file,
                   "vmlinux with DWARF of the -kernel image (its -dbg package), for kernels without BTF "
                   "(e.g. Debian's i386 686-pae); used when the profile is built from -kernel");
@@ -252,6 +274,7 @@ void add_run_command(CLI::App& app) {
   cmd->footer(
       "Examples:\n"
       "  vmitrace run -- qemu-system-x86_64 -kernel vmlinuz -initrd initrd.gz -nographic\n"
+      "  vmitrace run -- qemu-system-x86_64 -drive file=debian.img,format=raw -nographic\n"
       "  vmitrace run -r kernel.json -o kv --output log.txt -- qemu-system-x86_64 ...\n"
       "Exit status: QEMU's (128+N if it was killed by signal N).");
   cmd->callback([o] { exit_status = run(*o); });

@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/write_file.hpp"
+#include "profile/cache_name.hpp"
 #include "profile/kernel_image.hpp"
 #include "profile/profile.hpp"
 
@@ -43,16 +44,10 @@ std::string file_identity(const std::string& file) {
          std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
 }
 
-// FNV-1a over the identities of the image and the debug file.
 std::string cache_key(const std::string& image, const std::string& debug_file) {
   std::string id = file_identity(image);
   if (!debug_file.empty()) id += "|debug|" + file_identity(debug_file);
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : id) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return fmt::format("{}-{:016x}.json", fs::path(image).filename().string(), h);
+  return profile::cache_file_name(fs::path(image).filename().string(), id);
 }
 
 }  // namespace
@@ -67,6 +62,14 @@ std::string find_kernel_arg(const std::vector<std::string>& args) {
   return {};
 }
 
+std::string profile_cache_dir() {
+  std::string dir = cache_dir();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(dir, "cannot create profile cache: " + ec.message());
+  return dir;
+}
+
 std::string profile_for_kernel(const std::string& image, const std::string& debug_file) {
   check_readable_file(image);
   if (!debug_file.empty()) check_readable_file(debug_file);
@@ -76,9 +79,7 @@ std::string profile_for_kernel(const std::string& image, const std::string& debu
     fmt::print(stderr, "vmitrace: profile {} (cached, from {})\n", path, image);
     return path;
   }
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(dir, "cannot create profile cache: " + ec.message());
+  profile_cache_dir();
   auto t0 = std::chrono::steady_clock::now();
   profile::BuildOptions bo;
   bo.debug_file = debug_file;

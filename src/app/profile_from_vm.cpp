@@ -3,63 +3,30 @@
 #include <fmt/core.h>
 
 #include <atomic>
-#include <chrono>
 #include <optional>
 
 #include "backends/gdb/gdb_backend.hpp"
 #include "common/error.hpp"
 #include "os/linux/kernel.hpp"
-#include "profile/memory_profile.hpp"
+#include "os/linux/profile_probe.hpp"
 
 namespace vmitrace::app {
 
-namespace {
-
-// A vCPU in kernel mode may still be on KPTI's user page tables (entry code):
-// such an offer sees no kernel image and is retried after the guest ran a little.
-constexpr int kMaxOffers = 50;
-
-std::string grouped(uint64_t n) {
-  std::string s = std::to_string(n);
-  for (int i = int(s.size()) - 3; i > 0; i -= 3) s.insert(size_t(i), ",");
-  return s;
-}
-
-}  // namespace
-
 profile::Profile profile_from_backend(gdb::GdbBackend& backend, const FromVmOptions& o) {
-  auto t0 = std::chrono::steady_clock::now();
   std::atomic<bool> stop{false};
-  std::optional<profile::Profile> built;
-  profile::MemoryProfileInfo info;
-  std::string error;
-  int offers = 0;
+  oslinux::ProfileProbe probe({o.endpoint, false, "", o.guest_ram.empty() ? "through the stub" : "from " + o.guest_ram});
+  oslinux::ProfileProbe::Step step = oslinux::ProfileProbe::Step::retry;
   backend.when_in_kernel(oslinux::kKernelSpace, [&](vmi::Vcpu& cpu) {
-    uint64_t ip = 0;
-    cpu.read_reg(vmi::Reg::rip, ip);
-    profile::GuestMemory mem{[&cpu](uint64_t va, void* buf, size_t len) { return cpu.read_virt(va, buf, len); },
-                             cpu.pointer_size(), ip};
-    try {
-      built = profile::profile_from_memory(mem, o.endpoint, &info);
-    } catch (const profile::KernelNotMapped& e) {
-      if (++offers < kMaxOffers) return false;
-      error = e.what();
-    } catch (const Error& e) {
-      error = e.what();
-    }
+    step = probe.offer(cpu);
+    if (step == oslinux::ProfileProbe::Step::retry) return false;
     stop.store(true);
     return true;
   });
   backend.run(stop);
-  if (!built) throw Error(error.empty() ? o.endpoint + ": no vCPU reached kernel mode" : error);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  fmt::print(stderr,
-             "vmitrace: profile from guest memory: Linux {}, {} symbols, {} types, {:.1f} s ({:.1f} MiB read "
-             "{}; KASLR offset {:#x})\n",
-             info.release, grouped(built->symbols.size()), grouped(built->user_types.size()), secs,
-             double(info.bytes_read) / (1 << 20), o.guest_ram.empty() ? "through the stub" : "from " + o.guest_ram,
-             info.kaslr_offset);
-  return std::move(*built);
+  if (step == oslinux::ProfileProbe::Step::failed) throw Error(probe.error());
+  if (step != oslinux::ProfileProbe::Step::done) throw Error(o.endpoint + ": no vCPU reached kernel mode");
+  fmt::print(stderr, "vmitrace: {}\n", probe.summary());
+  return probe.take();
 }
 
 profile::Profile profile_from_vm(const FromVmOptions& o) {

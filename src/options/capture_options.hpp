@@ -13,7 +13,8 @@ inline constexpr uint32_t kMaxBufferCapture = 8192;  // --capture-buffers 0..819
 inline constexpr uint32_t kMaxRateLimit = 10000000;  // --rate-limit 0..10^7
 
 struct CaptureOptions {
-  std::string profile_path;          // ISF of the guest kernel
+  std::string profile_path;          // ISF of the guest kernel; "": built from guest memory (Linux)
+  std::string profile_cache;         // without profile_path: where profiles built from memory are kept
   std::string filter_file;           // syscalls_filter_file; empty = every syscall
   std::string win32k_profile;        // Windows: ISF of win32k(full).sys; empty = nt only
   bool disable_sysret = false;       // no return hooks at all

@@ -45,7 +45,10 @@ uint32_t parse_number(std::string_view key, std::string_view v, uint32_t min, ui
 std::string encode_module_args(const std::string& module_path, const ModuleArgs& a) {
   const CaptureOptions& c = a.capture;
   // file= named explicitly: a module path with '=' in it is not taken for a key.
-  std::string s = "file=" + escape(module_path) + ",ring=" + escape(a.ring) + ",profile=" + escape(c.profile_path);
+  std::string s = "file=" + escape(module_path) + ",ring=" + escape(a.ring);
+  // No profile: built from guest memory, kept in the cache directory.
+  if (!c.profile_path.empty()) s += ",profile=" + escape(c.profile_path);
+  if (!c.profile_cache.empty()) s += ",profile_cache=" + escape(c.profile_cache);
   if (!c.filter_file.empty()) s += ",filter=" + escape(c.filter_file);
   if (!c.win32k_profile.empty()) s += ",win32k=" + escape(c.win32k_profile);
   s += std::string(",sysret=") + on_off(!c.disable_sysret) + ",strlen=" + std::to_string(c.string_limit) +
@@ -67,6 +70,7 @@ ModuleArgs parse_module_args(int argc, const char* const* argv) {
     if (!seen.emplace(key).second) throw Error("qemu plugin", "argument " + std::string(key) + " given twice");
     if (key == "ring") a.ring = val;
     else if (key == "profile") c.profile_path = val;
+    else if (key == "profile_cache") c.profile_cache = val;
     else if (key == "filter") c.filter_file = val;
     else if (key == "win32k") c.win32k_profile = val;
     else if (key == "sysret") c.disable_sysret = !parse_bool(key, val);
@@ -82,7 +86,8 @@ ModuleArgs parse_module_args(int argc, const char* const* argv) {
     }
   }
   if (a.ring.empty()) throw Error("qemu plugin", "missing argument ring=PATH");
-  if (c.profile_path.empty()) throw Error("qemu plugin", "missing argument profile=PATH");
+  if (c.profile_path.empty() == c.profile_cache.empty())
+    throw Error("qemu plugin", "expected one of profile=PATH and profile_cache=DIR (a profile from guest memory)");
   return a;
 }
 

@@ -12,8 +12,8 @@ namespace vmitrace::options {
 struct ModuleArgs {
   std::string ring;        // ring=PATH: the shared-memory event ring (required)
   bool block = true;       // backpressure=block|drop
-  CaptureOptions capture;  // profile= (required), filter=, win32k=, sysret=, strlen=,
-                           // fdpaths=, bufs=, ratelimit=
+  CaptureOptions capture;  // profile= or profile_cache= (one of them), filter=, win32k=,
+                           // sysret=, strlen=, fdpaths=, bufs=, ratelimit=
 
   bool operator==(const ModuleArgs&) const = default;
 };

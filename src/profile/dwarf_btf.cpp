@@ -18,14 +18,6 @@
 namespace vmitrace::profile {
 namespace {
 
-constexpr uint32_t kNtGnuBuildId = 3;
-
-uint32_t rd32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
 // A temporary directory removed with everything in it when the scope ends.
 struct TempDir {
   std::string path;
@@ -61,27 +53,9 @@ std::string first_line(const std::string& log_path) {
 }  // namespace
 
 std::optional<std::string> elf_build_id(const uint8_t* data, const ElfImage& elf) {
-  for (const auto& s : elf.sections()) {
-    if (s.type != 7 /* SHT_NOTE */ || s.size == 0) continue;
-    const uint8_t* p = data + s.offset;
-    uint64_t left = s.size;
-    while (left >= 12) {
-      uint32_t namesz = rd32(p), descsz = rd32(p + 4), type = rd32(p + 8);
-      uint64_t name_al = (uint64_t(namesz) + 3) & ~3ull, desc_al = (uint64_t(descsz) + 3) & ~3ull;
-      if (name_al > left - 12 || desc_al > left - 12 - name_al) break;
-      const uint8_t* name = p + 12;
-      const uint8_t* desc = name + name_al;
-      if (type == kNtGnuBuildId && namesz == 4 && std::memcmp(name, "GNU", 4) == 0 && descsz > 0 &&
-          descsz <= 64) {
-        static const char kHex[] = "0123456789abcdef";
-        std::string id;
-        for (uint32_t i = 0; i < descsz; ++i) id += {kHex[desc[i] >> 4], kHex[desc[i] & 15]};
-        return id;
-      }
-      p = desc + desc_al;
-      left -= 12 + name_al + desc_al;
-    }
-  }
+  for (const auto& s : elf.sections())
+    if (s.type == 7 /* SHT_NOTE */ && s.size != 0)
+      if (auto id = gnu_build_id(data + s.offset, size_t(s.size))) return id;
   return std::nullopt;
 }
 

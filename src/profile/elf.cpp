@@ -101,4 +101,31 @@ std::optional<uint64_t> ElfImage::offset_of(uint64_t addr) const {
   return s->offset + (addr - s->addr);
 }
 
+std::optional<std::string> gnu_build_id(const uint8_t* notes, size_t size) {
+  constexpr uint32_t kNtGnuBuildId = 3;
+  auto rd32 = [](const uint8_t* q) {
+    uint32_t v;
+    std::memcpy(&v, q, 4);
+    return v;
+  };
+  const uint8_t* p = notes;
+  uint64_t left = size;
+  while (left >= 12) {
+    uint32_t namesz = rd32(p), descsz = rd32(p + 4), type = rd32(p + 8);
+    uint64_t name_al = (uint64_t(namesz) + 3) & ~3ull, desc_al = (uint64_t(descsz) + 3) & ~3ull;
+    if (name_al > left - 12 || desc_al > left - 12 - name_al) break;
+    const uint8_t* name = p + 12;
+    const uint8_t* desc = name + name_al;
+    if (type == kNtGnuBuildId && namesz == 4 && std::memcmp(name, "GNU", 4) == 0 && descsz > 0 && descsz <= 64) {
+      static const char kHex[] = "0123456789abcdef";
+      std::string id;
+      for (uint32_t i = 0; i < descsz; ++i) id += {kHex[desc[i] >> 4], kHex[desc[i] & 15]};
+      return id;
+    }
+    p = desc + desc_al;
+    left -= 12 + name_al + desc_al;
+  }
+  return std::nullopt;
+}
+
 }  // namespace vmitrace::profile

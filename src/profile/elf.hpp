@@ -20,6 +20,11 @@ struct ElfSection {
   uint32_t link = 0;    // sh_link (SYMTAB: its string table's index)
 };
 
+// The GNU build id (an NT_GNU_BUILD_ID note named "GNU") among the ELF notes in
+// [notes, notes+size), as lower-case hex; nullopt when there is none. Each note's
+// lengths are checked against the bytes left (a .notes section, or guest memory).
+std::optional<std::string> gnu_build_id(const uint8_t* notes, size_t size);
+
 class ElfImage {
  public:
   // Throws Error(what, problem) when the buffer is not a well-formed ELF.

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "profile/guest_btf.hpp"
+#include "profile/elf.hpp"
 #include "profile/kernel_image.hpp"
 
 namespace vmitrace::profile {
@@ -23,6 +24,10 @@ constexpr uint64_t kBtfChunk = 1ull << 20;
 constexpr uint64_t kBtfSearch = 32ull << 20;
 // Where KASLR moves kernel text (the link-time window holds the same range).
 constexpr uint64_t kTextWindow64 = 0xffffffff80000000ull, kTextWindowEnd64 = 0xffffffffc0000000ull;
+
+constexpr uint64_t kMaxNotes = 4096;  // .notes: Xen, build id and Linux notes, a few hundred bytes
+constexpr char kImageRoute[] = " (build the profile from the kernel image: `vmitrace profile IMAGE -o k.json`, "
+                               "then give it with -r)";
 
 const char kDigitTokens[] = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009";  // as kallsyms.cpp looks for
 
@@ -128,14 +133,13 @@ std::vector<uint8_t> read_btf(const GuestMemory& mem, uint64_t start, uint64_t s
 
 }  // namespace
 
-std::optional<uint64_t> vmcoreinfo_kernel_offset(std::string_view text) {
-  static constexpr std::string_view kKey = "KERNELOFFSET=";
+std::optional<uint64_t> vmcoreinfo_hex(std::string_view text, std::string_view key) {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t eol = text.find('\n', pos);
     std::string_view line = text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
-    if (line.substr(0, kKey.size()) == kKey) {
-      std::string_view v = line.substr(kKey.size());
+    if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == '=') {
+      std::string_view v = line.substr(key.size() + 1);
       if (v.empty() || v.size() > 16) return std::nullopt;
       uint64_t r = 0;
       for (char c : v) {
@@ -151,7 +155,9 @@ std::optional<uint64_t> vmcoreinfo_kernel_offset(std::string_view text) {
   return std::nullopt;
 }
 
-Profile profile_from_memory(const GuestMemory& mem, const std::string& what, MemoryProfileInfo* info) {
+std::string RunningKernel::identity() const { return banner + "\nbuild-id " + (build_id.empty() ? "none" : build_id); }
+
+RunningKernel read_running_kernel(const GuestMemory& mem, const std::string& what) {
   const bool is64 = mem.pointer_size == 8;
   std::optional<GuestImage> img = GuestImage::locate(mem);
   if (!img)
@@ -159,28 +165,26 @@ Profile profile_from_memory(const GuestMemory& mem, const std::string& what, Mem
                                            " (not a Linux guest?)"
                                      : "no kernel mapped at the vCPU's kernel-mode instruction pointer");
   size_t tables_at = 0;
-  std::vector<KernelSymbol> syms = kallsyms_of(*img, is64, what, &tables_at);
+  RunningKernel k;
+  k.is64 = is64;
+  k.symbols = kallsyms_of(*img, is64, what, &tables_at);
   std::unordered_map<std::string_view, uint64_t> at;
-  for (const auto& s : syms) at.try_emplace(s.name, s.address);
+  for (const auto& s : k.symbols) at.try_emplace(s.name, s.address);
   auto need = [&](std::string_view name) { return at.count(name) != 0; };
   // Kernels without CONFIG_KALLSYMS_ALL (Debian's 686-pae) list text symbols only.
   const bool data_symbols = need("linux_banner");
 
-  std::string banner = data_symbols ? read_cstring(mem, at["linux_banner"], kMaxBanner) : banner_in(*img);
-  if (banner.rfind("Linux version ", 0) != 0)
+  k.banner = data_symbols ? read_cstring(mem, at["linux_banner"], kMaxBanner) : banner_in(*img);
+  if (k.banner.rfind("Linux version ", 0) != 0)
     throw Error(what, data_symbols ? "linux_banner in guest memory (" + hex(at["linux_banner"]) + ") is not a Linux banner"
                                    : std::string("no Linux banner in the kernel image in guest memory"));
-  std::string release = release_of(banner);
-  std::string kernel = "Linux " + release;
-
-  const std::string image_route = " (build the profile from the kernel image: `vmitrace profile IMAGE -o k.json`, "
-                                  "then give it with -r)";
+  k.release = release_of(k.banner);
+  const std::string kernel = "Linux " + k.release;
   const std::string no_btf = kernel + " has no BTF in guest memory (kernel built without CONFIG_DEBUG_INFO_BTF): "
                              "build its profile from the image with --debug-file (the linux-image-*-dbg package's "
                              "vmlinux), then give it with -r";
-  std::vector<uint8_t> btf;
   if (need("__start_BTF") && need("__stop_BTF")) {
-    btf = read_btf(mem, at["__start_BTF"], at["__stop_BTF"], what);
+    k.btf = read_btf(mem, at["__start_BTF"], at["__stop_BTF"], what);
   } else if (data_symbols) {
     throw Error(what, no_btf);
   } else {
@@ -190,47 +194,82 @@ Profile profile_from_memory(const GuestMemory& mem, const std::string& what, Mem
     auto blob = find_btf_blob(b.data() + tables_at, b.size() - tables_at);
     if (!blob) throw Error(what, no_btf);
     throw Error(what, "the kallsyms in guest memory have no data symbols (kernel without CONFIG_KALLSYMS_ALL), so "
-                      "the KASLR offset cannot be found" + image_route);
+                      "the KASLR offset cannot be found" + std::string(kImageRoute));
   }
+  if (need("__start_notes") && need("__stop_notes") && at["__stop_notes"] > at["__start_notes"]) {
+    std::vector<uint8_t> notes(size_t(std::min<uint64_t>(at["__stop_notes"] - at["__start_notes"], kMaxNotes)));
+    notes.resize(mem.read(at["__start_notes"], notes.data(), notes.size()));
+    k.build_id = gnu_build_id(notes.data(), notes.size()).value_or("");
+  }
+  k.image_base = img->base();
+  k.bytes_read = img->bytes_read() + k.btf.size();
+  k.text = need("_text") ? at["_text"] : img->base();
+  k.vmcoreinfo_data = need("vmcoreinfo_data") ? at["vmcoreinfo_data"] : 0;
+  k.stext = need("_stext") ? at["_stext"] : 0;
+  return k;
+}
 
-  // The KASLR offset: only the kernel knows it; it writes it in vmcoreinfo.
-  std::optional<uint64_t> offset;
-  if (need("vmcoreinfo_data")) {
-    uint64_t note = 0;
-    if (mem.read(at["vmcoreinfo_data"], &note, mem.pointer_size) == mem.pointer_size && note)
-      offset = vmcoreinfo_kernel_offset(read_cstring(mem, note, kVmcoreinfoBytes));
-    else if (is64)  // allocated by an early initcall
-      throw Error(what, "cannot tell the KASLR offset of " + kernel +
-                            ": vmcoreinfo is not set up yet (the kernel is still booting?); try again once it "
-                            "has booted, or give a profile with -r");
-  }
-  if (!offset || !is64)
+std::optional<uint64_t> running_kaslr_offset(const GuestMemory& mem, const RunningKernel& k, const std::string& what,
+                                             bool* incomplete) {
+  // Only the kernel knows the KASLR offset; it writes it in vmcoreinfo.
+  const std::string kernel = "Linux " + k.release;
+  if (!k.is64 || !k.vmcoreinfo_data)
     throw Error(what, "cannot tell the KASLR offset of " + kernel +
-                          " (no KERNELOFFSET in vmcoreinfo: kernel without CONFIG_CRASH_CORE?)" + image_route);
-  uint64_t text = need("_text") ? at["_text"] : img->base();
-  if (*offset % kStep != 0 || text - *offset < kTextWindow64 || text - *offset >= kTextWindowEnd64)
-    throw Error(what, "vmcoreinfo's KERNELOFFSET=" + hex(*offset) + " does not fit _text at " + hex(text));
-  for (auto& s : syms)  // per-CPU symbols keep their offsets: KASLR moves only the image
-    if (s.address >= kTextWindow64 && s.address < kTextWindowEnd64) s.address -= *offset;
+                          " (no KERNELOFFSET in vmcoreinfo: kernel without CONFIG_CRASH_CORE?)" + kImageRoute);
+  uint64_t note = 0;
+  if (mem.read(k.vmcoreinfo_data, &note, 8) != 8 || !note) return std::nullopt;  // allocated by an early initcall
+  const std::string text = read_cstring(mem, note, kVmcoreinfoBytes);
+  // Before the kernel cleared its .bss, the pointer may lead to a previous boot's note.
+  auto stext = vmcoreinfo_hex(text, "SYMBOL(_stext)");
+  if (k.stext && stext && *stext != k.stext) return std::nullopt;
+  auto offset = vmcoreinfo_hex(text, "KERNELOFFSET");
+  if (!offset && incomplete) {
+    *incomplete = true;
+    return std::nullopt;
+  }
+  if (!offset)
+    throw Error(what, "cannot tell the KASLR offset of " + kernel +
+                          " (no KERNELOFFSET in vmcoreinfo: kernel without CONFIG_CRASH_CORE?)" + kImageRoute);
+  if (*offset % kStep != 0 || k.text - *offset < kTextWindow64 || k.text - *offset >= kTextWindowEnd64)
+    throw Error(what, "vmcoreinfo's KERNELOFFSET=" + hex(*offset) + " does not fit _text at " + hex(k.text));
+  return offset;
+}
 
+Profile assemble_memory_profile(RunningKernel k, uint64_t kaslr_offset, const std::string& what,
+                                MemoryProfileInfo* info) {
+  for (auto& s : k.symbols)  // per-CPU symbols keep their offsets: KASLR moves only the image
+    if (s.address >= kTextWindow64 && s.address < kTextWindowEnd64) s.address -= kaslr_offset;
   ProfileParts parts;
-  parts.btf = btf.data();
-  parts.btf_size = btf.size();
+  parts.btf = k.btf.data();
+  parts.btf_size = k.btf.size();
   parts.btf_what = what + " (.BTF in guest memory)";
-  parts.is_64bit = is64;
-  parts.symbols = std::move(syms);
-  parts.banner = std::move(banner);
+  parts.is_64bit = k.is64;
+  parts.symbols = std::move(k.symbols);
+  parts.banner = k.banner;
   parts.symbols_kind = "symtab";
   parts.symbols_name = "guest memory";
   parts.source = what;
   Profile p = assemble_linux_profile(parts);
   if (info) {
-    info->release = release;
-    info->image_base = img->base();
-    info->kaslr_offset = *offset;
-    info->bytes_read = img->bytes_read() + btf.size();
+    info->release = k.release;
+    info->image_base = k.image_base;
+    info->kaslr_offset = kaslr_offset;
+    info->bytes_read = k.bytes_read;
   }
   return p;
+}
+
+Error vmcoreinfo_not_set_up(const std::string& what, const RunningKernel& k) {
+  return Error(what, "cannot tell the KASLR offset of Linux " + k.release +
+                         ": vmcoreinfo is not set up yet (the kernel is still booting?); try again once it "
+                         "has booted, or give a profile with -r");
+}
+
+Profile profile_from_memory(const GuestMemory& mem, const std::string& what, MemoryProfileInfo* info) {
+  RunningKernel k = read_running_kernel(mem, what);
+  std::optional<uint64_t> offset = running_kaslr_offset(mem, k, what);
+  if (!offset) throw vmcoreinfo_not_set_up(what, k);
+  return assemble_memory_profile(std::move(k), *offset, what, info);
 }
 
 }  // namespace vmitrace::profile

@@ -13,9 +13,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.hpp"
 #include "profile/guest_image.hpp"
+#include "profile/kernel_image.hpp"
 #include "profile/profile.hpp"
 
 namespace vmitrace::profile {
@@ -34,12 +36,53 @@ struct MemoryProfileInfo {
   uint64_t bytes_read = 0;      // guest bytes read in all
 };
 
+// Steps 1-3: the kernel as it runs (addresses slid), everything but the KASLR offset.
+// All of it is in memory from the kernel's first instruction in the kernel-text
+// window on (the decompressor wrote the whole image).
+struct RunningKernel {
+  std::vector<KernelSymbol> symbols;  // running addresses
+  std::string banner;                 // linux_banner as the guest has it
+  std::string release;                // printable, at most 64 bytes
+  std::string build_id;               // NT_GNU_BUILD_ID from __start_notes.., hex; "" if none
+  std::vector<uint8_t> btf;           // the .BTF section, header checked
+  bool is64 = true;
+  uint64_t image_base = 0, bytes_read = 0;
+  uint64_t text = 0;                  // running _text (the image base without it)
+  uint64_t vmcoreinfo_data = 0;       // running address of the symbol; 0: none
+  uint64_t stext = 0;                 // running _stext; 0: none
+
+  // Names this kernel build (banner and build id): the key of its cached profile.
+  std::string identity() const;
+};
+
 // Throws KernelNotMapped (retry), or Error("WHAT: problem") in one line naming what
-// is missing (no kallsyms, no BTF, no KASLR offset) and the route that works.
+// is missing (no kallsyms, no BTF, no data symbols) and the route that works.
+RunningKernel read_running_kernel(const GuestMemory& mem, const std::string& what);
+
+// Step 4: the KASLR offset the kernel wrote in vmcoreinfo. nullopt while vmcoreinfo is
+// not set up yet (an early initcall does it; a vmcoreinfo whose SYMBOL(_stext) is not
+// the running _stext is a previous boot's, left in memory: not yet either). Throws
+// Error when the kernel cannot tell (no CONFIG_CRASH_CORE, i386, an offset that does
+// not fit _text). The kernel sets the pointer before it writes the note's lines
+// (KERNELOFFSET among the last): with `incomplete`, a note without KERNELOFFSET sets
+// *incomplete and gives nullopt instead of the error (the caller bounds the wait).
+std::optional<uint64_t> running_kaslr_offset(const GuestMemory& mem, const RunningKernel& k, const std::string& what,
+                                             bool* incomplete = nullptr);
+
+// Step 5: link-time addresses, then the file route's assembly.
+Profile assemble_memory_profile(RunningKernel k, uint64_t kaslr_offset, const std::string& what,
+                                MemoryProfileInfo* info = nullptr);
+
+// What the memory route says when the KASLR offset is not there yet (a kernel still
+// booting): one line.
+Error vmcoreinfo_not_set_up(const std::string& what, const RunningKernel& k);
+
+// The three steps; vmcoreinfo not set up yet is an Error too (try again later).
+// Throws KernelNotMapped (retry), or Error("WHAT: problem") in one line.
 Profile profile_from_memory(const GuestMemory& mem, const std::string& what, MemoryProfileInfo* info = nullptr);
 
-// KERNELOFFSET of a vmcoreinfo note text ("KEY=VALUE\n" lines); nullopt when absent
-// or not hexadecimal.
-std::optional<uint64_t> vmcoreinfo_kernel_offset(std::string_view text);
+// The hexadecimal value of KEY in a vmcoreinfo note text ("KEY=VALUE\n" lines, e.g.
+// KERNELOFFSET, SYMBOL(_stext)); nullopt when absent or not hexadecimal.
+std::optional<uint64_t> vmcoreinfo_hex(std::string_view text, std::string_view key);
 
 }  // namespace vmitrace::profile

@@ -2,6 +2,7 @@
 #include "syscalls/tracer.hpp"
 
 #include "profile/profile.hpp"
+#include "syscalls/linux/memory_start.hpp"
 #include "syscalls/linux/tracer.hpp"
 #include "syscalls/windows/tracer.hpp"
 
@@ -21,6 +22,10 @@ struct NoGuest final : vmi::Backend, vmi::EventSink {
 
 std::unique_ptr<Tracer> make_tracer(const TracerConfig& cfg, vmi::Backend& backend,
                                     vmi::EventSink& sink) {
+  if (cfg.profile_path.empty())  // a Linux kernel's, from guest memory once it runs
+    return make_memory_profile_tracer(cfg, backend, [&backend, &sink](const TracerConfig& c, profile::Profile p) {
+      return make_tracer(c, std::move(p), backend, sink);
+    });
   return make_tracer(cfg, profile::Profile::load(cfg.profile_path), backend, sink);
 }
 

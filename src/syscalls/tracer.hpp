@@ -16,7 +16,9 @@ namespace vmitrace::profile { class Profile; }
 namespace vmitrace::syscalls {
 
 // Loads the profile and the filter; throws vmitrace::Error("FILE: problem"), also
-// when the profile has no usable hook point. Never null.
+// when the profile has no usable hook point. Never null. Without cfg.profile_path a
+// Linux kernel's profile is built from guest memory once it runs
+// (syscalls/linux/memory_start.hpp; cfg.profile_cache: where it is kept).
 std::unique_ptr<Tracer> make_tracer(const TracerConfig& cfg, vmi::Backend& backend,
                                     vmi::EventSink& sink);
 // Same with a profile already in memory (tests, profiles built from a kernel image).

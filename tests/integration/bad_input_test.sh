@@ -159,7 +159,7 @@ expect attach-ring-mb "ring-mb: Value 0 not in range" attach -d "unix:$tmp/nosoc
 expect attach-string-limit-alias "string-limit: Value 0 not in range" attach -d "unix:$tmp/nosock" -r "$prof" --string_limit 0
 expect attach-config-twice "at2.conf:2: 'format' is given twice" attach -d "unix:$tmp/nosock" -r "$prof" --config "$(cfg at2 'format = kv\nformat = csv\n')"
 options_of() { "$vt" "$1" --help | grep -o -E '^ +(-[a-zA-Z],)?--[a-z_-]+(,--[a-z_-]+)*' | tr -d ' ' | sort; }
-diff <(options_of run | grep -v -E -- '^--(debug-file|plugin)$') \
+diff <(options_of run | grep -v -E -- '^--(debug-file|profile-from|plugin)$') \
      <(options_of attach | grep -v -E -- '^(-d,--domain|--guest-ram|--machine|--timeout-ms)$') >"$tmp/drift" ||
   { echo "FAIL run and attach options differ: $(cat "$tmp/drift")"; fails=$((fails + 1)); }
 

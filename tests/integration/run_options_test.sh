@@ -38,7 +38,12 @@ expect_error dir-filter "dir" run --syscalls_filter_file "$tmp/dir" -r "$tmp/fil
 expect_error bad-format "format" run -o xml -- $q
 expect_error no-qemu "no-such-qemu" run -r "$tmp/filter.txt" -- "$tmp/no-such-qemu"
 expect_error not-qemu "does not look like QEMU" run -r "$tmp/filter.txt" -- /bin/true
-expect_error no-profile "no profile" run -- $q -nographic
+# Without -r and -kernel the QEMU module builds the profile from guest memory; the
+# choice is checked before QEMU starts.
+expect_error no-kernel-file "profile-from kernel-file: no -kernel IMAGE" run --profile-from kernel-file -- $q -nographic
+expect_error profile-from-and-r "profile-from: .*not both" run --profile-from memory -r "$tmp/filter.txt" -- $q
+expect_error debug-file-memory "debug-file: .*not from guest memory" run --profile-from memory --debug-file "$tmp/filter.txt" -- $q
+expect_error profile-from-bad "profile-from" run --profile-from disk -- $q
 
 # A config file applied on a real guest: kv output, the filter, no sysret.
 if [[ ! -f "$root/.cache/guest/initramfs.cpio.gz" ]]; then

@@ -3,12 +3,19 @@
 the events against the ground truth the guest's workload printed on its console
 (GT lines, guest/README.md).
 
-usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12|686 --variant full|smp2|filter|nosysret|mismatch|width
+usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12|686 --variant full|smp2|filter|nosysret|mismatch|width|memory
 
 686 is the 32-bit lab (i386 686-pae kernel without BTF, under qemu-system-i386): only
 lab32 runs there, and its profile comes from the -dbg package's DWARF (built once into
 .cache/guest/kernel-686/profile.json). `width` runs a profile of the other word size
 (686 on a 64-bit guest, 6.1 on the 32-bit one): a one-line error and a non-zero exit.
+`memory` runs with `--profile-from memory` (the QEMU module builds the profile from
+guest memory, as for a guest booted from a disk image) and an empty profile cache: the
+checks of `full`, the stderr line saying where the profile came from and what it cost,
+the cached ISF equal to `vmitrace profile vmlinuz`'s; then a second, short run of the
+same guest (--max-events) takes the profile from the cache and sees the same first
+events. On 686 (no BTF in memory): a one-line error naming what is missing and the
+routes that work, QEMU stopped, a non-zero exit.
 """
 import argparse
 import json
@@ -311,11 +318,42 @@ def mismatch(a, vmitrace, tmp, run_opts, launch_opts):
     return 1 if failures else 0
 
 
+def memory_run_error(vmitrace, run_opts, launch_opts, env):
+    """686: the profile cannot be built from guest memory (no BTF): one line, the run ends."""
+    cmd = ([os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--workload", "bench", "--", vmitrace,
+           "run", "--profile-from", "memory"] + run_opts + ["--"])
+    p = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, env=env, timeout=600)
+    sys.stderr.write(p.stderr[-2000:])
+    check(p.returncode != 0, "a kernel without BTF did not give a non-zero exit")
+    errors = [l for l in p.stderr.splitlines() if l.startswith("vmitrace: error:")]
+    check(len(errors) == 1, f"not one error line: {errors}")
+    check(errors and "has no BTF in guest memory" in errors[0] and "--debug-file" in errors[0] and
+          "-r" in errors[0], f"the error does not name the missing BTF and the routes: {errors}")
+    check("tracing stopped on the plugin's error" in p.stderr, "no 'tracing stopped' line")
+
+
+def same_guest_from_cache(vmitrace, run_opts, launch_opts, env, first_events, tmp):
+    """A second run of the same guest: the profile comes from the cache."""
+    out = os.path.join(tmp, "cached.jsonl")
+    cmd = ([os.path.join(ROOT, "guest/launch.sh")] + launch_opts[:-2] + ["--timeout", "300", "--", vmitrace, "run",
+           "--profile-from", "memory", "--max-events", "20", "-o", "json", "--output", out, "--"])
+    r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, env=env, timeout=600)
+    sys.stderr.write(r.stderr[-2000:])
+    check(re.search(r"^vmitrace: profile \S+/linux-[^ /]+\.json \(cached, Linux \S+ from guest memory, "
+                    r"[\d.]+ s, [\d.]+ s CPU\)$", r.stderr, re.M) is not None,
+          "second run: no line saying the profile came from the cache")
+    evs = load_events(out) if os.path.exists(out) else []
+    key = lambda e: (e["Plugin"], e["Method"], e["PID"], e["TID"], e["ProcessName"])
+    check(len(evs) == 20 and [key(e) for e in evs] == [key(e) for e in first_events[:20]],
+          f"second run: its first events differ from the first run's: {[key(e) for e in evs][:5]}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--kernel", required=True)
-    ap.add_argument("--variant", default="full", choices=["full", "smp2", "filter", "nosysret", "mismatch", "width"])
+    ap.add_argument("--variant", default="full", choices=["full", "smp2", "filter", "nosysret", "mismatch", "width",
+                                                               "memory"])
     a = ap.parse_args()
     vmitrace = os.path.join(a.build, "vmitrace")
     if not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs.cpio.gz")):
@@ -331,9 +369,19 @@ def main():
     run_opts = ["-o", "json", "--output", events_path]
     launch_opts = ["--kernel", a.kernel, "--log", console_path, "--timeout", "600"]
     capture = 0
+    env = None
+    if a.variant == "memory":  # an empty profile cache of its own
+        env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "cache"))
+        if a.kernel == "686":
+            memory_run_error(vmitrace, run_opts, launch_opts, env)
+            for f in failures:
+                print("FAIL:", f)
+            subprocess.run(["rm", "-rf", tmp])
+            return 1 if failures else 0
+        run_opts += ["--profile-from", "memory"]
     if a.variant == "smp2":
         launch_opts += ["--smp", "2"]
-    if a.variant == "full":  # read buffers at return (the first 16 bytes); Android's user names
+    if a.variant in ("full", "memory"):  # read buffers at return (the first 16 bytes); Android's user names
         capture = 16
         run_opts += ["--capture-buffers", str(capture), "--user-names", "android"]
     if a.variant == "filter":
@@ -350,7 +398,7 @@ def main():
         run_opts += ["-r", profile_686(vmitrace)]
     cmd = [os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--", vmitrace, "run"] + run_opts + ["--"]
     print("running:", " ".join(shlex.quote(c) for c in cmd), flush=True)
-    r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+    r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, env=env)
     sys.stderr.write(r.stderr[-4000:])
     check(r.returncode == 0, f"launch/vmitrace exited {r.returncode}")
     console = open(console_path, errors="replace").read() if os.path.exists(console_path) else ""
@@ -376,9 +424,27 @@ def main():
         check(not any(e["Plugin"] == "sysret" for e in events), "disable_sysret: sysret events present")
     else:
         check(any(e["Plugin"] == "sysret" for e in events), "no sysret events")
-    if a.variant == "full" and not is32:
+    if a.variant == "memory":
+        m = re.search(r"^vmitrace: profile from guest memory: Linux (\S+), [\d,]+ symbols, [\d,]+ types, ([\d.]+) s "
+                      r"\(([\d.]+) s CPU, [\d.]+ MiB read; KASLR offset 0x[0-9a-f]+; saved as (\S+)\)$", r.stderr, re.M)
+        release = open(os.path.join(ROOT, ".cache/guest/kernel-" + a.kernel, "release")).read().strip()
+        if check(m is not None, "no line saying the profile was built from guest memory, and its cost"):
+            check(m.group(1) == release, f"profile line names Linux {m.group(1)}, the guest runs {release}")
+            print(f"profile from guest memory through the QEMU module: {m.group(2)} s wall, {m.group(3)} s CPU")
+            ref = os.path.join(tmp, "file.json")
+            subprocess.run([vmitrace, "profile", os.path.join(ROOT, ".cache/guest/kernel-" + a.kernel, "vmlinuz"),
+                            "--output", ref], check=True, stderr=subprocess.DEVNULL)
+            mem, file = json.load(open(m.group(4))), json.load(open(ref))
+            check(mem["metadata"]["linux"]["symbols"] == [{"kind": "symtab", "name": "guest memory"}],
+                  f"cached profile: metadata.linux.symbols {mem['metadata']['linux'].get('symbols')}")
+            for isf in (mem, file):
+                isf["metadata"]["linux"]["symbols"] = None
+            check(mem == file, "the profile built from guest memory differs from the file route's")
+        if events:
+            same_guest_from_cache(vmitrace, run_opts, launch_opts, env, events, tmp)
+    if a.variant in ("full", "memory") and not is32:
         check_app_uid(events, gt)
-    if a.variant in ("full", "smp2"):
+    if a.variant in ("full", "smp2", "memory"):
         if not is32:  # a 32-bit kernel runs lab32 only
             check_fd_extras(pairs, gt, "lab64", LAB_FILE64, capture)
         check_fd_extras(pairs, gt, "lab32", LAB_FILE32, capture)

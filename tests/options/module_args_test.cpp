@@ -93,6 +93,14 @@ TEST(ModuleArgs, RoundTripsEveryField) {
   EXPECT_EQ(file, "/lib/libvmitrace-qemu.so");
 }
 
+// No profile: built from guest memory and cached in a directory (`run` with no -r, no -kernel).
+TEST(ModuleArgs, RoundTripsProfileFromMemory) {
+  ModuleArgs a;
+  a.ring = "r";
+  a.capture.profile_cache = "/home/u/.cache/vmitrace/profiles,x";
+  EXPECT_EQ(round_trip("m.so", a), a);
+}
+
 TEST(ModuleArgs, RoundTripsDefaults) {
   ModuleArgs a;
   a.ring = "r";
@@ -123,7 +131,8 @@ TEST(ModuleArgs, RejectsBadArguments) {
       EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
     }
   };
-  bad({"ring=r"}, "missing argument profile=PATH");
+  bad({"ring=r"}, "expected one of profile=PATH and profile_cache=DIR");
+  bad({"ring=r", "profile=p", "profile_cache=d"}, "expected one of profile=PATH and profile_cache=DIR");
   bad({"profile=p"}, "missing argument ring=PATH");
   bad({"ring=r", "profile=p", "strlen=0"}, "strlen=0: expected a number from 1 to 8192");
   bad({"ring=r", "profile=p", "strlen=99999999999"}, "strlen=");

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <thread>
 #include <cstring>
 #include <map>
 
@@ -13,6 +15,7 @@
 #include "profile/bzimage.hpp"
 #include "profile/elf.hpp"
 #include "profile/kernel_image.hpp"
+#include "os/linux/profile_probe.hpp"
 #include "profile/memory_profile.hpp"
 #include "sparse_memory.hpp"
 #include "synthetic_kernel.hpp"
@@ -155,7 +158,7 @@ TEST(MemoryProfile, SyntheticKernel) {
   Profile p = profile_from_memory(m.guest(), "synthetic", &info);
   EXPECT_EQ(info.release, "6.1.0-synthetic");
   EXPECT_EQ(info.kaslr_offset, test::SyntheticKernel::kSlide64);
-  EXPECT_EQ(p.symbols.size(), 5u);
+  EXPECT_EQ(p.symbols.size(), 6u);
   EXPECT_EQ(p.symbol("_text"), 0xffffffff81000000ull);
   EXPECT_EQ(p.symbol("linux_banner"), 0xffffffff81000100ull);
   EXPECT_EQ(p.metadata.banner, test::SyntheticKernel::kBanner);
@@ -181,4 +184,136 @@ TEST(MemoryProfile, RepeatedLookAlikesEndInOneLineError) {
   std::string e = test::error_of([&] { profile_from_memory(m.guest(), "vm"); });
   EXPECT_NE(e.find("vm: "), std::string::npos) << e;
   EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+}
+
+// ---- oslinux::ProfileProbe: the memory route as backends run it ----------------
+
+namespace {
+
+// A vCPU in kernel mode over a test's memory (paging on unless told otherwise).
+class MemoryVcpu : public vmi::Vcpu {
+ public:
+  explicit MemoryVcpu(const test::SparseMemory& m) : m_(m) {}
+  unsigned index() const override { return 0; }
+  bool read_reg(vmi::Reg r, uint64_t& out) override {
+    out = r == vmi::Reg::cr0 ? cr0 : r == vmi::Reg::rip ? 0xffffffff81000000ull : 0;
+    return true;
+  }
+  size_t read_virt(uint64_t va, void* buf, size_t len) override {
+    ++reads;
+    return m_.read(va, buf, len);
+  }
+  uint64_t timestamp_ns() override { return 0; }
+  unsigned pointer_size() const override { return 8; }
+  uint64_t cr0 = 0x80050033;
+  uint64_t reads = 0;
+
+ private:
+  const test::SparseMemory& m_;
+};
+
+using Step = oslinux::ProfileProbe::Step;
+
+// Offers until the probe is done or failed, at least 2 ms apart (it looks at
+// vmcoreinfo at most once a millisecond), at most n times.
+Step offer_until_settled(oslinux::ProfileProbe& probe, vmi::Vcpu& cpu, int n = 5) {
+  Step s = Step::retry;
+  for (int i = 0; i < n && s == Step::retry; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    s = probe.offer(cpu);
+  }
+  return s;
+}
+
+}  // namespace
+
+// Early boot as the QEMU module meets it: the image is there, vmcoreinfo not yet, then
+// being written (no KERNELOFFSET line yet), then whole: the probe waits through both
+// and gives the file route's profile, saved in the cache; a second probe of the same
+// kernel takes it from the cache without waiting for vmcoreinfo at all.
+TEST(ProfileProbe, WaitsForVmcoreinfoThenCaches) {
+  const Lab* l = lab("6.1");
+  if (!l) GTEST_SKIP() << "lab kernel absent: " << test::lab_kernel("6.1") << " (guest/setup.sh)";
+  test::TempDir cache;
+  test::SparseMemory m = l->memory;
+  const uint64_t slot = *l->file.symbol("vmcoreinfo_data") + kSlide;
+  uint64_t zero = 0, note = kVmcoreinfo;
+  m.write(slot, &zero, 8);
+  MemoryVcpu cpu(m);
+  oslinux::ProfileProbe probe({"vm", true, cache.path(), ""});
+  cpu.cr0 = 0x10;  // paging off: firmware, nothing read
+  EXPECT_EQ(probe.offer(cpu), Step::retry);
+  EXPECT_EQ(cpu.reads, 0u);
+  cpu.cr0 = 0x80050033;
+  EXPECT_EQ(offer_until_settled(probe, cpu, 3), Step::retry);  // no vmcoreinfo yet
+  m.write(kVmcoreinfo, "OSRELEASE=6.1\n\0", 15);  // being written: no KERNELOFFSET line yet
+  m.write(slot, &note, 8);
+  EXPECT_EQ(offer_until_settled(probe, cpu, 3), Step::retry);
+  // A previous boot's note (another slide): its SYMBOL(_stext) is not the running one.
+  m.write(kVmcoreinfo, "SYMBOL(_stext)=ffffffff81000000\nKERNELOFFSET=0\n\0", 47);
+  EXPECT_EQ(offer_until_settled(probe, cpu, 3), Step::retry);
+  char text[160];
+  int n = std::snprintf(text, sizeof text, "OSRELEASE=x\nSYMBOL(_stext)=%llx\nKERNELOFFSET=%llx\n",
+                        static_cast<unsigned long long>(*l->file.symbol("_stext") + kSlide),
+                        static_cast<unsigned long long>(kSlide));
+  m.write(kVmcoreinfo, text, size_t(n) + 1);
+  ASSERT_EQ(offer_until_settled(probe, cpu), Step::done) << probe.error();
+  EXPECT_FALSE(probe.from_cache());
+  EXPECT_NE(probe.summary().find("profile from guest memory: Linux 6.1.0-"), std::string::npos) << probe.summary();
+  EXPECT_NE(probe.summary().find("saved as " + probe.cache_path()), std::string::npos) << probe.summary();
+  Profile built = probe.take();
+  EXPECT_EQ(built.symbols.size(), l->file.symbols.size());
+  EXPECT_EQ(*built.symbol("_text"), l->text);
+  ASSERT_TRUE(std::filesystem::exists(probe.cache_path()));
+  EXPECT_EQ(std::filesystem::path(probe.cache_path()).filename().string().rfind("linux-6.1.0-", 0), 0u);
+
+  // The next boot of the same kernel (vmcoreinfo not set up): the cached profile.
+  test::SparseMemory early = l->memory;
+  early.write(slot, &zero, 8);
+  MemoryVcpu cpu2(early);
+  oslinux::ProfileProbe again({"vm", true, cache.path(), ""});
+  ASSERT_EQ(again.offer(cpu2), Step::done) << again.error();
+  EXPECT_TRUE(again.from_cache());
+  EXPECT_EQ(again.cache_path(), probe.cache_path());
+  EXPECT_NE(again.summary().find("(cached, Linux 6.1.0-"), std::string::npos) << again.summary();
+  Profile cached = again.take();
+  built.metadata.symbols_name = cached.metadata.symbols_name;
+  EXPECT_EQ(to_isf_json(cached), to_isf_json(built));
+
+  // A damaged cache file: built again (vmcoreinfo needed again) and replaced.
+  cache.file(std::filesystem::path(probe.cache_path()).filename().string(), std::string("{not json"));
+  oslinux::ProfileProbe third({"vm", true, cache.path(), ""});
+  ASSERT_EQ(offer_until_settled(third, cpu), Step::done) << third.error();
+  EXPECT_FALSE(third.from_cache());
+  EXPECT_NE(third.summary().find("the cached one was unreadable"), std::string::npos) << third.summary();
+  EXPECT_NO_THROW(Profile::load(third.cache_path()));
+}
+
+// The gdbstub route (no waiting): vmcoreinfo not set up is a one-line error (a note
+// without KERNELOFFSET is one too: MemoryProfile.DamagedMemoryGivesOneLineErrors).
+TEST(ProfileProbe, NoKaslrOffsetIsAnError) {
+  const Lab* l = lab("6.1");
+  if (!l) GTEST_SKIP() << "lab kernel absent: " << test::lab_kernel("6.1") << " (guest/setup.sh)";
+  test::SparseMemory m = l->memory;
+  uint64_t zero = 0;
+  m.write(*l->file.symbol("vmcoreinfo_data") + kSlide, &zero, 8);
+  MemoryVcpu cpu(m);
+  oslinux::ProfileProbe probe({"vm", false, "", "through the stub"});
+  ASSERT_EQ(probe.offer(cpu), Step::failed);
+  EXPECT_NE(probe.error().find("vmcoreinfo is not set up yet"), std::string::npos) << probe.error();
+  EXPECT_EQ(probe.error().find('\n'), std::string::npos);
+}
+
+// Nothing mapped where a Linux kernel must be: retried (KPTI user page tables), then
+// "not a Linux guest?" after a bounded number of offers.
+TEST(ProfileProbe, NotLinuxAfterBoundedOffers) {
+  test::SparseMemory empty;
+  MemoryVcpu cpu(empty);
+  oslinux::ProfileProbe probe({"vm", true, "", ""});
+  int offers = 0;
+  Step s = Step::retry;
+  while (s == Step::retry && offers < 1000) s = probe.offer(cpu), ++offers;
+  EXPECT_EQ(s, Step::failed);
+  EXPECT_LE(offers, 50);
+  EXPECT_NE(probe.error().find("not a Linux guest?"), std::string::npos) << probe.error();
 }

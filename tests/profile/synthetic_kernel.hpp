@@ -41,7 +41,7 @@ inline std::vector<uint8_t> synthetic_kernel(unsigned ptr) {
   struct Sym {
     const char* name;
     uint64_t off;
-  } syms[] = {{"T_text", 0}, {"Dlinux_banner", 0x100}, {"Dvmcoreinfo_data", 0x300},
+  } syms[] = {{"T_text", 0}, {"Tdo_one_initcall", 0x10}, {"Dlinux_banner", 0x100}, {"Dvmcoreinfo_data", 0x300},
               {"R__start_BTF", 0x400}, {"R__stop_BTF", btf_end}};
   const uint32_t n = sizeof syms / sizeof *syms;
   size_t at = 0x800;

@@ -17,14 +17,21 @@ std::string Tracer::error() const {
   return error_text_;
 }
 
+bool Tracer::keep_error(const std::string& msg) {
+  std::lock_guard lock(mu);
+  if (failed.exchange(true)) return false;
+  error_text_ = msg;
+  return true;
+}
+
 void Tracer::fatal(const std::string& msg) {
-  {
-    std::lock_guard lock(mu);
-    if (failed.exchange(true)) return;
-    error_text_ = msg;
-  }
+  if (!keep_error(msg)) return;
   std::fprintf(stderr, "vmitrace: error: %s\n", msg.c_str());
   if (cfg.on_fatal) cfg.on_fatal(msg);
+}
+
+void Tracer::fatal_printed(const std::string& msg) {
+  if (keep_error(msg) && cfg.on_fatal) cfg.on_fatal(msg);
 }
 
 void Tracer::saw_kernel_code() {

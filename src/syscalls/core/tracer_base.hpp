@@ -63,7 +63,8 @@ class Tracer {
   // The fatal run-time error ("" while none), e.g. the banner mismatch.
   std::string error() const;
 
-  TracerStats stats() const {
+  // Virtual for a tracer that hands over to another (syscalls/linux/memory_start.hpp).
+  virtual TracerStats stats() const {
     TracerStats s;
     s.syscalls = n_syscalls.load();
     s.sysrets = n_sysrets.load();
@@ -75,7 +76,7 @@ class Tracer {
     return s;
   }
   // The processes with the most events dropped by the rate limit (at most n).
-  std::vector<RateLimitedProcess> rate_limited_top(size_t n) const { return limiter.top(n); }
+  virtual std::vector<RateLimitedProcess> rate_limited_top(size_t n) const { return limiter.top(n); }
 
  protected:
   // space: where this OS's kernel code runs (the backend probes vCPUs against it).
@@ -88,6 +89,8 @@ class Tracer {
   // Tracing stops for good: the first message is kept (error()), printed on stderr
   // and passed to cfg.on_fatal; later ones are dropped. Takes mu.
   void fatal(const std::string& msg);
+  // The same for a message already printed (by a tracer this one handed over to).
+  void fatal_printed(const std::string& msg);
   // Start phases for cfg.on_start_phase: kernel code seen (reported once), tracing
   // (sets tracing(); call once the hooks are placed).
   void saw_kernel_code();
@@ -115,6 +118,7 @@ class Tracer {
   const vmi::KernelSpace space_;
   std::atomic<bool> started_{false}, tracing_on_{false}, kernel_seen_{false};
   std::string error_text_;  // under mu
+  bool keep_error(const std::string& msg);  // the first one only; sets failed
 };
 
 }  // namespace vmitrace::syscalls
