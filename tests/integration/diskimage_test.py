@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The disk-image guest (guest/build-debian-image.sh: SeaBIOS, GRUB, Debian's kernel and
 initrd, a Debian bookworm root file system) traced by `vmitrace run` from QEMU's start
-to the guest's power-off, no -kernel on QEMU's command line. One boot, checked three ways:
+to the guest's power-off, with no -kernel on QEMU's command line and no -r (the profile is
+built from guest memory, cache empty). One boot, checked three ways:
 
   boot     vmitrace and the guest end cleanly; the trace holds the initramfs' early user
            space (PID 1 before it execs the root file system's init), the switch to
@@ -161,19 +162,22 @@ def main():
     if a.attach:
         attach_run(vmitrace, tmp)
         return finish(tmp, a.keep)
-    profile = os.path.join(tmp, "debian.json")
     events_path, console_path = os.path.join(tmp, "events.jsonl"), os.path.join(tmp, "console.log")
-    r = subprocess.run([vmitrace, "profile", VMLINUZ, "-o", profile], stderr=subprocess.PIPE, text=True)
-    if r.returncode:
-        print(f"FAIL: vmitrace profile {VMLINUZ}: {r.stderr.strip()}", file=sys.stderr)
-        return 1
+    # No -r, no -kernel: the QEMU module builds the profile from guest memory (an empty
+    # profile cache, so the memory route runs rather than a cached profile).
+    cache = os.path.join(tmp, "cache")
     cmd = [os.path.join(ROOT, "guest/launch.sh"), "--disk", "debian", "--log", console_path, "--timeout", "900",
-           "--", vmitrace, "run", "-r", profile, "--args", "rich", "--capture-buffers", "256",
+           "--", vmitrace, "run", "--args", "rich", "--capture-buffers", "256",
            "-o", "json", "--output", events_path, "--"]
     print("running:", " ".join(shlex.quote(c) for c in cmd), flush=True)
-    r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+    r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, env=dict(os.environ, XDG_CACHE_HOME=cache))
     sys.stderr.write(r.stderr[-3000:])
     check(r.returncode == 0, f"launch/vmitrace exited {r.returncode}")
+    release = open(os.path.join(ROOT, ".cache/guest/debian.release")).read().strip()
+    check(re.search(r"vmitrace: profile from guest memory: Linux " + re.escape(release) + r", [\d,]+ symbols", r.stderr),
+          f"no 'profile from guest memory: Linux {release}' line on stderr")
+    saved = [f for _, _, fs in os.walk(cache) for f in fs if f.endswith(".json")]
+    check(len(saved) == 1, f"the profile built from memory was not cached once: {saved}")
     console = open(console_path, errors="replace").read().replace("\r", "") if os.path.exists(console_path) else ""
     events = []
     if os.path.exists(events_path):
