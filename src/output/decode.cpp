@@ -192,6 +192,21 @@ void statx_flags(std::string& out, uint64_t v) {
   remainder(out, named_bits(out, syscalls::consts::at_flags, v & ~kSyncType, first), first);
 }
 
+void sockopt_name(std::string& out, uint64_t level, uint64_t v) {
+  constexpr uint64_t kSolSocket = 1;
+  if ((level & 0xffffffffu) == kSolSocket) enumeration(out, syscalls::consts::socket_options, v & 0xffffffffu);
+  else dec(out, sign_extend(v, 32));
+}
+
+void prctl_arg2(std::string& out, uint64_t option, uint64_t v) {
+  constexpr uint64_t kPrCapbsetRead = 23, kPrCapbsetDrop = 24;
+  const uint64_t opt = option & 0xffffffffu;
+  if (opt == kPrCapbsetRead || opt == kPrCapbsetDrop)
+    enumeration(out, syscalls::consts::capability, v);
+  else
+    alt_hex(out, v);
+}
+
 void futex_val3(std::string& out, uint64_t op, uint64_t v) {
   const uint64_t cmd = op & 0x7f;  // FUTEX_CMD_MASK without the private/clock bits
   v &= 0xffffffffu;

@@ -52,6 +52,12 @@ void socket_protocol(std::string& out, uint64_t family, uint64_t v);
 void fcntl_arg(std::string& out, uint64_t cmd, uint64_t v);
 // statx(2) flags: the sync type by name (AT_STATX_SYNC_AS_STAT for 0) then the AT_* bits.
 void statx_flags(std::string& out, uint64_t v);
+// setsockopt/getsockopt optname at `level`: SO_* for SOL_SOCKET (hex when unnamed),
+// else decimal.
+void sockopt_name(std::string& out, uint64_t level, uint64_t v);
+// prctl(2) arg2 when it is a number (option: arg1): a capability (CAP_SYS_ADMIN) for
+// PR_CAPBSET_READ/PR_CAPBSET_DROP, else as alt_hex.
+void prctl_arg2(std::string& out, uint64_t option, uint64_t v);
 // futex(2) val3: FUTEX_BITSET_MATCH_ANY (all bits) for the bitset commands, else hex
 // for them, decimal for the others.
 void futex_val3(std::string& out, uint64_t op, uint64_t v);
@@ -88,6 +94,10 @@ void sockaddr(std::string& out, std::string_view bytes, bool truncated,
               Escapes e = Escapes::strace);  // e: how sun_path is quoted
 // {tv_sec=1, tv_nsec=500} from 16 (64-bit fields) or 8 (ia32 old_timespec32) bytes.
 void timespec(std::string& out, std::string_view bytes);
+// utimensat's times: [{tv_sec=1700000000, tv_nsec=0} /* 2023-11-14T22:13:20+0000 */,
+// {tv_sec=0, tv_nsec=UTIME_NOW}] from two timespecs of elem_size (16, or 8 for ia32).
+// The date is UTC: the guest's time zone is not known from outside.
+void utime_pair(std::string& out, std::string_view bytes, size_t elem_size);
 // getgroups' list: [0, 1000] from u32 values (", ..." when cut).
 void gid_list(std::string& out, std::string_view bytes, bool truncated);
 // sched_getaffinity's mask: the numbers of the CPUs in it, [0, 2] (", ..." when cut).
@@ -112,6 +122,10 @@ void sysinfo(std::string& out, std::string_view bytes);
 // struct termios (36 bytes): {c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR,
 // c_cflag=B9600|CS8|CREAD, c_lflag=ISIG|ICANON, c_line=N_TTY, c_cc=[[VINTR]=0x3, ...]}.
 void termios(std::string& out, std::string_view bytes);
+// struct winsize (8 bytes): {ws_row=24, ws_col=80, ws_xpixel=0, ws_ypixel=0}.
+void winsize(std::string& out, std::string_view bytes);
+// What an ioctl wrote back (syscalls::ioctl_out_size: cmd says which structure).
+void ioctl_out(std::string& out, uint64_t cmd, std::string_view bytes);
 // ioctl(2) third argument at entry (cmd: the request): decimal for the requests that
 // take an int (FICLONE's descriptor, TIOCSCTTY), else a pointer.
 void ioctl_arg(std::string& out, uint64_t cmd, uint64_t v);

@@ -4,12 +4,30 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <ctime>
+
+#include <fmt/format.h>
 
 #include "output/decode.hpp"
 #include "output/struct_bytes.hpp"
 
 namespace vmitrace::output::decode {
 namespace {
+
+// " /* 2023-11-14T22:13:20.5+0000 */" after a time (fraction only when nsec is not 0,
+// nine digits as strace writes it); nothing when the time is not a valid date.
+void utc_comment(std::string& out, int64_t sec, int64_t nsec) {
+  if (nsec < 0 || nsec >= 1000000000) return;
+  const time_t t = static_cast<time_t>(sec);
+  struct tm tm {};
+  if (gmtime_r(&t, &tm) == nullptr) return;
+  char date[64];
+  if (std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0) return;
+  out.append(" /* ");
+  out.append(date);
+  if (nsec != 0) out.append(fmt::format(".{:09}", nsec));
+  out.append("+0000 */");
+}
 
 void file_type_and_mode(std::string& out, uint32_t m) {
   static constexpr struct { uint32_t v; const char* n; } kTypes[] = {
@@ -95,6 +113,41 @@ void sockaddr(std::string& out, std::string_view b, bool truncated, Escapes e) {
   }
   out += '}';
   if (truncated) out.append("...");
+}
+
+void utime_pair(std::string& out, std::string_view b, size_t elem_size) {
+  constexpr int64_t kUtimeNow = (1 << 30) - 1, kUtimeOmit = (1 << 30) - 2;
+  if (b.size() < 2 * elem_size) {
+    out.append("[...]");
+    return;
+  }
+  out += '[';
+  for (size_t i = 0; i < 2; ++i) {
+    if (i) out.append(", ");
+    const std::string_view one = b.substr(i * elem_size, elem_size);
+    int64_t sec = 0, nsec = 0;
+    if (elem_size == 16) {
+      get(one, 0, sec);
+      get(one, 8, nsec);
+    } else {
+      int32_t s = 0, n = 0;
+      get(one, 0, s);
+      get(one, 4, n);
+      sec = s;
+      nsec = n;
+    }
+    out.append("{tv_sec=");
+    dec(out, sec);
+    out.append(", tv_nsec=");
+    if (nsec == kUtimeNow || nsec == kUtimeOmit) {
+      out.append(nsec == kUtimeNow ? "UTIME_NOW}" : "UTIME_OMIT}");
+      continue;
+    }
+    dec(out, nsec);
+    out += '}';
+    utc_comment(out, sec, nsec);
+  }
+  out += ']';
 }
 
 void timespec(std::string& out, std::string_view b) {
@@ -197,7 +250,7 @@ void stat(std::string& out, std::string_view b, syscalls::ArgKind which) {
       out.append("stx_mask=");
       flags(out, syscalls::consts::statx_mask, mask);
       out.append(", stx_attributes=");
-      alt_hex(out, attrs);
+      flags(out, syscalls::consts::statx_attributes, attrs);
       out.append(", stx_mode=");
       file_type_and_mode(out, m16);
       const uint32_t type = m16 & 0170000;

@@ -1,5 +1,5 @@
 // Terminal structures of the rich style: struct termios (ioctl TCGETS), as strace -v
-// prints it.
+// prints it, and struct winsize (TIOCGWINSZ).
 #include "output/decode.hpp"
 #include "output/struct_bytes.hpp"
 
@@ -76,6 +76,28 @@ void termios(std::string& out, std::string_view b) {
     alt_hex(out, static_cast<uint8_t>(b[17 + i]));
   }
   out.append("]}");
+}
+
+void winsize(std::string& out, std::string_view b) {
+  uint16_t row = 0, col = 0, xpixel = 0, ypixel = 0;
+  if (!get(b, 0, row) || !get(b, 2, col) || !get(b, 4, xpixel) || !get(b, 6, ypixel)) {
+    out.append("{...}");
+    return;
+  }
+  out.append("{ws_row=");
+  udec(out, row);
+  out.append(", ws_col=");
+  udec(out, col);
+  out.append(", ws_xpixel=");
+  udec(out, xpixel);
+  out.append(", ws_ypixel=");
+  udec(out, ypixel);
+  out += '}';
+}
+
+void ioctl_out(std::string& out, uint64_t cmd, std::string_view b) {
+  if ((cmd & 0xffffffffu) == syscalls::kTiocgwinsz) winsize(out, b);
+  else termios(out, b);
 }
 
 // ioctl(2) third argument at entry: the descriptor of FICLONE, the int of TIOCSCTTY,

@@ -108,7 +108,9 @@ void append_out_args(Line& line, const event::Record& r, const syscalls::Syscall
         case ArgKind::statfs_out: decode::statfs(text, b); break;
         case ArgKind::dirent64_out: decode::dirents64(text, b, trunc); break;
         case ArgKind::out_string: decode::quoted(text, b, 0, trunc); break;  // the string limit bounds it
-        case ArgKind::ioctl_arg: decode::termios(text, b); break;  // TCGETS
+        case ArgKind::ioctl_arg:  // TCGETS, TIOCGWINSZ
+          decode::ioctl_out(text, a.len_arg >= 0 ? r.args[a.len_arg] : 0, b);
+          break;
         case ArgKind::gid_list_out: decode::gid_list(text, b, trunc); break;
         case ArgKind::cpu_mask_out: decode::cpu_list(text, b, trunc); break;
         case ArgKind::random_out: decode::quoted(text, b, 0, trunc, decode::Escapes::hex_all); break;

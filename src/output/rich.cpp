@@ -77,6 +77,12 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
       if (captured(a.blob)) decode::timespec(out, bytes(a.blob));
       else uncaptured_pointer(out, a.blob, v);
       break;
+    case ArgKind::timespec_pair:
+    case ArgKind::timespec32_pair:
+      if (captured(a.blob))
+        decode::utime_pair(out, bytes(a.blob), ai.kind == ArgKind::timespec_pair ? 16 : 8);
+      else uncaptured_pointer(out, a.blob, v);
+      break;
     case ArgKind::iovec:
       if (captured(a.blob)) decode::iovec(out, bytes(a.blob), a.bits >= 64 ? 8 : 4, trunc);
       else uncaptured_pointer(out, a.blob, v);
@@ -96,7 +102,7 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
     case ArgKind::prctl_arg:  // PR_SET_NAME's name; PR_GET_NAME's comes on the sysret
       if (captured(a.blob)) decode::quoted(out, bytes(a.blob), 0, trunc);
       else if (a.blob.state == event::Capture::unreadable) uncaptured_pointer(out, a.blob, v);
-      else decode::alt_hex(out, v);
+      else decode::prctl_arg2(out, a.all && ai.len_arg >= 0 ? a.all[ai.len_arg] : 0, v);
       break;
     case ArgKind::msghdr:
       if (captured(a.blob)) decode::msghdr(out, bytes(a.blob), a.bits >= 64 ? 8 : 4);
@@ -118,6 +124,9 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
     case ArgKind::statx_flags: decode::statx_flags(out, v); break;
     case ArgKind::ioctl_arg:
       decode::ioctl_arg(out, a.all && ai.len_arg >= 0 ? a.all[ai.len_arg] : 0, v);
+      break;
+    case ArgKind::sockopt_name:
+      decode::sockopt_name(out, a.all && ai.len_arg >= 0 ? a.all[ai.len_arg] : 0, v);
       break;
     case ArgKind::futex_val3:
       decode::futex_val3(out, a.all && ai.len_arg >= 0 ? a.all[ai.len_arg] : 0, v);

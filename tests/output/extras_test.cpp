@@ -93,6 +93,13 @@ TEST(Structures, TimespecIovecStatPipe) {
   output::decode::stat(s, bytes(sx, 256), syscalls::ArgKind::statx_out);
   EXPECT_EQ(s, "{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, stx_attributes=0, "
                "stx_mode=S_IFDIR|0755, stx_size=4096, ...}");
+  const uint64_t attrs = 0x2000 | 0x10 | 0x80000000;  // MOUNT_ROOT, IMMUTABLE, unknown
+  std::memcpy(sx + 8, &attrs, 8);
+  s.clear();
+  output::decode::stat(s, bytes(sx, 256), syscalls::ArgKind::statx_out);
+  EXPECT_EQ(s, "{stx_mask=STATX_BASIC_STATS|STATX_MNT_ID, "
+               "stx_attributes=STATX_ATTR_IMMUTABLE|STATX_ATTR_MOUNT_ROOT|0x80000000, "
+               "stx_mode=S_IFDIR|0755, stx_size=4096, ...}");
 
   const int32_t fds[2] = {3, 4};
   s.clear();
@@ -167,6 +174,18 @@ TEST(Extras, OutArgumentsOnSysret) {
   u.args[1] = 0x7ffd5000;
   ru.b.add_extra(Extra::out_arg, 1, nullptr, 0, Capture::unreadable);
   EXPECT_EQ(json_str(json_line(ru.done(), ArgStyle::rich), "statbuf"), "0x7ffd5000 (unreadable)");
+
+  RecordBuf rw;  // ioctl(1, TIOCGWINSZ, ...): the winsize the kernel wrote (rich only)
+  event::Record& w = test::sysret_of(rw, "ioctl", 0);
+  w.args[0] = 1;
+  w.args[1] = 0x5413;
+  w.args[2] = 0x7ffd6000;
+  const uint16_t ws[4] = {24, 80, 0, 0};
+  rw.b.add_extra(Extra::out_arg, 2, ws, 8);
+  const event::Record& wrec = rw.done();
+  EXPECT_EQ(json_str(json_line(wrec, ArgStyle::rich), "arg"),
+            "{ws_row=24, ws_col=80, ws_xpixel=0, ws_ypixel=0}");
+  EXPECT_EQ(json_line(wrec, ArgStyle::raw).find("ws_row"), std::string::npos);
 }
 
 TEST(Extras, RichEntryStructures) {

@@ -105,6 +105,17 @@ TEST(Rich, DecodedArguments) {
   EXPECT_EQ(Call("newfstatat", {3, 0, 0, 0x1000}).arg("flag"), "AT_EMPTY_PATH");
   EXPECT_EQ(Call("newfstatat", {3, 0, 0, 0}).arg("dfd"), "3");
   EXPECT_EQ(Call("unlinkat", {0xffffff9c, 0, 0x200}).arg("flag"), "AT_REMOVEDIR");
+  // The same bit 0x200 means AT_EACCESS for faccessat2 (per-call flag sets).
+  EXPECT_EQ(Call("faccessat2", {0xffffff9c, 0, 1, 0x200}).arg("flags"), "AT_EACCESS");
+  EXPECT_EQ(Call("faccessat2", {0xffffff9c, 0, 1, 0x1100}).arg("flags"),
+            "AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH");
+  EXPECT_EQ(Call("renameat2", {0xffffff9c, 0, 0xffffff9c, 0, 1}).arg("flags"), "RENAME_NOREPLACE");
+  EXPECT_EQ(Call("renameat2", {0xffffff9c, 0, 0xffffff9c, 0, 0}).arg("flags"), "0");
+  EXPECT_EQ(Call("setsockopt", {3, 1, 2, 0x1000, 4}).arg("level"), "SOL_SOCKET");
+  EXPECT_EQ(Call("setsockopt", {3, 1, 2, 0x1000, 4}).arg("optname"), "SO_REUSEADDR");
+  EXPECT_EQ(Call("setsockopt", {3, 6, 1, 0x1000, 4}).arg("optname"), "1");  // TCP_NODELAY: not named
+  EXPECT_EQ(Call("setsockopt", {3, 6, 1, 0x1000, 4}).arg("level"), "SOL_TCP");
+  EXPECT_EQ(Call("getsockopt", {3, 0x4242, 1, 0x1000, 0x2000}).arg("level"), "0x4242");
   {
     Call c("clone", {0x01200011, 0, 0, 0x7f00deadbeef, 0});
     EXPECT_EQ(c.arg("clone_flags"), "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
@@ -129,6 +140,11 @@ TEST(Rich, DecodedArguments) {
   EXPECT_EQ(Call("prctl", {15, 0x1000, 0, 0, 0}).arg("option"), "PR_SET_NAME");
   EXPECT_EQ(Call("prctl", {15, 0x7ffd1000, 0, 0, 0}).arg("arg2"), "0x7ffd1000");
   EXPECT_EQ(Call("prctl", {15, 0x7ffd1000, 0, 0, 0}).arg("arg3"), "0");
+  // PR_CAPBSET_READ/DROP take a capability number; other options keep hex.
+  EXPECT_EQ(Call("prctl", {23, 32, 0, 0, 0}).arg("arg2"), "CAP_MAC_OVERRIDE");
+  EXPECT_EQ(Call("prctl", {24, 0, 0, 0, 0}).arg("arg2"), "CAP_CHOWN");
+  EXPECT_EQ(Call("prctl", {23, 99, 0, 0, 0}).arg("arg2"), "0x63");
+  EXPECT_EQ(Call("prctl", {22, 32, 0, 0, 0}).arg("arg2"), "0x20");
   EXPECT_EQ(Call("arch_prctl", {0x1002, 0x7f0000000740}).arg("option"), "ARCH_SET_FS");
   EXPECT_EQ(Call("arch_prctl", {0x1002, 0x7f0000000740}).arg("arg2"), "0x7f0000000740");
   EXPECT_EQ(Call("wait4", {0xffffffff, 0, 3, 0}).arg("options"), "WNOHANG|WUNTRACED");

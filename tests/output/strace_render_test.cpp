@@ -151,6 +151,9 @@ TEST(StraceRender, Statfs) {
             "{f_type=TMPFS_MAGIC, f_bsize=4096, f_blocks=60162, f_bfree=60074, f_bavail=60074, "
             "f_files=60162, f_ffree=60152, f_fsid={val=[0x443f2d72, 0x831b256e]}, f_namelen=255, "
             "f_frsize=4096, f_flags=ST_VALID|ST_RELATIME}");
+  put(80, 0x1021);  // read-only: ST_VALID still comes first, as strace writes it
+  const std::string ro = run([&](auto& s) { d::statfs(s, bytes(b, 120)); });
+  EXPECT_EQ(ro.substr(ro.find("f_flags=")), "f_flags=ST_VALID|ST_RDONLY|ST_RELATIME}");
   EXPECT_EQ(run([&](auto& s) { d::statfs(s, bytes(b, 80)); }), "{...}");
 }
 
@@ -179,6 +182,33 @@ TEST(StraceRender, Termios) {
   EXPECT_EQ(run([&](auto& s) { d::termios(s, bytes(t, 35)); }), "{...}");
   EXPECT_EQ(run([](auto& s) { d::ioctl_arg(s, 0x40049409, 4); }), "4");  // FICLONE: a descriptor
   EXPECT_EQ(run([](auto& s) { d::ioctl_arg(s, 0x5401, 0x7ffd0000); }), "0x7ffd0000");
+  EXPECT_EQ(run([&](auto& s) { d::ioctl_out(s, 0x5401, bytes(t, 36)); }).substr(0, 20),
+            "{c_iflag=ICRNL|IXON,");  // TCGETS
+}
+
+TEST(StraceRender, UtimePair) {
+  const int64_t t[4] = {1700000000, 0, 1700000000, 5};
+  EXPECT_EQ(run([&](auto& s) { d::utime_pair(s, bytes(t, 32), 16); }),
+            "[{tv_sec=1700000000, tv_nsec=0} /* 2023-11-14T22:13:20+0000 */, "
+            "{tv_sec=1700000000, tv_nsec=5} /* 2023-11-14T22:13:20.000000005+0000 */]");
+  const int64_t special[4] = {0, (1 << 30) - 1, 0, (1 << 30) - 2};
+  EXPECT_EQ(run([&](auto& s) { d::utime_pair(s, bytes(special, 32), 16); }),
+            "[{tv_sec=0, tv_nsec=UTIME_NOW}, {tv_sec=0, tv_nsec=UTIME_OMIT}]");
+  const int32_t t32[4] = {86400, 0, -1, 2000000000};  // ia32; an invalid nsec: no date
+  EXPECT_EQ(run([&](auto& s) { d::utime_pair(s, bytes(t32, 16), 8); }),
+            "[{tv_sec=86400, tv_nsec=0} /* 1970-01-02T00:00:00+0000 */, "
+            "{tv_sec=-1, tv_nsec=2000000000}]");
+  const int64_t huge[4] = {INT64_MAX, 0, 0, 0};  // no date for a year out of range
+  EXPECT_EQ(run([&](auto& s) { d::utime_pair(s, bytes(huge, 32), 16); }).substr(0, 42),
+            "[{tv_sec=9223372036854775807, tv_nsec=0}, ");
+  EXPECT_EQ(run([&](auto& s) { d::utime_pair(s, bytes(t, 31), 16); }), "[...]");  // short
+}
+
+TEST(StraceRender, Winsize) {
+  const uint16_t ws[4] = {50, 132, 1056, 800};
+  EXPECT_EQ(run([&](auto& s) { d::ioctl_out(s, 0x5413, bytes(ws, 8)); }),
+            "{ws_row=50, ws_col=132, ws_xpixel=1056, ws_ypixel=800}");
+  EXPECT_EQ(run([&](auto& s) { d::winsize(s, bytes(ws, 7)); }), "{...}");  // short
 }
 
 TEST(StraceRender, IovecWithData) {

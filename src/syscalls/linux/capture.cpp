@@ -239,8 +239,14 @@ unsigned capture_entry_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo
       }
       case ArgKind::timespec:
       case ArgKind::timespec32:
+      case ArgKind::timespec_pair:
+      case ArgKind::timespec32_pair:
         if (va == 0) continue;
-        c = read_bytes(cpu, va, a.kind == ArgKind::timespec ? 16 : 8, scratch, &len);
+        c = read_bytes(cpu, va,
+                       a.kind == ArgKind::timespec_pair                                 ? 32
+                       : a.kind == ArgKind::timespec || a.kind == ArgKind::timespec32_pair ? 16
+                                                                                        : 8,
+                       scratch, &len);
         break;
       case ArgKind::iovec: {
         const uint64_t count = arg_at(args, a.len_arg);
@@ -302,8 +308,8 @@ unsigned capture_return_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInf
   for (unsigned i = 0; i < n; ++i) {
     const ArgInfo& a = info.args[i];
     const bool get_name = a.kind == ArgKind::prctl_arg && arg_at(args, a.len_arg) == kPrGetName;
-    const bool termios = a.kind == ArgKind::ioctl_arg && (arg_at(args, a.len_arg) & 0xffffffffu) == kTcgets;
-    if (!is_out_kind(a.kind) && !get_name && !termios) continue;
+    const uint32_t ioctl_out = a.kind == ArgKind::ioctl_arg ? ioctl_out_size(arg_at(args, a.len_arg)) : 0;
+    if (!is_out_kind(a.kind) && !get_name && ioctl_out == 0) continue;
     const uint64_t va = args[i];
     if (va == 0) continue;  // NULL: the caller did not want it
     size_t len = 0;
@@ -333,9 +339,9 @@ unsigned capture_return_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInf
       if (len > 0 && scratch[len - 1] == '\0') --len;
       if (c == event::Capture::ok && static_cast<uint64_t>(ret) > lim.string_limit)
         c = event::Capture::truncated;
-    } else if (termios) {
+    } else if (ioctl_out != 0) {
       if (ret != 0) continue;
-      c = read_bytes(cpu, va, kTermiosSize, scratch, &len);
+      c = read_bytes(cpu, va, ioctl_out, scratch, &len);
     } else if (a.kind == ArgKind::sigaction_out) {
       if (ret != 0) continue;
       c = read_bytes(cpu, va, sigaction_size(lim.user_ptr), scratch, &len);

@@ -70,6 +70,12 @@ extern const ConstSet termios_lflag;    // flags: c_lflag
 extern const ConstSet termios_baud;     // c_cflag & CBAUD
 extern const ConstSet termios_cc;       // c_cc indices: VINTR...
 extern const ConstSet tty_ldisc;        // c_line: N_TTY...
+extern const ConstSet faccessat_flags;  // flags: faccessat2 (AT_EACCESS)
+extern const ConstSet rename_flags;     // flags: renameat2 RENAME_*
+extern const ConstSet sockopt_level;    // enum: SOL_*
+extern const ConstSet socket_options;   // enum: SOL_SOCKET's SO_*
+extern const ConstSet capability;       // enum: CAP_* numbers
+extern const ConstSet statx_attributes; // flags: stx_attributes STATX_ATTR_*
 }  // namespace consts
 
 // "ENOENT" for ret in -4095..-1 when the errno has a name; "" otherwise.

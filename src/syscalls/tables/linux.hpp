@@ -63,11 +63,15 @@ enum class ArgKind : uint8_t {
   futex_val3,  // futex val3 (len_arg = op): FUTEX_BITSET_MATCH_ANY for the bitset
                // commands, else decimal
   ioctl_arg,   // ioctl arg (len_arg = cmd): decimal for FICLONE/TIOCSCTTY, else a
-               // pointer; TCGETS's struct termios is written at return (rich style)
+               // pointer; TCGETS's termios, TIOCGWINSZ's winsize come at return (rich style)
+  sockopt_name, // setsockopt/getsockopt optname (len_arg = level): SO_* for SOL_SOCKET,
+                // else decimal
   // More structures read at entry:
   sigset,      // sigset_t * (8 bytes): [HUP INT], ~[RTMIN] when most bits are set
   sigaction,   // const struct sigaction * (x86-64 32 bytes; ia32 compat 20)
   rlimit,      // const struct rlimit64 * (16 bytes)
+  timespec_pair,   // utimensat's struct __kernel_timespec[2] (32 bytes)
+  timespec32_pair, // the same with old_timespec32[2] (ia32 utimensat, 16 bytes)
   // Written by the kernel, captured at return (Extra::out_arg on the sysret):
   sockaddr_out,// struct sockaddr *, its length behind the int * of len_arg
   len_out,     // int * holding a length (accept's addrlen)
@@ -178,8 +182,9 @@ bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret);
 // min(ret, kMaxDirentBytes) bytes; out_string: min(ret, string limit) bytes (a final
 // NUL dropped); random_out: as out_buffer; gid_list_out: min(ret, kMaxGroups) u32;
 // cpu_mask_out: min(ret, kMaxCpuMaskBytes) bytes.
-// ioctl_arg (TCGETS): the kTermiosSize bytes of struct termios.
-// Entry blobs of the structures: sigset 8 bytes, sigaction 32 (ia32 20), rlimit 16.
+// ioctl_arg: ioctl_out_size(cmd) bytes (TCGETS's struct termios, TIOCGWINSZ's winsize).
+// Entry blobs of the structures: sigset 8 bytes, sigaction 32 (ia32 20), rlimit 16,
+// timespec_pair 32, timespec32_pair 16.
 inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)
 inline constexpr uint32_t kMaxDirentBytes = 4096;  // getdents64 entries captured
 inline constexpr uint32_t kMaxGroups = 64;          // getgroups entries captured
@@ -198,6 +203,16 @@ const char* abi_type_name(event::Abi abi);
 inline constexpr uint64_t kPrSetName = 15, kPrGetName = 16;  // prctl options
 inline constexpr uint64_t kTcgets = 0x5401;                  // ioctl: struct termios out
 inline constexpr uint32_t kTermiosSize = 36;                 // the kernel's struct termios
+inline constexpr uint64_t kTiocgwinsz = 0x5413;              // ioctl: struct winsize out
+inline constexpr uint32_t kWinsizeSize = 8;                  // struct winsize
+// The bytes an ioctl request writes back that the rich style shows (0: none).
+inline uint32_t ioctl_out_size(uint64_t cmd) {
+  switch (cmd & 0xffffffffu) {
+    case kTcgets: return kTermiosSize;
+    case kTiocgwinsz: return kWinsizeSize;
+    default: return 0;
+  }
+}
 inline constexpr uint32_t kTaskCommLen = 16;                 // PR_*_NAME buffer size
 inline constexpr uint64_t kCloneParentSettid = 0x00100000, kClonePidfd = 0x00001000;
 // True for the futex commands whose fourth argument is a timeout pointer (WAIT,
