@@ -201,10 +201,14 @@ void sockopt_name(std::string& out, uint64_t level, uint64_t v) {
 void prctl_arg2(std::string& out, uint64_t option, uint64_t v) {
   constexpr uint64_t kPrCapbsetRead = 23, kPrCapbsetDrop = 24;
   const uint64_t opt = option & 0xffffffffu;
-  if (opt == kPrCapbsetRead || opt == kPrCapbsetDrop)
-    enumeration(out, syscalls::consts::capability, v);
-  else
+  if (opt != kPrCapbsetRead && opt != kPrCapbsetDrop) {
     alt_hex(out, v);
+  } else if (const syscalls::NamedValue* nv = syscalls::find_value(syscalls::consts::capability, v)) {
+    out.append(nv->name);
+  } else {  // a capability this kernel may not have (programs probe upwards)
+    hex(out, v);
+    out.append(" /* CAP_??? */");
+  }
 }
 
 void futex_val3(std::string& out, uint64_t op, uint64_t v) {

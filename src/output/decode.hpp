@@ -56,7 +56,8 @@ void statx_flags(std::string& out, uint64_t v);
 // else decimal.
 void sockopt_name(std::string& out, uint64_t level, uint64_t v);
 // prctl(2) arg2 when it is a number (option: arg1): a capability (CAP_SYS_ADMIN) for
-// PR_CAPBSET_READ/PR_CAPBSET_DROP, else as alt_hex.
+// PR_CAPBSET_READ/PR_CAPBSET_DROP ("0x30 /* CAP_??? */" when unnamed), else as
+// alt_hex.
 void prctl_arg2(std::string& out, uint64_t option, uint64_t v);
 // futex(2) val3: FUTEX_BITSET_MATCH_ANY (all bits) for the bitset commands, else hex
 // for them, decimal for the others.

@@ -143,7 +143,7 @@ TEST(Rich, DecodedArguments) {
   // PR_CAPBSET_READ/DROP take a capability number; other options keep hex.
   EXPECT_EQ(Call("prctl", {23, 32, 0, 0, 0}).arg("arg2"), "CAP_MAC_OVERRIDE");
   EXPECT_EQ(Call("prctl", {24, 0, 0, 0, 0}).arg("arg2"), "CAP_CHOWN");
-  EXPECT_EQ(Call("prctl", {23, 99, 0, 0, 0}).arg("arg2"), "0x63");
+  EXPECT_EQ(Call("prctl", {23, 0x30, 0, 0, 0}).arg("arg2"), "0x30 /* CAP_??? */");
   EXPECT_EQ(Call("prctl", {22, 32, 0, 0, 0}).arg("arg2"), "0x20");
   EXPECT_EQ(Call("arch_prctl", {0x1002, 0x7f0000000740}).arg("option"), "ARCH_SET_FS");
   EXPECT_EQ(Call("arch_prctl", {0x1002, 0x7f0000000740}).arg("arg2"), "0x7f0000000740");

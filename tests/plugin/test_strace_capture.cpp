@@ -1,6 +1,7 @@
 // What the plugin reads for the renderings that match strace on Debian's programs:
 // writev's buffers, getdents64's records, an end-of-file read, readlink/getcwd strings,
-// struct sigaction at entry and return, TCGETS's termios; with the hostile cases
+// struct sigaction at entry and return, TCGETS's termios, TIOCGWINSZ's winsize,
+// utimensat's times; with the hostile cases
 // (unmapped buffers, failed calls).
 #include <gtest/gtest.h>
 
@@ -140,6 +141,29 @@ TEST(StraceCapture, OutStructuresAndStrings) {
   g.enter64(0, t, nr_of("ioctl"), {0, 0x5402, 0x507000});
   g.leave(0, t, 0);
   EXPECT_TRUE(extras(g.sink.rec(21)).empty());
+  // TIOCGWINSZ: struct winsize (8 bytes) at return.
+  const uint16_t ws[4] = {24, 80, 0, 0};
+  g.mem.write(0x507100, ws, 8);
+  g.enter64(0, t, nr_of("ioctl"), {1, 0x5413, 0x507100});
+  g.leave(0, t, 0);
+  x = extras(g.sink.rec(23));
+  ASSERT_EQ(x.size(), 1u);
+  EXPECT_EQ(x[0].bytes, std::string(reinterpret_cast<const char*>(ws), 8));
+}
+
+TEST(StraceCapture, UtimensatTimesAtEntry) {
+  PluginGuest g(dispatcher_profile(), limits(256, 0));
+  g.boot();
+  auto t = g.thread(10, 10, "touch");
+  const int64_t times[4] = {1700000000, 0, 1700000000, 0};
+  g.mem.write(0x500000, times, 32);
+  g.enter64(0, t, nr_of("utimensat"), {3, 0, 0x500000, 0});
+  Capture st;
+  EXPECT_EQ(g.sink.blob(0, 2, &st), std::string(reinterpret_cast<const char*>(times), 32));
+  EXPECT_EQ(st, Capture::ok);
+  g.enter64(0, t, nr_of("utimensat"), {3, 0, 0xdead0000, 0});  // unmapped: marked
+  g.sink.blob(1, 2, &st);
+  EXPECT_EQ(st, Capture::unreadable);
 }
 
 }  // namespace
