@@ -70,9 +70,25 @@ TEST(StraceCapture, OutStructuresAndStrings) {
   auto x = extras(g.sink.rec(1));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].bytes, recs);
+  // A long listing (7 KiB, /usr/lib/python3.11's) is captured whole; past
+  // kMaxDirentBytes the capture stops, marked.
+  std::string big(syscalls::kMaxDirentBytes + 100, 'd');
+  g.mem.write(0x600000, big.data(), big.size());
+  g.enter64(0, t, nr_of("getdents64"), {3, 0x600000, 32768});
+  g.leave(0, t, 6832);
+  x = extras(g.sink.rec(3));
+  ASSERT_EQ(x.size(), 1u);
+  EXPECT_EQ(x[0].bytes.size(), 6832u);
+  EXPECT_EQ(x[0].state, Capture::ok);
+  g.enter64(0, t, nr_of("getdents64"), {3, 0x600000, 32768});
+  g.leave(0, t, syscalls::kMaxDirentBytes + 100);
+  x = extras(g.sink.rec(5));
+  ASSERT_EQ(x.size(), 1u);
+  EXPECT_EQ(x[0].bytes.size(), syscalls::kMaxDirentBytes);
+  EXPECT_EQ(x[0].state, Capture::truncated);
   g.enter64(0, t, nr_of("getdents64"), {3, 0x500000, 32768});
   g.leave(0, t, 0);
-  x = extras(g.sink.rec(3));
+  x = extras(g.sink.rec(7));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].bytes, "");
   EXPECT_EQ(x[0].state, Capture::ok);
@@ -80,7 +96,7 @@ TEST(StraceCapture, OutStructuresAndStrings) {
   // read at the end of a file: an empty capture (strace's "").
   g.enter64(0, t, nr_of("read"), {3, 0x501000, 4096});
   g.leave(0, t, 0);
-  x = extras(g.sink.rec(5));
+  x = extras(g.sink.rec(9));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].bytes, "");
 
@@ -88,14 +104,14 @@ TEST(StraceCapture, OutStructuresAndStrings) {
   g.mem.write_str(0x502000, "/bin/busybox");
   g.enter64(0, t, nr_of("readlink"), {0x503000, 0x502000, 4096});
   g.leave(0, t, 12);
-  x = extras(g.sink.rec(7));
+  x = extras(g.sink.rec(11));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].bytes, "/bin/bus");
   EXPECT_EQ(x[0].state, Capture::truncated);
   g.mem.write_str(0x504000, "/tmp");
   g.enter64(0, t, nr_of("getcwd"), {0x504000, 4096});
   g.leave(0, t, 5);
-  x = extras(g.sink.rec(9));
+  x = extras(g.sink.rec(13));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].bytes, "/tmp");
 
@@ -106,27 +122,27 @@ TEST(StraceCapture, OutStructuresAndStrings) {
   g.mem.write(0x506000, old, 32);
   g.enter64(0, t, nr_of("rt_sigaction"), {17, 0x505000, 0x506000, 8});
   Capture st;
-  EXPECT_EQ(g.sink.blob(10, 1, &st), std::string(reinterpret_cast<const char*>(act), 32));
+  EXPECT_EQ(g.sink.blob(14, 1, &st), std::string(reinterpret_cast<const char*>(act), 32));
   g.leave(0, t, 0);
-  x = extras(g.sink.rec(11));
+  x = extras(g.sink.rec(15));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].arg, 2u);
   EXPECT_EQ(x[0].bytes, std::string(reinterpret_cast<const char*>(old), 32));
   g.enter64(0, t, nr_of("rt_sigaction"), {99, 0, 0x506000, 8});
   g.leave(0, t, -22);
-  EXPECT_TRUE(extras(g.sink.rec(13)).empty());
+  EXPECT_TRUE(extras(g.sink.rec(17)).empty());
 
   // getgroups: min(ret, size) gids; size 0 only counts (nothing written: empty).
   const uint32_t gids[2] = {0, 1000};
   g.mem.write(0x508000, gids, 8);
   g.enter64(0, t, nr_of("getgroups"), {2, 0x508000});
   g.leave(0, t, 2);
-  x = extras(g.sink.rec(15));
+  x = extras(g.sink.rec(19));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].bytes, std::string(reinterpret_cast<const char*>(gids), 8));
   g.enter64(0, t, nr_of("getgroups"), {0, 0x508000});
   g.leave(0, t, 2);
-  x = extras(g.sink.rec(17));
+  x = extras(g.sink.rec(21));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].bytes, "");
 
@@ -135,18 +151,18 @@ TEST(StraceCapture, OutStructuresAndStrings) {
   g.mem.write(0x507000, tio, 36);
   g.enter64(0, t, nr_of("ioctl"), {0, 0x5401, 0x507000});
   g.leave(0, t, 0);
-  x = extras(g.sink.rec(19));
+  x = extras(g.sink.rec(23));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].bytes.size(), 36u);
   g.enter64(0, t, nr_of("ioctl"), {0, 0x5402, 0x507000});
   g.leave(0, t, 0);
-  EXPECT_TRUE(extras(g.sink.rec(21)).empty());
+  EXPECT_TRUE(extras(g.sink.rec(25)).empty());
   // TIOCGWINSZ: struct winsize (8 bytes) at return.
   const uint16_t ws[4] = {24, 80, 0, 0};
   g.mem.write(0x507100, ws, 8);
   g.enter64(0, t, nr_of("ioctl"), {1, 0x5413, 0x507100});
   g.leave(0, t, 0);
-  x = extras(g.sink.rec(23));
+  x = extras(g.sink.rec(27));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].bytes, std::string(reinterpret_cast<const char*>(ws), 8));
 }

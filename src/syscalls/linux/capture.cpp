@@ -330,6 +330,7 @@ unsigned capture_return_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInf
       c = read_bytes(cpu, va, want, scratch, &len);
       if (c == event::Capture::ok && full > want) c = event::Capture::truncated;
     } else if (a.kind == ArgKind::dirent64_out) {
+      static_assert(kMaxDirentBytes <= kScratchBytes);
       c = read_bytes(cpu, va, std::min<uint64_t>(ret, kMaxDirentBytes), scratch, &len);
       if (c == event::Capture::ok && static_cast<uint64_t>(ret) > kMaxDirentBytes)
         c = event::Capture::truncated;

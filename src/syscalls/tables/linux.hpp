@@ -186,7 +186,9 @@ bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret);
 // Entry blobs of the structures: sigset 8 bytes, sigaction 32 (ia32 20), rlimit 16,
 // timespec_pair 32, timespec32_pair 16.
 inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)
-inline constexpr uint32_t kMaxDirentBytes = 4096;  // getdents64 entries captured
+// getdents64 entries captured: strace -v prints them all, and a directory such as
+// /usr/lib/python3.11 fills 7 KiB of glibc's 32 KiB buffer in one call.
+inline constexpr uint32_t kMaxDirentBytes = 16384;
 inline constexpr uint32_t kMaxGroups = 64;          // getgroups entries captured
 inline constexpr uint32_t kMaxCpuMaskBytes = 128;   // sched_getaffinity: 1024 CPUs
 inline constexpr uint32_t kMaxIovecs = 16;
