@@ -27,12 +27,13 @@ KINDS = {"int_", "uint_", "ptr", "string", "string_array", "fd", "dirfd", "mode"
          "sigset_out", "sigaction_out", "rlimit_out", "timespec_out", "utsname_out",
          "sysinfo_out", "statfs_out", "dirent64_out", "out_string", "random_out",
          "ioctl_arg", "iovec_data", "gid_list_out", "cpu_mask_out", "sockopt_name",
-         "timespec_pair", "timespec32_pair"}
+         "timespec_pair", "timespec32_pair", "sockopt_val"}
 # Kinds whose parameter names another argument of the syscall (ArgInfo::len_arg):
 # a length, or the argument their meaning depends on.
 LEN_KINDS = {"buffer", "out_buffer", "sockaddr", "sockaddr_out", "iovec", "futex_timeout",
              "futex_timeout32", "prctl_arg", "clone_ptid_out", "mmsghdr", "socket_protocol",
-             "fcntl_arg", "futex_val3", "ioctl_arg", "iovec_data", "sockopt_name"}
+             "fcntl_arg", "futex_val3", "ioctl_arg", "iovec_data", "sockopt_name",
+             "sockopt_val"}
 # What a successful return value is: the optional last column "->KIND" (RetKind).
 RET_KINDS = {"fd", "dupfd"}
 # Structures the kernel writes at return, by the pointer's C type.

@@ -83,6 +83,10 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
         decode::utime_pair(out, bytes(a.blob), ai.kind == ArgKind::timespec_pair ? 16 : 8);
       else uncaptured_pointer(out, a.blob, v);
       break;
+    case ArgKind::sockopt_val:  // captured only when it is an int
+      if (captured(a.blob)) decode::int_ref(out, bytes(a.blob));
+      else uncaptured_pointer(out, a.blob, v);
+      break;
     case ArgKind::iovec:
       if (captured(a.blob)) decode::iovec(out, bytes(a.blob), a.bits >= 64 ? 8 : 4, trunc);
       else uncaptured_pointer(out, a.blob, v);

@@ -201,6 +201,15 @@ TEST(Extras, RichEntryStructures) {
             "{sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr(\"127.0.0.1\")}");
   EXPECT_EQ(json_str(json_line(rec, ArgStyle::raw), "uservaddr"), "0x7ffd0000");  // raw: unchanged
 
+  RecordBuf rs;  // setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4)
+  event::Record& so = test::entry_of(rs, "setsockopt");
+  so.args[0] = 3, so.args[1] = 1, so.args[2] = 2, so.args[3] = 0x7ffd0000, so.args[4] = 4;
+  const int32_t one = 1;
+  rs.blob(3, bytes(&one, 4));
+  const event::Record& srec = rs.done();
+  EXPECT_EQ(json_str(json_line(srec, ArgStyle::rich), "optval"), "[1]");
+  EXPECT_EQ(json_str(json_line(srec, ArgStyle::raw), "optval"), "0x7ffd0000");  // raw: unchanged
+
   RecordBuf rn;
   event::Record& n = test::entry_of(rn, "nanosleep");
   n.args[0] = 0x7ffd0000;

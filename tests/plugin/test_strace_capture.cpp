@@ -180,6 +180,16 @@ TEST(StraceCapture, UtimensatTimesAtEntry) {
   g.enter64(0, t, nr_of("utimensat"), {3, 0, 0xdead0000, 0});  // unmapped: marked
   g.sink.blob(1, 2, &st);
   EXPECT_EQ(st, Capture::unreadable);
+
+  // setsockopt's optval: the int when optlen is 4, nothing for other sizes.
+  const int32_t one = 1;
+  g.mem.write(0x501000, &one, 4);
+  g.enter64(0, t, nr_of("setsockopt"), {3, 1, 2, 0x501000, 4});
+  EXPECT_EQ(g.sink.blob(2, 3, &st), std::string(reinterpret_cast<const char*>(&one), 4));
+  EXPECT_EQ(st, Capture::ok);
+  g.enter64(0, t, nr_of("setsockopt"), {3, 1, 13, 0x501000, 8});  // SO_LINGER's struct
+  g.sink.blob(3, 3, &st);
+  EXPECT_EQ(st, Capture::none);
 }
 
 }  // namespace

@@ -248,6 +248,11 @@ unsigned capture_entry_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo
                                                                                         : 8,
                        scratch, &len);
         break;
+      case ArgKind::sockopt_val:
+        // An int option (strace's [1]); other sizes stay a pointer.
+        if (va == 0 || (arg_at(args, a.len_arg) & 0xffffffffu) != 4) continue;
+        c = read_bytes(cpu, va, 4, scratch, &len);
+        break;
       case ArgKind::iovec: {
         const uint64_t count = arg_at(args, a.len_arg);
         if (va == 0 || count == 0) continue;

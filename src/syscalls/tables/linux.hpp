@@ -72,6 +72,7 @@ enum class ArgKind : uint8_t {
   rlimit,      // const struct rlimit64 * (16 bytes)
   timespec_pair,   // utimensat's struct __kernel_timespec[2] (32 bytes)
   timespec32_pair, // the same with old_timespec32[2] (ia32 utimensat, 16 bytes)
+  sockopt_val,     // setsockopt optval (len_arg = optlen): the int when optlen is 4
   // Written by the kernel, captured at return (Extra::out_arg on the sysret):
   sockaddr_out,// struct sockaddr *, its length behind the int * of len_arg
   len_out,     // int * holding a length (accept's addrlen)
@@ -184,7 +185,7 @@ bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret);
 // cpu_mask_out: min(ret, kMaxCpuMaskBytes) bytes.
 // ioctl_arg: ioctl_out_size(cmd) bytes (TCGETS's struct termios, TIOCGWINSZ's winsize).
 // Entry blobs of the structures: sigset 8 bytes, sigaction 32 (ia32 20), rlimit 16,
-// timespec_pair 32, timespec32_pair 16.
+// timespec_pair 32, timespec32_pair 16, sockopt_val 4 (only when optlen is 4).
 inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)
 // getdents64 entries captured: strace -v prints them all, and a directory such as
 // /usr/lib/python3.11 fills 7 KiB of glibc's 32 KiB buffer in one call.
