@@ -125,6 +125,8 @@ void sysinfo(std::string& out, std::string_view bytes);
 void termios(std::string& out, std::string_view bytes);
 // struct winsize (8 bytes): {ws_row=24, ws_col=80, ws_xpixel=0, ws_ypixel=0}.
 void winsize(std::string& out, std::string_view bytes);
+// struct ifreq of SIOCGIFFLAGS: {ifr_name="lo", ifr_flags=IFF_UP|IFF_LOOPBACK|IFF_RUNNING}.
+void ifreq_flags(std::string& out, std::string_view bytes);
 // What an ioctl wrote back (syscalls::ioctl_out_size: cmd says which structure).
 void ioctl_out(std::string& out, uint64_t cmd, std::string_view bytes);
 // ioctl(2) third argument at entry (cmd: the request): decimal for the requests that

@@ -1,5 +1,5 @@
 // Terminal structures of the rich style: struct termios (ioctl TCGETS), as strace -v
-// prints it, and struct winsize (TIOCGWINSZ).
+// prints it, struct winsize (TIOCGWINSZ) and the ifreq of SIOCGIFFLAGS.
 #include "output/decode.hpp"
 #include "output/struct_bytes.hpp"
 
@@ -95,9 +95,27 @@ void winsize(std::string& out, std::string_view b) {
   out += '}';
 }
 
+void ifreq_flags(std::string& out, std::string_view b) {
+  constexpr size_t kIfNameSize = 16;  // IFNAMSIZ; ifr_flags (a short) follows
+  uint16_t fl = 0;
+  if (b.size() < kIfNameSize || !get(b, kIfNameSize, fl)) {
+    out.append("{...}");
+    return;
+  }
+  const std::string_view name = b.substr(0, kIfNameSize);
+  out.append("{ifr_name=");
+  quoted(out, name.substr(0, name.find('\0')), 0, false);
+  out.append(", ifr_flags=");
+  flags(out, syscalls::consts::iff_flags, fl);
+  out += '}';
+}
+
 void ioctl_out(std::string& out, uint64_t cmd, std::string_view b) {
-  if ((cmd & 0xffffffffu) == syscalls::kTiocgwinsz) winsize(out, b);
-  else termios(out, b);
+  switch (cmd & 0xffffffffu) {
+    case syscalls::kTiocgwinsz: winsize(out, b); break;
+    case syscalls::kSiocgifflags: ifreq_flags(out, b); break;
+    default: termios(out, b); break;
+  }
 }
 
 // ioctl(2) third argument at entry: the descriptor of FICLONE, the int of TIOCSCTTY,

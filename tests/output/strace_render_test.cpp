@@ -204,6 +204,18 @@ TEST(StraceRender, UtimePair) {
   EXPECT_EQ(run([&](auto& s) { d::utime_pair(s, bytes(t, 31), 16); }), "[...]");  // short
 }
 
+TEST(StraceRender, IfreqFlags) {
+  unsigned char ifr[40] = {'l', 'o'};
+  const uint16_t fl = 0x49;  // as the loopback interface reports them
+  std::memcpy(ifr + 16, &fl, 2);
+  EXPECT_EQ(run([&](auto& s) { d::ioctl_out(s, 0x8913, bytes(ifr, 40)); }),
+            "{ifr_name=\"lo\", ifr_flags=IFF_UP|IFF_LOOPBACK|IFF_RUNNING}");
+  std::memset(ifr, 'x', 16);  // a name with no NUL: the 16 bytes
+  EXPECT_EQ(run([&](auto& s) { d::ifreq_flags(s, bytes(ifr, 40)); }).substr(0, 29),
+            "{ifr_name=\"xxxxxxxxxxxxxxxx\",");
+  EXPECT_EQ(run([&](auto& s) { d::ifreq_flags(s, bytes(ifr, 17)); }), "{...}");  // short
+}
+
 TEST(StraceRender, Winsize) {
   const uint16_t ws[4] = {50, 132, 1056, 800};
   EXPECT_EQ(run([&](auto& s) { d::ioctl_out(s, 0x5413, bytes(ws, 8)); }),

@@ -165,6 +165,14 @@ TEST(StraceCapture, OutStructuresAndStrings) {
   x = extras(g.sink.rec(27));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].bytes, std::string(reinterpret_cast<const char*>(ws), 8));
+  // SIOCGIFFLAGS: the 40 bytes of struct ifreq at return.
+  const uint8_t ifr[40] = {'l', 'o', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x49};
+  g.mem.write(0x507200, ifr, 40);
+  g.enter64(0, t, nr_of("ioctl"), {3, 0x8913, 0x507200});
+  g.leave(0, t, 0);
+  x = extras(g.sink.rec(29));
+  ASSERT_EQ(x.size(), 1u);
+  EXPECT_EQ(x[0].bytes, std::string(reinterpret_cast<const char*>(ifr), 40));
 }
 
 TEST(StraceCapture, UtimensatTimesAtEntry) {

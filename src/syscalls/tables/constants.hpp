@@ -76,6 +76,7 @@ extern const ConstSet sockopt_level;    // enum: SOL_*
 extern const ConstSet socket_options;   // enum: SOL_SOCKET's SO_*
 extern const ConstSet capability;       // enum: CAP_* numbers
 extern const ConstSet statx_attributes; // flags: stx_attributes STATX_ATTR_*
+extern const ConstSet iff_flags;        // flags: struct ifreq ifr_flags IFF_*
 }  // namespace consts
 
 // "ENOENT" for ret in -4095..-1 when the errno has a name; "" otherwise.

@@ -183,7 +183,8 @@ bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret);
 // min(ret, kMaxDirentBytes) bytes; out_string: min(ret, string limit) bytes (a final
 // NUL dropped); random_out: as out_buffer; gid_list_out: min(ret, kMaxGroups) u32;
 // cpu_mask_out: min(ret, kMaxCpuMaskBytes) bytes.
-// ioctl_arg: ioctl_out_size(cmd) bytes (TCGETS's struct termios, TIOCGWINSZ's winsize).
+// ioctl_arg: ioctl_out_size(cmd) bytes (TCGETS's struct termios, TIOCGWINSZ's winsize,
+// SIOCGIFFLAGS's ifreq).
 // Entry blobs of the structures: sigset 8 bytes, sigaction 32 (ia32 20), rlimit 16,
 // timespec_pair 32, timespec32_pair 16, sockopt_val 4 (only when optlen is 4).
 inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)
@@ -208,11 +209,14 @@ inline constexpr uint64_t kTcgets = 0x5401;                  // ioctl: struct te
 inline constexpr uint32_t kTermiosSize = 36;                 // the kernel's struct termios
 inline constexpr uint64_t kTiocgwinsz = 0x5413;              // ioctl: struct winsize out
 inline constexpr uint32_t kWinsizeSize = 8;                  // struct winsize
+inline constexpr uint64_t kSiocgifflags = 0x8913;            // ioctl: struct ifreq in/out
+inline constexpr uint32_t kIfreqSize = 40;                   // struct ifreq (x86-64)
 // The bytes an ioctl request writes back that the rich style shows (0: none).
 inline uint32_t ioctl_out_size(uint64_t cmd) {
   switch (cmd & 0xffffffffu) {
     case kTcgets: return kTermiosSize;
     case kTiocgwinsz: return kWinsizeSize;
+    case kSiocgifflags: return kIfreqSize;
     default: return 0;
   }
 }
