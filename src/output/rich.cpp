@@ -127,7 +127,8 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
       break;
     case ArgKind::statx_flags: decode::statx_flags(out, v); break;
     case ArgKind::ioctl_arg:
-      decode::ioctl_arg(out, a.all && ai.len_arg >= 0 ? a.all[ai.len_arg] : 0, v);
+      if (captured(a.blob)) decode::ifreq_flags(out, bytes(a.blob));  // SIOCSIFFLAGS
+      else decode::ioctl_arg(out, a.all && ai.len_arg >= 0 ? a.all[ai.len_arg] : 0, v);
       break;
     case ArgKind::sockopt_name:
       decode::sockopt_name(out, a.all && ai.len_arg >= 0 ? a.all[ai.len_arg] : 0, v);

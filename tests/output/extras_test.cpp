@@ -210,6 +210,15 @@ TEST(Extras, RichEntryStructures) {
   EXPECT_EQ(json_str(json_line(srec, ArgStyle::rich), "optval"), "[1]");
   EXPECT_EQ(json_str(json_line(srec, ArgStyle::raw), "optval"), "0x7ffd0000");  // raw: unchanged
 
+  RecordBuf ri;  // ioctl(3, SIOCSIFFLAGS, {ifr_name="lo", ifr_flags=IFF_UP}) at entry
+  event::Record& io = test::entry_of(ri, "ioctl");
+  io.args[0] = 3, io.args[1] = 0x8914, io.args[2] = 0x7ffd0000;
+  const uint8_t ifr[40] = {'l', 'o', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  ri.blob(2, bytes(ifr, 40));
+  const event::Record& irec = ri.done();
+  EXPECT_EQ(json_str(json_line(irec, ArgStyle::rich), "arg"), "{ifr_name=\"lo\", ifr_flags=IFF_UP}");
+  EXPECT_EQ(json_str(json_line(irec, ArgStyle::raw), "arg"), "0x7ffd0000");  // raw: unchanged
+
   RecordBuf rn;
   event::Record& n = test::entry_of(rn, "nanosleep");
   n.args[0] = 0x7ffd0000;

@@ -173,6 +173,12 @@ TEST(StraceCapture, OutStructuresAndStrings) {
   x = extras(g.sink.rec(29));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].bytes, std::string(reinterpret_cast<const char*>(ifr), 40));
+  // SIOCSIFFLAGS: the ifreq the kernel reads, at entry; nothing at return.
+  g.enter64(0, t, nr_of("ioctl"), {3, 0x8914, 0x507200});
+  EXPECT_EQ(g.sink.blob(30, 2, &st), std::string(reinterpret_cast<const char*>(ifr), 40));
+  EXPECT_EQ(st, Capture::ok);
+  g.leave(0, t, 0);
+  EXPECT_TRUE(extras(g.sink.rec(31)).empty());
 }
 
 TEST(StraceCapture, UtimensatTimesAtEntry) {

@@ -248,6 +248,10 @@ unsigned capture_entry_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo
                                                                                         : 8,
                        scratch, &len);
         break;
+      case ArgKind::ioctl_arg:
+        if (va == 0 || (arg_at(args, a.len_arg) & 0xffffffffu) != kSiocsifflags) continue;
+        c = read_bytes(cpu, va, kIfreqSize, scratch, &len);
+        break;
       case ArgKind::sockopt_val:
         // An int option (strace's [1]); other sizes stay a pointer.
         if (va == 0 || (arg_at(args, a.len_arg) & 0xffffffffu) != 4) continue;

@@ -186,7 +186,8 @@ bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret);
 // ioctl_arg: ioctl_out_size(cmd) bytes (TCGETS's struct termios, TIOCGWINSZ's winsize,
 // SIOCGIFFLAGS's ifreq).
 // Entry blobs of the structures: sigset 8 bytes, sigaction 32 (ia32 20), rlimit 16,
-// timespec_pair 32, timespec32_pair 16, sockopt_val 4 (only when optlen is 4).
+// timespec_pair 32, timespec32_pair 16, sockopt_val 4 (only when optlen is 4),
+// ioctl_arg kIfreqSize for SIOCSIFFLAGS (the ifreq the kernel reads).
 inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)
 // getdents64 entries captured: strace -v prints them all, and a directory such as
 // /usr/lib/python3.11 fills 7 KiB of glibc's 32 KiB buffer in one call.
@@ -210,6 +211,7 @@ inline constexpr uint32_t kTermiosSize = 36;                 // the kernel's str
 inline constexpr uint64_t kTiocgwinsz = 0x5413;              // ioctl: struct winsize out
 inline constexpr uint32_t kWinsizeSize = 8;                  // struct winsize
 inline constexpr uint64_t kSiocgifflags = 0x8913;            // ioctl: struct ifreq in/out
+inline constexpr uint64_t kSiocsifflags = 0x8914;            // ioctl: struct ifreq in
 inline constexpr uint32_t kIfreqSize = 40;                   // struct ifreq (x86-64)
 // The bytes an ioctl request writes back that the rich style shows (0: none).
 inline uint32_t ioctl_out_size(uint64_t cmd) {
