@@ -29,7 +29,8 @@ void flags(std::string& out, const syscalls::ConstSet& set, uint64_t v);
 // Enumeration: the name, else the value in hex.
 void enumeration(std::string& out, const syscalls::ConstSet& set, uint64_t v);
 // open(2) flags: the access mode first (O_RDONLY...), then the other flags.
-void open_flags(std::string& out, uint64_t v);
+// `flags`: the architecture's set above the access mode (nullptr: x86's).
+void open_flags(std::string& out, uint64_t v, const syscalls::ConstSet* flags = nullptr);
 // clone(2) flags: CLONE_* names then the exit signal of the low byte ("...|SIGCHLD").
 void clone_flags(std::string& out, uint64_t v);
 // socket(2) type: SOCK_* of the low 4 bits, then SOCK_CLOEXEC/SOCK_NONBLOCK.

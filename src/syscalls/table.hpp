@@ -140,7 +140,8 @@ inline constexpr uint32_t kMaxIovecs = 16;
 const SyscallInfo* lookup(event::Abi abi, uint32_t nr);
 const SyscallInfo* lookup(event::Abi abi, std::string_view name);
 std::span<const SyscallInfo> table(event::Abi abi);
-// "x64" / "x32" (ia32 and compat calls are "x32", as the specification says).
+// "x64" / "x32" (ia32 and compat calls are "x32", as the specification says);
+// arm64 kernels: "arm64", and "arm32" for AArch32 tasks (arm EABI numbers).
 // Windows tables are not there yet: "nt" / "win32k".
 const char* abi_type_name(event::Abi abi);
 

@@ -3,12 +3,15 @@
 the events against the ground truth the guest's workload printed on its console
 (GT lines, guest/README.md).
 
-usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12|686 --variant full|smp2|filter|nosysret|mismatch|width
+usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12|686|arm64-6.1|arm64-6.12
+                        --variant full|smp2|filter|nosysret|mismatch|width
 
 686 is the 32-bit lab (i386 686-pae kernel without BTF, under qemu-system-i386): only
 lab32 runs there, and its profile comes from the -dbg package's DWARF (built once into
 .cache/guest/kernel-686/profile.json). `width` runs a profile of the other word size
 (686 on a 64-bit guest, 6.1 on the 32-bit one): a one-line error and a non-zero exit.
+arm64-* are Debian's arm64 kernels under qemu-system-aarch64: lab64 runs as an arm64
+task (Type "arm64"), lab32 as an AArch32 one (Type "arm32", arm EABI numbers).
 """
 import argparse
 import json
@@ -100,7 +103,7 @@ def check_schema(events):
             for k in ev:
                 if k not in fixed:
                     check(isinstance(ev[k], str), f"argument {k} is not a string in {ev}")
-            check(ev.get("Type") in ("x64", "x32"), f"Type in {ev}")
+            check(ev.get("Type") in ("x64", "x32", "arm64", "arm32"), f"Type in {ev}")
         else:
             check(re.fullmatch(r"0x[0-9a-f]+", ev.get("Ret", "")) is not None, f"Ret in {ev}")
             check(isinstance(ev.get("Info"), str), f"Info in {ev}")
@@ -159,7 +162,7 @@ def check_prog(pairs, gt, prog, typ, path, sysret, only=None):
         if not check(cands, f"{prog}: no {name} event for pid {cpid} tid {ctid} ({kv})"):
             continue
         if sysret and "ret" in kv:
-            want = hexs(kv["ret"]) if typ == "x64" else hex(int(kv["ret"], 0) & 0xffffffff)
+            want = hexs(kv["ret"]) if typ in ("x64", "arm64") else hex(int(kv["ret"], 0) & 0xffffffff)
             check(any(p[1] is not None and p[1]["Ret"] == want for p in cands),
                   f"{prog}: {name} {kv}: no sysret with Ret {want}: {[p[1] for p in cands]}")
             if "errno" in kv:
@@ -175,7 +178,7 @@ def check_prog(pairs, gt, prog, typ, path, sysret, only=None):
         miss = find(pairs, pid, tid, "openat", lambda e: e.get("filename") == MISSING)
         if check(miss, f"{prog}: no openat of {MISSING}") and sysret:
             check(miss[0][1] is not None and miss[0][1]["Info"] == "ENOENT", f"{prog}: missing path sysret {miss[0][1]}")
-    mm = "mmap" if typ == "x64" else "mmap2"
+    mm = "mmap" if typ in ("x64", "arm64") else "mmap2"
     if only is None or mm in only:
         maps = find(pairs, pid, tid, mm, lambda e: e.get("prot") == "PROT_READ | PROT_WRITE")
         check(maps, f"{prog}: no {mm} with prot PROT_READ | PROT_WRITE")
@@ -195,8 +198,9 @@ def profile_686(vmitrace):
         subprocess.run([vmitrace, "profile", os.path.join(kdir, "vmlinuz"), "--debug-file",
                         os.path.join(kdir, "vmlinux-dbg"), "--output", prof], check=True)
     return prof
-def check_fd_extras(pairs, gt, prog, path, capture):
-    """fd -> path on entries, out arguments on sysrets (issue 4), from the lab's GT."""
+def check_fd_extras(pairs, gt, prog, path, capture, stat_decoded=True):
+    """fd -> path on entries, out arguments on sysrets (issue 4), from the lab's GT.
+    stat_decoded: false for arm64's asm-generic struct stat, which stays a pointer."""
     calls = gt.get(prog, {}).get("calls", [])
     def gt_calls(name):
         return [kv for n, kv in calls if n == name]
@@ -232,7 +236,8 @@ def check_fd_extras(pairs, gt, prog, path, capture):
             check(re.fullmatch(r"pipe:\[\d+\]", fs[0][0].get("fd_path", "")) is not None,
                   f"{prog}: fstat fd_path {fs[0][0].get('fd_path')!r} is not pipe:[N]")
             st = fs[0][1].get("statbuf", "") if fs[0][1] else ""
-            check(st.startswith("{st_mode=S_IFIFO|0600, st_size=0"), f"{prog}: fstat statbuf {st!r}")
+            if stat_decoded:
+                check(st.startswith("{st_mode=S_IFIFO|0600, st_size=0"), f"{prog}: fstat statbuf {st!r}")
     socks = gt_calls("connect")
     if check(socks, f"{prog}: no GT connect line"):
         kv = socks[0]
@@ -253,6 +258,23 @@ def check_fd_extras(pairs, gt, prog, path, capture):
         if check(op, f"{prog}: no openat sysret with ret {ret}"):
             got = op[0][1].get("Ret_path")
             check(got == (path if ret >= 0 else None), f"{prog}: openat ret {ret} Ret_path {got!r}")
+
+
+def check_arm64(events, gt):
+    """arm64: invoke_syscall (the dispatcher of 5.10+) is the Module, and the CR3 field
+    (TTBR0_EL1: the process's translation table) is one value per process, not the
+    kernel's and not another process's."""
+    mods = {e["Module"] for e in events if e["Plugin"] == "syscall"}
+    check(mods == {"invoke_syscall"}, f"arm64: Modules {sorted(mods)} != invoke_syscall")
+    cr3 = {}
+    for e in events:
+        if e["ProcessName"] in ("lab64", "lab32") and e["PID"] == e["TID"]:
+            cr3.setdefault((e["PID"], e["ProcessName"]), set()).add(e["CR3"])
+    check(len(cr3) >= 2, f"arm64: no lab64/lab32 events to compare CR3 with: {cr3}")
+    for who, vals in cr3.items():
+        check(len(vals) == 1 and "0x0" not in vals, f"arm64: CR3 of {who} is not one non-zero value: {vals}")
+    firsts = [next(iter(v)) for v in cr3.values()]
+    check(len(set(firsts)) == len(firsts), f"arm64: two processes share a CR3: {cr3}")
 
 
 def mismatch(a, vmitrace, tmp, run_opts, launch_opts):
@@ -302,10 +324,16 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--variant", default="full", choices=["full", "smp2", "filter", "nosysret", "mismatch", "width"])
+    ap.add_argument("--profile", help="trace with this profile (-r) instead of the one vmitrace builds "
+                    "from the kernel image")
     a = ap.parse_args()
     vmitrace = os.path.join(a.build, "vmitrace")
+    arm = a.kernel.startswith("arm64-")
     if not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs.cpio.gz")):
         print("FAIL: the lab is not set up: run guest/setup.sh", file=sys.stderr)
+        return 1
+    if arm and not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs-arm64.cpio.gz")):
+        print("FAIL: the arm64 lab is not set up: run guest/setup.sh", file=sys.stderr)
         return 1
     if (a.kernel == "686" or a.variant == "width") and not os.path.exists(
             os.path.join(ROOT, ".cache/guest/kernel-686/vmlinux-dbg")):
@@ -334,6 +362,9 @@ def main():
     is32 = a.kernel == "686"
     if is32:
         run_opts += ["-r", profile_686(vmitrace)]
+    elif a.profile:
+        run_opts += ["-r", a.profile]
+    t64, t32 = ("arm64", "arm32") if arm else ("x64", "x32")
     cmd = [os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--", vmitrace, "run"] + run_opts + ["--"]
     print("running:", " ".join(shlex.quote(c) for c in cmd), flush=True)
     r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
@@ -351,8 +382,10 @@ def main():
     sysret = a.variant != "nosysret"
     only = FILTER if a.variant == "filter" else None
     if not is32:
-        check_prog(pairs, gt, "lab64", "x64", LAB_FILE64, sysret, only)
-    check_prog(pairs, gt, "lab32", "x32", LAB_FILE32, sysret, only)
+        check_prog(pairs, gt, "lab64", t64, LAB_FILE64, sysret, only)
+    check_prog(pairs, gt, "lab32", t32, LAB_FILE32, sysret, only)
+    if arm:
+        check_arm64(events, gt)
     if is32:
         check(all(e.get("Type", "x32") == "x32" for e in events), "a 32-bit kernel gave a non-x32 event")
     if a.variant == "filter":
@@ -364,7 +397,7 @@ def main():
         check(any(e["Plugin"] == "sysret" for e in events), "no sysret events")
     if a.variant in ("full", "smp2"):
         if not is32:  # a 32-bit kernel runs lab32 only
-            check_fd_extras(pairs, gt, "lab64", LAB_FILE64, capture)
+            check_fd_extras(pairs, gt, "lab64", LAB_FILE64, capture, stat_decoded=not arm)
         check_fd_extras(pairs, gt, "lab32", LAB_FILE32, capture)
         # The child process and the second thread are told apart.
         main_prog = "lab32" if is32 else "lab64"
