@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
+#include "os/linux/arm64_user.hpp"
 #include "os/linux/kernel.hpp"
 #include "plugin_fixture.hpp"
 #include "syscalls/constants.hpp"
@@ -50,6 +51,10 @@ profile::Profile arm64_profile(bool per_syscall = false) {
         if (s.symbol && *s.symbol && !p.symbols.count(s.symbol)) add_symbol(p, s.symbol, a += 0x100);
   }
   p.user_types.erase("pcpu_hot");
+  auto& mm = p.user_types["mm_struct"];
+  mm.kind = "struct";
+  mm.size = 0x400;
+  mm.fields["pgd"] = field_at(0x48);
   auto& r = p.user_types["pt_regs"];
   r = {};
   r.kind = "struct";
@@ -252,6 +257,39 @@ TEST(Arm64, NativeAndAarch32ThroughInvokeSyscallWithReturns) {
   g.enter(t32, 248, {0, 0, 0, 0, 0, 0}, true);
   EXPECT_EQ(g.plugin->stats().syscalls, 4u);
   EXPECT_FALSE(g.backend.gate_open);
+}
+
+// With PSTATE.PAN set, QEMU's debug reads of user addresses fail as the kernel's own
+// would: the capture walks TTBR0's tables and reads through the linear map instead.
+TEST(Arm64, UserMemoryUnderPanThroughTheTasksTablesAndTheLinearMap) {
+  Arm64Guest g(arm64_profile());
+  g.boot();
+  constexpr uint64_t kLinear = 0xffff000000000000ull - 0x40000000ull;  // PAGE_OFFSET - PHYS_OFFSET
+  auto lin = [&](uint64_t pa) { return pa + kLinear; };
+  const uint64_t pgd = 0x48000000, user_va = 0x0000aaaab0001234ull, data_pa = 0x4a000000;
+  auto idx = [](uint64_t va, unsigned level) { return (va >> (12 + 9 * (3 - level))) & 0x1ff; };
+  g.mem.write_u64(lin(pgd) + idx(user_va, 0) * 8, (pgd + 0x1000) | 3);
+  g.mem.write_u64(lin(pgd + 0x1000) + idx(user_va, 1) * 8, (pgd + 0x2000) | 3);
+  g.mem.write_u64(lin(pgd + 0x2000) + idx(user_va, 2) * 8, (pgd + 0x3000) | 3);
+  g.mem.write_u64(lin(pgd + 0x3000) + idx(user_va, 3) * 8, data_pa | 0x443);  // page, AF, EL0
+  g.mem.write_str(lin(data_pa) + 0x234, "/tmp/vmitrace-lab/file64.txt");
+  const GuestThread t = g.thread(95, "lab64");
+  const uint64_t mm = 0xffff000005000000ull;
+  g.mem.write_u64(t.task + Synth::kMm, mm);
+  g.mem.write_u64(mm + 0x48, lin(pgd));
+  g.cpu.reg(Reg::ttbr0_el1) = pgd | 1;  // CnP
+  g.cpu.reg(Reg::tcr_el1) = 16 | (16ull << 16) | (2ull << 30);
+  g.cpu.reg(Reg::pstate) = oslinux::kPstatePan | 0x5;  // EL1h, PAN
+  g.enter(t, 56, {static_cast<uint64_t>(-100), user_va, 0, 0, 0, 0}, false);
+  ASSERT_EQ(g.sink.count(), 1u);
+  EXPECT_EQ(g.sink.blob(0, 1), "/tmp/vmitrace-lab/file64.txt");
+  // Without PAN the same address is read directly (unmapped here: unreadable).
+  g.cpu.reg(Reg::pstate) = 0x5;
+  event::Capture st{};
+  g.enter(t, 56, {static_cast<uint64_t>(-100), user_va, 0, 0, 0, 0}, false);
+  ASSERT_EQ(g.sink.count(), 2u);
+  g.sink.blob(1, 1, &st);
+  EXPECT_EQ(st, event::Capture::unreadable);
 }
 
 TEST(Arm64, FilterHooksPerSyscallFunctionsNumberFromSyscallno) {

@@ -77,4 +77,20 @@ bool LinuxKernel::scan_arm64(vmi::Vcpu& cpu, BannerScan& scan, uint64_t& slide) 
   return false;
 }
 
+bool LinuxKernel::arm64_linear_offset(vmi::Vcpu& cpu, uint64_t pgd_pa, uint64_t& out) const {
+  if (const uint64_t known = linear_offset_.load(std::memory_order_relaxed)) {
+    out = known;
+    return true;
+  }
+  if (mm_pgd_ == kNoOffset || task_.mm == kNoOffset || pgd_pa == 0) return false;
+  uint64_t mm = 0, pgd = 0;
+  const uint64_t task = current_task(cpu);
+  if (!task || !read_pointer(cpu, task + task_.mm, mm) || !is_kernel_pointer(mm) ||
+      !read_pointer(cpu, mm + mm_pgd_, pgd) || !is_kernel_pointer(pgd) || (pgd & 0xfff))
+    return false;
+  out = pgd - pgd_pa;
+  linear_offset_.store(out, std::memory_order_relaxed);
+  return true;
+}
+
 }  // namespace vmitrace::oslinux

@@ -222,6 +222,11 @@ class LinuxKernel {
   // its context, and it is inside that syscall until the change is done, so
   // calling at entry is enough.
   void forget_contexts() const { epoch_.fetch_add(1, std::memory_order_relaxed); }
+  // arm64: the kernel's linear-map offset (linear address - physical address), learnt
+  // once from the running task (task->mm->pgd against pgd_pa, TTBR0_EL1's table
+  // address) and then kept: the linear map does not move. false for a kernel thread
+  // or when the profile lacks task_struct.mm / mm_struct.pgd (arm64_user.hpp).
+  bool arm64_linear_offset(vmi::Vcpu& cpu, uint64_t pgd_pa, uint64_t& out) const;
   // Reads a pointer-sized value (4 or 8 bytes by the guest's pointer size).
   bool read_pointer(vmi::Vcpu& cpu, uint64_t va, uint64_t& out) const;
   const TaskWindows& task_windows() const { return windows_; }
@@ -273,6 +278,8 @@ class LinuxKernel {
   bool located_ = false;
   unsigned misses_ = 0;  // scans that read memory but found no banner
   mutable std::atomic<uint32_t> epoch_{1};  // see forget_contexts
+  uint32_t mm_pgd_ = kNoOffset;              // arm64: mm_struct.pgd
+  mutable std::atomic<uint64_t> linear_offset_{0};  // arm64: 0 until learnt
   uint32_t instance_ = 0;  // tells kernels apart in the per-thread context cache
 };
 

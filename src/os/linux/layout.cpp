@@ -133,6 +133,7 @@ LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
   finish_pt_regs(regs_, arch_, ptr_size_);
 
   task_ = task_layout_from(p, ptr_size_, what_);
+  if (arch_ == Arch::arm64) mm_pgd_ = offset_or(p, "mm_struct", "pgd", kNoOffset);
   windows_ = plan_task_windows(task_, ptr_size_);
   files_ = file_layout_from(p, ptr_size_);
 

@@ -15,6 +15,7 @@
 
 #include "common/error.hpp"
 #include "event/record.hpp"
+#include "os/linux/arm64_user.hpp"
 #include "os/linux/kernel.hpp"
 #include "profile/profile.hpp"
 #include "syscalls/filter.hpp"
@@ -339,8 +340,20 @@ struct LinuxTracer final : Tracer {
     if (ctx.uid == 0) copy_name(r.user_name, sizeof(r.user_name), "root");
   }
 
+  // arm64: user memory through the task's own tables while PAN is set
+  // (os/linux/arm64_user.hpp); other architectures read through the vCPU as it is.
+  template <typename F>
+  void with_user_access(vmi::Vcpu& cpu, F&& f) {
+    if (arch != oslinux::Arch::arm64) return f(cpu);
+    oslinux::Arm64UserVcpu user(cpu, *kernel);
+    f(user);
+  }
+
   // --- entry ----------------------------------------------------------------
-  void on_entry(vmi::Vcpu& cpu, uint16_t idx) {
+  void on_entry(vmi::Vcpu& raw, uint16_t idx) {
+    with_user_access(raw, [&](vmi::Vcpu& cpu) { capture_entry(cpu, idx); });
+  }
+  void capture_entry(vmi::Vcpu& cpu, uint16_t idx) {
     if (failed.load(std::memory_order_relaxed)) return;
     const HookPoint& h = plan.entries[idx];
     const auto& L = kernel->pt_regs();
@@ -589,7 +602,10 @@ struct LinuxTracer final : Tracer {
 
   // syscall_exit_to_user_mode(regs): after every syscall, and for new tasks from
   // ret_from_fork (no pending entry there: ignored).
-  void on_exit_regs(vmi::Vcpu& cpu) {
+  void on_exit_regs(vmi::Vcpu& raw) {
+    with_user_access(raw, [&](vmi::Vcpu& cpu) { exit_regs(cpu); });
+  }
+  void exit_regs(vmi::Vcpu& cpu) {
     if (failed.load(std::memory_order_relaxed)) return;
     if (pending.empty()) {  // nothing in flight: no need to read anything
       n_unpaired.fetch_add(1, std::memory_order_relaxed);
@@ -648,7 +664,10 @@ struct LinuxTracer final : Tracer {
     emit_return(cpu, 0, e, ret, false);
   }
 
-  void on_return_site(vmi::Vcpu& cpu) {
+  void on_return_site(vmi::Vcpu& raw) {
+    with_user_access(raw, [&](vmi::Vcpu& cpu) { return_site(cpu); });
+  }
+  void return_site(vmi::Vcpu& cpu) {
     if (failed.load(std::memory_order_relaxed)) return;
     if (pending.empty()) {
       n_unpaired.fetch_add(1, std::memory_order_relaxed);
