@@ -9,8 +9,11 @@
 // the `syscall` entry dispatching through KiServiceTable to service routines at the
 // profile's RVAs, and a user-mode workload in the ntdll/kernelbase-like modules that
 // calls NtCreateFile, NtClose, NtOpenFile (failing) and NtSetEvent, yields to a thread
-// of a second process that ends itself, and prints each call with the status it got
-// on COM1 (guest/windows/README.md).
+// of a second process that ends itself and switches to a WoW64 process, whose 32-bit
+// program (compatibility mode) calls through its 32-bit ntdll, wow64cpu, wow64 and the
+// 64-bit ntdll, and prints each call with the status it got on COM1. Each process has
+// its own address space (page tables, CR3 = its DirectoryTableBase; kernel half
+// shared; guest/windows/README.md).
 //
 // usage: mkwinmock --profile ISF --output FILE.elf [--seed N] [--idle] [--win32k ISF_OUT]
 //   --idle: for attach: wait about a second in kernel mode before the workload, and
@@ -54,7 +57,11 @@ extern const uint8_t wm_boot_start[], wm_boot_entry[], wm_boot_end[], wm_boot_p_
 extern const uint8_t wm_kernel_start[], wm_kernel_init[], wm_kernel_end[], wm_kernel_p_krsp[],
     wm_kernel_p_pcr_thread[], wm_kernel_p_thread_trap[], wm_kernel_p_trap_rip[], wm_kernel_p_trap_rsp[],
     wm_kernel_p_ssdt[], wm_kernel_p_shadow[], wm_kernel_p_spin[], wm_kernel_p_uentry[], wm_kernel_p_ursp[];
-extern const uint8_t wm_user_start[], wm_user_end[], wm_user_p_table[], wm_user_p_idle[], wm_user_p_poweroff[];
+extern const uint8_t wm_user_start[], wm_user_end[], wm_user_p_table[], wm_user_p_call[], wm_user_p_idle[],
+    wm_user_p_poweroff[];
+extern const uint8_t wm_call_start[], wm_call_end[];
+extern const uint8_t wm_cpu_start[], wm_cpu_transition[], wm_cpu_leave[], wm_cpu_save[], wm_cpu_p_thunk[], wm_cpu_end[];
+extern const uint8_t wm_x86_start[], wm_x86_end[], wm_x86_p_table[], wm_x86_p_leave[];
 }
 
 namespace vmitrace::winmock {
@@ -91,6 +98,8 @@ struct Who {
   std::string process, image_path, user;  // user: the SID string or a well-known name
   uint32_t session;
   uint64_t thread = 0;  // ETHREAD
+  uint64_t cr3 = 0;     // its address space (EPROCESS.Pcb.DirectoryTableBase)
+  bool wow64 = false;   // a 32-bit program: its calls come through the WoW64 layer
 };
 
 // One call of the workload: what the ntdll stub gets and what the service does.
@@ -107,6 +116,9 @@ struct Call {
   uint64_t routine = 0;           // win32k's routines: their address (nt's: by name)
 };
 
+// The call table entry (mock.S, user blob): 18 quadwords.
+constexpr size_t kEntryWords = 18;
+
 std::string hex(uint64_t v) {
   char b[24];
   std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
@@ -122,9 +134,12 @@ std::string json_str(const std::string& s) {
   return o + "\"";
 }
 
-// A service routine: [spin;] [mov qword [rcx], handle;] [movabs rax, thread; mov
-// gs:[pcr_thread], rax;] mov eax, status; ret.
-std::vector<uint8_t> routine_code(const Call& c, uint32_t spin, uint64_t new_thread = 0, uint32_t pcr_thread = 0) {
+// A service routine: [spin;] [mov qword [rcx], handle;] [switch to new_thread:
+// KPCR.CurrentThread = it, CR3 = its process's DirectoryTableBase;] mov eax, status; ret.
+struct Switch {
+  uint32_t pcr_thread = 0, thread_process = 0, dtb = 0;  // offsets
+};
+std::vector<uint8_t> routine_code(const Call& c, uint32_t spin, uint64_t new_thread = 0, const Switch& sw = {}) {
   std::vector<uint8_t> b;
   auto imm32 = [&](uint32_t v) {
     for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
@@ -139,14 +154,30 @@ std::vector<uint8_t> routine_code(const Call& c, uint32_t spin, uint64_t new_thr
     imm32(static_cast<uint32_t>(c.handle_out));
   }
   if (new_thread) {
-    b.insert(b.end(), {0x48, 0xb8});
+    b.insert(b.end(), {0x48, 0xb8});  // movabs rax, thread
     for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(new_thread >> (8 * i)));
-    b.insert(b.end(), {0x65, 0x48, 0x89, 0x04, 0x25});
-    imm32(pcr_thread);
+    b.insert(b.end(), {0x65, 0x48, 0x89, 0x04, 0x25});  // mov gs:[pcr_thread], rax
+    imm32(sw.pcr_thread);
+    b.insert(b.end(), {0x48, 0x8b, 0x80});  // mov rax, [rax + Process]
+    imm32(sw.thread_process);
+    b.insert(b.end(), {0x48, 0x8b, 0x80});  // mov rax, [rax + DirectoryTableBase]
+    imm32(sw.dtb);
+    b.insert(b.end(), {0x0f, 0x22, 0xd8});  // mov cr3, rax
   }
   b.push_back(0xb8);
   imm32(c.status);
   b.push_back(0xc3);
+  return b;
+}
+
+// The 32-bit ntdll's stub of a WoW64 process: mov eax, nr; mov ecx, Wow64Transition;
+// call ecx; ret (edx carries the call table entry to the thunk).
+std::vector<uint8_t> ntdll32_stub(uint32_t nr, uint32_t transition) {
+  std::vector<uint8_t> b = {0xb8};
+  for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(nr >> (8 * i)));
+  b.push_back(0xb9);
+  for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(transition >> (8 * i)));
+  b.insert(b.end(), {0xff, 0xd1, 0xc3});
   return b;
 }
 
@@ -196,6 +227,12 @@ void write_elf(const std::string& path, testing::PagedMemory& mem, uint64_t entr
   if (!out) throw Error(path, std::string("cannot write the mock guest: ") + (errno ? std::strerror(errno) : "write failed"));
 }
 
+// The WoW64 process's 32-bit side and wow64 modules (below 4 GiB but wow64.dll, whose
+// thunks are 64-bit code), its private data page, and its VAD nodes.
+constexpr uint64_t kExe32 = 0x00400000, kNtdll32 = 0x77a00000, kWow64Cpu = 0x77c00000;
+constexpr uint64_t kWow64 = 0x7ffb0fa00000ull, kStack32 = 0x00300000, kData32 = 0x00520000, kPeb32 = 0x00350000;
+constexpr uint64_t kTable32 = kExe32 + 0x4000, kNames32 = kExe32 + 0x4800;
+
 int run(const std::string& profile_path, const std::string& output, uint64_t seed, bool idle,
         const std::string& win32k_out) {
   const profile::Profile prof = profile::Profile::load(profile_path);
@@ -209,47 +246,45 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   std::mt19937_64 rng(seed);
   g.a.kbase = 0xfffff80000000000ull + ((rng() % 0x1800) << 21);
 
-  // Two threads: notepad.exe's (the builders' process) and a thread of another
-  // process (svchost.exe, SYSTEM, session 0) laid out by the same builders at other
-  // addresses, sharing the first one's modules and handle table.
+  // Three threads, each of its own process and address space: notepad.exe's (the
+  // builders' process), a thread of svchost.exe (SYSTEM, session 0) and one of a
+  // 32-bit program under WoW64, laid out by the same builders at other addresses and
+  // sharing the first one's handle table.
   std::vector<Who> who = {{WinGuest::kPid, WinGuest::kPpid, WinGuest::kTid, "notepad.exe",
                            "\\Device\\HarddiskVolume2\\Windows\\System32\\notepad.exe", "S-1-5-21-1001",
                            WinGuest::kSession, g.a.thread},
                           {812, 640, 0x1f4c, "svchost.exe", "\\Device\\HarddiskVolume2\\Windows\\System32\\svchost.exe",
-                           "SYSTEM", 0, g.a.thread + 0x100000}};
+                           "SYSTEM", 0, g.a.thread + 0x100000},
+                          {3288, WinGuest::kPid, 0x2a10, "legacy32.exe",
+                           "\\Device\\HarddiskVolume2\\Program Files (x86)\\Legacy\\legacy32.exe", "S-1-5-21-1001",
+                           WinGuest::kSession, g.a.thread + 0x200000, 0, true}};
+  const size_t kWowThread = 2;
 
-  // The workload (indices as on Windows 10 19041; the mock's table is its own).
+  // The workload (indices as on Windows 10 19041; the mock's table is its own). The
+  // path arguments of notepad.exe's and svchost.exe's NtCreateFile are at the same
+  // user address, each in its own address space; the WoW64 process's NtOpenFile has
+  // its own where the other two have a decoy.
   const uint64_t ub = g.a.ubuf;
   std::vector<Call> calls;
-  {
-    auto args = s.create_file_args(0, "\\??\\C:\\Users\\test\\document.txt", 0);
-    args[0] = ub + 0xf00;  // FileHandle out
-    calls.push_back({"NtCreateFile", 0x55, args, 0, 0, WinGuest::kFileHandle, -1, true,
-                     "\\??\\C:\\Users\\test\\document.txt", ""});
-  }
+  calls.push_back({"NtCreateFile", 0x55, {}, 0, 0, WinGuest::kFileHandle, -1, true,
+                   "\\??\\C:\\Users\\test\\document.txt", ""});
   calls.push_back({"NtClose", 0x0f, {WinGuest::kFileHandle}, 0, 0, 0, -1, true, "", "\\Users\\test"});
-  {
-    auto args = s.create_file_args(0, "\\??\\C:\\Users\\test\\missing.txt", 0x400);
-    args[0] = ub + 0xf08;
-    args.resize(6);
-    args[4] = 1, args[5] = 0x60;  // ShareAccess, OpenOptions
-    calls.push_back({"NtOpenFile", 0x33, args, 0xc0000034u, 0, 0, -1, true, "\\??\\C:\\Users\\test\\missing.txt", ""});
-  }
+  calls.push_back({"NtOpenFile", 0x33, {}, 0xc0000034u, 0, 0, -1, true, "\\??\\C:\\Users\\test\\missing.txt", ""});
   calls.push_back({"NtSetEvent", 0x0e, {WinGuest::kEventHandle, 0}, 0, 0, 0, -1, true, "",
                    "\\BaseNamedObjects\\TestEvent"});
   // With a win32k module: NtUserGetMessage (index 6 of its table) returns TRUE.
   if (!win32k_out.empty())
     calls.push_back({"NtUserGetMessage", 0x1006, {ub + 0xf20, 0, 0, 0}, 1, 0, 0, -1, true, "", "",
                      win32k::kBase + 0x30000});
-  // Thread 1 yields to thread 2; its return comes when thread 2 ends itself.
+  // Thread 1 yields to thread 2; its return comes when the WoW64 thread ends its process.
   calls.push_back({"NtYieldExecution", 0x46, {}, 0, 0, 0, 1, true, "", ""});
-  {
-    auto args = s.create_file_args(0, "\\??\\C:\\Windows\\Temp\\svc.log", 0x800);
-    args[0] = ub + 0xf10;
-    calls.push_back({"NtCreateFile", 0x55, args, 0, 1, WinGuest::kFileHandle, -1, true,
-                     "\\??\\C:\\Windows\\Temp\\svc.log", ""});
-  }
-  calls.push_back({"NtTerminateThread", 0x53, {~uint64_t{1}, 0}, 0, 1, 0, 0, false, "", ""});
+  const size_t svc_create = calls.size();
+  calls.push_back({"NtCreateFile", 0x55, {}, 0, 1, WinGuest::kFileHandle, -1, true, "\\??\\C:\\Windows\\Temp\\svc.log", ""});
+  calls.push_back({"NtTerminateThread", 0x53, {~uint64_t{1}, 0}, 0, 1, 0, static_cast<int>(kWowThread), false, "", ""});
+  const size_t first_wow = calls.size();
+  calls.push_back({"NtOpenFile", 0x33, {}, 0xc0000034u, kWowThread, 0, -1, true, "\\??\\C:\\Users\\test\\legacy.ini", ""});
+  calls.push_back({"NtClose", 0x0f, {WinGuest::kFileHandle}, 0, kWowThread, 0, -1, true, "", "\\Users\\test"});
+  calls.push_back({"NtTerminateProcess", 0x2c, {~uint64_t{0}, 0}, 0, kWowThread, 0, 0, false, "", ""});
   const Call idle_call{"NtDelayExecution", 0x34, {0, 0}, 0, 0, 0, -1, true, "", ""};
 
   std::map<uint32_t, std::string> services;
@@ -263,72 +298,95 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
     win32k::map_image(prof, mem);
   }
 
-  // The second thread and process: the builders' process() at shifted addresses.
-  {
-    const testing::WinAddrs first = g.a;
-    constexpr uint64_t kShift = 0x100000;
+  // The other processes: the builders' process() at shifted addresses.
+  const testing::WinAddrs first = g.a;
+  auto add_process = [&](Who& w, uint64_t shift, uint64_t trap) {
     for (uint64_t* f : {&g.a.thread, &g.a.process, &g.a.token, &g.a.sid, &g.a.groups, &g.a.image_oni, &g.a.session})
-      *f += kShift;
-    g.a.trap = first.trap + 0x400;  // on the same kernel stack page
-    const Who& w = who[1];
+      *f += shift;
+    g.a.trap = trap;  // on the same kernel stack page
     g.process(w.process, w.image_path);
     g.wptr(g.a.thread + g.L.thread_cid_tid, static_cast<uint64_t>(w.tid));
     g.wptr(g.a.process + g.L.proc_pid, static_cast<uint64_t>(w.pid));
     g.wptr(g.a.process + g.L.proc_ppid, static_cast<uint64_t>(w.ppid));
     mem.write_u32(g.a.token + g.L.token_session, w.session);
     mem.write_u32(g.a.session + g.L.session_space_id, w.session);
-    const uint8_t system_sid[12] = {1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0};  // S-1-5-18
-    mem.write(g.a.sid, system_sid, sizeof system_sid);
-    g.wptr(g.a.process + g.L.proc_vad_root, first.vad_ntdll);
     g.wptr(g.a.process + g.L.proc_object_table, first.handle_table);
-    g.a = first;
+  };
+  add_process(who[1], 0x100000, first.trap + 0x400);
+  const uint8_t system_sid[12] = {1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0};  // S-1-5-18
+  mem.write(g.a.sid, system_sid, sizeof system_sid);
+  g.wptr(g.a.process + g.L.proc_vad_root, first.vad_ntdll);
+  g.a = first;
+  // The WoW64 process: its own VAD tree (64-bit ntdll, wow64.dll, the 32-bit ntdll,
+  // its exe, wow64cpu.dll) and EPROCESS.WoW64Process -> EWOW64PROCESS (Peb32, Machine).
+  add_process(who[2], 0x200000, first.trap - 0x400);
+  {
+    const uint64_t n = first.vad_ntdll + 0x10000;  // nodes 0x1000 apart
+    g.vad(n, first.ntdll, WinGuest::kNtdllSize, "\\windows\\system32\\ntdll.dll", n + 0x1000, 0);
+    g.vad(n + 0x1000, kWow64, 0x60000, "\\Windows\\System32\\wow64.dll", n + 0x2000, 0);
+    g.vad(n + 0x2000, kNtdll32, 0x1a0000, "\\Windows\\SysWOW64\\ntdll.dll", n + 0x3000, n + 0x4000);
+    g.vad(n + 0x3000, kExe32, 0x10000, "\\Program Files (x86)\\Legacy\\legacy32.exe", 0, 0);
+    g.vad(n + 0x4000, kWow64Cpu, 0x10000, "\\Windows\\System32\\wow64cpu.dll", 0, 0);
+    g.wptr(g.a.process + g.L.proc_vad_root, n);
+    const uint64_t ewow = first.process + 0x280000;
+    VMITRACE_GUEST_EXPECT(g.L.proc_wow64 != oswin::kNone, "_EPROCESS.WoW64Process");
+    g.wptr(g.a.process + g.L.proc_wow64, ewow);
+    g.wptr(ewow, kPeb32);  // EWOW64PROCESS.Peb (Windows 7's ISF types the field void*: the same block)
+    if (auto m = prof.field_offset("_EWOW64PROCESS", "Machine")) mem.write_u16(ewow + *m, 0x14c);  // i386
   }
+  g.a = first;
 
-  // Service routines at their RVAs; ntdll stubs; the call table and its names.
+  // Service routines at their RVAs; the switching ones load the new thread's CR3.
+  const Switch sw{static_cast<uint32_t>(g.L.pcr_current_thread), static_cast<uint32_t>(g.L.thread_process),
+                  static_cast<uint32_t>(g.off("_EPROCESS", "Pcb") + g.off("_KPROCESS", "DirectoryTableBase"))};
   std::map<uint32_t, bool> written;
   for (const Call& c : calls) {
     if (written[c.nr]) continue;
     written[c.nr] = true;
-    auto code = routine_code(c, 0, c.switch_to >= 0 ? who[c.switch_to].thread : 0,
-                             static_cast<uint32_t>(g.L.pcr_current_thread));
+    auto code = routine_code(c, 0, c.switch_to >= 0 ? who[c.switch_to].thread : 0, sw);
     mem.write(c.routine ? c.routine : g.runtime(c.name), code.data(), code.size());
   }
   auto idle_code = routine_code(idle_call, 200000);
   mem.write(g.runtime(idle_call.name), idle_code.data(), idle_code.size());
+
+  // User code, written in the first address space before the others are cloned from
+  // it: code and stack pages are shared by all (one instruction stream runs the three
+  // threads, switched at syscalls), data pages are made private afterwards.
   auto stub_va = [&](uint32_t nr) { return g.a.ntdll + 0x1000 + nr * 0x20ull; };
+  auto stub32_va = [&](uint32_t nr) { return kNtdll32 + 0x1000 + nr * 0x20ull; };
   for (const Call& c : calls) {
     auto st = ntdll_stub(c.nr);
     mem.write(stub_va(c.nr), st.data(), st.size());
   }
   auto idle_stub = ntdll_stub(idle_call.nr);
   mem.write(stub_va(idle_call.nr), idle_stub.data(), idle_stub.size());
-  const uint64_t table = ub + 0x1000, names = ub + 0x1800;
-  uint64_t name_at = names;
-  for (size_t i = 0; i < calls.size(); ++i) {
-    const Call& c = calls[i];
-    uint64_t e[15] = {};
-    e[0] = stub_va(c.nr);
-    for (size_t a = 0; a < c.args.size() && a < 11; ++a) e[1 + a] = c.args[a];
-    e[12] = name_at;
-    e[13] = c.nr;
-    e[14] = static_cast<uint64_t>(who[c.who].tid);
-    mem.write(table + i * sizeof e, e, sizeof e);
-    mem.write(name_at, c.name.c_str(), c.name.size() + 1);
-    name_at += c.name.size() + 1;
+  const uint64_t cpu_va = kWow64Cpu + 0x1000, thunk_va = kWow64 + 0x1000, call_va = g.a.kernelbase + 0x3000;
+  Blob cpu(wm_cpu_start, wm_cpu_end);
+  cpu.set(wm_cpu_p_thunk, thunk_va);
+  mem.write(cpu_va, cpu.bytes.data(), cpu.bytes.size());
+  for (size_t i = first_wow; i < calls.size(); ++i) {
+    auto st = ntdll32_stub(calls[i].nr, static_cast<uint32_t>(cpu_va + cpu.offset(wm_cpu_transition)));
+    mem.write(stub32_va(calls[i].nr), st.data(), st.size());
   }
-  const uint64_t zero[15] = {};
-  mem.write(table + calls.size() * sizeof zero, zero, sizeof zero);
-  mem.write(ub + 0xf00, zero, 32);  // the handles the services write (after the 3 OBJECT_ATTRIBUTES)
+  const Blob call(wm_call_start, wm_call_end);
+  mem.write(call_va, call.bytes.data(), call.bytes.size());
+  mem.write(thunk_va, call.bytes.data(), call.bytes.size());
+  Blob x86(wm_x86_start, wm_x86_end);
+  x86.set(wm_x86_p_table, kTable32);
+  x86.set(wm_x86_p_leave, cpu_va + cpu.offset(wm_cpu_leave));
+  mem.write(kExe32 + 0x1000, x86.bytes.data(), x86.bytes.size());
 
-
-  // Stacks: the kernel's below the trap frame's page, the user's in its own pages.
+  // Stacks (the kernel's below the trap frame's page, the user's and the 32-bit one in
+  // their own pages), the call tables' pages, and the data pages, all before cloning.
   std::vector<uint8_t> page(0x1000);
   for (uint64_t p = g.a.kstack - 0x4000; p < g.a.kstack; p += 0x1000) mem.write(p, page.data(), page.size());
   const uint64_t krsp = g.a.kstack - 0x100;
   for (uint64_t p = g.a.ustack - 0x2000; p < g.a.ustack; p += 0x1000) mem.write(p, page.data(), page.size());
   const uint64_t ursp = g.a.ustack - 0x100;
+  for (uint64_t p = kStack32 - 0x2000; p < kStack32; p += 0x1000) mem.write(p, page.data(), page.size());
+  for (uint64_t p : {ub, ub + 0x1000, kTable32, kData32}) mem.write(p, page.data(), page.size());
 
-  // The code: kernel at KiSystemCall64, user in kernelbase, boot on the identity page.
+  // The kernel at KiSystemCall64, the 64-bit workload in kernelbase.
   const uint64_t kva = g.runtime("KiSystemCall64");
   Blob k(wm_kernel_start, wm_kernel_end);
   const uint64_t uva = g.a.kernelbase + 0x1000;
@@ -344,10 +402,90 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   k.set(wm_kernel_p_ursp, ursp);
   mem.write(kva, k.bytes.data(), k.bytes.size());
   Blob u(wm_user_start, wm_user_end);
-  u.set(wm_user_p_table, table);
+  u.set(wm_user_p_table, ub + 0x1000);
+  u.set(wm_user_p_call, call_va);
   u.set(wm_user_p_idle, idle ? stub_va(idle_call.nr) : uint64_t{0});
   u.set(wm_user_p_poweroff, idle ? uint64_t{0} : uint64_t{1});
+  if (u.bytes.size() > 0x2000) throw Error("mock.S", "user blob larger than its space");
   mem.write(uva, u.bytes.data(), u.bytes.size());
+  // The boot page (its GDT is read at every far transfer) in every address space.
+  mem.map_frame(kBootPage, kBootPage);
+  // Each call's data in its caller's address space: notepad.exe's, then the decoy the
+  // others see at the WoW64 process's data address; then the clones.
+  auto at_in = [&](uint64_t base, const std::string& path, uint64_t at) {
+    const uint64_t keep = g.a.ubuf;
+    g.a.ubuf = base;
+    auto args = s.create_file_args(0, path, at);
+    g.a.ubuf = keep;
+    return args;
+  };
+  calls[0].args = at_in(ub, calls[0].path, 0);
+  calls[0].args[0] = ub + 0xf00;  // FileHandle out
+  {
+    auto& c = calls[2];
+    c.args = at_in(ub, c.path, 0x400);
+    c.args[0] = ub + 0xf08;
+    c.args.resize(6);
+    c.args[4] = 1, c.args[5] = 0x60;  // ShareAccess, OpenOptions
+  }
+  at_in(kData32, "\\??\\C:\\WRONG\\address-space.txt", 0);
+  const uint64_t roots[3] = {kPml4, mem.clone_root(), mem.clone_root()};
+  for (size_t i = 0; i < who.size(); ++i) who[i].cr3 = roots[i];
+  mem.select_root(roots[1]);
+  mem.make_private(ub);
+  calls[svc_create].args = at_in(ub, calls[svc_create].path, 0);
+  calls[svc_create].args[0] = ub + 0xf10;
+  mem.select_root(roots[2]);
+  mem.make_private(kData32);
+  {
+    auto& c = calls[first_wow];
+    c.args = at_in(kData32, c.path, 0);
+    c.args[0] = kData32 + 0xf00;
+    c.args.resize(6);
+    c.args[4] = 1, c.args[5] = 0x60;  // ShareAccess, OpenOptions
+  }
+  mem.select_root(roots[0]);
+  for (size_t i = 0; i < who.size(); ++i) g.wptr(first.process + 0x100000 * i + sw.dtb, roots[i]);  // DirectoryTableBase
+
+  // The call tables (shared pages): the 64-bit one, whose entry for the WoW64 thread
+  // runs its 32-bit part, and the 32-bit one the WoW64 program runs.
+  const uint64_t table = ub + 0x1000;
+  uint64_t name_at = ub + 0x1800, name32_at = kNames32;
+  auto entry = [&](const Call& c, bool wow) {
+    std::vector<uint64_t> e(kEntryWords);
+    e[0] = wow ? stub32_va(c.nr) : stub_va(c.nr);
+    for (size_t a = 0; a < c.args.size() && a < 11; ++a) e[1 + a] = c.args[a];
+    uint64_t& at = wow ? name32_at : name_at;
+    e[12] = at;
+    mem.write(at, c.name.c_str(), c.name.size() + 1);
+    at += c.name.size() + 1;
+    e[13] = c.nr;
+    e[14] = static_cast<uint64_t>(who[c.who].tid);
+    e[15] = static_cast<uint64_t>(who[c.who].pid);
+    e[16] = wow ? stub_va(c.nr) : 0;
+    return e;
+  };
+  std::vector<uint64_t> t64, t32;
+  for (size_t i = 0; i < first_wow; ++i) {
+    auto e = entry(calls[i], false);
+    t64.insert(t64.end(), e.begin(), e.end());
+  }
+  {
+    std::vector<uint64_t> e(kEntryWords);
+    e[0] = 1, e[1] = kExe32 + 0x1000, e[2] = kStack32 - 0x100, e[3] = kTable32, e[4] = cpu_va + cpu.offset(wm_cpu_save);
+    t64.insert(t64.end(), e.begin(), e.end());
+  }
+  for (size_t i = first_wow; i < calls.size(); ++i) {
+    auto e = entry(calls[i], true);
+    t32.insert(t32.end(), e.begin(), e.end());
+  }
+  t64.resize(t64.size() + kEntryWords);
+  t32.resize(t32.size() + kEntryWords);
+  if (t64.size() * 8 > 0x800 || t32.size() * 8 > 0x800) throw Error("mkwinmock", "call table larger than its space");
+  mem.write(table, t64.data(), t64.size() * 8);
+  mem.write(kTable32, t32.data(), t32.size() * 8);
+
+  // Boot on the identity page.
   Blob b(wm_boot_start, wm_boot_end);
   b.set(wm_boot_p_cr3, kPml4);
   b.set(wm_boot_p_kpcr, g.a.kpcr);
@@ -358,32 +496,32 @@ int run(const std::string& profile_path, const std::string& output, uint64_t see
   std::memcpy(b.bytes.data() + (wm_boot_p_idtr - wm_boot_start), &idt_limit, 2);
   std::memcpy(b.bytes.data() + (wm_boot_p_idtr - wm_boot_start) + 2, &g.a.idt, 8);
   if (b.bytes.size() > 4096) throw Error("mock.S", "boot blob larger than a page");
-  mem.map_frame(kBootPage, kBootPage);
   mem.phys.write(kBootPage, b.bytes.data(), b.bytes.size());
   write_elf(output, mem, kBootPage + b.offset(wm_boot_entry));
 
   // What was laid out, for the checks.
-  std::printf("{\"profile\": %s, \"kernel_base\": \"%s\",\n", json_str(profile_path).c_str(), hex(g.a.kbase).c_str());
-  std::printf(" \"from_module\": %s, \"from_parent_module\": %s, \"idle\": %s,\n",
-              json_str("\\windows\\system32\\ntdll.dll").c_str(),
-              json_str("\\Windows\\System32\\KernelBase.dll").c_str(), idle ? "true" : "false");
+  std::printf("{\"profile\": %s, \"kernel_base\": \"%s\", \"idle\": %s,\n", json_str(profile_path).c_str(),
+              hex(g.a.kbase).c_str(), idle ? "true" : "false");
   std::printf(" \"threads\": [\n");
   for (size_t i = 0; i < who.size(); ++i) {
     const Who& w = who[i];
     std::printf("  {\"pid\": %lld, \"ppid\": %lld, \"tid\": %lld, \"process\": %s, \"image_path\": %s, \"user\": %s, "
-                "\"session\": %u}%s\n",
+                "\"session\": %u, \"cr3\": \"%s\", \"wow64\": %s}%s\n",
                 static_cast<long long>(w.pid), static_cast<long long>(w.ppid), static_cast<long long>(w.tid),
                 json_str(w.process).c_str(), json_str(w.image_path).c_str(), json_str(w.user).c_str(), w.session,
-                i + 1 < who.size() ? "," : "");
+                hex(w.cr3).c_str(), w.wow64 ? "true" : "false", i + 1 < who.size() ? "," : "");
   }
   std::printf(" ], \"calls\": [\n");
   for (size_t i = 0; i < calls.size(); ++i) {
     const Call& c = calls[i];
+    const bool wow = who[c.who].wow64;
     std::printf("  {\"name\": \"%s\", \"nr\": %u, \"module\": \"%s\", \"status\": %u, \"thread\": %zu, \"returns\": %s, "
-                "\"path\": %s, \"handle_name\": %s}%s\n",
+                "\"path\": %s, \"handle_name\": %s, \"from_module\": %s, \"from_parent_module\": %s}%s\n",
                 c.name.c_str(), c.nr & 0xfff, c.routine ? "win32k" : "nt", c.status, c.who, c.returns ? "true" : "false",
-                json_str(c.path).c_str(),
-                json_str(c.handle_name).c_str(), i + 1 < calls.size() ? "," : "");
+                json_str(c.path).c_str(), json_str(c.handle_name).c_str(),
+                json_str("\\windows\\system32\\ntdll.dll").c_str(),
+                json_str(wow ? "\\Windows\\System32\\wow64.dll" : "\\Windows\\System32\\KernelBase.dll").c_str(),
+                i + 1 < calls.size() ? "," : "");
   }
   std::printf(" ]}\n");
   return 0;

@@ -12,9 +12,14 @@
  *          rcx, indirect call, sysretq), and kinit: a wait in kernel mode (so that
  *          the tracer finds the kernel and its hooks are in place: a few ms for the
  *          QEMU module, about a second for attach's 20 ms probes), then user mode.
+ *  call    calls an ntdll stub with a call table entry's arguments: copied into
+ *          kernelbase and, as the WoW64 thunk, into wow64.dll.
  *  user    in the kernelbase-like module: runs the call table the generator wrote
- *          (each entry: ntdll stub, 11 arguments, name, index), prints each call and
- *          the status it got on COM1, then powers off (ACPI) or idles in NtDelayExecution.
+ *          (each entry: ntdll stub, 11 arguments, name, index, tid, pid), prints each
+ *          call and the status it got on COM1, runs the WoW64 thread's 32-bit part
+ *          when its entry comes, then powers off (ACPI) or idles in NtDelayExecution.
+ *  cpu     wow64cpu.dll: the 32 <-> 64-bit gate of the WoW64 process.
+ *  x86     the WoW64 process's 32-bit program (compatibility mode).
  */
   .intel_syntax noprefix
   .section .rodata.winmock, "a"
@@ -183,33 +188,92 @@ wm_kernel_p_ursp:     .quad 0
 wm_kernel_ursp:       .quad 0
 wm_kernel_end:
 
+/* ---- call ------------------------------------------------------------------- */
+/* rbx: a call table entry, rdi: the stub to call with the entry's 11 arguments (x64
+ * convention: 4 in registers, the rest above 32 bytes of home space); eax: the status.
+ * Copied twice: into kernelbase (the 64-bit workload's caller) and into wow64.dll (the
+ * WoW64 thunk that calls 64-bit ntdll for a 32-bit caller). */
+  .balign 16
+  .globl wm_call_start, wm_call_end
+wm_call_start:
+  sub rsp, 0x68
+  mov r11, 4
+1:mov rcx, [rbx + 8 + r11 * 8]
+  mov [rsp + r11 * 8], rcx      /* argument i at rsp + 0x20 + (i - 4) * 8 */
+  inc r11
+  cmp r11, 11
+  jb 1b
+  mov rcx, [rbx + 8]
+  mov rdx, [rbx + 16]
+  mov r8, [rbx + 24]
+  mov r9, [rbx + 32]
+  call rdi                      /* the ntdll stub: mov r10, rcx; mov eax, N; syscall */
+  add rsp, 0x68
+  ret
+wm_call_end:
+
 /* ---- user ------------------------------------------------------------------- */
   .balign 16
-  .globl wm_user_start, wm_user_end, wm_user_p_table, wm_user_p_idle, wm_user_p_poweroff
-/* Call table entry (15 quadwords): ntdll stub, 11 arguments, name (C string), index,
- * the thread id the caller runs as (printed: the workload's own account). */
+  .globl wm_user_start, wm_user_end, wm_user_p_table, wm_user_p_call, wm_user_p_idle, wm_user_p_poweroff
+/* Call table entry (18 quadwords): stub, 11 arguments, name (C string), index, the
+ * thread id and process id the caller runs as (printed: the workload's own account),
+ * and for a WoW64 caller the 64-bit ntdll stub its thunk calls and the status its
+ * 32-bit program got. An entry whose stub is 1 runs a WoW64 thread's 32-bit part:
+ * [1] its entry point, [2] its stack, [3] its table (all below 4 GiB), [4] wow64cpu's
+ * save area (this stack, where to resume); its calls are printed when it is back. */
 wm_user_start:
   and rsp, -16
   lea rsi, [rip + wm_msg_start]
   call wm_puts
   mov rbx, [rip + wm_user_p_table]
-2:mov rax, [rbx]
-  test rax, rax
+2:mov rdi, [rbx]
+  test rdi, rdi
   jz 5f
-  sub rsp, 0x60
-  mov r11, 4
-3:mov rcx, [rbx + 8 + r11 * 8]
-  mov [rsp + r11 * 8], rcx      /* argument i at rsp + 0x20 + (i - 4) * 8 */
-  inc r11
-  cmp r11, 11
-  jb 3b
-  mov rcx, [rbx + 8]
-  mov rdx, [rbx + 16]
-  mov r8, [rbx + 24]
-  mov r9, [rbx + 32]
-  call rax                      /* the ntdll stub: mov r10, rcx; mov eax, N; syscall */
-  add rsp, 0x60
+  cmp rdi, 1
+  je 7f
+  call [rip + wm_user_p_call]
   mov r12d, eax
+  lea r13, [rip + wm_msg_nl]
+  call wm_print
+8:add rbx, 18 * 8
+  jmp 2b
+7:push rbx                      /* into compatibility mode: the 32-bit part */
+  mov rdi, [rbx + 4 * 8]
+  mov [rdi], rsp
+  lea rax, [rip + 9f]
+  mov [rdi + 8], rax
+  mov rax, [rbx + 8]
+  mov rsp, [rbx + 16]
+  mov ebx, [rbx + 24]
+  push 0x23                     /* user code, 32-bit */
+  push rax
+  .byte 0x48, 0xcb              /* retfq */
+9:mov rbx, [rsp]                /* back (wow64cpu's leave) on this stack: the lines of */
+  mov ebx, [rbx + 24]           /* the 32-bit table, with the statuses the program got */
+10:cmp qword ptr [rbx], 0
+  je 11f
+  mov r12d, [rbx + 17 * 8]
+  lea r13, [rip + wm_msg_wow64]
+  call wm_print
+  add rbx, 18 * 8
+  jmp 10b
+11:pop rbx
+  jmp 8b
+5:lea rsi, [rip + wm_msg_done]
+  call wm_puts
+  cmp qword ptr [rip + wm_user_p_poweroff], 0
+  je 6f
+  mov dx, 0x604                 /* ACPI PM1a control: S5 (pc and q35 after SeaBIOS) */
+  mov ax, 0x2000
+  out dx, ax
+6:mov rdi, [rip + wm_user_p_idle]   /* idle: NtDelayExecution over and over */
+  test rdi, rdi
+  jz 6b
+  lea rbx, [rip + wm_user_idle_entry]
+  call [rip + wm_user_p_call]
+  jmp 6b
+
+wm_print:                        /* rbx: entry, r12d: its status, r13: the line's end */
   lea rsi, [rip + wm_msg_call]
   call wm_puts
   mov rsi, [rbx + 12 * 8]
@@ -226,26 +290,12 @@ wm_user_start:
   call wm_puts
   mov edi, [rbx + 14 * 8]
   call wm_puthex
-  lea rsi, [rip + wm_msg_nl]
+  lea rsi, [rip + wm_msg_pid]
   call wm_puts
-  add rbx, 15 * 8
-  jmp 2b
-5:lea rsi, [rip + wm_msg_done]
-  call wm_puts
-  cmp qword ptr [rip + wm_user_p_poweroff], 0
-  je 6f
-  mov dx, 0x604                 /* ACPI PM1a control: S5 (pc and q35 after SeaBIOS) */
-  mov ax, 0x2000
-  out dx, ax
-6:mov rax, [rip + wm_user_p_idle]   /* idle: NtDelayExecution over and over */
-  test rax, rax
-  jz 6b
-  sub rsp, 0x60
-  xor ecx, ecx
-  xor edx, edx
-  call rax
-  add rsp, 0x60
-  jmp 6b
+  mov edi, [rbx + 15 * 8]
+  call wm_puthex
+  mov rsi, r13
+  jmp wm_puts
 
 wm_puts:                         /* rsi: C string to COM1 */
   mov dx, 0x3f8
@@ -276,12 +326,86 @@ wm_msg_call:   .asciz "WINMOCK call name="
 wm_msg_nr:     .asciz " nr=0x"
 wm_msg_status: .asciz " status=0x"
 wm_msg_tid:    .asciz " tid=0x"
+wm_msg_pid:    .asciz " pid=0x"
 wm_msg_nl:     .asciz "\n"
+wm_msg_wow64:  .asciz " wow64\n"
 wm_msg_done:   .asciz "WINMOCK done\n"
   .balign 8
+wm_user_idle_entry: .fill 18, 8, 0   /* NtDelayExecution(0, 0) */
 wm_user_p_table:    .quad 0
+wm_user_p_call:     .quad 0
 wm_user_p_idle:     .quad 0
 wm_user_p_poweroff: .quad 0
 wm_user_end:
+
+/* ---- wow64cpu --------------------------------------------------------------- */
+/* The 32 <-> 64-bit gate of a WoW64 process (below 4 GiB: far jumps take 32-bit
+ * offsets). transition: where the 32-bit ntdll stubs call (Wow64Transition), ecx =
+ * its address, edx = the call table entry: far jump to 64-bit code, which moves to
+ * the thread's 64-bit stack and calls wow64.dll's thunk (rbx = entry, rdi = the
+ * 64-bit ntdll stub), then returns to the 32-bit stub in compatibility mode.
+ * leave: where the 32-bit part ends: back to the 64-bit workload. */
+  .balign 16
+  .globl wm_cpu_start, wm_cpu_transition, wm_cpu_leave, wm_cpu_save, wm_cpu_p_thunk, wm_cpu_end
+wm_cpu_start:
+  .code32
+wm_cpu_transition:
+  lea ecx, [ecx + wm_cpu_syscall64 - wm_cpu_transition]
+  push 0x33                     /* user code, 64-bit */
+  push ecx
+  retf
+  .code64
+wm_cpu_syscall64:
+  mov r14d, esp                 /* the 32-bit stack: [esp] returns into the 32-bit stub */
+  mov rsp, [rip + wm_cpu_save]
+  push rbx
+  push rdi
+  mov ebx, edx
+  mov rdi, [rbx + 16 * 8]
+  call [rip + wm_cpu_p_thunk]
+  pop rdi
+  pop rbx
+  mov esp, r14d
+  mov r8d, [rsp]
+  add esp, 4
+  push 0x23                     /* user code, 32-bit */
+  push r8
+  .byte 0x48, 0xcb              /* retfq */
+wm_cpu_leave:
+  mov rsp, [rip + wm_cpu_save]
+  jmp [rip + wm_cpu_save + 8]
+  .balign 8
+wm_cpu_save:    .quad 0, 0      /* the 64-bit workload's stack, where it resumes */
+wm_cpu_p_thunk: .quad 0
+wm_cpu_end:
+
+/* ---- x86 -------------------------------------------------------------------- */
+/* The 32-bit program of the WoW64 process (compatibility mode, in its exe): runs its
+ * call table (entries as the user blob's, read as 32-bit values) through the 32-bit
+ * ntdll stubs, records each status in its entry (the 64-bit workload prints them),
+ * then leaves through wow64cpu. */
+  .balign 16
+  .globl wm_x86_start, wm_x86_end, wm_x86_p_table, wm_x86_p_leave
+wm_x86_start:
+  .code32
+  call 1f
+1:pop ebp
+  mov ebx, [ebp + wm_x86_p_table - 1b]
+2:mov eax, [ebx]
+  test eax, eax
+  jz 5f
+  mov edx, ebx
+  call eax                      /* the 32-bit ntdll stub */
+  mov [ebx + 17 * 8], eax
+  add ebx, 18 * 8
+  jmp 2b
+5:push 0x33                     /* user code, 64-bit: wow64cpu's leave */
+  push dword ptr [ebp + wm_x86_p_leave - 1b]
+  retf
+  .code64
+  .balign 8
+wm_x86_p_table: .quad 0
+wm_x86_p_leave: .quad 0
+wm_x86_end:
 
   .section .note.GNU-stack, "", @progbits

@@ -200,8 +200,8 @@ int attach(const AttachOptions& o) {
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto bs = backend.stats();
   print_summary(counts, ring, secs, t.max_events);
-  fmt::print(stderr, "vmitrace: {} breakpoint hits ({:.0f}/s), {} other stops\n", bs.hook_hits,
-             secs > 0 ? bs.hook_hits / secs : 0.0, bs.other_stops);
+  fmt::print(stderr, "vmitrace: {} breakpoint hits ({:.0f}/s), {} interrupts of a quiet guest, {} other stops\n",
+             bs.hook_hits, secs > 0 ? bs.hook_hits / secs : 0.0, bs.interrupts, bs.other_stops);
   if (!out.ok()) {
     fmt::print(stderr, "vmitrace: {} ({} events not written)\n", out.error(), counts.unwritten_lines);
     status = 1;

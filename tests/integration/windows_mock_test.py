@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
 """End to end on the mock Windows guest (guest/windows/README.md): `vmitrace run` and
 `vmitrace attach` trace the mock laid out from a real ntkrnlmp ISF, and every call its
-workload reports on its serial port (WINMOCK call name=.. nr=.. status=.. tid=..) must
-be in the trace as an entry and (but for NtTerminateThread) a return, with the fields
-mkwinmock laid out for the calling thread: two processes (notepad.exe, a user SID;
-svchost.exe, SYSTEM), the first yielding to the second and resuming when it ends
-itself (PID, PPID, TID, process, Module nt, PreviousMode, FromModule,
-FromParentModule, ImagePath, UserName, the path argument, handle names, NTSTATUS Info).
+workload reports on its serial port (WINMOCK call name=.. nr=.. status=.. tid=.. pid=..,
+" wow64" for the statuses the WoW64 process's 32-bit program recorded) must be in the
+trace as an entry and (but for NtTerminateThread/NtTerminateProcess) a return, with the
+fields mkwinmock laid out for the calling thread: three processes, each in its own
+address space (notepad.exe, a user SID; svchost.exe, SYSTEM; legacy32.exe, a 32-bit
+program under WoW64 calling through its 32-bit ntdll, wow64cpu, wow64 and 64-bit
+ntdll), notepad.exe yielding to svchost.exe, which ends itself and switches to
+legacy32.exe, whose process end resumes notepad.exe (PID, PPID, TID, process, CR3 = the
+process's DirectoryTableBase, Module nt, PreviousMode, FromModule, FromParentModule
+(KernelBase.dll, or wow64.dll for the WoW64 caller), ImagePath, UserName, the path
+argument (read at the same user address in different address spaces: notepad.exe's and
+svchost.exe's; legacy32.exe's and a decoy), handle names, NTSTATUS Info).
 
 One profile per test (--isf); the boots, each well under a second of guest time:
   run json                    every field, against the serial log and mkwinmock's layout
@@ -28,7 +34,7 @@ import sys
 import tempfile
 import time
 
-CALL = re.compile(r"WINMOCK call name=(\w+) nr=0x([0-9a-f]+) status=0x([0-9a-f]+) tid=0x([0-9a-f]+)")
+CALL = re.compile(r"WINMOCK call name=(\w+) nr=0x([0-9a-f]+) status=0x([0-9a-f]+) tid=0x([0-9a-f]+) pid=0x([0-9a-f]+)( wow64)?\n")
 STATUS = {0: "STATUS_SUCCESS", 0xC0000034: "STATUS_OBJECT_NAME_NOT_FOUND"}
 failures = []
 
@@ -48,7 +54,14 @@ def serial_calls(path):
     with open(path, errors="replace") as f:
         text = f.read()
     check("WINMOCK done" in text, f"{path}: the workload did not finish: {text[-300:]!r}")
-    return [(m[1], int(m[2], 16), int(m[3], 16), int(m[4], 16)) for m in CALL.finditer(text)]
+    return [(m[1], int(m[2], 16), int(m[3], 16), int(m[4], 16), int(m[5], 16), bool(m[6])) for m in CALL.finditer(text)]
+
+
+def hexval(v):
+    try:
+        return int(v, 16)
+    except (TypeError, ValueError):
+        return None
 
 
 def check_json(events, calls, desc, what, sysret=True):
@@ -58,18 +71,21 @@ def check_json(events, calls, desc, what, sysret=True):
     check(len(entries) >= len(calls), f"{what}: {len(entries)} entries for {len(calls)} calls")
     check(len(calls) == len(desc["calls"]), f"{what}: serial calls {calls} != layout {desc['calls']}")
     used = set()
-    for i, (name, nr, status, tid) in enumerate(calls[:min(len(entries), len(desc["calls"]))]):
+    for i, (name, nr, status, tid, pid, wow64) in enumerate(calls[:min(len(entries), len(desc["calls"]))]):
         lay = desc["calls"][i]
         w = desc["threads"][lay["thread"]]
         e = events[entries[i]]
         tag = f"{what}: {name} #{i}"
-        check(name == lay["name"] and tid == w["tid"], f"{tag}: serial {name} tid {tid:#x} != layout {lay} {w['tid']:#x}")
+        check(name == lay["name"] and (tid, pid, wow64) == (w["tid"], w["pid"], w["wow64"]),
+              f"{tag}: serial {name} tid {tid:#x} pid {pid} wow64 {wow64} != layout {lay} {w}")
+        check(hexval(e.get("CR3")) == int(w["cr3"], 16),
+              f"{tag}: CR3 {e.get('CR3')} != {w['cr3']} (the process's DirectoryTableBase)")
         check(e.get("Method") == name, f"{tag}: entry {e}")
         check(e.get("Syscall") == nr & 0xfff, f"{tag}: Syscall {e.get('Syscall')} != {nr & 0xfff}")  # win32k: no 0x1000
         ident = (("PID", w["pid"]), ("PPID", w["ppid"]), ("TID", w["tid"]), ("ProcessName", w["process"]),
                  ("UserName", w["user"]), ("UserId", w["session"]), ("Module", lay["module"]))
-        for k, v in ident + (("PreviousMode", "User"), ("FromModule", desc["from_module"]),
-                             ("FromParentModule", desc["from_parent_module"]), ("ImagePath", w["image_path"])):
+        for k, v in ident + (("PreviousMode", "User"), ("FromModule", lay["from_module"]),
+                             ("FromParentModule", lay["from_parent_module"]), ("ImagePath", w["image_path"])):
             check(e.get(k) == v, f"{tag}: {k} {e.get(k)!r} != {v!r}")
         if lay["path"]:
             check(e.get("ObjectAttributes") == lay["path"], f"{tag}: ObjectAttributes {e.get('ObjectAttributes')!r}")
@@ -93,6 +109,7 @@ def check_json(events, calls, desc, what, sysret=True):
             check(r.get("Info") == STATUS.get(status), f"{tag}: Info {r.get('Info')!r}")
         for k, v in ident:
             check(r.get(k) == v, f"{tag}: return {k} {r.get(k)!r} != {v!r}")
+        check(hexval(r.get("CR3")) == int(w["cr3"], 16), f"{tag}: return CR3 {r.get('CR3')} != {w['cr3']}")
 
 
 def expected_with_rate_limit(desc, n):
@@ -147,6 +164,9 @@ def main():
     check([c[0] for c in calls] == [c["name"] for c in desc["calls"]], f"serial calls {calls}")
     check(f"windows kernel at {desc['kernel_base']}" in err, f"kernel base {desc['kernel_base']} not found: {err}")
     check_json([json.loads(l) for l in lines], calls, desc, "run json")
+    cr3s = {t["cr3"] for t in desc["threads"]}
+    check(len(cr3s) == len(desc["threads"]), f"mkwinmock: the processes share an address space: {cr3s}")
+    check(any(t["wow64"] for t in desc["threads"]) and any(c[5] for c in calls), f"no WoW64 caller: {calls}")
     n_events = sum(1 + c["returns"] for c in desc["calls"])
     check(len(lines) == n_events, f"run json: {len(lines)} events, want {n_events}")
     top = re.search(r"top syscalls: (.*)", err)
@@ -169,14 +189,16 @@ def main():
         name = next(t["process"] for t in desc["threads"] if t["pid"] == pid)
         check(f"{name}[{pid}] {n}" in err, f"kv: no {n} drops for {name}[{pid}]: {err}")
 
-    # run, csv, filter file: NtClose and NtOpenFile only.
+    # run, csv, filter file: NtClose and NtOpenFile only (each entry, then its return).
     filt = os.path.join(tmp, "filter.txt")
     with open(filt, "w") as f:
         f.write("NtClose\nNtOpenFile\n")
     calls, lines, err = run_trace(vt, a.isf, elf, tmp, "csv", ["-o", "csv", "--syscalls-filter-file", filt])
     methods = [l.split(",")[8] for l in lines]
-    check(methods == ["NtClose", "NtClose", "NtOpenFile", "NtOpenFile"], f"csv filter: {methods}")
-    check(len(lines) == 4 and "STATUS_OBJECT_NAME_NOT_FOUND" in lines[3], f"csv filter: {lines}")
+    want = [c["name"] for c in desc["calls"] if c["name"] in ("NtClose", "NtOpenFile") for _ in range(2)]
+    check(len(want) >= 4 and methods == want, f"csv filter: {methods} != {want}")
+    check(len(lines) == len(want) and "STATUS_OBJECT_NAME_NOT_FOUND" in lines[want.index("NtOpenFile") + 1],
+          f"csv filter: {lines}")
 
     # run, default format, --disable_sysret: entries only.
     calls, lines, err = run_trace(vt, a.isf, elf, tmp, "default", ["-o", "default", "--disable_sysret"])
@@ -222,7 +244,7 @@ def main():
     for f in failures:
         print("FAIL:", f)
     if not failures:
-        print(f"windows mock ({os.path.basename(a.isf)}): run (4 formats, rate limit, filter, no sysret) and attach OK")
+        print(f"windows mock ({os.path.basename(a.isf)}): 3 address spaces, a WoW64 caller; run (4 formats, rate limit, filter, no sysret) and attach OK")
         subprocess.run(["rm", "-rf", tmp])
     return 1 if failures else 0
 

@@ -56,12 +56,53 @@ class PagedMemory : public GuestMemory {
     walker_.invalidate();
   }
   uint64_t frames_end() const { return next_; }  // above every frame handed out
+
+  // Several address spaces (the mock guest's processes). clone_root: a new PML4 whose
+  // kernel half (entries 256..511) is this root's own entries (the same tables: kernel
+  // writes are seen by both as long as they land in an entry that existed) and whose
+  // user half has its own tables mapping the same frames. make_private: va's page gets
+  // a frame of its own (a copy) in the selected root. write() and read() use the
+  // selected root.
+  uint64_t clone_root() {
+    const uint64_t to = alloc();
+    for (unsigned i = 256; i < 512; ++i) phys.write_u64(to + i * 8, phys_u64(pml4_ + i * 8));
+    for (unsigned i = 0; i < 256; ++i) phys.write_u64(to + i * 8, clone_table(phys_u64(pml4_ + i * 8), 3));
+    return to;
+  }
+  void select_root(uint64_t pml4) {
+    pml4_ = pml4;
+    walker_.invalidate();
+  }
+  uint64_t root() const { return pml4_; }
+  void make_private(uint64_t va) {
+    uint64_t pte = 0;
+    frame(va, true);
+    entry_addr(va, &pte);
+    const uint64_t old = phys_u64(pte) & 0x000ffffffffff000ull, fresh = alloc();
+    uint8_t page[4096];
+    phys.read(old, page, sizeof page);
+    phys.write(fresh, page, sizeof page);
+    phys.write_u64(pte, fresh | kFlags);
+    walker_.invalidate();
+  }
   vmi::PagingRegs regs() const { return {0x80000001ull, pml4_ | 0xc4d, 0x20, 0x500}; }
   uint64_t cr3() const { return pml4_ | 0xc4d; }  // low bits: the PCID, as a guest has
   FakeMemory phys;
 
  private:
   static constexpr uint64_t kFlags = 0x7;  // present, writable, user
+  uint64_t phys_u64(uint64_t pa) {
+    uint64_t v = 0;
+    phys.read(pa, &v, 8);
+    return v;
+  }
+  // A copy of a table entry's subtree down to (not including) the leaf frames.
+  uint64_t clone_table(uint64_t entry, int level) {
+    if (!(entry & 1) || level == 0) return entry;
+    const uint64_t from = entry & 0x000ffffffffff000ull, to = alloc();
+    for (unsigned i = 0; i < 512; ++i) phys.write_u64(to + i * 8, clone_table(phys_u64(from + i * 8), level - 1));
+    return to | (entry & 0xfff);
+  }
   uint64_t alloc() {
     const uint64_t f = next_;
     next_ += 4096;

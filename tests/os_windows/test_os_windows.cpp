@@ -357,5 +357,36 @@ TEST_F(Fixture, ServiceOutsideTheKernelIsSkippedWithAWarning) {
   EXPECT_NE(err.find("implausible limit 100000"), std::string::npos) << err;
 }
 
+// The mock guest's address spaces: a cloned root sees the kernel half and the shared
+// user pages, its private page its own content; writes go to the selected root.
+TEST(PagedMemory, ClonedRootsShareAllButPrivatePages) {
+  PagedMemory m(0x100000, 0x102000);
+  const uint64_t kernel = 0xffffa50c11110000ull, code = 0x7ffb0fe01000ull, data = 0xe5c2a00000ull;
+  m.write_u64(kernel, 1);
+  m.write_u64(code, 2);
+  m.write_u64(data, 3);
+  const uint64_t a = m.root(), b = m.clone_root();
+  EXPECT_NE(a, b);
+  m.select_root(b);
+  m.make_private(data);
+  m.write_u64(data, 30);
+  m.write_u64(code, 20);  // shared: both see it
+  m.write_u64(kernel, 10);
+  uint64_t v = 0;
+  for (auto [root, want] : {std::pair{a, 3ull}, std::pair{b, 30ull}}) {
+    m.select_root(root);
+    ASSERT_EQ(m.read(data, &v, 8), 8u);
+    EXPECT_EQ(v, want);
+    ASSERT_EQ(m.read(code, &v, 8), 8u);
+    EXPECT_EQ(v, 20u);
+    ASSERT_EQ(m.read(kernel, &v, 8), 8u);
+    EXPECT_EQ(v, 10u);
+  }
+  m.select_root(b);
+  m.write_u64(0x520000, 5);  // a page only b has
+  m.select_root(a);
+  EXPECT_EQ(m.read(0x520000, &v, 8), 0u);
+}
+
 }  // namespace
 }  // namespace vmitrace::testing

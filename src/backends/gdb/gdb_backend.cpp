@@ -376,6 +376,8 @@ void GdbBackend::on_stop(const std::string& reply) {
       }
     }
     step_over(tid, ip);
+  } else if (reply.rfind("T02", 0) == 0 || reply.rfind("S02", 0) == 0) {
+    ++stats_.interrupts;  // SIGINT: the answer to our own interrupt
   } else {
     ++stats_.other_stops;
   }

@@ -35,7 +35,9 @@ struct GdbBackendOptions {
 };
 
 struct GdbStats {
-  uint64_t hook_hits = 0, stops = 0, other_stops = 0, kernel_probes = 0;
+  // interrupts: stops vmitrace asked for (the heartbeat on a quiet guest, the final
+  // stop); other_stops: stops nobody here asked for (another debugger's breakpoint).
+  uint64_t hook_hits = 0, stops = 0, interrupts = 0, other_stops = 0, kernel_probes = 0;
 };
 
 class GdbVcpu;
