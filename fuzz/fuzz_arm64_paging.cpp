@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "fuzz_phys.hpp"
 #include "seed_writer.hpp"
 #include "vmi/arm64_paging.hpp"
 
@@ -15,7 +16,6 @@ using namespace vmitrace;
 namespace {
 
 constexpr size_t kHeader = 8 * 8;  // ttbr0 ttbr1 tcr + 5 virtual addresses
-constexpr uint64_t kTop = uint64_t{1} << 40;
 
 // Tables Linux builds: 48-bit, 4 KiB granules, a kernel page, a 2 MiB block and a
 // user page; then the same under 39-bit (3 levels) and with a 16 KiB granule.
@@ -45,15 +45,6 @@ void write_seeds(const char* dir) {
   fuzz::write_seed(dir, "granule16k", s.data(), s.size());
 }
 
-// The half va belongs to uses a configuration the walker supports (the other half
-// may be refused: each is judged alone).
-bool half_ok(const vmi::Arm64PagingRegs& r, uint64_t va) {
-  vmi::Arm64PagingRegs one = r;
-  if ((va >> 55) & 1) one.tcr |= 1u << 7;  // judge TTBR1's half alone: disable TTBR0's
-  else one.tcr |= 1u << 23;
-  return vmi::arm64_paging_unsupported(one).empty();
-}
-
 }  // namespace
 
 VMITRACE_FUZZ_SEEDS_BY(write_seeds)
@@ -62,16 +53,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < kHeader + 8) return 0;
   uint64_t h[8];
   std::memcpy(h, data, sizeof h);
-  const uint8_t* mem = data + kHeader;
-  const size_t mem_len = size - kHeader;
-  uint64_t reads = 0;
-  vmi::Arm64PageWalker w([&](uint64_t pa, void* buf, size_t len) -> size_t {
-    ++reads;
-    if (pa >= kTop || len > kTop - pa) return 0;
-    auto* out = static_cast<uint8_t*>(buf);
-    for (size_t i = 0; i < len; ++i) out[i] = mem[(pa + i) % mem_len];
-    return len;
-  }, 64);
+  fuzz::FuzzPhys phys{data + kHeader, size - kHeader};
+  uint64_t& reads = phys.reads;
+  vmi::Arm64PageWalker w(phys.reader(), 64);
   vmi::Arm64PagingRegs regs{h[0], h[1], h[2]};
   uint8_t buf[3 * 4096];
   for (int round = 0; round < 2; ++round) {
@@ -80,16 +64,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       vmi::Translation t;
       const uint64_t before = reads;
       const bool ok = w.translate(regs, va, t);
-      if (ok) {
-        const uint64_t ps = t.page_size;
-        if (ps != 4096 && ps != (2u << 20) && ps != (1u << 30)) __builtin_trap();
-        if ((t.pa & (ps - 1)) != (va & (ps - 1))) __builtin_trap();
-        if (t.pa >= (uint64_t{1} << 48)) __builtin_trap();
-      }
+      if (ok && (!fuzz::translation_ok(va, t, {4096, 2u << 20, 1u << 30}) || t.pa >= (uint64_t{1} << 48)))
+        __builtin_trap();
       // A walk is at most four descriptor reads.
       if (reads - before > 4) __builtin_trap();
-      if (ok && !vmi::arm64_paging_unsupported(regs).empty() &&
-          !half_ok(regs, va)) __builtin_trap();
+      // Never a translation through a half the walker refuses.
+      const auto half = ((va >> 55) & 1) ? vmi::Arm64Half::upper : vmi::Arm64Half::lower;
+      if (ok && !vmi::arm64_paging_unsupported(regs, half).empty()) __builtin_trap();
       const size_t len = 1 + (va >> 3) % sizeof buf;
       if (w.read_virt(regs, va, buf, len) > len) __builtin_trap();
     }

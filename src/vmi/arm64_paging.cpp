@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 namespace vmitrace::vmi {
 
 namespace {
 
-constexpr uint64_t kPage = 4096;
 constexpr uint64_t kOa48 = 0x0000fffffffff000ull;  // output / next-table address, bits 47..12
 constexpr unsigned kMinTxSz = 16, kMaxTxSz = 39;   // 48-bit .. 25-bit virtual addresses
 
@@ -72,24 +72,15 @@ std::string half_problem(const Arm64PagingRegs& r, const Half& h) {
 
 }  // namespace
 
-std::string arm64_paging_unsupported(const Arm64PagingRegs& r) {
-  std::string s = half_problem(r, half(r, true));
-  if (s.empty()) s = half_problem(r, half(r, false));
+std::string arm64_paging_unsupported(const Arm64PagingRegs& r, Arm64Half only) {
+  std::string s;
+  if (only != Arm64Half::lower) s = half_problem(r, half(r, true));
+  if (s.empty() && only != Arm64Half::upper) s = half_problem(r, half(r, false));
   return s;
 }
 
-Arm64PageWalker::Arm64PageWalker(PhysRead read, size_t cache_entries) : read_(std::move(read)) {
-  size_t n = 1;
-  while (n < cache_entries && n < (1u << 20)) n <<= 1;
-  cache_.resize(n);
-}
-
-void Arm64PageWalker::invalidate() {
-  if (++gen_ == 0) {
-    for (auto& s : cache_) s.gen = 0;
-    gen_ = 1;
-  }
-}
+Arm64PageWalker::Arm64PageWalker(PhysRead read, size_t cache_entries)
+    : read_(std::move(read)), cache_(cache_entries) {}
 
 bool Arm64PageWalker::walk(const Arm64PagingRegs& regs, uint64_t va, Translation& out) {
   // Bit 55 selects the half whether or not the top byte is ignored.
@@ -143,12 +134,9 @@ bool Arm64PageWalker::walk(const Arm64PagingRegs& regs, uint64_t va, Translation
 }
 
 bool Arm64PageWalker::translate(const Arm64PagingRegs& regs, uint64_t va, Translation& out) {
-  const uint64_t vpage = va >> 12;
   const uint64_t ttbr = ((va >> 55) & 1) ? regs.ttbr1 : regs.ttbr0;
-  Slot& s = cache_[(vpage ^ (ttbr >> 12) * 0x9e3779b1ull) & (cache_.size() - 1)];
-  if (s.gen == gen_ && s.vpage == vpage && s.ttbr == ttbr && s.tcr == regs.tcr) {
+  if (cache_.lookup(va, ttbr, regs.tcr, out)) {
     ++stats_.hits;
-    out = Translation{s.ppage | (va & 0xfff), kPage, s.writable, s.user, s.nx};
     return true;
   }
   ++stats_.misses;
@@ -156,24 +144,12 @@ bool Arm64PageWalker::translate(const Arm64PagingRegs& regs, uint64_t va, Transl
     ++stats_.faults;
     return false;
   }
-  s = Slot{vpage, ttbr, regs.tcr, out.pa & ~(kPage - 1), gen_, out.writable, out.user, out.nx};
+  cache_.store(va, ttbr, regs.tcr, out);
   return true;
 }
 
 size_t Arm64PageWalker::read_virt(const Arm64PagingRegs& regs, uint64_t va, void* buf, size_t len) {
-  auto* p = static_cast<uint8_t*>(buf);
-  size_t done = 0;
-  while (done < len) {
-    const uint64_t cur = va + done;
-    if (cur < va) break;  // wrapped past the top of the address space
-    const size_t chunk = std::min<uint64_t>(len - done, kPage - (cur & (kPage - 1)));
-    Translation t;
-    if (!translate(regs, cur, t)) break;
-    const size_t n = read_(t.pa, p + done, chunk);
-    done += n;
-    if (n != chunk) break;
-  }
-  return done;
+  return read_paged(read_, va, buf, len, [&](uint64_t v, Translation& t) { return translate(regs, v, t); });
 }
 
 }  // namespace vmitrace::vmi

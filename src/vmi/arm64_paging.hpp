@@ -7,15 +7,14 @@
 // Descriptors come from the guest (hostile): a walk is at most four bounded reads,
 // reserved encodings fail the translation, nothing loops.
 //
-// The same small direct-mapped translation cache as the x86 walker; the backend
-// calls invalidate() whenever the guest resumes. Not thread-safe: one per thread.
+// The same translation cache as the x86 walker (paging.hpp); the backend calls
+// invalidate() whenever the guest resumes. Not thread-safe: one per thread.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <vector>
 
-#include "vmi/x86_paging.hpp"  // PhysRead, Translation, PagingStats
+#include "vmi/paging.hpp"
 
 namespace vmitrace::vmi {
 
@@ -26,8 +25,10 @@ struct Arm64PagingRegs {
 
 // "" when the walker handles these registers, else one line naming what it found:
 // "TCR_EL1 0x...: TTBR1 uses a 16 KiB granule (TG1=1); only 4 KiB granules are
-// supported". Only the halves in use (EPDn clear) are judged.
-std::string arm64_paging_unsupported(const Arm64PagingRegs& r);
+// supported". Only the halves in use (EPDn clear) are judged; `only`: just TTBR0's
+// half (Arm64Half::lower) or TTBR1's (Arm64Half::upper).
+enum class Arm64Half : uint8_t { both, lower, upper };
+std::string arm64_paging_unsupported(const Arm64PagingRegs& r, Arm64Half only = Arm64Half::both);
 
 class Arm64PageWalker {
  public:
@@ -38,20 +39,14 @@ class Arm64PageWalker {
   // Reads len bytes at va, page by page; returns the bytes read from the start
   // (stops at the first unmapped or unreadable page). Never throws.
   size_t read_virt(const Arm64PagingRegs& regs, uint64_t va, void* buf, size_t len);
-  void invalidate();
+  void invalidate() { cache_.invalidate(); }
   const PagingStats& stats() const { return stats_; }
 
  private:
   bool walk(const Arm64PagingRegs& regs, uint64_t va, Translation& out);
 
-  struct Slot {
-    uint64_t vpage = 0, ttbr = 0, tcr = 0, ppage = 0;
-    uint32_t gen = 0;  // valid when equal to gen_
-    bool writable = false, user = false, nx = false;
-  };
   PhysRead read_;
-  std::vector<Slot> cache_;
-  uint32_t gen_ = 1;
+  TranslationCache cache_;
   PagingStats stats_;
 };
 

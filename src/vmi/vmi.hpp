@@ -88,6 +88,9 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  // The guest machine's instruction set when the backend knows it ("x86" for x86-64
+  // and i386, "arm64"), else "": a profile of the other one is refused at start.
+  virtual std::string machine() const { return {}; }
   // Calls fn every time a vCPU is about to execute the instruction at guest-virtual
   // va (any address space). May be called from a hook callback while the guest runs;
   // the hook takes effect once stale translated code is flushed (the backend does it).

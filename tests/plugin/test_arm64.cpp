@@ -17,52 +17,14 @@ namespace {
 using event::Abi;
 using vmi::Reg;
 
-struct A64 {
-  static constexpr uint64_t kText = 0xffff800008000000ull;
-  static constexpr uint64_t kStext = kText + 0x10000, kEtext = kText + 0xf00000;
-  static constexpr uint64_t kVectors = kText + 0x10800;
-  static constexpr uint64_t kInvoke = kText + 0x28110;
-  static constexpr uint64_t kRetSite = kText + 0x28300;  // in el0_svc_common, after the call
-  static constexpr uint64_t kPerSyscall = kText + 0x100000;
-  static constexpr uint64_t kBanner = kText + 0x1000100;
-  // KASLR on arm64: anywhere in the vmalloc area, 64 KiB-aligned here (not 2 MiB).
-  static constexpr uint64_t kSlide = 0x2a51b70000ull;
-  static constexpr uint64_t kTtbr0 = 0x4321f000;
-  static constexpr uint32_t kRegs = 0, kSp = 248, kPc = 256, kPstate = 264, kOrigX0 = 272, kSyscallno = 280;
-  static inline const std::string kBannerText =
-      "Linux version 6.1.0-50-cloud-arm64 (debian-kernel@lists.debian.org) #1 SMP Debian 6.1.187-1\n";
-};
-
 profile::Profile arm64_profile(bool per_syscall = false) {
-  profile::Profile p = synthetic_profile();
-  p.symbols.clear();
-  add_symbol(p, "_text", A64::kText);
-  add_symbol(p, "_stext", A64::kStext);
-  add_symbol(p, "_etext", A64::kEtext);
-  add_symbol(p, "vectors", A64::kVectors);
-  add_symbol(p, "invoke_syscall", A64::kInvoke);
-  add_symbol(p, "el0_svc_common", A64::kRetSite - 0x40);
-  add_symbol(p, "linux_banner", A64::kBanner);
-  p.symbols["linux_banner"].constant_data = A64::kBannerText + '\0';
+  profile::Profile p = synthetic_arm64_profile();
   if (per_syscall) {
     uint64_t a = A64::kPerSyscall;
     for (auto abi : {Abi::linux_arm64, Abi::linux_arm32})
       for (const auto& s : syscalls::table(abi))
         if (s.symbol && *s.symbol && !p.symbols.count(s.symbol)) add_symbol(p, s.symbol, a += 0x100);
   }
-  p.user_types.erase("pcpu_hot");
-  auto& mm = p.user_types["mm_struct"];
-  mm.kind = "struct";
-  mm.size = 0x400;
-  mm.fields["pgd"] = field_at(0x48);
-  auto& r = p.user_types["pt_regs"];
-  r = {};
-  r.kind = "struct";
-  r.size = 336;
-  for (auto [n, o] : std::initializer_list<std::pair<const char*, uint32_t>>{
-           {"regs", A64::kRegs}, {"sp", A64::kSp}, {"pc", A64::kPc}, {"pstate", A64::kPstate},
-           {"orig_x0", A64::kOrigX0}, {"syscallno", A64::kSyscallno}})
-    r.fields[n] = field_at(o);
   return p;
 }
 
@@ -290,6 +252,18 @@ TEST(Arm64, UserMemoryUnderPanThroughTheTasksTablesAndTheLinearMap) {
   ASSERT_EQ(g.sink.count(), 2u);
   g.sink.blob(1, 1, &st);
   EXPECT_EQ(st, event::Capture::unreadable);
+  // A 16 KiB granule for TTBR0: refused with one warning naming TCR_EL1, not misread.
+  g.cpu.reg(Reg::pstate) = oslinux::kPstatePan | 0x5;
+  g.cpu.reg(Reg::tcr_el1) = 16 | (2ull << 14) | (16ull << 16) | (2ull << 30);
+  ::testing::internal::CaptureStderr();
+  g.enter(t, 56, {static_cast<uint64_t>(-100), user_va, 0, 0, 0, 0}, false);
+  g.enter(t, 56, {static_cast<uint64_t>(-100), user_va, 0, 0, 0, 0}, false);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "vmitrace: warning: profile: TCR_EL1 0x80108010: TTBR0 uses a 16 KiB granule (TG0=2); only 4 KiB "
+                 "granules are supported; user memory (strings, buffers) is not read\n");
+  ASSERT_EQ(g.sink.count(), 4u);
+  g.sink.blob(3, 1, &st);
+  EXPECT_EQ(st, event::Capture::unreadable);
 }
 
 TEST(Arm64, FilterHooksPerSyscallFunctionsNumberFromSyscallno) {
@@ -318,6 +292,28 @@ TEST(Arm64, FilterHooksPerSyscallFunctionsNumberFromSyscallno) {
   ASSERT_EQ(g.sink.count(), 2u);
   EXPECT_EQ(g.sink.rec(1).abi, Abi::linux_arm32);
   EXPECT_EQ(g.sink.rec(1).nr, 6u);
+}
+
+TEST(Arm64, ProfileOfTheOtherInstructionSetIsOneLine) {
+  for (const bool arm_profile : {true, false}) {
+    FakeBackend be;
+    be.machine_name = arm_profile ? "x86" : "arm64";
+    CollectSink sink;
+    syscalls::PluginConfig cfg;
+    std::string fatal;
+    cfg.on_fatal = [&](const std::string& m) { fatal = m; };
+    syscalls::Plugin p(cfg, arm_profile ? arm64_profile() : dispatcher_profile(), be, sink);
+    ::testing::internal::CaptureStderr();
+    p.start();
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(fatal, arm_profile ? "profile: profile does not match the running kernel: the profile is for an "
+                                   "arm64 kernel, the guest is an x86 machine"
+                                 : "profile: profile does not match the running kernel: the profile is for an "
+                                   "x86-64 kernel, the guest is an arm64 machine");
+    EXPECT_EQ(err, "vmitrace: error: " + fatal + "\n");
+    EXPECT_EQ(p.error(), fatal);
+    EXPECT_FALSE(be.kernel_waiters);  // never waits for a kernel it cannot meet
+  }
 }
 
 TEST(Arm64, TablesAreGeneratedWithArgumentsAndArmFlags) {

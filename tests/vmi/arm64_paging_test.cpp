@@ -7,40 +7,13 @@
 #include <cstring>
 #include <map>
 
+#include "fake_phys.hpp"
 #include "vmi/arm64_paging.hpp"
 
 using namespace vmitrace::vmi;
+using vmitrace::testing::FakePhys;
 
 namespace {
-
-struct FakePhys {
-  std::map<uint64_t, std::array<uint8_t, 4096>> pages;
-  uint64_t reads = 0;
-  size_t read(uint64_t pa, void* buf, size_t len) {
-    ++reads;
-    auto* out = static_cast<uint8_t*>(buf);
-    size_t done = 0;
-    while (done < len) {
-      const uint64_t a = pa + done;
-      auto it = pages.find(a & ~0xfffull);
-      if (it == pages.end()) break;
-      const size_t n = std::min<size_t>(len - done, 4096 - (a & 0xfff));
-      std::memcpy(out + done, it->second.data() + (a & 0xfff), n);
-      done += n;
-    }
-    return done;
-  }
-  void put64(uint64_t pa, uint64_t v) {
-    auto& p = pages[pa & ~0xfffull];
-    std::memcpy(p.data() + (pa & 0xfff), &v, 8);
-  }
-  void write(uint64_t pa, const char* s) {
-    for (size_t i = 0; s[i]; ++i) pages[(pa + i) & ~0xfffull][(pa + i) & 0xfff] = static_cast<uint8_t>(s[i]);
-  }
-  PhysRead reader() {
-    return [this](uint64_t pa, void* b, size_t l) { return read(pa, b, l); };
-  }
-};
 
 constexpr uint64_t kValid = 1, kTable = 3, kPageDesc = 3, kBlock = 1;
 constexpr uint64_t kAf = 1u << 10, kAp1 = 1u << 6, kAp2 = 1u << 7;

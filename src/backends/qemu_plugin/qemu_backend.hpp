@@ -78,6 +78,7 @@ class QemuBackend final : public vmi::Backend {
   void install(std::function<void()> at_exit);
 
   std::string name() const override { return "qemu-plugin"; }
+  std::string machine() const override { return arch_ == Arch::aarch64 ? "arm64" : "x86"; }
   vmi::HookId add_hook(uint64_t va, vmi::HookFn fn) override;
   vmi::HookId add_gated_hook(uint64_t va, vmi::HookFn fn) override;
   void remove_hook(vmi::HookId id) override;

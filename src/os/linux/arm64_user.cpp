@@ -1,5 +1,9 @@
 #include "os/linux/arm64_user.hpp"
 
+#include <atomic>
+#include <cstdio>
+#include <string>
+
 #include "vmi/arm64_paging.hpp"
 
 namespace vmitrace::oslinux {
@@ -42,6 +46,15 @@ size_t Arm64UserVcpu::read_user(uint64_t va, void* buf, size_t len) {
     regs_read_ = true;
     regs_ok_ = inner_.read_reg(vmi::Reg::ttbr0_el1, ttbr0_) && inner_.read_reg(vmi::Reg::tcr_el1, tcr_) &&
                kernel_.arm64_linear_offset(inner_, ttbr0_ & kBaddr, linear_);
+    if (regs_ok_) {
+      // 16/64 KiB granules, 52-bit addresses: the walker refuses them; say so once.
+      const std::string why = vmi::arm64_paging_unsupported({ttbr0_, 0, tcr_}, vmi::Arm64Half::lower);
+      static std::atomic<bool> told{false};
+      if (!why.empty() && !told.exchange(true))
+        std::fprintf(stderr, "vmitrace: warning: %s: %s; user memory (strings, buffers) is not read\n",
+                     kernel_.what().c_str(), why.c_str());
+      regs_ok_ = why.empty();
+    }
     walker().invalidate();
   }
   if (!regs_ok_) return 0;

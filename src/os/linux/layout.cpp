@@ -72,7 +72,7 @@ void finish_pt_regs(PtRegsLayout& r, Arch arch, unsigned ptr_size) {
     cover(r.compat_arg[i]);
   }
   if (end > 512) throw Error("pt_regs", "implausible pt_regs layout in the profile");
-  r.size = end;
+  r.size = std::max(r.size, end);  // the known layouts read the whole user ABI struct
 }
 
 // Banner text without trailing NULs (ISF constant_data keeps the terminator).

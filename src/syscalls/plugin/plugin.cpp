@@ -706,6 +706,13 @@ struct LinuxTracer final : Tracer {
   }
   void start() override {
     if (started.exchange(true)) return;
+    // A profile of the other instruction set would never find its kernel: say so now.
+    const std::string machine = backend.machine();
+    if (!machine.empty() && (machine == "arm64") != (arch == oslinux::Arch::arm64)) {
+      fatal(what + ": profile does not match the running kernel: the profile is for an " +
+            oslinux::arch_name(arch) + " kernel, the guest is an " + machine + " machine");
+      return;
+    }
     std::fprintf(stderr, "vmitrace: hooks: %s\n", plan.describe().c_str());
     // Both widths' ranges whatever the profile's width, so that a profile of the
     // other width still meets the running kernel and is refused with one line.
