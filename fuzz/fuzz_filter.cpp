@@ -4,7 +4,7 @@
 #include <string_view>
 
 #include "common/error.hpp"
-#include "syscalls/filter.hpp"
+#include "syscalls/core/filter.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -20,8 +20,8 @@
 #include "os/linux/arm64_user.hpp"
 #include "output/format.hpp"
 #include "seed_writer.hpp"
-#include "syscalls/plugin/plugin.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tracer.hpp"
+#include "syscalls/tables/linux.hpp"
 
 using namespace vmitrace;
 using testing::Synth;
@@ -126,7 +126,7 @@ VMITRACE_FUZZ_SEEDS_BY(write_seeds)
 
 // arm64: the same steps drive invoke_syscall (op bit 4: PSTATE.PAN set) with x0 = the
 // pt_regs pointer, x1 = nr, sp, SP_EL0 = the third value, which is also TTBR0_EL1.
-int run_arm64(fuzz::InputReader& in, const syscalls::PluginConfig& cfg, const uint8_t* data, size_t size,
+int run_arm64(fuzz::InputReader& in, const syscalls::TracerConfig& cfg, const uint8_t* data, size_t size,
               uint8_t holes) {
   using testing::A64;
   static const profile::Profile prof = testing::synthetic_arm64_profile();
@@ -141,15 +141,15 @@ int run_arm64(fuzz::InputReader& in, const syscalls::PluginConfig& cfg, const ui
   testing::FakeBackend backend;
   fuzz::FormatSink sink;
   fuzz::FuzzVcpu cpu(overlay, data, size, holes);
-  syscalls::Plugin plugin(cfg, prof, backend, sink);
-  fuzz::quietly([&] { plugin.start(); });
+  auto tracer = syscalls::make_tracer(cfg, prof, backend, sink);
+  fuzz::quietly([&] { tracer->start(); });
   cpu.reg(vmi::Reg::pc) = A64::kInvoke;
   cpu.reg(vmi::Reg::vbar_el1) = A64::kVectors;
   cpu.reg(vmi::Reg::sp_el0) = kArmTask;
   cpu.reg(vmi::Reg::tcr_el1) = 16 | (16ull << 16) | (2ull << 30);
   bool done = false;
   fuzz::quietly([&] { done = backend.run_kernel(cpu); });
-  if (!done || !plugin.tracing()) return 0;
+  if (!done || !tracer->tracing()) return 0;
   for (int steps = 0; steps < 16 && in.n >= 27; ++steps) {
     const uint8_t op = in.u8();
     uint16_t nr = in.u8();
@@ -164,7 +164,7 @@ int run_arm64(fuzz::InputReader& in, const syscalls::PluginConfig& cfg, const ui
     cpu.reg(vmi::Reg::x30) = A64::kRetSite;
     backend.fire(op % 2 ? A64::kRetSite : A64::kInvoke, cpu);
   }
-  auto st = plugin.stats();
+  auto st = tracer->stats();
   if (st.syscalls + st.sysrets != sink.n) __builtin_trap();
   return 0;
 }
@@ -182,20 +182,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   fuzz::InputReader in{data, size};
   const uint8_t holes = in.u8(), slimit = in.u8(), rate = in.u8();
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.string_limit = slimit ? slimit * 32u : 256u;
   cfg.rate_limit = rate % 8;  // 0 (none) or a tiny limit that drops
   if (rate & 0x80) return run_arm64(in, cfg, data, size, holes);
   testing::FakeBackend backend;
   fuzz::FormatSink sink;
   fuzz::FuzzVcpu cpu(overlay, data, size, holes);
-  syscalls::Plugin plugin(cfg, prof, backend, sink);
-  fuzz::quietly([&] { plugin.start(); });
+  auto tracer_ptr = syscalls::make_tracer(cfg, prof, backend, sink);
+  syscalls::Tracer& tracer = *tracer_ptr;
+  fuzz::quietly([&] { tracer.start(); });
   cpu.reg(vmi::Reg::rip) = Synth::kText;  // kernel code: offered to the plugin
   cpu.reg(vmi::Reg::gs_base) = kBootGs;
   bool done = false;
   fuzz::quietly([&] { done = backend.run_kernel(cpu); });  // the self-check's verdict line
-  if (!done || !plugin.tracing()) return 0;
+  if (!done || !tracer.tracing()) return 0;
   for (int steps = 0; steps < 16 && in.n >= 27; ++steps) {
     const uint8_t op = in.u8();
     uint16_t nr = in.u8();
@@ -212,7 +213,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       default: backend.fire(kExit, cpu); break;
     }
   }
-  auto st = plugin.stats();
+  auto st = tracer.stats();
   if (st.syscalls + st.sysrets != sink.n) __builtin_trap();
   return 0;
 }

@@ -30,7 +30,7 @@ void write_seeds(const char* dir) {
     s.sink.keep = true;
     fuzz::quietly([&] { s.start(); });
     for (const auto& call : fuzz::seed_calls(c)) call.ret ? s.ret(call.values[0], call.pop) : s.call(call.name, call.values);
-    s.plugin.reset();
+    s.tracer.reset();
     for (auto& r : s.sink.kept) fuzz::write_seed(dir, "record" + std::to_string(k++), r.data(), r.size());
     s.sink.kept.clear();
     s.sink.keep = false;

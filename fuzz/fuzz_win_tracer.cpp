@@ -1,4 +1,4 @@
-// libFuzzer target: the Windows syscall tracer end to end through syscalls::Plugin,
+// libFuzzer target: the Windows syscall tracer end to end through syscalls::make_tracer,
 // over a hostile guest (fuzz_win_guest.hpp): start-up (kernel location, SSDT read,
 // one hook per service), entries with arguments from the input (raw values or
 // pointers to the guest's UNICODE_STRINGs, OBJECT_ATTRIBUTES, handles, buffers),
@@ -15,7 +15,7 @@
 
 #include "fuzz_win_guest.hpp"
 #include "seed_writer.hpp"
-#include "syscalls/plugin/plugin.hpp"
+#include "syscalls/tracer.hpp"
 
 using namespace vmitrace;
 
@@ -100,17 +100,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::WinCase& c = fuzz::begin_input(in, data, size);
   auto& s = *c.s;
   const uint8_t slimit = in.u8();
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.string_limit = slimit ? slimit * 8u : 256u;
   cfg.disable_sysret = slimit == 0xff;
   const uint8_t mode = in.u8();
   const bool w32 = (mode & 1) && !c.w32_routines.empty();
   if (w32) cfg.win32k_profile = fuzz::win32k_profile_path(s.g.ptr, mode & 2);
-  s.plugin.reset();
+  s.tracer.reset();
   s.sink.n = 0;
   s.fatal.clear();
   fuzz::quietly([&] { s.start(cfg); });
-  if (!s.plugin->tracing()) return 0;
+  if (!s.tracer->tracing()) return 0;
   const auto r = routines(c, w32);
   for (int steps = 0; steps < 32 && in.n >= 2; ++steps) {
     const uint8_t op = in.u8();
@@ -124,8 +124,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       s.call_at(r[(op >> 2) % r.size()].second, args, thread);
     }
   }
-  const auto st = s.plugin->stats();
+  const auto st = s.tracer->stats();
   if (st.syscalls + st.sysrets != s.sink.n) __builtin_trap();
-  s.plugin.reset();  // removes its hooks
+  s.tracer.reset();  // removes its hooks
   return 0;
 }

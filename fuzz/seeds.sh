@@ -49,6 +49,22 @@ gzip -c "$tmp/text" > "$corpus/fuzz_decompress/text.gz"
 zstd -qc "$tmp/text" > "$corpus/fuzz_decompress/text.zst"
 lz4 -qlc "$tmp/text" > "$corpus/fuzz_decompress/text.lz4"
 [[ -f "$kernel" ]] && head -c 65536 "$kernel" > "$corpus/fuzz_decompress/bzimage-head"
+# arm64 (issue 18): the head of the arm64 lab's Image (its header and PE header);
+# an EFI zboot wrapper around a gzip'd Image head.
+arm64="$root/.cache/guest/kernel-arm64-6.1/vmlinuz"
+if [[ -f "$arm64" ]]; then
+  head -c 65536 "$arm64" > "$corpus/fuzz_decompress/arm64-image-head"
+  head -c 4096 "$arm64" | gzip -c > "$tmp/img.gz"
+  python3 - "$tmp/img.gz" "$corpus/fuzz_decompress/arm64-zboot" <<'PY'
+import struct, sys
+payload = open(sys.argv[1], "rb").read()
+hdr = bytearray(0x200)
+hdr[0:2] = b"MZ"; hdr[4:8] = b"zimg"
+struct.pack_into("<II", hdr, 8, 0x200, len(payload))
+hdr[0x18:0x1c] = b"gzip"
+open(sys.argv[2], "wb").write(bytes(hdr) + payload + b"\0\0\0\0")
+PY
+fi
 
 # ELF / kallsyms: small real ELF files of this machine.
 cp /usr/bin/true "$corpus/fuzz_kallsyms/true.elf"

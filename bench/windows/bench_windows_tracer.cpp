@@ -1,5 +1,5 @@
 // Per-event cost of the Windows tracer next to the Linux plugin, both driven through
-// the syscalls::Plugin entry point over the tests' synthetic guests (the same
+// the syscalls::make_tracer entry point over the tests' synthetic guests (the same
 // builders as tests/plugin_windows and tests/plugin), in one run: host CPU per
 // syscall (entry + return hook) and guest reads per event, then the ratio.
 //

@@ -38,7 +38,7 @@
 #include "ipc/publish_stats.hpp"
 #include "ipc/ring_sink.hpp"
 #include "output/format.hpp"
-#include "syscalls/plugin/plugin.hpp"
+#include "syscalls/tracer.hpp"
 
 namespace vmitrace::app {
 namespace {
@@ -74,17 +74,17 @@ int attach(const AttachOptions& o) {
   check_ring_fits(t);
 
   std::string fatal;
-  syscalls::PluginConfig pc{t.capture};
+  syscalls::TracerConfig pc{t.capture};
   pc.on_fatal = [&](const std::string& m) {
     fatal = m;
     g_stop.store(true);
   };
   if (!t.capture.profile_path.empty()) {
-    // What the plugin would refuse, before the guest is stopped: one line, the VM untouched.
-    // (Without -r the plugin checks once the profile is built from guest memory.)
-    syscalls::PluginConfig check = pc;
-    check.warn_unknown_filter_names = false;  // the plugin warns, once
-    syscalls::Plugin::validate(check);
+    // What the tracer would refuse, before the guest is stopped: one line, the VM untouched.
+    // (Without -r the tracer checks once the profile is built from guest memory.)
+    syscalls::TracerConfig check = pc;
+    check.warn_unknown_filter_names = false;  // the tracer warns, once
+    syscalls::validate(check);
   }
 
   gdb::GdbBackendOptions bo;
@@ -116,16 +116,16 @@ int attach(const AttachOptions& o) {
   pc.on_start_phase = [&](syscalls::StartPhase p) {
     ring.set_counter(ipc::Counter::start_phase, static_cast<uint64_t>(p));
   };
-  std::unique_ptr<syscalls::Plugin> plugin;
+  std::unique_ptr<syscalls::Tracer> tracer;
   std::optional<OutputFile> opened;
   try {
     // Reads and checks the profile and filter (or the one built from memory).
-    plugin = from_memory ? std::make_unique<syscalls::Plugin>(pc, std::move(*from_memory), backend, sink)
-                         : std::make_unique<syscalls::Plugin>(pc, backend, sink);
+    tracer = from_memory ? syscalls::make_tracer(pc, std::move(*from_memory), backend, sink)
+                         : syscalls::make_tracer(pc, backend, sink);
     opened.emplace(t.output);  // truncated only now: a start that fails leaves it untouched
   } catch (...) {
     std::string why;
-    plugin.reset();
+    tracer.reset();
     if (!backend.detach(&why)) say_detach_failed(o.endpoint, why, backend.stub_pid());
     throw;
   }
@@ -172,7 +172,7 @@ int attach(const AttachOptions& o) {
   }};
   {
     try {
-      plugin->start();
+      tracer->start();
       backend.run(g_stop);
     } catch (const gdb::GdbError& e) {
       fatal = e.what();
@@ -181,13 +181,13 @@ int attach(const AttachOptions& o) {
       // ends the writer and the watcher).
       std::string why;
       stop_watcher();
-      plugin.reset();
+      tracer.reset();
       if (!backend.detach(&why)) say_detach_failed(o.endpoint, why, backend.stub_pid());
       throw;
     }
     // The capture side's counters, for the common summary.
-    if (plugin) ipc::publish_plugin_stats(*plugin, ring);
-    plugin.reset();  // removes its hooks (breakpoints) while the guest is stopped
+    if (tracer) ipc::publish_tracer_stats(*tracer, ring);
+    tracer.reset();  // removes its hooks (breakpoints) while the guest is stopped
   }
   stop_watcher();
   std::string why;

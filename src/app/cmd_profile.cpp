@@ -37,6 +37,7 @@ void print_info(const std::string& path) {
   fmt::print("format:     {} (producer {} {})\n", m.format, m.producer_name.empty() ? "?" : m.producer_name,
              m.producer_version);
   fmt::print("os:         {}\n", m.os.empty() ? "unknown" : m.os);
+  if (m.os == "linux") fmt::print("arch:       {}\n", m.architecture.empty() ? "unknown" : m.architecture);
   if (!m.banner.empty()) {
     std::string b = m.banner;
     while (!b.empty() && (b.back() == '\n' || b.back() == '\0')) b.pop_back();

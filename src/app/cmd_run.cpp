@@ -38,8 +38,8 @@
 #include "ipc/ring.hpp"
 #include "options/module_args.hpp"
 #include "output/format.hpp"
-#include "syscalls/plugin/plugin.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tracer.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::app {
 namespace {
@@ -125,10 +125,10 @@ int run(const RunOptions& r) {
   // trace with) is checked here by the same code, so that it is one line and QEMU
   // never starts.
   {
-    syscalls::PluginConfig check{o};
+    syscalls::TracerConfig check{o};
     check.profile_path = profile;
-    check.warn_unknown_filter_names = false;  // the plugin warns, once
-    syscalls::Plugin::validate(check);
+    check.warn_unknown_filter_names = false;  // the tracer warns, once
+    syscalls::validate(check);
   }
   // Opened (truncated) only once every input is read and checked: a run that fails
   // at start leaves an existing output untouched.

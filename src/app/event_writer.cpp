@@ -15,7 +15,7 @@
 
 #include "common/error.hpp"
 #include "event/record.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::app {
 

@@ -2,7 +2,7 @@
 
 #include <fmt/core.h>
 
-#include "syscalls/plugin/plugin.hpp"
+#include "syscalls/tracer.hpp"
 
 namespace vmitrace::app {
 namespace {

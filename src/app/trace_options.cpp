@@ -30,6 +30,9 @@ void add_trace_options(CLI::App& cmd, TraceOptions& o) {
                "Do not hook syscall returns (no sysret events)");
   cmd.add_option("--args", o.args_style, "Argument rendering: raw or rich")
       ->check(CLI::IsMember({"raw", "rich"}));
+  cmd.add_option("--user-names,--user_names", o.user_names,
+                 "Linux UserName from the uid: 'android' (root, system, shell, u0_a52, u0_i3, ...) "
+                 "or a passwd file copied from the guest (default: root for uid 0, else empty)");
   // The capture's own bounds: never clamped silently.
   cmd.add_option("--string-limit,--string_limit", c.string_limit,
                  "Bytes captured per string argument (1..8192)")
@@ -67,6 +70,7 @@ output::FormatOptions format_options(const TraceOptions& o) {
   else if (o.args_style == "rich") fo.args = output::ArgStyle::rich;
   else throw Error("--args", "expected raw or rich, got '" + excerpt(o.args_style) + "'");
   fo.string_limit = o.capture.string_limit;
+  if (!o.user_names.empty()) fo.user_names = output::UserNames::from_option(o.user_names);
   return fo;
 }
 
@@ -96,6 +100,8 @@ void check_trace_files(const TraceOptions& o, const std::vector<NamedInput>& ext
   std::vector<NamedInput> inputs{{"the profile (-r)", o.capture.profile_path},
                                  {"the filter file", o.capture.filter_file},
                                  {"the win32k profile (-W)", o.capture.win32k_profile}};
+  if (!o.user_names.empty() && o.user_names != "android")
+    inputs.push_back({"the passwd file (--user-names)", o.user_names});
   for (const NamedInput& in : inputs)
     if (!in.path.empty()) check_readable_file(in.path);
   for (const NamedInput& in : extra)

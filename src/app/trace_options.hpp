@@ -24,6 +24,7 @@ struct TraceOptions {
   std::string format = "json";
   std::string output;                     // "" = stdout
   std::string args_style = "raw";
+  std::string user_names;                 // --user-names: "android", a passwd file, or "" (uid 0 = root)
   std::string backpressure = "block";
   uint32_t ring_mb = 64;
   uint64_t max_events = 0;                // 0: no limit
@@ -32,7 +33,7 @@ struct TraceOptions {
 
 // Adds --config, -r/--profile, -o/--format, --output, the filter, -W, --disable_sysret,
 // --args, --string-limit, --capture-buffers, --no-fd-paths, --on-backpressure,
-// --ring-mb, --max-events, --rate-limit and --start-timeout (each with its aliases) to cmd.
+// --user-names, --ring-mb, --max-events, --rate-limit and --start-timeout (each with its aliases) to cmd.
 void add_trace_options(CLI::App& cmd, TraceOptions& o);
 
 output::FormatOptions format_options(const TraceOptions& o);

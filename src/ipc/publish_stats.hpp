@@ -1,16 +1,16 @@
-// The capture side's closing words, shared by both backends: the syscalls plugin's
+// The capture side's closing words, shared by both backends: the syscalls tracer's
 // counters and its rate-limit report go into the ring header, then the ring is
 // marked closed (a clean end, as opposed to a producer that died).
 #pragma once
 #include <cstring>
 
 #include "ipc/ring.hpp"
-#include "syscalls/plugin/plugin.hpp"
+#include "syscalls/tracer.hpp"
 
 namespace vmitrace::ipc {
 
-inline void publish_plugin_stats(const syscalls::Plugin& plugin, EventRing& ring) {
-  const syscalls::PluginStats st = plugin.stats();
+inline void publish_tracer_stats(const syscalls::Tracer& tracer, EventRing& ring) {
+  const syscalls::TracerStats st = tracer.stats();
   ring.set_counter(Counter::syscalls, st.syscalls);
   ring.set_counter(Counter::sysrets, st.sysrets);
   ring.set_counter(Counter::returns_unpaired, st.returns_unpaired);
@@ -19,7 +19,7 @@ inline void publish_plugin_stats(const syscalls::Plugin& plugin, EventRing& ring
   ring.set_counter(Counter::rate_limited, st.rate_limited);
   ProcessDrops top[EventRing::kMaxProcessDrops];
   size_t n = 0;
-  for (const auto& p : plugin.rate_limited_top(EventRing::kMaxProcessDrops)) {
+  for (const auto& p : tracer.rate_limited_top(EventRing::kMaxProcessDrops)) {
     top[n].pid = p.pid;
     top[n].count = p.dropped;
     static_assert(sizeof top[n].name == sizeof p.name);

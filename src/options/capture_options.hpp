@@ -1,7 +1,7 @@
 // What the capture side (the syscalls tracer) is told, the same for every backend:
 // set by `vmitrace run` and `vmitrace attach` (app/trace_options.hpp), carried to the
 // QEMU module in its -plugin argument (options/module_args.hpp) and read by the
-// tracer (syscalls::PluginConfig extends it). One struct, so the forms cannot drift.
+// tracer (syscalls::TracerConfig extends it). One struct, so the forms cannot drift.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -2,7 +2,7 @@
 
 #include <string_view>
 
-#include "syscalls/constants.hpp"
+#include "syscalls/tables/constants.hpp"
 
 namespace vmitrace::output {
 namespace {

@@ -5,7 +5,7 @@
 #include "event/record.hpp"
 #include "output/format.hpp"
 #include "output/line.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::output {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "syscalls/constants.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/constants.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::output::decode {
 

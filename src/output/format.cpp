@@ -14,8 +14,8 @@
 #include "output/args.hpp"
 #include "output/line.hpp"
 #include "output/windows.hpp"
-#include "syscalls/constants.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/constants.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::output {
 namespace {
@@ -99,9 +99,13 @@ void append_args(Line& line, const Ctx& c, const FormatOptions& opt) {
 }
 
 // UserName is in every Windows event (DRAKVUF's Windows layout), in Linux entries only.
-void append_user_name(Line& line, const Ctx& c) {
-  if (c.win) line.field_str("UserName", windows_user_name(*c.win));
-  else if (c.entry) line.field_str("UserName", c.rec.user());
+void append_user_name(Line& line, const Ctx& c, const FormatOptions& opt) {
+  if (c.win) {
+    line.field_str("UserName", windows_user_name(*c.win));
+  } else if (c.entry) {
+    std::string buf;
+    line.field_str("UserName", opt.user_names ? opt.user_names->name(c.rec.uid, buf) : c.rec.user());
+  }
 }
 
 // Plugin fields shared by all layouts.
@@ -150,7 +154,7 @@ void format_json(const Ctx& c, const FormatOptions& opt, std::string& out) {
   line.field_dec("PID", r.pid);
   line.field_dec("PPID", r.ppid);
   line.field_dec("TID", r.tid);
-  append_user_name(line, c);
+  append_user_name(line, c, opt);
   line.field_dec("UserId", r.uid);
   line.field_str("ProcessName", r.process());
   line.field_str("Method", c.method);
@@ -170,7 +174,7 @@ void format_kv(const Ctx& c, const FormatOptions& opt, std::string& out) {
   line.field_dec("TID", r.tid);
   line.field_str("ProcessName", r.process());
   line.field_bare("Method", c.method);
-  append_user_name(line, c);
+  append_user_name(line, c, opt);
   line.field_dec("UserId", r.uid);
   line.field_hex("EventUID", c.uid);
   append_plugin_fields(line, c, opt);
@@ -190,7 +194,7 @@ void format_csv(const Ctx& c, const FormatOptions& opt, std::string& out) {
   line.field_dec("TID", r.tid);
   line.field_str("ProcessName", r.process());
   line.field_bare("Method", c.method);
-  append_user_name(line, c);
+  append_user_name(line, c, opt);
   line.field_hex("EventUID", c.uid);
   append_plugin_fields(line, c, opt);
 }
@@ -211,7 +215,7 @@ void format_default(const Ctx& c, const FormatOptions& opt, std::string& out) {
   line.field_dec("PID", r.pid);
   line.field_dec("PPID", r.ppid);
   line.field_dec("TID", r.tid);
-  append_user_name(line, c);
+  append_user_name(line, c, opt);
   line.field_hex("EventUID", c.uid);
   append_plugin_fields(line, c, opt);
 }

@@ -2,10 +2,12 @@
 // Runs on the writer side (never on a vCPU thread).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "event/record.hpp"
+#include "output/user_names.hpp"
 
 namespace vmitrace::output {
 
@@ -19,6 +21,8 @@ struct FormatOptions {
   Format format = Format::json;
   ArgStyle args = ArgStyle::raw;
   size_t string_limit = 256;
+  // Linux UserName from the uid (--user-names); null: "root" for uid 0, else "".
+  std::shared_ptr<const UserNames> user_names;
 };
 
 // Appends one line (with the trailing '\n') for rec to out. event_uid is the

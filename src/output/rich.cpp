@@ -4,7 +4,7 @@
 
 #include "output/args.hpp"
 #include "output/decode.hpp"
-#include "syscalls/constants.hpp"
+#include "syscalls/tables/constants.hpp"
 
 namespace vmitrace::output {
 namespace {

@@ -12,8 +12,8 @@
 
 #include "output/decode.hpp"
 #include "output/escape.hpp"
-#include "syscalls/constants.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/constants.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::output {
 namespace {

@@ -12,7 +12,7 @@
 #include "event/record.hpp"
 #include "output/format.hpp"
 #include "output/line.hpp"
-#include "syscalls/windows_table.hpp"
+#include "syscalls/tables/windows.hpp"
 
 namespace vmitrace::output {
 

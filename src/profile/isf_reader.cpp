@@ -106,6 +106,11 @@ void parse_metadata(dom::element v, Metadata& m) {
       for (auto [pk, pv] : get_obj(val, "producer")) {
         if (pk == "name") m.producer_name = get_str(pv);
         else if (pk == "version") m.producer_version = get_str(pv);
+        else if (pk == "architecture") {
+          m.architecture = get_str(pv);
+          if (m.architecture != "x86_64" && m.architecture != "i386" && m.architecture != "arm64")
+            throw Bad("metadata.producer.architecture \"" + m.architecture + "\" is none of x86_64, i386, arm64");
+        }
       }
     } else if (k == "linux" || k == "mac") {
       m.os = std::string(k);
@@ -260,6 +265,7 @@ Profile parse_padded(const uint8_t* data, size_t len, const std::string& what) {
     const std::string& d = *it->second.constant_data;
     p.metadata.banner = d.substr(0, d.find('\0'));
   }
+  if (p.metadata.architecture.empty() && p.metadata.os == "linux") p.metadata.architecture = infer_architecture(p);
   return p;
 }
 

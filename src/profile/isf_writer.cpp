@@ -77,6 +77,10 @@ void put_metadata(std::string& o, const Metadata& m) {
   put_string(o, m.producer_name.empty() ? "vmitrace" : m.producer_name);
   o += ", \"version\": ";
   put_string(o, m.producer_version.empty() ? "0.1.0" : m.producer_version);
+  if (!m.architecture.empty()) {
+    o += ", \"architecture\": ";
+    put_string(o, m.architecture);
+  }
   o += "}";
   if (m.os == "windows") {
     o += ",\n    \"windows\": {\"pdb\": {\"GUID\": ";

@@ -205,12 +205,16 @@ struct Resolved {
 };
 
 // Reads offsets + relative_base at the given places and checks them.
+using Relocated = std::function<std::optional<uint64_t>(uint64_t)>;
+
 std::optional<Resolved> try_offsets(const Bytes& b, const Names& nm, uint64_t offsets_at, uint64_t base_at,
-                                    uint64_t ptr, bool is64) {
+                                    uint64_t ptr, bool is64, const Relocated& relocated) {
   uint64_t n = nm.count;
   if (!b.has(offsets_at, 4 * n) || !b.has(base_at, ptr)) return std::nullopt;
   Resolved r;
   r.relative_base = ptr == 8 ? b.u64(base_at) : b.u32(base_at);
+  if (r.relative_base == 0 && relocated)
+    if (auto v = relocated(base_at)) r.relative_base = *v;
   if (is64 && r.relative_base < 0xFFFF800000000000ull) return std::nullopt;
   if (!is64 && r.relative_base < 0x80000000u) return std::nullopt;
   bool any_negative = false;
@@ -257,7 +261,7 @@ std::vector<KernelSymbol> extract_kallsyms(const std::vector<uint8_t>& vmlinux, 
 
 std::vector<KernelSymbol> extract_kallsyms(const uint8_t* data, size_t size, bool is64,
                                            const std::function<uint64_t(uint64_t)>& vaddr_delta,
-                                           const std::string& what) {
+                                           const std::string& what, const Relocated& relocated) {
   Bytes b(data, size);
   const uint64_t ptr = is64 ? 8 : 4;
   auto tt = find_token_table(b);
@@ -273,13 +277,13 @@ std::vector<KernelSymbol> extract_kallsyms(const uint8_t* data, size_t size, boo
   if (names->num_syms_at >= ptr) {
     uint64_t base_at = names->num_syms_at - ptr;
     uint64_t span = (4 * n + ptr - 1) / ptr * ptr;  // offsets, padded to the pointer size
-    if (base_at >= span) res = try_offsets(b, *names, base_at - span, base_at, ptr, is64);
+    if (base_at >= span) res = try_offsets(b, *names, base_at - span, base_at, ptr, is64, relocated);
   }
   // 6.2+ layout: offsets and relative_base after token_index.
   if (!res) {
     uint64_t offsets_at = al.up(tt->index + 512, ptr);
     uint64_t base_at = al.up(offsets_at + 4 * n, ptr);
-    res = try_offsets(b, *names, offsets_at, base_at, ptr, is64);
+    res = try_offsets(b, *names, offsets_at, base_at, ptr, is64, relocated);
   }
   if (!res)
     throw Error(what, "kallsyms: found " + std::to_string(n) +

@@ -1,20 +1,24 @@
-// A Linux profile from a kernel image: vmlinux out of the bzImage, types from .BTF
-// (or from the DWARF of a matching debug vmlinux), symbols from kallsyms (or a
-// System.map), linux_banner text.
+// A Linux profile from a kernel image: vmlinux out of the bzImage (or arm64's flat
+// Image), types from .BTF (or from the DWARF of a matching debug vmlinux), symbols
+// from kallsyms (or a System.map), linux_banner text, the architecture.
 #include "profile/kernel_image.hpp"
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
 #include <optional>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "profile/arm64_image.hpp"
 #include "profile/btf_reader.hpp"
 #include "profile/bzimage.hpp"
 #include "profile/dwarf_btf.hpp"
 #include "profile/elf.hpp"
 #include "profile/global_types.hpp"
+#include "profile/guest_btf.hpp"
 
 namespace vmitrace::profile {
 
@@ -22,57 +26,160 @@ namespace {
 
 constexpr uint64_t kMaxVmlinux = 1ull << 30;
 constexpr size_t kMaxBanner = 1024;
+constexpr uint16_t kEmI386 = 3, kEmX86_64 = 62, kEmAarch64 = 183;
 
-std::vector<uint8_t> load_vmlinux(const std::string& path) {
-  std::vector<uint8_t> raw = read_file(path);
-  if (raw.empty()) throw Error(path, "empty file (not a kernel image)");
-  if (ElfImage::looks_like_elf(raw.data(), raw.size())) return raw;
-  std::vector<uint8_t> out;
-  if (looks_like_bzimage(raw.data(), raw.size())) {
-    out = bzimage_payload(raw, path);
-  } else if (Compression c = sniff_compression(raw.data(), raw.size()); c != Compression::none) {
-    out = decompress(raw.data(), raw.size(), c, path, kMaxVmlinux);  // e.g. vmlinux.xz
-  } else {
-    throw Error(path, "not a Linux kernel image (neither a bzImage nor an ELF vmlinux)");
+// The kernel as the builder reads it: an ELF vmlinux (x86's bzImage payload, a
+// debug vmlinux) or arm64's flat Image, which has no section table.
+struct Vmlinux {
+  std::vector<uint8_t> bytes;
+  std::optional<ElfImage> elf;  // absent: a flat arm64 Image (offset = address - _text)
+  std::optional<Arm64Image> image;  // a flat arm64 Image: its header facts and relocations (bytes moved out)
+  std::string architecture;
+
+  bool is_64bit() const { return !elf || elf->is_64bit(); }
+  // The BTF blob: the .BTF section, or in an Image the blob its header identifies.
+  std::optional<BtfBlob> btf() const {
+    if (!elf) return find_btf_blob(bytes.data(), bytes.size());
+    const ElfSection* s = elf->section(".BTF");
+    if (!s || s->size == 0) return std::nullopt;
+    return BtfBlob{s->offset, s->size};
   }
-  if (!ElfImage::looks_like_elf(out.data(), out.size()))
-    throw Error(path, "decompressed payload is not an ELF vmlinux");
-  return out;
+};
+
+std::string architecture_of(const ElfImage& elf) {
+  switch (elf.machine()) {
+    case kEmX86_64: return "x86_64";
+    case kEmI386: return "i386";
+    case kEmAarch64: return "arm64";
+    default: return "";
+  }
 }
 
-std::string find_banner(const uint8_t* data, size_t size, const ElfImage& elf,
-                        const std::vector<KernelSymbol>& syms) {
-  auto read_cstr = [&](uint64_t off) {
-    size_t len = 0;
-    while (off + len < size && len < kMaxBanner && data[off + len] != 0) ++len;
-    return std::string(reinterpret_cast<const char*>(data + off), len);
+Vmlinux load_vmlinux(const std::string& path) {
+  Vmlinux v;
+  std::vector<uint8_t> raw = read_file(path);
+  if (raw.empty()) throw Error(path, "empty file (not a kernel image)");
+  auto take_image = [&](std::vector<uint8_t> bytes, const std::string& what) {
+    v.image = read_arm64_image(std::move(bytes), what);
+    v.bytes = std::move(v.image->bytes);
+    v.architecture = "arm64";
   };
-  for (const auto& s : syms) {
-    if (s.name != "linux_banner") continue;
-    if (auto off = elf.offset_of(s.address)) {
-      std::string b = read_cstr(*off);
-      if (b.rfind("Linux version ", 0) == 0) return b;
+  if (ElfImage::looks_like_elf(raw.data(), raw.size())) {
+    v.bytes = std::move(raw);
+  } else if (looks_like_bzimage(raw.data(), raw.size())) {
+    v.bytes = bzimage_payload(raw, path);
+  } else if (looks_like_arm64_image(raw.data(), raw.size()) || looks_like_efi_zboot(raw.data(), raw.size())) {
+    take_image(std::move(raw), path);
+    return v;
+  } else if (Compression c = sniff_compression(raw.data(), raw.size()); c != Compression::none) {
+    v.bytes = decompress(raw.data(), raw.size(), c, path, kMaxVmlinux);  // e.g. vmlinux.xz, arm64 Image.gz
+    if (looks_like_arm64_image(v.bytes.data(), v.bytes.size())) {
+      take_image(std::move(v.bytes), path + " (decompressed)");
+      return v;
     }
+  } else {
+    throw Error(path, "not a Linux kernel image (neither a bzImage, an arm64 Image nor an ELF vmlinux)");
   }
-  // No symbol (or it did not point at the text): the first "Linux version <digit>" in .rodata.
-  const ElfSection* ro = elf.section(".rodata");
-  uint64_t start = ro ? ro->offset : 0, len = ro ? ro->size : size;
+  if (!ElfImage::looks_like_elf(v.bytes.data(), v.bytes.size()))
+    throw Error(path, "decompressed payload is not an ELF vmlinux");
+  v.elf.emplace(v.bytes.data(), v.bytes.size(), path);
+  v.architecture = architecture_of(*v.elf);
+  return v;
+}
+
+// Offsets of the "Linux version <digit>" texts in [start, start + len), in order
+// (at most a few: a kernel holds one or two copies of its banner).
+std::vector<uint64_t> banner_texts(const uint8_t* data, size_t size, uint64_t start, uint64_t len) {
   static const char kNeedle[] = "Linux version ";
+  std::vector<uint64_t> out;
+  if (start > size) return out;
+  len = std::min<uint64_t>(len, size - start);
   const uint8_t* p = data + start;
   size_t left = len;
-  while (left > sizeof kNeedle) {
+  while (left > sizeof kNeedle && out.size() < 16) {
     const void* hit = memmem(p, left, kNeedle, sizeof kNeedle - 1);
     if (!hit) break;
     uint64_t off = uint64_t(static_cast<const uint8_t*>(hit) - data);
-    if (off + sizeof kNeedle - 1 < size && std::isdigit(data[off + sizeof kNeedle - 1])) return read_cstr(off);
+    if (off + sizeof kNeedle - 1 < size && std::isdigit(data[off + sizeof kNeedle - 1])) out.push_back(off);
     p = static_cast<const uint8_t*>(hit) + 1;
     left = len - uint64_t(p - (data + start));
   }
-  return {};
+  return out;
 }
 
-std::string find_banner(const std::vector<uint8_t>& v, const ElfImage& elf, const std::vector<KernelSymbol>& syms) {
-  return find_banner(v.data(), v.size(), elf, syms);
+std::string cstr_at(const uint8_t* data, size_t size, uint64_t off) {
+  size_t n = 0;
+  while (off + n < size && n < kMaxBanner && data[off + n] != 0) ++n;
+  return std::string(reinterpret_cast<const char*>(data + off), n);
+}
+
+// Where linux_banner's text is: at the symbol when offset_of maps it into the
+// bytes, else the first "Linux version <digit>" in [start, start + len).
+std::string find_banner(const uint8_t* data, size_t size, const std::function<std::optional<uint64_t>(uint64_t)>& offset_of,
+                        uint64_t start, uint64_t len, const std::vector<KernelSymbol>& syms) {
+  for (const auto& s : syms) {
+    if (s.name != "linux_banner") continue;
+    if (auto off = offset_of(s.address); off && *off < size) {
+      std::string b = cstr_at(data, size, *off);
+      if (b.rfind("Linux version ", 0) == 0) return b;
+    }
+  }
+  auto texts = banner_texts(data, size, start, len);
+  return texts.empty() ? std::string() : cstr_at(data, size, texts.front());
+}
+
+// An ELF: symbols map through its sections, the text is looked for in .rodata.
+std::string find_banner(const uint8_t* data, size_t size, const ElfImage& elf, const std::vector<KernelSymbol>& syms) {
+  const ElfSection* ro = elf.section(".rodata");
+  return find_banner(data, size, [&](uint64_t a) { return elf.offset_of(a); }, ro ? ro->offset : 0,
+                     ro ? ro->size : size, syms);
+}
+
+uint64_t text_of(const std::vector<KernelSymbol>& syms) {
+  for (const auto& s : syms)
+    if (s.name == "_text") return s.address;
+  return 0;
+}
+
+// A flat Image: offset = address - _text, the text is looked for in the whole Image.
+std::string find_banner(const Vmlinux& v, const std::vector<KernelSymbol>& syms) {
+  if (v.elf) return find_banner(v.bytes.data(), v.bytes.size(), *v.elf, syms);
+  const uint64_t text = text_of(syms);
+  auto offset_of = [text](uint64_t a) -> std::optional<uint64_t> {
+    if (text == 0 || a < text) return std::nullopt;
+    return a - text;
+  };
+  return find_banner(v.bytes.data(), v.bytes.size(), offset_of, 0, v.bytes.size(), syms);
+}
+
+// kallsyms of arm64 kernels without CONFIG_KALLSYMS_ALL (bookworm's 6.1) hold
+// neither _text nor linux_banner; the Image itself gives both: _text is _stext
+// less the offset of .text (its PE header), and linux_banner is _text plus the
+// offset of the last banner text: since 6.1 init/version.c keeps a weak copy and
+// init/version-timestamp.c, linked after everything else, the one the symbol names.
+void add_image_symbols(const Vmlinux& v, std::vector<KernelSymbol>& syms) {
+  if (v.elf) return;
+  if (text_of(syms) == 0 && v.image->stext_offset)
+    for (const auto& s : syms)
+      if (s.name == "_stext" && s.address > *v.image->stext_offset) {
+        syms.push_back(KernelSymbol{"_text", 'T', s.address - *v.image->stext_offset});
+        break;
+      }
+  const bool has_banner =
+      std::any_of(syms.begin(), syms.end(), [](const KernelSymbol& s) { return s.name == "linux_banner"; });
+  auto texts = banner_texts(v.bytes.data(), v.bytes.size(), 0, v.bytes.size());
+  if (!has_banner && text_of(syms) != 0 && !texts.empty())
+    syms.push_back(KernelSymbol{"linux_banner", 'D', text_of(syms) + texts.back()});
+}
+
+std::vector<KernelSymbol> kallsyms_of(const Vmlinux& v, const std::string& what) {
+  std::vector<KernelSymbol> syms = v.elf ? extract_kallsyms(v.bytes, what)
+                                         // Offset 0 is _text, which is 64 KiB aligned: offsets align as addresses do.
+                                         : extract_kallsyms(
+                                               v.bytes.data(), v.bytes.size(), true, [](uint64_t) { return uint64_t{0}; },
+                                               what, [&v](uint64_t off) { return v.image->pointer_at(off); });
+  add_image_symbols(v, syms);
+  return syms;
 }
 
 std::string one_line(std::string s) {
@@ -80,15 +187,18 @@ std::string one_line(std::string s) {
   return s;
 }
 
-// The debug file must describe the very kernel of the image: same ELF class and
-// machine, then the same build id when both have one, else the same banner.
-void check_debug_matches(const std::string& image_path, const std::vector<uint8_t>& vmlinux, const ElfImage& elf,
-                         const std::string& debug_path, const MappedFile& dbg, const ElfImage& delf) {
-  if (delf.is_64bit() != elf.is_64bit() || delf.machine() != elf.machine())
-    throw Error(debug_path, std::string("does not match ") + image_path + ": a " +
-                                (delf.is_64bit() ? "64" : "32") + "-bit ELF for a " + (elf.is_64bit() ? "64" : "32") +
-                                "-bit kernel image");
-  auto id_image = elf_build_id(vmlinux.data(), elf);
+// The debug file must describe the very kernel of the image: same architecture and
+// word size, then the same build id when both have one, else the same banner.
+void check_debug_matches(const std::string& image_path, const Vmlinux& v, const std::string& debug_path,
+                         const MappedFile& dbg, const ElfImage& delf) {
+  if (delf.is_64bit() != v.is_64bit())
+    throw Error(debug_path, std::string("does not match ") + image_path + ": a " + (delf.is_64bit() ? "64" : "32") +
+                                "-bit ELF for a " + (v.is_64bit() ? "64" : "32") + "-bit kernel image");
+  if (architecture_of(delf) != v.architecture)
+    throw Error(debug_path, "does not match " + image_path + ": an ELF for " +
+                                (architecture_of(delf).empty() ? "another architecture" : architecture_of(delf)) +
+                                ", the kernel image is " + v.architecture);
+  auto id_image = v.elf ? elf_build_id(v.bytes.data(), *v.elf) : std::nullopt;
   auto id_debug = elf_build_id(dbg.data(), delf);
   if (id_image && id_debug) {
     if (*id_image != *id_debug)
@@ -96,7 +206,7 @@ void check_debug_matches(const std::string& image_path, const std::vector<uint8_
                                   *id_image);
     return;
   }
-  std::string image_banner = find_banner(vmlinux, elf, {});
+  std::string image_banner = find_banner(v, {});
   std::string debug_banner = find_banner(dbg.data(), dbg.size(), delf, {});
   if (image_banner.empty() || debug_banner.empty())
     throw Error(debug_path, "cannot check that it matches " + image_path + " (no build id and no linux_banner in " +
@@ -115,11 +225,12 @@ std::string basename_of(const std::string& path) {
 
 KernelImage read_kernel_image(const std::string& path) {
   KernelImage img;
-  img.vmlinux = load_vmlinux(path);
-  ElfImage elf(img.vmlinux.data(), img.vmlinux.size(), path);
-  img.is_64bit = elf.is_64bit();
-  img.symbols = extract_kallsyms(img.vmlinux, path);
-  img.banner = find_banner(img.vmlinux, elf, img.symbols);
+  Vmlinux v = load_vmlinux(path);
+  img.is_64bit = v.is_64bit();
+  img.architecture = v.architecture;
+  img.symbols = kallsyms_of(v, path);
+  img.banner = find_banner(v, img.symbols);
+  img.vmlinux = std::move(v.bytes);
   return img;
 }
 
@@ -128,23 +239,23 @@ Profile build_linux_profile(const std::string& image_path, const BuildOptions& o
   std::vector<KernelSymbol> map_syms;
   if (!opt.system_map.empty()) map_syms = read_system_map(opt.system_map);
 
-  std::vector<uint8_t> vmlinux = load_vmlinux(image_path);
-  ElfImage elf(vmlinux.data(), vmlinux.size(), image_path);
-  const ElfSection* btf = elf.section(".BTF");
+  Vmlinux v = load_vmlinux(image_path);
+  const std::optional<BtfBlob> btf = v.btf();
   std::string debug = opt.debug_file;
   // A vmlinux ELF with DWARF and no .BTF given as IMAGE is its own debug file (pahole
   // reads the file, so only when IMAGE is that ELF, not a bzImage around it).
-  if (debug.empty() && (!btf || btf->size == 0) && elf.section(".debug_info")) {
+  if (debug.empty() && !btf && v.elf && v.elf->section(".debug_info")) {
     MappedFile m(image_path);
     if (ElfImage::looks_like_elf(m.data(), m.size())) debug = image_path;
   }
   // An ELF without .BTF and without the kernel's banner (/bin/ls, a module) is no
   // kernel at all: say so rather than blame the kernel's configuration.
-  if (debug.empty() && (!btf || btf->size == 0) && find_banner(vmlinux, elf, {}).empty())
+  if (debug.empty() && !btf && v.elf && find_banner(v, {}).empty())
     throw Error(image_path, "not a Linux kernel image (an ELF file without the kernel's \"Linux version\" banner)");
-  if (debug.empty() && (!btf || btf->size == 0))
-    throw Error(image_path, "no .BTF section (kernel built without CONFIG_DEBUG_INFO_BTF): give its DWARF with "
-                            "--debug-file (the vmlinux of the linux-image-*-dbg package)");
+  if (debug.empty() && !btf)
+    throw Error(image_path, std::string(v.elf ? "no .BTF section" : "no BTF in the arm64 Image") +
+                                " (kernel built without CONFIG_DEBUG_INFO_BTF): give its DWARF with "
+                                "--debug-file (the vmlinux of the linux-image-*-dbg package)");
 
   // The debug file, when there is one, is checked first: a mismatch fails early.
   std::optional<MappedFile> dbg;
@@ -152,7 +263,7 @@ Profile build_linux_profile(const std::string& image_path, const BuildOptions& o
   if (!debug.empty()) {
     dbg.emplace(debug);
     delf.emplace(dbg->data(), dbg->size(), debug);
-    if (debug != image_path) check_debug_matches(image_path, vmlinux, elf, debug, *dbg, *delf);
+    if (debug != image_path) check_debug_matches(image_path, v, debug, *dbg, *delf);
   }
 
   // Symbols: a System.map, else the debug file's full .symtab (kallsyms of kernels
@@ -170,13 +281,14 @@ Profile build_linux_profile(const std::string& image_path, const BuildOptions& o
       throw Error(debug, "not a Linux kernel: no _text/_stext symbol in its symbol table");
   }
   if (syms.empty()) {
-    syms = extract_kallsyms(vmlinux, image_path);
+    syms = kallsyms_of(v, image_path);
     symbols_from = image_path;
   }
   ProfileParts parts;
-  parts.banner = find_banner(vmlinux, elf, syms);
+  parts.banner = find_banner(v, syms);
   parts.symbols = std::move(syms);
-  parts.is_64bit = elf.is_64bit();
+  parts.is_64bit = v.is_64bit();
+  parts.architecture = v.architecture;
   parts.symbols_kind = opt.system_map.empty() ? "symtab" : "system-map";
   parts.symbols_name = basename_of(symbols_from);
   parts.source = image_path;
@@ -190,9 +302,9 @@ Profile build_linux_profile(const std::string& image_path, const BuildOptions& o
     parts.types_kind = "dwarf";
     parts.types_name = basename_of(debug);
   } else {
-    parts.btf = vmlinux.data() + btf->offset;
+    parts.btf = v.bytes.data() + btf->offset;
     parts.btf_size = btf->size;
-    parts.btf_what = image_path + " (.BTF)";
+    parts.btf_what = image_path + (v.elf ? " (.BTF)" : " (BTF in the Image)");
   }
   return assemble_linux_profile(parts);
 }
@@ -230,6 +342,7 @@ Profile assemble_linux_profile(const ProfileParts& parts) {
     }
   }
   p.metadata.os = "linux";
+  p.metadata.architecture = parts.architecture.empty() ? infer_architecture(p) : parts.architecture;
   p.metadata.format = "6.2.0";
   p.metadata.producer_name = "vmitrace";
   p.metadata.producer_version = "0.1.0";

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,13 +20,15 @@ struct KernelSymbol {
 };
 
 struct KernelImage {
-  std::vector<uint8_t> vmlinux;        // the ELF
+  std::vector<uint8_t> vmlinux;        // the ELF, or arm64's flat Image
   bool is_64bit = true;
+  std::string architecture;            // "x86_64", "i386", "arm64" ("" = another)
   std::vector<KernelSymbol> symbols;   // from kallsyms (or System.map)
   std::string banner;                  // linux_banner text
 };
 
-// path: a bzImage/vmlinuz or a vmlinux ELF. Throws Error("PATH: problem").
+// path: a bzImage/vmlinuz, an arm64 vmlinuz (Image, compressed, EFI zboot) or a
+// vmlinux ELF. Throws Error("PATH: problem").
 KernelImage read_kernel_image(const std::string& path);
 // Extracts kallsyms from a vmlinux ELF image (both the 6.1 and the 6.2+ layouts).
 std::vector<KernelSymbol> extract_kallsyms(const std::vector<uint8_t>& vmlinux,
@@ -33,9 +36,12 @@ std::vector<KernelSymbol> extract_kallsyms(const std::vector<uint8_t>& vmlinux,
 // The same over any bytes holding the tables (e.g. a kernel image read from guest
 // memory): vaddr_delta(offset) = virtual address - offset of the bytes around the
 // token table at `offset` (the tables' alignment is one of virtual addresses).
+// relocated(offset), when given, is the link-time value of a pointer the bytes hold
+// as zero (arm64 Images: kallsyms_relative_base is filled in by boot-time relocation).
 std::vector<KernelSymbol> extract_kallsyms(const uint8_t* data, size_t size, bool is64,
                                            const std::function<uint64_t(uint64_t)>& vaddr_delta,
-                                           const std::string& what);
+                                           const std::string& what,
+                                           const std::function<std::optional<uint64_t>(uint64_t)>& relocated = {});
 // The named symbols of an ELF's .symtab (a debug vmlinux has them all, like the
 // real System.map), sorted by address; nm-style type letters. Empty when stripped.
 std::vector<KernelSymbol> elf_symtab(const uint8_t* data, const ElfImage& elf);
@@ -64,6 +70,7 @@ struct ProfileParts {
   size_t btf_size = 0;
   std::string btf_what;          // names the BTF's source in errors
   bool is_64bit = true;
+  std::string architecture;      // "x86_64", "i386", "arm64"; "": from pt_regs (infer_architecture)
   std::vector<KernelSymbol> symbols;
   std::string banner;            // linux_banner text ("" when unknown)
   std::string symbols_kind, symbols_name, types_kind, types_name;  // metadata.linux

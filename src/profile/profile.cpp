@@ -83,6 +83,19 @@ const Field* Profile::field(std::string_view type_name, std::string_view field_p
   return walk(*this, type_name, field_path, &total);
 }
 
+std::string infer_architecture(const Profile& p) {
+  if (p.field("pt_regs", "orig_ax")) return p.metadata.pointer_size == 4 ? "i386" : "x86_64";
+  if (p.field("pt_regs", "syscallno") && p.field("pt_regs", "pstate")) return "arm64";
+  return "";
+}
+
+std::optional<std::string> architecture_mismatch(const Profile& p, std::string_view guest) {
+  const std::string& mine = p.metadata.architecture;
+  if (mine.empty() || guest.empty() || mine == guest) return std::nullopt;
+  if (guest == "x86" && (mine == "x86_64" || mine == "i386")) return std::nullopt;
+  return "the profile is for an " + mine + " kernel, the guest runs an " + std::string(guest) + " kernel";
+}
+
 std::optional<int64_t> Profile::enum_value(std::string_view enum_name, std::string_view constant) const {
   auto it = enums.find(enum_name);
   if (it == enums.end()) return std::nullopt;

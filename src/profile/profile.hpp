@@ -67,6 +67,11 @@ struct Metadata {
   std::string symbols_kind, symbols_name;
   std::string types_kind, types_name;
   uint32_t pdb_machine_type = 0;  // Windows: IMAGE_FILE_MACHINE_* (34404 = AMD64)
+  // Linux: the kernel's architecture, "x86_64", "i386" or "arm64" ("" = unknown).
+  // vmitrace writes it as metadata.producer.architecture (the one metadata object
+  // Volatility3's ISF schema leaves open); a profile without it (dwarf2json's, an
+  // older vmitrace's) gets it from its struct pt_regs on load (infer_architecture).
+  std::string architecture;
 };
 
 class Profile {
@@ -92,6 +97,16 @@ class Profile {
   const Field* field(std::string_view type, std::string_view field) const;
   std::optional<int64_t> enum_value(std::string_view enum_name, std::string_view constant) const;
 };
+
+// The architecture a Linux profile's struct pt_regs shows: x86's has orig_ax ("x86_64"
+// with 8-byte pointers, "i386" with 4), arm64's has syscallno and pstate; "" otherwise.
+std::string infer_architecture(const Profile& p);
+
+// When a profile for one architecture meets a guest kernel of another: the reason,
+// "the profile is for an arm64 kernel, the guest runs an x86_64 kernel"; nullopt
+// when they agree or the profile's architecture is unknown. `guest`: "x86_64",
+// "i386", "arm64", or "x86" for either x86 width (told apart elsewhere).
+std::optional<std::string> architecture_mismatch(const Profile& p, std::string_view guest);
 
 // Serialises to ISF JSON (schema 6.x) that Volatility3 and Profile::load read.
 std::string to_isf_json(const Profile& p);

@@ -1,61 +1,31 @@
-// One guest OS's syscall tracer, as every layer above sees it: hooks placed by
-// start(), counters and the rate limiter kept here once for every OS (so no caller
-// can reach a counter one OS lacks), the fatal error and the plan text. The Linux
-// tracer (syscalls/plugin/plugin.cpp) and the Windows one (syscalls/windows/) derive
-// from it; syscalls::Plugin picks one from the profile.
+// The syscalls tracer, as the layers above use it (the CLI, the backends' entry
+// points): make_tracer picks the tracer for the guest OS from the profile (Linux ISF
+// or Windows PDB ISF; both are a syscalls::Tracer, core/tracer_base.hpp), which
+// decides the hooks, captures each syscall entry (number, arguments, the memory they
+// point to, process context) and its return, and emits plain event records to a sink.
+// Backend-agnostic: it sees only vmi::Backend / vmi::Vcpu. No layer above knows which
+// OS it traces, and none includes syscalls/linux or syscalls/windows.
 #pragma once
-#include <atomic>
-#include <cstdint>
-#include <string>
-#include <vector>
+#include <memory>
 
-#include "syscalls/plugin/rate_limit.hpp"
+#include "syscalls/core/tracer_base.hpp"
+#include "vmi/vmi.hpp"
+
+namespace vmitrace::profile { class Profile; }
 
 namespace vmitrace::syscalls {
 
-struct PluginStats {
-  uint64_t syscalls = 0, sysrets = 0;
-  uint64_t returns_unpaired = 0;     // return without a pending entry (e.g. fork child)
-  uint64_t entries_lost = 0;         // entry replaced before its return came
-  uint64_t read_failures = 0;        // guest reads that failed (marked values)
-  uint64_t pending = 0;              // entries waiting for their return now
-  uint64_t rate_limited = 0;         // events dropped by rate_limit (entries + returns)
-};
+// Loads the profile and the filter; throws vmitrace::Error("FILE: problem"), also
+// when the profile has no usable hook point. Never null.
+std::unique_ptr<Tracer> make_tracer(const TracerConfig& cfg, vmi::Backend& backend,
+                                    vmi::EventSink& sink);
+// Same with a profile already in memory (tests, profiles built from a kernel image).
+std::unique_ptr<Tracer> make_tracer(const TracerConfig& cfg, profile::Profile prof,
+                                    vmi::Backend& backend, vmi::EventSink& sink);
 
-class Tracer {
- public:
-  virtual ~Tracer() = default;
-  Tracer(const Tracer&) = delete;
-  Tracer& operator=(const Tracer&) = delete;
-
-  // Asks the backend to call back in kernel mode; there the tracer finds the kernel
-  // and places its hooks.
-  virtual void start() = 0;
-  virtual std::string hook_plan() const = 0;
-  virtual bool tracing() const = 0;
-  virtual std::string error() const = 0;  // "" while none
-
-  PluginStats stats() const {
-    PluginStats s;
-    s.syscalls = n_syscalls.load();
-    s.sysrets = n_sysrets.load();
-    s.returns_unpaired = n_unpaired.load();
-    s.entries_lost = n_lost.load();
-    s.read_failures = n_read_fail.load();
-    s.pending = pending_entries();
-    s.rate_limited = limiter.dropped();
-    return s;
-  }
-  std::vector<RateLimitedProcess> rate_limited_top(size_t n) const { return limiter.top(n); }
-
- protected:
-  explicit Tracer(uint32_t rate_limit) : limiter(rate_limit) {}
-  virtual size_t pending_entries() const = 0;
-
-  // Shared by the vCPU threads (relaxed increments). The limiter decides per process
-  // before anything is captured; a dropped entry's return is dropped and counted too.
-  RateLimiter limiter;
-  std::atomic<uint64_t> n_syscalls{0}, n_sysrets{0}, n_unpaired{0}, n_lost{0}, n_read_fail{0};
-};
+// What make_tracer would refuse (profile, filter, win32k profile, hook plan), checked
+// by making the same tracer without a guest: the CLI calls it before it starts or
+// stops a VM. Throws vmitrace::Error("FILE: problem").
+void validate(const TracerConfig& cfg);
 
 }  // namespace vmitrace::syscalls

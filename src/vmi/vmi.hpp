@@ -89,7 +89,8 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
   // The guest machine's instruction set when the backend knows it ("x86" for x86-64
-  // and i386, "arm64"), else "": a profile of the other one is refused at start.
+  // and i386, "arm64": profile::architecture_mismatch's names), else "": a profile of
+  // another one is refused at start.
   virtual std::string machine() const { return {}; }
   // Calls fn every time a vCPU is about to execute the instruction at guest-virtual
   // va (any address space). May be called from a hook callback while the guest runs;

@@ -51,6 +51,13 @@ expect no-subcommand "subcommand"
 expect unknown-subcommand "bogus" bogus
 expect unknown-option "--bogus" run --bogus -- $q
 
+# --- --user-names: a passwd file that is missing or not one ----------------------
+expect user-names-missing "$tmp/nope.passwd" run -r "$lprof" --user-names "$tmp/nope.passwd" -- $q
+printf 'root:x:0:0::/:/bin/sh\nbroken\n' >"$tmp/bad.passwd"
+expect user-names-bad-line "bad.passwd:2: not a passwd line" attach -d unix:$tmp/none -r "$lprof" --user-names "$tmp/bad.passwd"
+printf 'root:x:0:0::/:/bin/sh\n' >"$tmp/good.passwd"
+expect user-names-as-output "is also the passwd file \(--user-names\)" run -r "$lprof" --user-names "$tmp/good.passwd" --output "$tmp/good.passwd" -- $q
+
 # --- run: numbers -------------------------------------------------------------
 for v in 0 -5 abc 99999999999 8193 1.5; do
   expect "string-limit=$v" "string-limit" run --string-limit "$v" -- $q

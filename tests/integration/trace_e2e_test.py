@@ -190,6 +190,20 @@ def check_prog(pairs, gt, prog, typ, path, sysret, only=None):
                   f"{prog}: ThreadName not {RENAMED[prog]} after PR_SET_NAME")
 
 
+def check_app_uid(events, gt):
+    """The appuid process (su to uid 10052) under --user-names android: its entries
+    after the switch carry UserId 10052 and Android's name for it, u0_a52; root stays root."""
+    start = gt.get("appuid", {}).get("start")
+    if not check(start is not None and start.get("uid") == "10052", f"no 'GT appuid start ... uid=10052': {start}"):
+        return
+    mine = [e for e in events if e["Plugin"] == "syscall" and e["PID"] == int(start["pid"])]
+    app = [e for e in mine if e["UserId"] == 10052]
+    check(app, f"appuid: no entry with UserId 10052 among {len(mine)} of pid {start['pid']}")
+    check(all(e["UserName"] == "u0_a52" for e in app), f"appuid: UserName of uid 10052: {app[:1]}")
+    root = [e for e in mine if e["UserId"] == 0]
+    check(all(e["UserName"] == "root" for e in root), f"appuid: UserName of uid 0 before su: {root[:1]}")
+
+
 def profile_686(vmitrace):
     """The 32-bit lab kernel's profile (DWARF via pahole), built once and kept in the lab cache."""
     kdir = os.path.join(ROOT, ".cache/guest/kernel-686")
@@ -198,19 +212,6 @@ def profile_686(vmitrace):
         subprocess.run([vmitrace, "profile", os.path.join(kdir, "vmlinuz"), "--debug-file",
                         os.path.join(kdir, "vmlinux-dbg"), "--output", prof], check=True)
     return prof
-def profile_arm64(vmitrace, kernel, tmp):
-    """The arm64 lab kernel's profile from its vmlinuz (an arm64 Image), or None (the
-    test is skipped) when this build's `vmitrace profile` cannot read one."""
-    prof = os.path.join(tmp, "arm64.json")
-    r = subprocess.run([vmitrace, "profile", os.path.join(ROOT, ".cache/guest/kernel-" + kernel, "vmlinuz"),
-                        "--output", prof], capture_output=True, text=True)
-    if r.returncode != 0:
-        why = (r.stderr.strip().splitlines() or ["no message"])[-1]
-        print(f"SKIP: vmitrace profile cannot build the {kernel} profile from its vmlinuz: {why}")
-        return None
-    return prof
-
-
 def check_fd_extras(pairs, gt, prog, path, capture, stat_decoded=True):
     """fd -> path on entries, out arguments on sysrets (issue 4), from the lab's GT.
     stat_decoded: false for arm64's asm-generic struct stat, which stays a pointer."""
@@ -316,7 +317,7 @@ def mismatch(a, vmitrace, tmp, run_opts, launch_opts):
                         "--output", prof], check=True, stderr=subprocess.DEVNULL)
         want = ("the profile is for a 64-bit (x86-64) kernel, the guest runs a 32-bit kernel"
                 if a.kernel == "686" else
-                "the profile is for an x86-64 kernel, the guest is an arm64 machine"
+                "the profile is for an x86_64 kernel, the guest runs an arm64 kernel"
                 if a.kernel == "arm64-6.1" else "does not match the running kernel")
     cmd = ([os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--workload", "bench", "--", vmitrace,
            "run", "-r", prof] + run_opts + ["--"])
@@ -373,9 +374,9 @@ def main():
     capture = 0
     if a.variant == "smp2":
         launch_opts += ["--smp", "2"]
-    if a.variant == "full":  # read buffers at return (the first 16 bytes)
+    if a.variant == "full":  # read buffers at return (the first 16 bytes); Android's user names
         capture = 16
-        run_opts += ["--capture-buffers", str(capture)]
+        run_opts += ["--capture-buffers", str(capture), "--user-names", "android"]
     if a.variant == "filter":
         fpath = os.path.join(tmp, "filter.txt")
         with open(fpath, "w") as f:
@@ -390,12 +391,7 @@ def main():
         run_opts += ["-r", profile_686(vmitrace)]
     elif a.profile:
         run_opts += ["-r", a.profile]
-    elif arm:
-        prof = profile_arm64(vmitrace, a.kernel, tmp)
-        if prof is None:
-            subprocess.run(["rm", "-rf", tmp])
-            return 77
-        run_opts += ["-r", prof]
+
     t64, t32 = ("arm64", "arm32") if arm else ("x64", "x32")
     cmd = [os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--", vmitrace, "run"] + run_opts + ["--"]
     print("running:", " ".join(shlex.quote(c) for c in cmd), flush=True)
@@ -427,6 +423,8 @@ def main():
         check(not any(e["Plugin"] == "sysret" for e in events), "disable_sysret: sysret events present")
     else:
         check(any(e["Plugin"] == "sysret" for e in events), "no sysret events")
+    if a.variant == "full" and not is32:
+        check_app_uid(events, gt)
     if a.variant in ("full", "smp2"):
         if not is32:  # a 32-bit kernel runs lab32 only
             check_fd_extras(pairs, gt, "lab64", LAB_FILE64, capture, stat_decoded=not arm)

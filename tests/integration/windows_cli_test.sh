@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `vmitrace run` and `attach` with a Windows profile validate it through the tracer the
-# QEMU module uses (syscalls::Plugin::validate), not through the Linux start-up: a
+# QEMU module uses (syscalls::validate), not through the Linux start-up: a
 # Windows ntkrnlmp ISF is accepted, what the Windows tracer refuses is one line and a
 # non-zero exit before QEMU starts or the gdbstub is touched. No guest (fast).
 set -uo pipefail

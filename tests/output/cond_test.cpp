@@ -7,7 +7,7 @@
 
 #include "output/decode.hpp"
 #include "json_line.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/linux.hpp"
 
 using namespace vmitrace;
 using event::Capture;

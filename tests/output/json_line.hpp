@@ -7,7 +7,7 @@
 
 #include "output/format.hpp"
 #include "record_helpers.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::test {
 

@@ -10,7 +10,7 @@
 #include "output/format.hpp"
 #include "json_line.hpp"
 #include "record_helpers.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/linux.hpp"
 
 using namespace vmitrace;
 using output::ArgStyle;

@@ -12,8 +12,8 @@
 
 #include "event/record.hpp"
 #include "fake_guest.hpp"
-#include "syscalls/plugin/plugin.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tracer.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::testing {
 
@@ -93,7 +93,7 @@ class PluginGuest {
   static constexpr uint64_t kCred = 0xffff888002000000ull;
   static constexpr uint64_t kCr3 = 0x1ad2c000;
 
-  explicit PluginGuest(profile::Profile p, syscalls::PluginConfig cfg = {})
+  explicit PluginGuest(profile::Profile p, syscalls::TracerConfig cfg = {})
       : prof_(std::move(p)), cfg_(std::move(cfg)) {
     mem.write_str(Synth::kBanner + kSlide, Synth::kBannerText);
     write_task(mem, {kInit, 1, 1, "init", kInit, kInit, kCred});
@@ -107,15 +107,15 @@ class PluginGuest {
       mem.write_u64(gs(i) + Synth::kPcpuHot + Synth::kCurrentOff, kInit);  // init runs
     }
     write_kernel_code(mem, prof_, kSlide);  // the start-up self-check reads the hooked code
-    plugin.emplace(cfg_, prof_, backend, sink);
+    tracer = syscalls::make_tracer(cfg_, prof_, backend, sink);
   }
   static uint64_t gs(unsigned i) { return 0xffff888000100000ull + i * 0x100000; }
   uint64_t rt(uint64_t link) const { return link + kSlide; }
 
   void boot() {
-    plugin->start();
+    tracer->start();
     ASSERT_TRUE(backend.run_kernel(*cpus[0]));
-    ASSERT_TRUE(plugin->tracing()) << plugin->error();
+    ASSERT_TRUE(tracer->tracing()) << tracer->error();
   }
 
   // A thread of a process (leader = first thread created with that tgid).
@@ -169,8 +169,8 @@ class PluginGuest {
   CollectSink sink;
   std::vector<std::unique_ptr<FakeVcpu>> cpus;
   profile::Profile prof_;
-  syscalls::PluginConfig cfg_;
-  std::optional<syscalls::Plugin> plugin;
+  syscalls::TracerConfig cfg_;
+  std::unique_ptr<syscalls::Tracer> tracer;
 };
 
 inline profile::Profile dispatcher_profile() {

@@ -7,7 +7,7 @@
 #include "extras_of.hpp"
 #include "fake_files.hpp"
 #include "plugin_fixture.hpp"
-#include "syscalls/plugin/capture.hpp"
+#include "syscalls/linux/capture.hpp"
 
 namespace vmitrace::testing {
 namespace {
@@ -15,8 +15,8 @@ namespace {
 using event::Capture;
 using event::Extra;
 
-syscalls::PluginConfig limits(uint32_t strings, uint32_t buffers = 0) {
-  syscalls::PluginConfig c;
+syscalls::TracerConfig limits(uint32_t strings, uint32_t buffers = 0) {
+  syscalls::TracerConfig c;
   c.string_limit = strings;
   c.capture_buffers = buffers;
   return c;
@@ -200,7 +200,7 @@ TEST(ArgCapture, OutArgumentsAtReturn) {
   x = extras(g.sink.rec(11));
   ASSERT_EQ(x.size(), 1u);
   EXPECT_EQ(x[0].state, Capture::unreadable);
-  EXPECT_GT(g.plugin->stats().read_failures, 0u);
+  EXPECT_GT(g.tracer->stats().read_failures, 0u);
 }
 
 TEST(ArgCapture, FdPathsOnEntry) {

@@ -8,8 +8,8 @@
 #include "os/linux/arm64_user.hpp"
 #include "os/linux/kernel.hpp"
 #include "plugin_fixture.hpp"
-#include "syscalls/constants.hpp"
-#include "syscalls/plugin/hook_plan.hpp"
+#include "syscalls/tables/constants.hpp"
+#include "syscalls/linux/hook_plan.hpp"
 
 namespace vmitrace::testing {
 namespace {
@@ -39,9 +39,9 @@ struct Arm64Guest {
   FakeBackend backend;
   CollectSink sink;
   profile::Profile prof;
-  std::optional<syscalls::Plugin> plugin;
+  std::unique_ptr<syscalls::Tracer> plugin;
 
-  explicit Arm64Guest(profile::Profile p, syscalls::PluginConfig cfg = {}) : prof(std::move(p)) {
+  explicit Arm64Guest(profile::Profile p, syscalls::TracerConfig cfg = {}) : prof(std::move(p)) {
     mem.write_str(rt(A64::kBanner), A64::kBannerText);
     write_task(mem, {kInit, 1, 1, "init", kInit, kInit, kCred});
     write_cred(mem, kCred, 0);
@@ -50,7 +50,7 @@ struct Arm64Guest {
     cpu.reg(Reg::vbar_el1) = rt(A64::kVectors);
     cpu.reg(Reg::sp_el0) = kInit;
     cpu.reg(Reg::ttbr0_el1) = A64::kTtbr0;
-    plugin.emplace(cfg, prof, backend, sink);
+    plugin = syscalls::make_tracer(cfg, prof, backend, sink);
   }
   void boot() {
     plugin->start();
@@ -268,7 +268,7 @@ TEST(Arm64, UserMemoryUnderPanThroughTheTasksTablesAndTheLinearMap) {
 
 TEST(Arm64, FilterHooksPerSyscallFunctionsNumberFromSyscallno) {
   TempFile f("openat\nclose\n");
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.filter_file = f.path;
   Arm64Guest g(arm64_profile(true), cfg);
   g.boot();
@@ -299,17 +299,18 @@ TEST(Arm64, ProfileOfTheOtherInstructionSetIsOneLine) {
     FakeBackend be;
     be.machine_name = arm_profile ? "x86" : "arm64";
     CollectSink sink;
-    syscalls::PluginConfig cfg;
+    syscalls::TracerConfig cfg;
     std::string fatal;
     cfg.on_fatal = [&](const std::string& m) { fatal = m; };
-    syscalls::Plugin p(cfg, arm_profile ? arm64_profile() : dispatcher_profile(), be, sink);
+    auto tracer = syscalls::make_tracer(cfg, arm_profile ? arm64_profile() : dispatcher_profile(), be, sink);
+    syscalls::Tracer& p = *tracer;
     ::testing::internal::CaptureStderr();
     p.start();
     const std::string err = ::testing::internal::GetCapturedStderr();
     EXPECT_EQ(fatal, arm_profile ? "profile: profile does not match the running kernel: the profile is for an "
-                                   "arm64 kernel, the guest is an x86 machine"
+                                   "arm64 kernel, the guest runs an x86 kernel"
                                  : "profile: profile does not match the running kernel: the profile is for an "
-                                   "x86-64 kernel, the guest is an arm64 machine");
+                                   "x86_64 kernel, the guest runs an arm64 kernel");
     EXPECT_EQ(err, "vmitrace: error: " + fatal + "\n");
     EXPECT_EQ(p.error(), fatal);
     EXPECT_FALSE(be.kernel_waiters);  // never waits for a kernel it cannot meet

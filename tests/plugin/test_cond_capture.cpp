@@ -7,7 +7,7 @@
 #include "extras_of.hpp"
 #include "fake_files.hpp"
 #include "plugin_fixture.hpp"
-#include "syscalls/plugin/capture.hpp"
+#include "syscalls/linux/capture.hpp"
 
 namespace vmitrace::testing {
 namespace {
@@ -223,7 +223,7 @@ struct FilesGuest {
     add_file_types(p);
     return p;
   }
-  explicit FilesGuest(syscalls::PluginConfig cfg = {}) : g(files_profile(), cfg) {
+  explicit FilesGuest(syscalls::TracerConfig cfg = {}) : g(files_profile(), cfg) {
     g.boot();
     t = g.thread(10, 10, "lab");
     fds = f.fd_table(t.task, 16);
@@ -279,7 +279,7 @@ TEST(CondCapture, RetPathOfReturnedFds) {
 }
 
 TEST(CondCapture, RetPathOffWithNoFdPaths) {
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.fd_paths = false;
   FilesGuest fg(cfg);
   fg.install(3, "y");

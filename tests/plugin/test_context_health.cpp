@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "plugin_fixture.hpp"
-#include "syscalls/plugin/context_health.hpp"
+#include "syscalls/linux/context_health.hpp"
 
 namespace vmitrace::testing {
 namespace {
@@ -51,7 +51,7 @@ TEST(ContextHealth, SustainedFailureIsRateLimited) {
 // Through the plugin: a process whose cred pointer leads nowhere (the profile's cred
 // offset wrong for it, or a hostile guest) is named with the offsets involved.
 TEST(ContextHealth, PluginWarnsWithTheProfilesOffsets) {
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.profile_path = "kernel.json";
   cfg.disable_sysret = true;
   PluginGuest g(dispatcher_profile(), cfg);

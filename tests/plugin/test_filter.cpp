@@ -4,7 +4,7 @@
 
 #include "common/error.hpp"
 #include "plugin_fixture.hpp"
-#include "syscalls/filter.hpp"
+#include "syscalls/core/filter.hpp"
 
 namespace vmitrace::testing {
 namespace {
@@ -72,9 +72,9 @@ TEST(Filter, DirectoryAndMissingFileAreErrors) {
 TEST(Filter, PluginRejectsBadFilterFile) {
   FakeBackend be;
   CollectSink sink;
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.filter_file = ::testing::TempDir();
-  EXPECT_THROW(syscalls::Plugin(cfg, dispatcher_profile(), be, sink), Error);
+  EXPECT_THROW(syscalls::make_tracer(cfg, dispatcher_profile(), be, sink), Error);
 }
 
 }  // namespace

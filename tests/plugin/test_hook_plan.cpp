@@ -2,7 +2,7 @@
 
 #include "common/error.hpp"
 #include "plugin_fixture.hpp"
-#include "syscalls/plugin/hook_plan.hpp"
+#include "syscalls/linux/hook_plan.hpp"
 
 namespace vmitrace::testing {
 namespace {
@@ -146,16 +146,16 @@ TEST(HookPlan, NothingToHookIsAnError) {
 TEST(HookPlan, PluginConstructorReportsMissingHookPoints) {
   FakeBackend be;
   CollectSink sink;
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.profile_path = "k.json";
-  EXPECT_THROW(syscalls::Plugin(cfg, synthetic_profile(), be, sink), Error);
+  EXPECT_THROW(syscalls::make_tracer(cfg, synthetic_profile(), be, sink), Error);
 }
 
 TEST(HookPlan, FilteredPluginHooksOnlyListedAndDropsOthers) {
   auto p = dispatcher_profile();
   add_per_syscall(p);
   TempFile f("openat\n");
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.filter_file = f.path;
   PluginGuest g(p, cfg);
   g.boot();
@@ -178,7 +178,7 @@ TEST(HookPlan, FilteredPluginHooksOnlyListedAndDropsOthers) {
 
 TEST(HookPlan, FilterAppliedAtDispatchers) {
   TempFile f("# only this one\nopenat\n");
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.filter_file = f.path;
   PluginGuest g(dispatcher_profile(), cfg);
   g.boot();

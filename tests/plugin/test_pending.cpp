@@ -5,7 +5,7 @@
 #include <thread>
 #include <vector>
 
-#include "syscalls/plugin/pending.hpp"
+#include "syscalls/linux/pending_entry.hpp"
 
 namespace vmitrace::syscalls {
 namespace {

@@ -75,9 +75,9 @@ TEST(Plugin, OpenatEntryAndReturn) {
   EXPECT_EQ(s.module_name(), "x64_sys_call");
   EXPECT_EQ(s.tid, 1234);
   EXPECT_EQ(s.vcpu, 0u);
-  EXPECT_EQ(g.plugin->stats().pending, 0u);
-  EXPECT_EQ(g.plugin->stats().syscalls, 1u);
-  EXPECT_EQ(g.plugin->stats().sysrets, 1u);
+  EXPECT_EQ(g.tracer->stats().pending, 0u);
+  EXPECT_EQ(g.tracer->stats().syscalls, 1u);
+  EXPECT_EQ(g.tracer->stats().sysrets, 1u);
 }
 
 TEST(Plugin, TwoThreadsOfOneProcessOnTwoVcpusPairCorrectly) {
@@ -104,8 +104,8 @@ TEST(Plugin, TwoThreadsOfOneProcessOnTwoVcpusPairCorrectly) {
   EXPECT_EQ(ra.tid, 500);
   EXPECT_EQ(ra.nr, read);
   EXPECT_EQ(ra.ret, -2);
-  EXPECT_EQ(g.plugin->stats().returns_unpaired, 0u);
-  EXPECT_EQ(g.plugin->stats().entries_lost, 0u);
+  EXPECT_EQ(g.tracer->stats().returns_unpaired, 0u);
+  EXPECT_EQ(g.tracer->stats().entries_lost, 0u);
 }
 
 TEST(Plugin, LostReturnDoesNotMispair) {
@@ -120,7 +120,7 @@ TEST(Plugin, LostReturnDoesNotMispair) {
   ASSERT_EQ(g.sink.count(), 3u);
   EXPECT_EQ(g.sink.rec(2).kind, Kind::sysret);
   EXPECT_EQ(g.sink.rec(2).nr, nr_of("close"));
-  auto st = g.plugin->stats();
+  auto st = g.tracer->stats();
   EXPECT_EQ(st.entries_lost, 1u);
   EXPECT_EQ(g.backend.gated_skips, 1);  // the second return never reached the plugin
   EXPECT_EQ(st.returns_unpaired, 0u);
@@ -148,7 +148,7 @@ TEST(Plugin, ReturnGateFollowsPendingEntries) {
   EXPECT_EQ(g.sink.rec(3).nr, nr_of("wait4"));
   EXPECT_EQ(g.sink.rec(3).ret, 43);
   EXPECT_EQ(g.backend.gated_skips, 1);
-  EXPECT_EQ(g.plugin->stats().returns_unpaired, 0u);
+  EXPECT_EQ(g.tracer->stats().returns_unpaired, 0u);
 }
 
 TEST(Plugin, ExitGroupLeavesNothingPending) {
@@ -158,7 +158,7 @@ TEST(Plugin, ExitGroupLeavesNothingPending) {
   g.enter64(0, t, nr_of("exit_group"), {0});
   g.enter64(1, g.thread(78, 78, "t2"), nr_of("exit"), {0});
   EXPECT_EQ(g.sink.count(), 2u);
-  EXPECT_EQ(g.plugin->stats().pending, 0u);
+  EXPECT_EQ(g.tracer->stats().pending, 0u);
 }
 
 TEST(Plugin, ReturnFromForkIsIgnored) {
@@ -172,7 +172,7 @@ TEST(Plugin, ReturnFromForkIsIgnored) {
   ASSERT_EQ(g.sink.count(), 2u);
   EXPECT_EQ(g.sink.rec(1).tid, 90);
   EXPECT_EQ(g.sink.rec(1).ret, 91);
-  EXPECT_EQ(g.plugin->stats().returns_unpaired, 1u);
+  EXPECT_EQ(g.tracer->stats().returns_unpaired, 1u);
 }
 
 TEST(Plugin, RecycledTaskStructDoesNotInheritAnEntry) {
@@ -183,7 +183,7 @@ TEST(Plugin, RecycledTaskStructDoesNotInheritAnEntry) {
   g.mem.write_u32(t.task + Synth::kPid, 61);  // the task died; its memory is a new task
   g.leave(0, t, 0);
   EXPECT_EQ(g.sink.count(), 1u);
-  EXPECT_EQ(g.plugin->stats().entries_lost, 1u);
+  EXPECT_EQ(g.tracer->stats().entries_lost, 1u);
 }
 
 TEST(Plugin, ExecveFromANonLeaderThreadStillPairs) {
@@ -216,7 +216,7 @@ TEST(PluginForkAware, PairsAndRepeatsTheEntrysContext) {
   EXPECT_EQ(g.sink.rec(1).tid, 300);
   EXPECT_EQ(g.sink.rec(1).vcpu, 1u);
   EXPECT_EQ(g.sink.rec(1).thread(), "cat");
-  EXPECT_EQ(g.plugin->stats().pending, 0u);
+  EXPECT_EQ(g.tracer->stats().pending, 0u);
 }
 
 TEST(PluginForkAware, ThreadThatDiedInASyscallLeavesNoEntryForTheNextOnItsStack) {
@@ -229,8 +229,8 @@ TEST(PluginForkAware, ThreadThatDiedInASyscallLeavesNoEntryForTheNextOnItsStack)
   child.regs = dead.regs;
   g.leave(0, child, 0, /*from_fork=*/true);
   EXPECT_EQ(g.sink.count(), 1u);  // no bogus wait4 return
-  EXPECT_EQ(g.plugin->stats().entries_lost, 1u);
-  EXPECT_EQ(g.plugin->stats().pending, 0u);
+  EXPECT_EQ(g.tracer->stats().entries_lost, 1u);
+  EXPECT_EQ(g.tracer->stats().pending, 0u);
   g.enter64(0, child, nr_of("getpid"));
   g.leave(0, child, 401);
   ASSERT_EQ(g.sink.count(), 3u);
@@ -250,8 +250,8 @@ TEST(PluginForkAware, ForkChildReturnWithoutEntryIsIgnored) {
   ASSERT_EQ(g.sink.count(), 2u);
   EXPECT_EQ(g.sink.rec(1).tid, 90);
   EXPECT_EQ(g.sink.rec(1).ret, 91);
-  EXPECT_EQ(g.plugin->stats().returns_unpaired, 1u);
-  EXPECT_EQ(g.plugin->stats().entries_lost, 0u);
+  EXPECT_EQ(g.tracer->stats().returns_unpaired, 1u);
+  EXPECT_EQ(g.tracer->stats().entries_lost, 0u);
 }
 
 TEST(PluginForkAware, NamesReadAgainAfterPrctlAndExecve) {
@@ -297,8 +297,8 @@ TEST(PluginForkAware, UnreadableExitFrameDropsTheEntry) {
   g.cpus[0]->reg(vmi::Reg::rsp) = 0xffffc9ffff000000ull;  // unmapped stack pointer
   g.backend.fire(g.rt(Sym::exit_to_user), *g.cpus[0]);
   EXPECT_EQ(g.sink.count(), 1u);
-  EXPECT_EQ(g.plugin->stats().pending, 0u);
-  EXPECT_GE(g.plugin->stats().read_failures, 1u);
+  EXPECT_EQ(g.tracer->stats().pending, 0u);
+  EXPECT_GE(g.tracer->stats().read_failures, 1u);
 }
 
 TEST(Plugin, Ia32ThroughIa32SysCall) {
@@ -334,7 +334,7 @@ TEST(Plugin, Ia32ThroughIa32SysCall) {
 }
 
 TEST(Plugin, StringCaptureLimitsPagesAndBadPointers) {
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.string_limit = 16;
   PluginGuest g(dispatcher_profile(), cfg);
   g.boot();
@@ -386,7 +386,7 @@ TEST(Plugin, UnmappedTaskGivesMarkedContext) {
   EXPECT_EQ(r.uid, -1);
   EXPECT_TRUE(r.flags & event::kFlagContextUnknown);
   EXPECT_EQ(r.user(), "");
-  EXPECT_GT(g.plugin->stats().read_failures, 0u);
+  EXPECT_GT(g.tracer->stats().read_failures, 0u);
 }
 
 TEST(Plugin, UnreadablePtRegsIsFlaggedNotCrashing) {
@@ -415,7 +415,7 @@ TEST(Plugin, UnknownNumberKeepsSixRawArguments) {
 }
 
 TEST(Plugin, DisableSysretPlacesNoReturnHook) {
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.disable_sysret = true;
   PluginGuest g(dispatcher_profile(), cfg);
   g.boot();
@@ -424,35 +424,35 @@ TEST(Plugin, DisableSysretPlacesNoReturnHook) {
   g.enter64(0, t, nr_of("read"));
   g.leave(0, t, 0);
   EXPECT_EQ(g.sink.count(), 1u);
-  EXPECT_EQ(g.plugin->stats().pending, 0u);
+  EXPECT_EQ(g.tracer->stats().pending, 0u);
 }
 
 TEST(Plugin, BannerMismatchStopsTracingWithOneMessage) {
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.profile_path = "guest.json";
   int fatal_calls = 0;
   std::string fatal_msg;
   cfg.on_fatal = [&](const std::string& m) { ++fatal_calls; fatal_msg = m; };
   PluginGuest g(dispatcher_profile(), cfg);
   g.mem.write_str(Synth::kBanner + PluginGuest::kSlide, "Linux version 5.10.0-8-amd64 x\n");
-  g.plugin->start();
+  g.tracer->start();
   ::testing::internal::CaptureStderr();
   EXPECT_TRUE(g.backend.run_kernel(*g.cpus[0]));
   std::string err = ::testing::internal::GetCapturedStderr();
-  EXPECT_FALSE(g.plugin->tracing());
+  EXPECT_FALSE(g.tracer->tracing());
   EXPECT_EQ(g.backend.hooks.size(), 0u);
   EXPECT_EQ(fatal_calls, 1);
   EXPECT_NE(fatal_msg.find("guest.json: profile does not match the running kernel"),
             std::string::npos);
   EXPECT_EQ(err, "vmitrace: error: " + fatal_msg + "\n");
-  EXPECT_EQ(g.plugin->error(), fatal_msg);
+  EXPECT_EQ(g.tracer->error(), fatal_msg);
 }
 
 // Linux gives its own kernel space to when_in_kernel: the upper half, and i386's
 // PAGE_OFFSET (0xc0000000); code below it is not offered.
 TEST(Plugin, KernelSpaceIsLinuxs) {
   PluginGuest g(dispatcher_profile());
-  g.plugin->start();
+  g.tracer->start();
   EXPECT_EQ(g.backend.kernel_space.range64.first, 0xffff800000000000u);
   EXPECT_EQ(g.backend.kernel_space.range64.last, UINT64_MAX);
   EXPECT_EQ(g.backend.kernel_space.range32.first, 0xc0000000u);
@@ -460,47 +460,47 @@ TEST(Plugin, KernelSpaceIsLinuxs) {
   FakeVcpu user(g.mem, 0);
   user.reg(vmi::Reg::rip) = 0x55555555a000ull;
   EXPECT_FALSE(g.backend.run_kernel(user));
-  EXPECT_FALSE(g.plugin->tracing());
+  EXPECT_FALSE(g.tracer->tracing());
   EXPECT_TRUE(g.backend.run_kernel(*g.cpus[0]));
-  EXPECT_TRUE(g.plugin->tracing());
+  EXPECT_TRUE(g.tracer->tracing());
 }
 
 TEST(Plugin, KernelNotReadableYetRetries) {
   PluginGuest g(dispatcher_profile());
-  g.plugin->start();
+  g.tracer->start();
   FakeMemory nothing;
   FakeVcpu early(nothing, 0);
   early.reg(vmi::Reg::rip) = g.cpus[0]->reg(vmi::Reg::rip);
   EXPECT_FALSE(g.backend.run_kernel(early));
-  EXPECT_FALSE(g.plugin->tracing());
+  EXPECT_FALSE(g.tracer->tracing());
   EXPECT_TRUE(g.backend.run_kernel(*g.cpus[0]));
-  EXPECT_TRUE(g.plugin->tracing());
+  EXPECT_TRUE(g.tracer->tracing());
 }
 
 TEST(Plugin, ProfileOfTheOtherWordSizeIsAFatalError) {
   // A 64-bit profile, a 32-bit kernel running (paging on, no long mode, eip 0xc1...).
   PluginGuest g(dispatcher_profile());
-  g.plugin->start();
+  g.tracer->start();
   FakeMemory nothing;
   FakeVcpu bios(nothing, 0, 4);
   bios.reg(vmi::Reg::rip) = 0xfffffff0;  // reset vector, paging off: no verdict yet
   EXPECT_FALSE(g.backend.run_kernel(bios));
-  EXPECT_EQ(g.plugin->error(), "");
+  EXPECT_EQ(g.tracer->error(), "");
   FakeVcpu k32(nothing, 0, 4);
   k32.reg(vmi::Reg::rip) = 0xc10017b0;
   k32.reg(vmi::Reg::cr0) = 0x80050033;
   EXPECT_TRUE(g.backend.run_kernel(k32));
-  EXPECT_FALSE(g.plugin->tracing());
-  EXPECT_NE(g.plugin->error().find("profile does not match the running kernel: the profile is for a 64-bit "
+  EXPECT_FALSE(g.tracer->tracing());
+  EXPECT_NE(g.tracer->error().find("profile does not match the running kernel: the profile is for a 64-bit "
                                    "(x86-64) kernel, the guest runs a 32-bit kernel"),
             std::string::npos)
-      << g.plugin->error();
+      << g.tracer->error();
 }
 
 TEST(Plugin, HooksRemovedOnDestruction) {
   PluginGuest g(dispatcher_profile());
   g.boot();
-  g.plugin.reset();
+  g.tracer.reset();
   EXPECT_EQ(g.backend.hooks.size(), 0u);
 }
 
@@ -535,7 +535,7 @@ TEST(Plugin, Int80EmulationTakesNumberFromOrigAx) {
   add_symbol(p, "do_fast_syscall_32", Sym::do_fast_syscall_32);
   PluginGuest g(p);
   g.boot();
-  EXPECT_NE(g.plugin->hook_plan().find("ia32 via int80_emulation+do_fast_syscall_32"),
+  EXPECT_NE(g.tracer->hook_plan().find("ia32 via int80_emulation+do_fast_syscall_32"),
             std::string::npos);
   auto t = g.thread(15, 15, "x");
   g.on_cpu(0, t);
@@ -561,7 +561,7 @@ TEST(Plugin, ReturnAddressFallbackWhenNoExitHook) {
   add_symbol(p, "x64_sys_call", Sym::x64_sys_call);
   PluginGuest g(p);
   g.boot();
-  EXPECT_NE(g.plugin->hook_plan().find("return via return addresses"), std::string::npos);
+  EXPECT_NE(g.tracer->hook_plan().find("return via return addresses"), std::string::npos);
   auto t = g.thread(16, 16, "x");
   constexpr uint64_t kStack = 0xffffc90000300e00ull, kRetSite = 0xffffffff8440abcdull;
   g.mem.write_u64(kStack, kRetSite);
@@ -577,7 +577,7 @@ TEST(Plugin, ReturnAddressFallbackWhenNoExitHook) {
   ASSERT_EQ(g.sink.count(), 3u);
   EXPECT_EQ(g.sink.rec(2).kind, Kind::sysret);
   EXPECT_EQ(g.sink.rec(2).ret, 5);
-  EXPECT_EQ(g.plugin->stats().entries_lost, 1u);  // the first read's return never came
+  EXPECT_EQ(g.tracer->stats().entries_lost, 1u);  // the first read's return never came
 }
 
 TEST(Plugin, ConcurrentVcpusPairEveryReturn) {
@@ -611,7 +611,7 @@ TEST(Plugin, ConcurrentVcpusPairEveryReturn) {
   std::thread a(drive, 0), b(drive, 1);
   a.join();
   b.join();
-  auto st = g.plugin->stats();
+  auto st = g.tracer->stats();
   EXPECT_EQ(st.syscalls, 4000u);
   EXPECT_EQ(st.sysrets, 4000u);
   EXPECT_EQ(st.entries_lost, 0u);

@@ -18,8 +18,8 @@ std::string hex_of(uint64_t v) {
   return b;
 }
 
-syscalls::PluginConfig named(const char* path, int* fatal_calls, std::string* fatal_msg) {
-  syscalls::PluginConfig cfg;
+syscalls::TracerConfig named(const char* path, int* fatal_calls, std::string* fatal_msg) {
+  syscalls::TracerConfig cfg;
   cfg.profile_path = path;
   cfg.on_fatal = [=](const std::string& m) {
     ++*fatal_calls;
@@ -34,19 +34,19 @@ TEST(ProfileFit, HookWithoutCodeStopsTracingWithOneMessage) {
   PluginGuest g(dispatcher_profile(), named("kernel.json", &fatal_calls, &fatal_msg));
   uint8_t zeros[16] = {};
   g.mem.write(g.rt(Sym::x64_sys_call), zeros, sizeof zeros);
-  g.plugin->start();
+  g.tracer->start();
   ::testing::internal::CaptureStderr();
   int offers = 0;
   while (!g.backend.run_kernel(*g.cpus[0]) && offers < 10) ++offers;
   const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(offers, 2);  // the third failing sample confirms it
-  EXPECT_FALSE(g.plugin->tracing());
+  EXPECT_FALSE(g.tracer->tracing());
   EXPECT_EQ(g.backend.hooks.size(), 0u);
   EXPECT_EQ(fatal_calls, 1);
   EXPECT_EQ(fatal_msg, "kernel.json: x64_sys_call does not fit the running kernel (its code at " +
                            hex_of(g.rt(Sym::x64_sys_call)) + " reads as zeros)");
   EXPECT_EQ(err, "vmitrace: error: " + fatal_msg + "\n");
-  EXPECT_EQ(g.plugin->error(), fatal_msg);
+  EXPECT_EQ(g.tracer->error(), fatal_msg);
 }
 
 TEST(ProfileFit, CurrentTaskPointingNowhereStopsTracing) {
@@ -54,11 +54,11 @@ TEST(ProfileFit, CurrentTaskPointingNowhereStopsTracing) {
   std::string fatal_msg;
   PluginGuest g(dispatcher_profile(), named("kernel.json", &fatal_calls, &fatal_msg));
   for (unsigned c = 0; c < 2; ++c) g.mem.write_u64(PluginGuest::gs(c) + Synth::kPcpuHot + Synth::kCurrentOff, 0);
-  g.plugin->start();
+  g.tracer->start();
   ::testing::internal::CaptureStderr();
   for (int i = 0; i < 3; ++i) g.backend.run_kernel(*g.cpus[i % 2]);
   ::testing::internal::GetCapturedStderr();
-  EXPECT_FALSE(g.plugin->tracing());
+  EXPECT_FALSE(g.tracer->tracing());
   EXPECT_EQ(fatal_calls, 1);
   EXPECT_NE(fatal_msg.find("kernel.json: pcpu_hot.current_task does not fit the running kernel (the per-CPU "
                            "slot at "),
@@ -71,13 +71,13 @@ TEST(ProfileFit, AFailureThenAPassTraces) {
   // does not stop tracing when a later one passes.
   PluginGuest g(dispatcher_profile());
   g.mem.write_u64(PluginGuest::gs(0) + Synth::kPcpuHot + Synth::kCurrentOff, 0);
-  g.plugin->start();
+  g.tracer->start();
   ::testing::internal::CaptureStderr();
   EXPECT_FALSE(g.backend.run_kernel(*g.cpus[0]));
   EXPECT_TRUE(g.backend.run_kernel(*g.cpus[1]));
   const std::string err = ::testing::internal::GetCapturedStderr();
-  EXPECT_TRUE(g.plugin->tracing());
-  EXPECT_EQ(g.plugin->error(), "");
+  EXPECT_TRUE(g.tracer->tracing());
+  EXPECT_EQ(g.tracer->error(), "");
   EXPECT_NE(err.find("vmitrace: self-check: profile: the profile fits the running kernel: 3 hooked functions, "
                      "the current task (pid 1 \"init\", parent pid 1)"),
             std::string::npos)
@@ -86,16 +86,16 @@ TEST(ProfileFit, AFailureThenAPassTraces) {
 
 TEST(ProfileFit, NoPerCpuBaseYetIsWaitedOut) {
   PluginGuest g(dispatcher_profile());
-  g.plugin->start();
+  g.tracer->start();
   g.cpus[0]->reg(vmi::Reg::gs_base) = 0;  // early boot
   for (int i = 0; i < 20; ++i) EXPECT_FALSE(g.backend.run_kernel(*g.cpus[0]));
-  EXPECT_FALSE(g.plugin->tracing());
-  EXPECT_EQ(g.plugin->error(), "");
+  EXPECT_FALSE(g.tracer->tracing());
+  EXPECT_EQ(g.tracer->error(), "");
   g.cpus[0]->reg(vmi::Reg::gs_base) = PluginGuest::gs(0);
   ::testing::internal::CaptureStderr();
   EXPECT_TRUE(g.backend.run_kernel(*g.cpus[0]));
   ::testing::internal::GetCapturedStderr();
-  EXPECT_TRUE(g.plugin->tracing());
+  EXPECT_TRUE(g.tracer->tracing());
 }
 
 TEST(ProfileFit, HookOutsideTheTextIsRefusedAtConstruction) {
@@ -103,10 +103,10 @@ TEST(ProfileFit, HookOutsideTheTextIsRefusedAtConstruction) {
   p.symbols["x64_sys_call"].address = 0xffffffff82100000ull;  // beyond linux_banner (.rodata)
   FakeBackend be;
   CollectSink sink;
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.profile_path = "kernel.json";
   try {
-    syscalls::Plugin plugin(cfg, p, be, sink);
+    syscalls::make_tracer(cfg, p, be, sink);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("kernel.json: x64_sys_call at 0xffffffff82100000 lies outside the "

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "plugin_fixture.hpp"
-#include "syscalls/plugin/rate_limit.hpp"
+#include "syscalls/core/rate_limit.hpp"
 
 namespace vmitrace::syscalls {
 namespace {
@@ -77,7 +77,7 @@ TEST(RateLimiter, ManyProcessesFixedTableKeepsTotalsExact) {
 // Through the plugin: a dropped syscall's return is dropped too (no orphan sysret,
 // no "return without entry"), both counted; other processes are not affected.
 TEST(RateLimiter, PluginDropsEntryAndReturnTogether) {
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.rate_limit = 3;
   testing::PluginGuest g(testing::dispatcher_profile(), cfg);
   g.boot();
@@ -91,13 +91,13 @@ TEST(RateLimiter, PluginDropsEntryAndReturnTogether) {
   }
   g.enter64(1, calm, getpid);
   g.leave(1, calm, 400);
-  auto st = g.plugin->stats();
+  auto st = g.tracer->stats();
   EXPECT_EQ(st.syscalls, 4u);
   EXPECT_EQ(st.sysrets, 4u);
   EXPECT_EQ(st.rate_limited, 14u);  // 7 entries + their 7 returns
   EXPECT_EQ(st.returns_unpaired, 0u);
   EXPECT_EQ(g.sink.count(), 8u);
-  auto top = g.plugin->rate_limited_top(4);
+  auto top = g.tracer->rate_limited_top(4);
   ASSERT_EQ(top.size(), 1u);
   EXPECT_EQ(top[0].pid, 300);
   EXPECT_EQ(top[0].dropped, 14u);

@@ -8,7 +8,7 @@
 #include "os/linux/kernel.hpp"
 #include "profile/kernel_image.hpp"
 #include "profile/profile.hpp"
-#include "syscalls/plugin/hook_plan.hpp"
+#include "syscalls/linux/hook_plan.hpp"
 
 namespace vmitrace::testing {
 namespace {

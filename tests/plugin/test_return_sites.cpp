@@ -1,6 +1,6 @@
 // ReturnSites: one hook per distinct return address, bounded, refused once tracing
 // stopped; the entry's key is the stack pointer the return site sees.
-#include "syscalls/return_sites.hpp"
+#include "syscalls/core/return_sites.hpp"
 
 #include <gtest/gtest.h>
 

@@ -15,7 +15,7 @@
 #include "os/windows/ssdt.hpp"
 #include "output/format.hpp"
 #include "scenario.hpp"
-#include "syscalls/windows_table.hpp"
+#include "syscalls/tables/windows.hpp"
 
 namespace vmitrace::testing {
 namespace {
@@ -130,7 +130,7 @@ TEST_P(RealIsf, SeedExampleNtCreateFile) {
   Scenario s(*prof, true);
   s.build(named(), static_cast<uint32_t>(table.rbegin()->first + 1));
   s.start();
-  ASSERT_TRUE(s.plugin->tracing()) << s.fatal;
+  ASSERT_TRUE(s.tracer->tracing()) << s.fatal;
   ASSERT_EQ(s.call("NtCreateFile", s.create_file_args()), 1);
   ASSERT_EQ(s.ret(0), 1);
   ASSERT_EQ(s.sink.count(), 2u);

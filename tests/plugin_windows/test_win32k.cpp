@@ -34,8 +34,8 @@ struct Win32k : ::testing::Test {
   // The win32k image in session space (win32k_guest.hpp; index 6: NtUserGetMessage,
   // index 2: NtGdiBitBlt).
   void map_session(const char* guid) { win32k::map_image(s.prof, *s.mem, guid); }
-  syscalls::PluginConfig cfg() {
-    syscalls::PluginConfig c;
+  syscalls::TracerConfig cfg() {
+    syscalls::TracerConfig c;
     c.win32k_profile = path;
     return c;
   }
@@ -43,9 +43,9 @@ struct Win32k : ::testing::Test {
 
 TEST_F(Win32k, HookedOnceSessionSpaceIsReadable) {
   s.start(cfg());
-  ASSERT_TRUE(s.plugin->tracing()) << s.fatal;  // nt first
+  ASSERT_TRUE(s.tracer->tracing()) << s.fatal;  // nt first
   EXPECT_FALSE(s.backend.hooked(kW32Base + 0x30000));
-  EXPECT_NE(s.plugin->hook_plan().find("win32k"), std::string::npos);
+  EXPECT_NE(s.tracer->hook_plan().find("win32k"), std::string::npos);
   map_session(kGuid);
   EXPECT_FALSE(s.backend.run_kernel(s.cpu));  // tried again only a millisecond later
   s.cpu.now += 2000000;
@@ -163,7 +163,7 @@ TEST(Win32kX86, TracedFromTheShadowTable) {
   std::ofstream(path) << win32k::isf(kGuid, 4);
   win32k::descriptor(s.g, *s.mem);
   win32k::map_image(s.prof, *s.mem);
-  syscalls::PluginConfig c;
+  syscalls::TracerConfig c;
   c.win32k_profile = path;
   s.start(c);
   ASSERT_TRUE(s.fatal.empty()) << s.fatal;

@@ -1,7 +1,7 @@
 // The counters and the rate limit of the Windows tracer, which it shares with the
 // Linux one (syscalls::Tracer): --rate-limit drops an entry before any string is
 // captured and its return with it, both counted by process, and the end-of-trace
-// report (ipc::publish_plugin_stats, as entry.cpp and cmd_attach.cpp call it) works
+// report (ipc::publish_tracer_stats, as entry.cpp and cmd_attach.cpp call it) works
 // for a Windows profile (it used to dereference the absent Linux tracer: SEGV).
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -20,10 +20,10 @@ struct WindowsAccounting : ::testing::Test {
   Scenario s{synth(), true};
   void SetUp() override { s.build({{0x0f, "NtClose"}, {0x55, "NtCreateFile"}}, 0x60); }
   void start(uint32_t rate_limit) {
-    syscalls::PluginConfig cfg;
+    syscalls::TracerConfig cfg;
     cfg.rate_limit = rate_limit;
     s.start(cfg);
-    ASSERT_TRUE(s.plugin->tracing()) << s.fatal;
+    ASSERT_TRUE(s.tracer->tracing()) << s.fatal;
   }
 };
 
@@ -39,7 +39,7 @@ TEST_F(WindowsAccounting, RateLimitDropsEntryAndReturnTogether) {
   }
   // A dropped entry reads the process context (to know whose it is) but no string.
   EXPECT_LT(limited_reads + 10, allowed_reads) << limited_reads << " vs " << allowed_reads;
-  const auto st = s.plugin->stats();
+  const auto st = s.tracer->stats();
   EXPECT_EQ(st.syscalls, 3u);
   EXPECT_EQ(st.sysrets, 3u);
   EXPECT_EQ(st.rate_limited, 14u);  // 7 entries + their 7 returns
@@ -48,7 +48,7 @@ TEST_F(WindowsAccounting, RateLimitDropsEntryAndReturnTogether) {
   ASSERT_EQ(s.sink.count(), 6u);
   for (size_t i = 0; i < 6; ++i)
     EXPECT_EQ(s.sink.rec(i).kind, i % 2 ? event::Kind::sysret : event::Kind::syscall) << i;
-  const auto top = s.plugin->rate_limited_top(4);
+  const auto top = s.tracer->rate_limited_top(4);
   ASSERT_EQ(top.size(), 1u);
   EXPECT_EQ(top[0].pid, WinGuest::kPid);
   EXPECT_EQ(top[0].dropped, 14u);
@@ -61,9 +61,9 @@ TEST_F(WindowsAccounting, NoLimitDropsNothing) {
     s.call("NtClose", {WinGuest::kFileHandle});
     s.ret(0);
   }
-  EXPECT_EQ(s.plugin->stats().syscalls, 50u);
-  EXPECT_EQ(s.plugin->stats().rate_limited, 0u);
-  EXPECT_TRUE(s.plugin->rate_limited_top(4).empty());
+  EXPECT_EQ(s.tracer->stats().syscalls, 50u);
+  EXPECT_EQ(s.tracer->stats().rate_limited, 0u);
+  EXPECT_TRUE(s.tracer->rate_limited_top(4).empty());
 }
 
 // The end of every Windows trace: the counters and the drops by process go into the
@@ -77,7 +77,7 @@ TEST_F(WindowsAccounting, StatsArePublishedAtTheEndOfATrace) {
   const std::string path = "/dev/shm/vmitrace-winacct-" + std::to_string(::getpid());
   auto ring = ipc::EventRing::create(path, ipc::EventRing::kMinCapacity);
   ::unlink(path.c_str());
-  ipc::publish_plugin_stats(*s.plugin, ring);
+  ipc::publish_tracer_stats(*s.tracer, ring);
   EXPECT_EQ(ring.counter(ipc::Counter::syscalls), 1u);
   EXPECT_EQ(ring.counter(ipc::Counter::sysrets), 1u);
   EXPECT_EQ(ring.counter(ipc::Counter::rate_limited), 4u);

@@ -1,4 +1,4 @@
-// The Windows tracer through syscalls::Plugin on a synthetic guest (our own ISF):
+// The Windows tracer through syscalls::make_tracer on a synthetic guest (our own ISF):
 // start-up from the IDT, hooks from the SSDT, the seed's NtCreateFile example field
 // by field, handle names, returns paired per thread, filters, WoW64-free x86 guests,
 // win32k with a win32k profile, and the bad inputs of the issue.
@@ -30,7 +30,7 @@ struct Tracer : ::testing::Test {
 
 TEST_F(Tracer, HooksEveryNamedServiceOnce) {
   s.start();
-  ASSERT_TRUE(s.plugin->tracing()) << s.fatal;
+  ASSERT_TRUE(s.tracer->tracing()) << s.fatal;
   EXPECT_TRUE(s.backend.hooked(s.g.runtime("NtCreateFile")));
   EXPECT_TRUE(s.backend.hooked(s.g.runtime("NtClose")));
   // NtFlushWriteBuffer and NtCompleteConnectPort share one routine: one hook.
@@ -39,7 +39,7 @@ TEST_F(Tracer, HooksEveryNamedServiceOnce) {
   EXPECT_EQ(shared, 1);
   // 0xa0 entries, 6 distinct named routines + 0xa0 - 7 unnamed ones.
   EXPECT_EQ(s.backend.hooks.size(), 0xa0u - 1);
-  EXPECT_NE(s.plugin->hook_plan().find("KeServiceDescriptorTable"), std::string::npos);
+  EXPECT_NE(s.tracer->hook_plan().find("KeServiceDescriptorTable"), std::string::npos);
 }
 
 TEST_F(Tracer, NtCreateFileAsInTheSeedExample) {
@@ -87,9 +87,9 @@ TEST_F(Tracer, NtCreateFileAsInTheSeedExample) {
   EXPECT_EQ(ret.cr3, 0x1a2b3c4du);
   EXPECT_EQ(ex(extras_of(ret), Extra::method, 0), "NtCreateFile");
   EXPECT_EQ(ex(extras_of(ret), Extra::user_sid, 0).size(), 16u);  // UserName on returns too
-  EXPECT_EQ(s.plugin->stats().syscalls, 1u);
-  EXPECT_EQ(s.plugin->stats().sysrets, 1u);
-  EXPECT_EQ(s.plugin->stats().pending, 0u);
+  EXPECT_EQ(s.tracer->stats().syscalls, 1u);
+  EXPECT_EQ(s.tracer->stats().sysrets, 1u);
+  EXPECT_EQ(s.tracer->stats().pending, 0u);
 }
 
 TEST_F(Tracer, FailureStatusIsKeptAs32Bits) {
@@ -141,7 +141,7 @@ TEST_F(Tracer, ReturnsPairPerThreadAndStack) {
   // A return nobody waits for is counted, not printed.
   s.ret(0);
   EXPECT_EQ(s.sink.count(), 4u);
-  EXPECT_EQ(s.plugin->stats().returns_unpaired, 1u);
+  EXPECT_EQ(s.tracer->stats().returns_unpaired, 1u);
 }
 
 // The sysret repeats the entry's context: the return is the same thread (thread
@@ -189,9 +189,9 @@ TEST_F(Tracer, RecycledThreadObjectGivesNoSysret) {
   s.g.wptr(s.g.a.thread + s.g.L.thread_cid_tid, WinGuest::kTid + 4);
   s.ret(0);
   EXPECT_EQ(s.sink.count(), 1u);
-  EXPECT_EQ(s.plugin->stats().sysrets, 0u);
-  EXPECT_EQ(s.plugin->stats().returns_unpaired, 1u);
-  EXPECT_EQ(s.plugin->stats().pending, 0u);
+  EXPECT_EQ(s.tracer->stats().sysrets, 0u);
+  EXPECT_EQ(s.tracer->stats().returns_unpaired, 1u);
+  EXPECT_EQ(s.tracer->stats().pending, 0u);
 }
 
 // What an NtCreateFile entry reads on the synthetic guest, counted: the KPCR's
@@ -267,9 +267,9 @@ TEST_F(Tracer, ContextWindowCutShortIsMarkedNotGarbage) {
 TEST_F(Tracer, TerminatingItselfLeavesNothingPending) {
   s.start();
   s.call("NtTerminateProcess", {~uint64_t{0}, 0});
-  EXPECT_EQ(s.plugin->stats().pending, 0u);
+  EXPECT_EQ(s.tracer->stats().pending, 0u);
   s.call("NtTerminateProcess", {0x88, 0});  // another process: it returns
-  EXPECT_EQ(s.plugin->stats().pending, 1u);
+  EXPECT_EQ(s.tracer->stats().pending, 1u);
 }
 
 // Kernel code calling a routine directly returns elsewhere: each distinct site is
@@ -284,8 +284,8 @@ TEST_F(Tracer, ReturnSitesAreBounded) {
     s.backend.fire(s.g.runtime("NtClose"), s.cpu);
   }
   EXPECT_EQ(s.backend.hooks.size() - before, 64u);
-  EXPECT_EQ(s.plugin->stats().syscalls, 80u);
-  EXPECT_LE(s.plugin->stats().pending, 64u);
+  EXPECT_EQ(s.tracer->stats().syscalls, 80u);
+  EXPECT_LE(s.tracer->stats().pending, 64u);
 }
 
 TEST_F(Tracer, FilterHooksOnlyTheListedServices) {
@@ -293,7 +293,7 @@ TEST_F(Tracer, FilterHooksOnlyTheListedServices) {
   FILE* f = std::fopen(path.c_str(), "w");
   std::fputs("NtClose\nNtCreateFile\n", f);
   std::fclose(f);
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.filter_file = path;
   s.start(cfg);
   EXPECT_EQ(s.backend.hooks.size(), 2u);
@@ -303,11 +303,11 @@ TEST_F(Tracer, FilterHooksOnlyTheListedServices) {
 }
 
 TEST_F(Tracer, DisableSysretKeepsNoState) {
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.disable_sysret = true;
   s.start(cfg);
   s.call("NtClose", {WinGuest::kFileHandle});
-  EXPECT_EQ(s.plugin->stats().pending, 0u);
+  EXPECT_EQ(s.tracer->stats().pending, 0u);
   EXPECT_EQ(s.backend.hooks.size(), 0xa0u - 1);  // no return site hooked
 }
 
@@ -339,10 +339,10 @@ TEST(TracerStart, GuidMismatchStopsWithAMessage) {
   s.build(kServices, 0xa0);
   s.g.image("0123456789ABCDEF0123456789ABCDEF", 3, s.g.a.kbase);
   s.start();
-  EXPECT_FALSE(s.plugin->tracing());
+  EXPECT_FALSE(s.tracer->tracing());
   EXPECT_NE(s.fatal.find("windows.json: profile is for kernel PDB " + std::string(kSynthGuid)), std::string::npos)
       << s.fatal;
-  EXPECT_EQ(s.plugin->error(), s.fatal);
+  EXPECT_EQ(s.tracer->error(), s.fatal);
   EXPECT_TRUE(s.backend.hooks.empty());
 }
 
@@ -351,7 +351,7 @@ TEST(TracerStart, SsdtEntryOutsideTheKernelIsNotHooked) {
   s.build(kServices, 0xa0);
   s.mem->write_u32(s.g.runtime("KiServiceTable") + 0x0f * 4, static_cast<uint32_t>(int32_t(-0x4000000) << 4));
   s.start();
-  ASSERT_TRUE(s.plugin->tracing()) << s.fatal;
+  ASSERT_TRUE(s.tracer->tracing()) << s.fatal;
   EXPECT_FALSE(s.backend.hooked(s.g.runtime("NtClose")));
   EXPECT_TRUE(s.backend.hooked(s.g.runtime("NtCreateFile")));
 }
@@ -361,10 +361,10 @@ TEST(TracerStart, WaitsUntilTheKernelIsReadable) {
   s.build(kServices, 0xa0);
   s.cpu.reg(vmi::Reg::gs_base) = 0;
   s.start();
-  EXPECT_FALSE(s.plugin->tracing());
+  EXPECT_FALSE(s.tracer->tracing());
   s.cpu.reg(vmi::Reg::gs_base) = s.g.a.kpcr;
   EXPECT_TRUE(s.backend.run_kernel(s.cpu));
-  EXPECT_TRUE(s.plugin->tracing());
+  EXPECT_TRUE(s.tracer->tracing());
 }
 
 TEST(TracerStart, BadWin32kProfileIsAClearError) {
@@ -372,12 +372,12 @@ TEST(TracerStart, BadWin32kProfileIsAClearError) {
   FILE* f = std::fopen(path.c_str(), "w");
   std::fputs(synthetic_windows_isf(8).c_str(), f);  // an nt profile, no W32pServiceTable
   std::fclose(f);
-  syscalls::PluginConfig cfg;
+  syscalls::TracerConfig cfg;
   cfg.win32k_profile = path;
   FakeBackend b;
   CollectSink sink;
   try {
-    syscalls::Plugin p(cfg, synth(), b, sink);
+    syscalls::make_tracer(cfg, synth(), b, sink);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), path + ": no W32pServiceTable symbol: not a win32k profile");
@@ -392,7 +392,7 @@ TEST(Tracer32, NtCreateFileOnAnX86Kernel) {
   s.g.arg_bytes[0x32] = 4;
   s.build({{0x42, "NtCreateFile"}, {0x32, "NtClose"}}, 0x50);
   s.start();
-  ASSERT_TRUE(s.plugin->tracing()) << s.fatal;
+  ASSERT_TRUE(s.tracer->tracing()) << s.fatal;
   ASSERT_EQ(s.call("NtCreateFile", s.create_file_args()), 1);
   const event::Record& r = s.sink.rec(0);
   EXPECT_EQ(r.nr, 0x42u);
@@ -433,10 +433,10 @@ TEST(Tracer32, KernelSpaceComesFromTheOsLayer) {
   EXPECT_EQ(s.backend.kernel_space.range32.last, 0xffffffffu);
   EXPECT_EQ(s.backend.kernel_space.range64.first, 0xffff800000000000u);
   EXPECT_EQ(s.backend.kernel_space.range64.last, UINT64_MAX);
-  EXPECT_FALSE(s.plugin->tracing());
+  EXPECT_FALSE(s.tracer->tracing());
   s.cpu.reg(vmi::Reg::rip) = kernel_ip;
   EXPECT_TRUE(s.backend.run_kernel(s.cpu));
-  EXPECT_TRUE(s.plugin->tracing()) << s.fatal;
+  EXPECT_TRUE(s.tracer->tracing()) << s.fatal;
   EXPECT_TRUE(s.backend.hooked(s.g.runtime("NtClose")));
 }
 

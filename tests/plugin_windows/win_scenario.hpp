@@ -12,8 +12,8 @@
 
 #include "fake_guest.hpp"
 #include "synthetic_isf.hpp"
-#include "syscalls/plugin/plugin.hpp"
-#include "syscalls/windows_table.hpp"
+#include "syscalls/tracer.hpp"
+#include "syscalls/tables/windows.hpp"
 #include "win_guest.hpp"
 
 namespace vmitrace::testing {
@@ -59,11 +59,11 @@ class BasicScenario {
     g.wptr(usp, g.a.kernelbase + 0x5a3c);
   }
 
-  void start(syscalls::PluginConfig cfg = {}) {
+  void start(syscalls::TracerConfig cfg = {}) {
     if (cfg.profile_path.empty()) cfg.profile_path = "windows.json";
     cfg.on_fatal = [this](const std::string& m) { fatal = m; };
-    plugin = std::make_unique<syscalls::Plugin>(cfg, prof, backend, sink);
-    plugin->start();
+    tracer = syscalls::make_tracer(cfg, prof, backend, sink);
+    tracer->start();
     backend.run_kernel(cpu);
   }
 
@@ -118,7 +118,7 @@ class BasicScenario {
   MemVcpu cpu;
   FakeBackend backend;
   Sink sink;
-  std::unique_ptr<syscalls::Plugin> plugin;
+  std::unique_ptr<syscalls::Tracer> tracer;
   std::string fatal;
 };
 

@@ -106,6 +106,50 @@ else
   echo "skip --debug-file cases: $k686/vmlinux-dbg missing (guest/fetch-kernel-686.sh)"
 fi
 
+# arm64 (issue 18): Debian's arm64 vmlinuz (a flat Image with an EFI stub) gives a
+# profile that says arm64 and holds what the tracer reads; bad images fail in one line.
+for k in arm64-6.1 arm64-6.12; do
+  aimg="$repo/.cache/guest/kernel-$k/vmlinuz"
+  if [[ ! -s $aimg ]]; then echo "skip $k cases: $aimg missing (run guest/setup.sh)"; continue; fi
+  head -c 4000000 "$aimg" >"$work/trunc-$k"
+  expect_error "truncated arm64 Image ($k)" "$work/trunc-$k: truncated arm64 Image (its PE header describes" \
+    "$vmitrace" profile "$work/trunc-$k" -o "$work/a.json"
+  head -c 80 "$aimg" >"$work/head-$k"
+  expect_error "arm64 Image header only ($k)" "$work/head-$k: truncated or damaged arm64 Image" \
+    "$vmitrace" profile "$work/head-$k" -o "$work/a.json"
+  [[ -e $work/a.json ]] && fail "a failed arm64 run left an output file"
+  expect_error "x86-64 debug file for an arm64 image ($k)" "/bin/ls: does not match $aimg: an ELF for x86_64, the kernel image is arm64" \
+    "$vmitrace" profile "$aimg" --debug-file /bin/ls -o "$work/a.json"
+  if ! "$vmitrace" profile "$aimg" -o "$work/$k.json" 2>"$work/err"; then fail "build from $aimg: $(cat "$work/err")"; continue; fi
+  "$vmitrace" profile --info "$work/$k.json" >"$work/info" 2>&1 || fail "--info on the $k profile"
+  grep -q "^arch: *arm64" "$work/info" || fail "--info of $k does not say arm64: $(cat "$work/info")"
+  # What the tracer reads (the x86 path's checks, kernel_image_test, with arm64's names).
+  python3 - "$work/$k.json" "$k" <<'PY' || fail "$k: profile lacks what the tracer needs"
+import json, sys
+isf, k = json.load(open(sys.argv[1])), sys.argv[2]
+syms, types = isf["symbols"], isf["user_types"]
+bad = []
+if isf["metadata"]["producer"].get("architecture") != "arm64": bad.append("metadata.producer.architecture")
+text = syms.get("_text", {}).get("address", 0)
+if text < 0xffff800000000000 or text % 0x10000: bad.append(f"_text {text:#x}")
+for s in ["_stext", "invoke_syscall", "do_el0_svc", "do_el0_svc_compat", "el0_svc", "el0_svc_compat",
+          "__arm64_sys_openat", "__arm64_compat_sys_openat", "syscall_trace_exit", "vectors", "linux_banner"]:
+    a = syms.get(s, {}).get("address", 0)
+    if not text < a < text + (64 << 20): bad.append(f"symbol {s}")
+if not syms.get("linux_banner", {}).get("constant_data"): bad.append("linux_banner data")
+def has(t, f):
+    u = types.get(t, {}).get("fields", {})
+    return f in u or any(has(v["type"].get("name", ""), f) for n, v in u.items() if n.startswith("unnamed_field"))
+for t, fs in {"task_struct": ["pid", "tgid", "comm", "real_parent", "cred", "group_leader", "mm"],
+              "cred": ["uid", "euid", "gid"],
+              "pt_regs": ["regs", "sp", "pc", "pstate", "orig_x0", "syscallno"]}.items():
+    bad += [f"{t}.{f}" for f in fs if not has(t, f)]
+if bad: print(f"FAIL {k}: missing or wrong: {', '.join(bad)}")
+sys.exit(1 if bad else 0)
+PY
+  echo "ok   $k: $(cat "$work/err")"
+done
+
 # --from-vm: option errors before any connection, an endpoint that is not there
 # (a guest is profiled by tests/gdb/profile_from_vm_test.py).
 expect_error "from-vm: no socket" "unix:$work/none.sock: cannot connect" "$vmitrace" profile --from-vm "unix:$work/none.sock" -o "$work/vm.json"

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Symbol RVAs from our kallsyms extraction equal the ones the booted lab guest
 # reads from its own /proc/kallsyms (printed as `GT ksym NAME ADDR` on the serial
-# console), for both lab kernels. RVA = address - _text: KASLR moves the base at
-# every boot, the distances stay.
+# console), for both lab kernels (or the arm64 lab's: arm64-6.1 arm64-6.12).
+# RVA = address - _text: KASLR moves the base at every boot, the distances stay.
+# The arm64 6.1 guest lists no _text (no CONFIG_KALLSYMS_ALL): there the distances
+# are taken from _stext, and the profile's _text (from the Image) must lie 64 KiB
+# below it, where the guest's _stext says the Image starts.
 #
 #   kallsyms_rva_test.sh VMITRACE REPO_ROOT [KERNEL...]     (default kernels: 6.1 6.12)
 # Exit: 0 pass, 1 mismatch/failure, 77 (meson "skip") when the lab is not set up.
@@ -41,21 +44,33 @@ for line in open(log, errors="replace"):
     parts = line.strip().split()
     if len(parts) == 4 and parts[:2] == ["GT", "ksym"]:
         guest[parts[2]] = int(parts[3], 16)
-syms = json.load(open(prof))["symbols"]
+isf = json.load(open(prof))
+syms = isf["symbols"]
+arch = isf["metadata"]["producer"].get("architecture")
 ok = True
 def fail(msg):
     global ok
     ok = False
     print(f"FAIL {k}: {msg}")
-if "_text" not in guest:
-    fail("the guest printed no 'GT ksym _text' line"); sys.exit(1)
-base_g, base_p = guest["_text"], syms["_text"]["address"]
-print(f"{k}: guest _text {base_g:#x} (KASLR slide {base_g - base_p:#x})")
-for name in ["x64_sys_call", "ia32_sys_call", "do_syscall_64", "int80_emulation", "linux_banner", "_stext", "_text"]:
+want_arch = "arm64" if k.startswith("arm64-") else "x86_64"
+if arch != want_arch: fail(f"profile architecture {arch}, expected {want_arch}")
+base = "_text" if "_text" in guest or arch != "arm64" else "_stext"
+if base not in guest:
+    fail(f"the guest printed no 'GT ksym {base}' line"); sys.exit(1)
+base_g, base_p = guest[base], syms[base]["address"]
+print(f"{k}: guest {base} {base_g:#x} (KASLR slide {base_g - base_p:#x})")
+if arch == "arm64":
+    names = ["invoke_syscall", "do_el0_svc", "do_el0_svc_compat", "el0_svc", "el0_svc_compat", "_stext"]
+    names += [n for n in ("_text", "linux_banner", "sys_call_table", "compat_sys_call_table") if n in guest]
+    if "_text" in syms and syms["_stext"]["address"] - syms["_text"]["address"] != 0x10000:
+        fail("profile _text is not 64 KiB below _stext")
+else:
+    names = ["x64_sys_call", "ia32_sys_call", "do_syscall_64", "int80_emulation", "linux_banner", "_stext", "_text"]
+for name in names:
     if name not in guest: fail(f"guest printed no 'GT ksym {name}'"); continue
     if name not in syms: fail(f"{name} missing from the profile"); continue
     rg, rp = guest[name] - base_g, syms[name]["address"] - base_p
-    print(f"  {name:<16} guest RVA {rg:#10x}  profile RVA {rp:#10x}  {'ok' if rg == rp else 'MISMATCH'}")
+    print(f"  {name:<22} guest RVA {rg:#10x}  profile RVA {rp:#10x}  {'ok' if rg == rp else 'MISMATCH'}")
     if rg != rp: fail(f"{name}: RVA differs")
 # Per-CPU symbols are offsets into the per-CPU area, not moved by KASLR.
 for name in ["current_task", "pcpu_hot"]:

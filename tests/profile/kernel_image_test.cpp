@@ -151,6 +151,7 @@ TEST_P(LabKernel, BannerAndMetadata) {
   ASSERT_TRUE(p.symbols.at("linux_banner").constant_data);
   EXPECT_EQ(*p.symbols.at("linux_banner").constant_data, p.metadata.banner + '\0');
   EXPECT_EQ(p.metadata.os, "linux");
+  EXPECT_EQ(p.metadata.architecture, "x86_64");
   EXPECT_EQ(p.metadata.pointer_size, 8u);
   EXPECT_EQ(p.base_types.at("pointer").size, 8u);
   EXPECT_TRUE(p.enum_value("pid_type", "PIDTYPE_TGID"));
@@ -319,7 +320,7 @@ TEST(BadImage, FileErrors) {
   EXPECT_EQ(error_of([&] { build_linux_profile(empty); }), empty + ": empty file (not a kernel image)");
   std::string text = d.file("text", std::string("just some text, not a kernel\n"));
   EXPECT_EQ(error_of([&] { build_linux_profile(text); }),
-            text + ": not a Linux kernel image (neither a bzImage nor an ELF vmlinux)");
+            text + ": not a Linux kernel image (neither a bzImage, an arm64 Image nor an ELF vmlinux)");
 }
 
 // An ELF program is not a kernel built without BTF: the message says what it is.

@@ -1,7 +1,7 @@
 // Named constants generated from data/const/*.tbl.
 #include <gtest/gtest.h>
 
-#include "syscalls/constants.hpp"
+#include "syscalls/tables/constants.hpp"
 
 using namespace vmitrace::syscalls;
 

@@ -8,8 +8,8 @@
 #include <set>
 #include <string>
 
-#include "syscalls/constants.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/constants.hpp"
+#include "syscalls/tables/linux.hpp"
 
 using vmitrace::event::Abi;
 using namespace vmitrace::syscalls;

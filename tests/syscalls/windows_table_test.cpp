@@ -13,8 +13,8 @@
 #include <set>
 #include <string>
 
-#include "syscalls/constants.hpp"
-#include "syscalls/windows_table.hpp"
+#include "syscalls/tables/constants.hpp"
+#include "syscalls/tables/windows.hpp"
 
 namespace {
 

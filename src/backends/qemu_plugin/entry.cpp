@@ -14,7 +14,7 @@
 #include "ipc/publish_stats.hpp"
 #include "ipc/ring_sink.hpp"
 #include "options/module_args.hpp"
-#include "syscalls/plugin/plugin.hpp"
+#include "syscalls/tracer.hpp"
 
 // The API version this plugin was written against (QEMU accepts min..cur).
 extern "C" {
@@ -33,7 +33,7 @@ struct State {
   ipc::EventRing ring;
   std::unique_ptr<ipc::RingSink> sink;
   std::unique_ptr<QemuBackend> backend;
-  std::unique_ptr<syscalls::Plugin> plugin;
+  std::unique_ptr<syscalls::Tracer> tracer;
 };
 State* g_state = nullptr;
 
@@ -46,11 +46,11 @@ void say(const std::string& line) {
 void at_exit() {
   State* s = g_state;
   if (!s) return;
-  ipc::publish_plugin_stats(*s->plugin, s->ring);
+  ipc::publish_tracer_stats(*s->tracer, s->ring);
   // For benchmarks: what the guest reads cost, per event (deterministic, unlike
   // timings on a shared machine).
   if (const char* e = std::getenv("VMITRACE_BACKEND_STATS"); e && *e == '1') {
-    auto st = s->plugin->stats();
+    auto st = s->tracer->stats();
     auto bs = s->backend->stats();
     const double ev = static_cast<double>(st.syscalls + st.sysrets);
     std::fprintf(stderr,
@@ -77,7 +77,7 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     s->sink = std::make_unique<ipc::RingSink>(s->ring, s->args.block);
     s->backend = std::make_unique<QemuBackend>(id, *info);
     if (const char* e = std::getenv("VMITRACE_BACKEND_STATS"); e && *e == '1') s->backend->enable_timing();
-    syscalls::PluginConfig cfg{s->args.capture, {}};
+    syscalls::TracerConfig cfg{s->args.capture, {}};
     // The plugin printed the message; tell vmitrace so that it exits non-zero.
     ipc::EventRing* ring = &s->ring;
     cfg.on_fatal = [ring](const std::string&) { ring->set_counter(ipc::Counter::fatal, 1); };
@@ -85,12 +85,12 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     cfg.on_start_phase = [ring](syscalls::StartPhase p) {
       ring->set_counter(ipc::Counter::start_phase, static_cast<uint64_t>(p));
     };
-    s->plugin = std::make_unique<syscalls::Plugin>(cfg, *s->backend, *s->sink);
+    s->tracer = syscalls::make_tracer(cfg, *s->backend, *s->sink);
     // Attached last: vmitrace takes "producer attached" to mean the plugin loaded.
     s->ring = ipc::EventRing::attach(s->args.ring);
     s->backend->install(&at_exit);
     g_state = s.release();
-    g_state->plugin->start();
+    g_state->tracer->start();
     return 0;
   } catch (const std::exception& e) {
     say(e.what());

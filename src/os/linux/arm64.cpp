@@ -9,15 +9,16 @@
 namespace vmitrace::oslinux {
 
 Arch arch_of(const profile::Profile& p) {
-  if (p.metadata.pointer_size == 4) return Arch::i386;
-  if (p.field_offset("pt_regs", "pstate") || p.symbol("__arm64_sys_read") || p.symbol("invoke_syscall"))
-    return Arch::arm64;
+  const std::string a = p.metadata.architecture.empty() ? profile::infer_architecture(p) : p.metadata.architecture;
+  if (a == "arm64") return Arch::arm64;
+  if (a == "i386" || p.metadata.pointer_size == 4) return Arch::i386;
+  if (a.empty() && (p.symbol("__arm64_sys_read") || p.symbol("invoke_syscall"))) return Arch::arm64;
   return Arch::x86_64;
 }
 
 const char* arch_name(Arch a) {
   switch (a) {
-    case Arch::x86_64: return "x86-64";
+    case Arch::x86_64: return "x86_64";
     case Arch::i386: return "i386";
     case Arch::arm64: return "arm64";
   }

@@ -24,10 +24,11 @@ inline constexpr uint32_t kNoOffset = UINT32_MAX;  // field absent from the prof
 // pt_regs layout, where the running task is found, how KASLR is undone and where
 // kernel addresses lie. Everything else (tasks, files, contexts) is shared.
 enum class Arch : uint8_t { x86_64, i386, arm64 };
-// i386 for 4-byte pointers; arm64 when pt_regs has arm64's `pstate` or the symbols
-// are arm64's (__arm64_sys_*, the exception `vectors`); else x86-64.
+// The profile's metadata.architecture, else what its pt_regs shows
+// (profile::infer_architecture), else arm64 when its symbols are arm64's
+// (__arm64_sys_*, invoke_syscall), i386 for 4-byte pointers, x86-64 otherwise.
 Arch arch_of(const profile::Profile& p);
-const char* arch_name(Arch a);  // "x86-64", "i386", "arm64"
+const char* arch_name(Arch a);  // as profiles name it: "x86_64", "i386", "arm64"
 
 // struct pt_regs offsets (x86-64 names; i386 has the same field names; on arm64
 // ax is regs[0], orig_ax syscallno, sp and ip are sp and pc).

@@ -9,7 +9,7 @@
 
 #include "event/record.hpp"
 #include "os/windows/kernel.hpp"
-#include "syscalls/windows_table.hpp"
+#include "syscalls/tables/windows.hpp"
 #include "vmi/vmi.hpp"
 
 namespace vmitrace::syscalls::windows {

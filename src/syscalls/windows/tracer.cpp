@@ -18,9 +18,9 @@
 #include "os/windows/pe.hpp"
 #include "os/windows/ssdt.hpp"
 #include "profile/profile.hpp"
-#include "syscalls/filter.hpp"
-#include "syscalls/plugin/pending.hpp"
-#include "syscalls/return_sites.hpp"
+#include "syscalls/core/filter.hpp"
+#include "syscalls/core/pending.hpp"
+#include "syscalls/core/return_sites.hpp"
 #include "syscalls/windows/capture.hpp"
 
 namespace vmitrace::syscalls::windows {
@@ -68,7 +68,7 @@ struct Win32k {
 }  // namespace
 
 struct WindowsTracer final : syscalls::Tracer {
-  PluginConfig cfg;
+  TracerConfig cfg;
   vmi::Backend& backend;
   vmi::EventSink& sink;
   profile::Profile prof;
@@ -93,7 +93,7 @@ struct WindowsTracer final : syscalls::Tracer {
   uint64_t w32_first_ns = 0, w32_last_ns = 0;
   std::string plan_text, error_text;
 
-  WindowsTracer(const PluginConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
+  WindowsTracer(const TracerConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
       : Tracer(c.rate_limit), cfg(c), backend(b), sink(s), prof(std::move(p)),
         what(cfg.profile_path.empty() ? std::string("profile") : cfg.profile_path),
         kernel(prof, what), nt_names(prof) {
@@ -429,9 +429,13 @@ struct WindowsTracer final : syscalls::Tracer {
   size_t pending_entries() const override { return pending.size(); }
 };
 
-std::unique_ptr<syscalls::Tracer> make_tracer(const PluginConfig& cfg, profile::Profile prof,
-                                              vmi::Backend& backend, vmi::EventSink& sink) {
-  return std::make_unique<WindowsTracer>(cfg, std::move(prof), backend, sink);
+}  // namespace vmitrace::syscalls::windows
+
+namespace vmitrace::syscalls {
+
+std::unique_ptr<Tracer> make_windows_tracer(const TracerConfig& cfg, profile::Profile prof,
+                                            vmi::Backend& backend, vmi::EventSink& sink) {
+  return std::make_unique<windows::WindowsTracer>(cfg, std::move(prof), backend, sink);
 }
 
-}  // namespace vmitrace::syscalls::windows
+}  // namespace vmitrace::syscalls

@@ -1,4 +1,4 @@
-#include "syscalls/filter.hpp"
+#include "syscalls/core/filter.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "common/error.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::syscalls {
 namespace {

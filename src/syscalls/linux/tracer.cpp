@@ -1,8 +1,8 @@
-// The syscalls plugin: wiring of hook plan, capture and return pairing. The
+// The Linux tracer: wiring of hook plan, capture and return pairing. The
 // callbacks (on_entry / on_exit_regs / on_return_site) run on vCPU threads, several
 // at once under MTTCG: they touch only immutable state, atomics and the sharded
 // pending table, and build records in a thread-local buffer (no allocation).
-#include "syscalls/plugin/plugin.hpp"
+#include "syscalls/linux/tracer.hpp"
 
 #include <algorithm>
 #include <bitset>
@@ -18,14 +18,13 @@
 #include "os/linux/arm64_user.hpp"
 #include "os/linux/kernel.hpp"
 #include "profile/profile.hpp"
-#include "syscalls/filter.hpp"
-#include "syscalls/plugin/capture.hpp"
-#include "syscalls/plugin/context_health.hpp"
-#include "syscalls/plugin/hook_plan.hpp"
-#include "syscalls/plugin/pending.hpp"
-#include "syscalls/return_sites.hpp"
-#include "syscalls/table.hpp"
-#include "syscalls/windows/tracer.hpp"
+#include "syscalls/core/filter.hpp"
+#include "syscalls/linux/capture.hpp"
+#include "syscalls/linux/context_health.hpp"
+#include "syscalls/linux/hook_plan.hpp"
+#include "syscalls/linux/pending_entry.hpp"
+#include "syscalls/core/return_sites.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::syscalls {
 namespace {
@@ -72,7 +71,7 @@ void copy_name(char* dst, size_t cap, std::string_view s) {
 
 // The Linux guest's tracer.
 struct LinuxTracer final : Tracer {
-  PluginConfig cfg;
+  TracerConfig cfg;
   vmi::Backend& backend;
   vmi::EventSink& sink;
   profile::Profile prof;
@@ -116,12 +115,14 @@ struct LinuxTracer final : Tracer {
   unsigned self_check_failures = 0;  // under locate_mu
   std::optional<std::chrono::steady_clock::time_point> first_not_ready;  // under locate_mu
 
-  LinuxTracer(const PluginConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
+  LinuxTracer(const TracerConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
       : Tracer(c.rate_limit), cfg(c), backend(b), sink(s), prof(std::move(p)) {
     what = cfg.profile_path.empty() ? std::string("profile") : cfg.profile_path;
     kernel = std::make_unique<oslinux::LinuxKernel>(prof, what);
     ptr_size = kernel->pointer_size();
     arch = kernel->arch();
+    // What start() compares with the guest machine (profiles built in code have none).
+    if (prof.metadata.architecture.empty()) prof.metadata.architecture = oslinux::arch_name(arch);
     if (arch == oslinux::Arch::arm64) {
       native_abi = Abi::linux_arm64;
       compat_abi = Abi::linux_arm32;
@@ -706,11 +707,10 @@ struct LinuxTracer final : Tracer {
   }
   void start() override {
     if (started.exchange(true)) return;
-    // A profile of the other instruction set would never find its kernel: say so now.
-    const std::string machine = backend.machine();
-    if (!machine.empty() && (machine == "arm64") != (arch == oslinux::Arch::arm64)) {
-      fatal(what + ": profile does not match the running kernel: the profile is for an " +
-            oslinux::arch_name(arch) + " kernel, the guest is an " + machine + " machine");
+    // A profile of another architecture would never find its kernel (x86-64 and i386
+    // are told apart later, by word_size_matches): say so now.
+    if (auto why = profile::architecture_mismatch(prof, backend.machine())) {
+      fatal(what + ": profile does not match the running kernel: " + *why);
       return;
     }
     std::fprintf(stderr, "vmitrace: hooks: %s\n", plan.describe().c_str());
@@ -728,31 +728,9 @@ struct LinuxTracer final : Tracer {
   size_t pending_entries() const override { return pending.size(); }
 };
 
-// A guest that never runs: Plugin::validate constructs the tracer over it.
-struct NoGuest final : vmi::Backend, vmi::EventSink {
-  std::string name() const override { return "none"; }
-  vmi::HookId add_hook(uint64_t, vmi::HookFn) override { return 0; }
-  void remove_hook(vmi::HookId) override {}
-  void when_in_kernel(const vmi::KernelSpace&, std::function<bool(vmi::Vcpu&)>) override {}
-  void emit(const void*, size_t) override {}
-};
-
-Plugin::Plugin(const PluginConfig& cfg, vmi::Backend& backend, vmi::EventSink& sink)
-    : Plugin(cfg, profile::Profile::load(cfg.profile_path), backend, sink) {}
-
-Plugin::Plugin(const PluginConfig& cfg, profile::Profile prof, vmi::Backend& backend,
-               vmi::EventSink& sink) {
-  if (prof.metadata.os == "windows")
-    tracer_ = windows::make_tracer(cfg, std::move(prof), backend, sink);
-  else
-    tracer_ = std::make_unique<LinuxTracer>(cfg, std::move(prof), backend, sink);
-}
-
-Plugin::~Plugin() = default;
-
-void Plugin::validate(const PluginConfig& cfg) {
-  NoGuest none;
-  Plugin check(cfg, none, none);
+std::unique_ptr<Tracer> make_linux_tracer(const TracerConfig& cfg, profile::Profile prof,
+                                          vmi::Backend& backend, vmi::EventSink& sink) {
+  return std::make_unique<LinuxTracer>(cfg, std::move(prof), backend, sink);
 }
 
 }  // namespace vmitrace::syscalls

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <mutex>
 
-#include "syscalls/plugin/pending.hpp"
+#include "syscalls/core/pending.hpp"
 
 namespace vmitrace::syscalls {
 

@@ -1,7 +1,7 @@
-#include "syscalls/plugin/hook_plan.hpp"
+#include "syscalls/linux/hook_plan.hpp"
 
 #include "common/error.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::syscalls {
 namespace {

@@ -1,6 +1,6 @@
-// The Linux plugin's pending table, instantiated once (the template is in the header
+// The Linux tracer's pending table, instantiated once (the template is in the header
 // for the Windows tracer's entry type).
-#include "syscalls/plugin/pending.hpp"
+#include "syscalls/linux/pending_entry.hpp"
 
 namespace vmitrace::syscalls {
 

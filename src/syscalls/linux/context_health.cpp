@@ -1,4 +1,4 @@
-#include "syscalls/plugin/context_health.hpp"
+#include "syscalls/linux/context_health.hpp"
 
 #include <chrono>
 #include <cstdio>

@@ -6,7 +6,7 @@
 
 #include "event/record.hpp"
 #include "options/capture_options.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/linux.hpp"
 #include "vmi/vmi.hpp"
 
 namespace vmitrace::syscalls {
@@ -36,7 +36,7 @@ event::Capture read_string_array(vmi::Vcpu& cpu, uint64_t va, unsigned ptr_size,
 event::Capture read_bytes(vmi::Vcpu& cpu, uint64_t va, size_t n, char* buf, size_t* len);
 
 // Reads a struct user_msghdr (compat_msghdr when ptr_size is 4) with its msg_name
-// and msg_iov array into buf, in the blob layout of ArgKind::msghdr (table.hpp):
+// and msg_iov array into buf, in the blob layout of ArgKind::msghdr (tables/linux.hpp):
 // unreadable when the header itself could not be read; truncated when msg_name or
 // msg_iov was cut or unreadable. Bounded: at most kMaxSockaddr + kMaxIovecs pairs.
 event::Capture read_msghdr(vmi::Vcpu& cpu, uint64_t va, unsigned ptr_size, char* buf,
@@ -48,7 +48,7 @@ event::Capture read_mmsghdr(vmi::Vcpu& cpu, uint64_t va, unsigned ptr_size, char
                             size_t* len);
 
 // What the syscall's arguments point to, per argument kind (see the blob
-// conventions in syscalls/table.hpp).
+// conventions in syscalls/tables/linux.hpp).
 struct CaptureLimits {
   uint32_t string_limit = 256;
   uint32_t buffer_limit = 0;  // --capture-buffers: 0 = buffers are not read

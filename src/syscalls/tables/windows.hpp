@@ -9,7 +9,7 @@
 #include <string_view>
 
 namespace vmitrace::syscalls {
-struct ConstSet;  // syscalls/constants.hpp
+struct ConstSet;  // syscalls/tables/constants.hpp
 }
 
 namespace vmitrace::syscalls::windows {

@@ -1,11 +1,11 @@
 // Internal: the layout of the arrays data/gen_tables.py generates (included by the
-// generated source and by table.cpp only).
+// generated source and by linux.cpp only).
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
-#include "syscalls/constants.hpp"
-#include "syscalls/table.hpp"
+#include "syscalls/tables/constants.hpp"
+#include "syscalls/tables/linux.hpp"
 
 namespace vmitrace::syscalls::data {
 

@@ -7,8 +7,8 @@
 // allocate nothing).
 //
 // One table for both guest OSes: the payload is a template parameter (the Linux
-// entry below, the Windows tracer's in syscalls/windows/tracer.cpp). An entry type
-// needs `PendingKey key` and `bool used`.
+// tracer's entry in syscalls/linux/pending_entry.hpp, the Windows tracer's in
+// syscalls/windows/tracer.cpp). An entry type needs `PendingKey key` and `bool used`.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -16,29 +16,12 @@
 #include <memory>
 #include <mutex>
 
-#include "event/record.hpp"
-#include "os/linux/kernel.hpp"
-
 namespace vmitrace::syscalls {
 
 struct PendingKey {
   uint64_t task = 0;   // 0 when the frame alone identifies the thread (pt_regs)
   uint64_t frame = 0;  // pt_regs pointer, or rsp expected at the return site
   bool operator==(const PendingKey&) const = default;
-};
-
-// The Linux plugin's entry.
-struct PendingEntry {
-  PendingKey key;
-  uint64_t regs = 0;        // pt_regs pointer (0 when the hook had none)
-  int64_t tid = -1;         // to refuse a recycled task_struct at return
-  oslinux::ProcessContext ctx;  // the entry's context, repeated on the sysret
-  uint64_t args[6] = {};    // the entry's argument values (out arguments at return)
-  uint32_t nr = 0;
-  uint16_t hook = 0;        // index of the entry hook (Module)
-  event::Abi abi = event::Abi::linux_x64;
-  bool used = false;
-  bool rate_limited = false;  // entry dropped by the rate limit: drop its return too
 };
 
 template <class Entry>
@@ -180,9 +163,5 @@ unsigned BasicPendingTable<Entry>::allocated_shards() const {
   }
   return n;
 }
-
-using PendingTable = BasicPendingTable<PendingEntry>;
-// Compiled once, in pending.cpp.
-extern template class BasicPendingTable<PendingEntry>;
 
 }  // namespace vmitrace::syscalls

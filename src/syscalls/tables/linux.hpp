@@ -9,7 +9,7 @@
 
 namespace vmitrace::syscalls {
 
-struct ConstSet;  // syscalls/constants.hpp
+struct ConstSet;  // syscalls/tables/constants.hpp
 
 // How an argument is captured and rendered. The generator derives it from the
 // argument's C type and name in the data file (or an explicit override there).

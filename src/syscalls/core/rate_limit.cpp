@@ -1,4 +1,4 @@
-#include "syscalls/plugin/rate_limit.hpp"
+#include "syscalls/core/rate_limit.hpp"
 
 #include <algorithm>
 #include <cstring>

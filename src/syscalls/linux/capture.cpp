@@ -1,4 +1,4 @@
-#include "syscalls/plugin/capture.hpp"
+#include "syscalls/linux/capture.hpp"
 
 #include <algorithm>
 #include <cstring>

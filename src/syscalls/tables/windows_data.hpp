@@ -1,9 +1,9 @@
 // Internal: the arrays data/gen_windows.py generates (included by the generated
-// source and by windows_table.cpp only).
+// source and by windows.cpp only).
 #pragma once
 #include <cstddef>
 
-#include "syscalls/windows_table.hpp"
+#include "syscalls/tables/windows.hpp"
 
 namespace vmitrace::syscalls::windows::data {
 

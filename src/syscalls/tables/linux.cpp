@@ -1,11 +1,11 @@
-// Lookups over the generated arrays (see table_data.hpp): by number through a dense
+// Lookups over the generated arrays (see linux_data.hpp): by number through a dense
 // index, by name through a name-sorted index (binary search).
-#include "syscalls/table.hpp"
+#include "syscalls/tables/linux.hpp"
 
 #include <algorithm>
 #include <cstring>
 
-#include "syscalls/table_data.hpp"
+#include "syscalls/tables/linux_data.hpp"
 
 namespace vmitrace::syscalls {
 namespace {

@@ -1,5 +1,5 @@
 // Lookups over the generated constant sets (data/const/*.tbl).
-#include "syscalls/constants.hpp"
+#include "syscalls/tables/constants.hpp"
 
 #include <algorithm>
 
