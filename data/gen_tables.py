@@ -20,7 +20,7 @@ KINDS = {"int_", "uint_", "ptr", "string", "string_array", "fd", "dirfd", "mode"
          "open_flags", "prot", "mmap_flags", "prctl_option", "arch_prctl_code",
          "signal", "buffer", "out_ptr", "flags", "enum_", "clone_flags", "socket_type",
          "ioctl_cmd", "hex", "sockaddr", "sockaddr_out", "len_out", "timespec",
-         "timespec32", "iovec", "stat_out", "stat32_out", "stat64_out", "statx_out",
+         "timespec32", "iovec", "stat_out", "stat32_out", "stat64_out", "stat_arm_out", "statx_out",
          "fd_pair_out", "out_buffer", "msghdr", "futex_op", "futex_timeout",
          "futex_timeout32", "prctl_arg", "wait_status_out", "siginfo_out",
          "clone_ptid_out", "msghdr_out", "mmsghdr", "mmsghdr_out"}

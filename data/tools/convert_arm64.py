@@ -70,12 +70,12 @@ NOT_IMPLEMENTED = {"uselib", "bdflush", "_sysctl", "nfsservctl", "lookup_dcookie
 def arm_arg(decl):
     """An x86 declaration as arm (both ABIs) needs it: arm's O_* bits differ from
     x86's (O_DIRECTORY, O_NOFOLLOW, O_DIRECT, O_LARGEFILE); arm64's struct stat
-    (asm-generic) and arm's struct stat64 (EABI-aligned st_size) are not x86's, so
-    those stay pointers (arm's compat_stat is i386's struct stat, byte for byte)."""
+    (asm-generic) and arm's struct stat64 (EABI-aligned st_size) are not x86's: both
+    are {stat_arm_out} (arm's compat_stat is i386's struct stat, byte for byte)."""
     decl = decl.replace("{open_flags}", "{open_flags:open_flags_arm}")
     base = re.sub(r"\s*\{.*\}$", "", decl)
     if re.match(r"(const )?struct (stat|stat64) \*", base):
-        return base + " {ptr}"
+        return base + " {stat_arm_out}"
     return decl
 
 

@@ -73,7 +73,8 @@ void timespec(std::string& out, std::string_view bytes);
 void iovec(std::string& out, std::string_view bytes, unsigned ptr_size, bool truncated);
 // struct stat as strace abbreviates it: {st_mode=S_IFREG|0644, st_size=123, ...}
 // (st_rdev=makedev(...) for devices). which: syscalls::ArgKind::stat_out,
-// stat32_out, stat64_out or statx_out ({stx_mask=..., stx_mode=..., stx_size=..., ...}).
+// stat32_out, stat64_out, stat_arm_out or statx_out ({stx_mask=..., stx_mode=...,
+// stx_size=..., ...}).
 void stat(std::string& out, std::string_view bytes, syscalls::ArgKind which);
 // int[2] of pipe/pipe2: [3, 4].
 void fd_pair(std::string& out, std::string_view bytes);

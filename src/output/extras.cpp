@@ -80,6 +80,7 @@ void append_out_args(Line& line, const event::Record& r, const syscalls::Syscall
         case ArgKind::stat_out:
         case ArgKind::stat32_out:
         case ArgKind::stat64_out:
+        case ArgKind::stat_arm_out:
         case ArgKind::statx_out: decode::stat(text, b, a.kind); break;
         case ArgKind::fd_pair_out: decode::fd_pair(text, b); break;
         case ArgKind::len_out: decode::int_ref(text, b); break;

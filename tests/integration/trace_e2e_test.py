@@ -212,9 +212,8 @@ def profile_686(vmitrace):
         subprocess.run([vmitrace, "profile", os.path.join(kdir, "vmlinuz"), "--debug-file",
                         os.path.join(kdir, "vmlinux-dbg"), "--output", prof], check=True)
     return prof
-def check_fd_extras(pairs, gt, prog, path, capture, stat_decoded=True):
-    """fd -> path on entries, out arguments on sysrets (issue 4), from the lab's GT.
-    stat_decoded: false for arm64's asm-generic struct stat, which stays a pointer."""
+def check_fd_extras(pairs, gt, prog, path, capture):
+    """fd -> path on entries, out arguments on sysrets (issue 4), from the lab's GT."""
     calls = gt.get(prog, {}).get("calls", [])
     def gt_calls(name):
         return [kv for n, kv in calls if n == name]
@@ -250,8 +249,7 @@ def check_fd_extras(pairs, gt, prog, path, capture, stat_decoded=True):
             check(re.fullmatch(r"pipe:\[\d+\]", fs[0][0].get("fd_path", "")) is not None,
                   f"{prog}: fstat fd_path {fs[0][0].get('fd_path')!r} is not pipe:[N]")
             st = fs[0][1].get("statbuf", "") if fs[0][1] else ""
-            if stat_decoded:
-                check(st.startswith("{st_mode=S_IFIFO|0600, st_size=0"), f"{prog}: fstat statbuf {st!r}")
+            check(st.startswith("{st_mode=S_IFIFO|0600, st_size=0"), f"{prog}: fstat statbuf {st!r}")
     socks = gt_calls("connect")
     if check(socks, f"{prog}: no GT connect line"):
         kv = socks[0]
@@ -427,7 +425,7 @@ def main():
         check_app_uid(events, gt)
     if a.variant in ("full", "smp2"):
         if not is32:  # a 32-bit kernel runs lab32 only
-            check_fd_extras(pairs, gt, "lab64", LAB_FILE64, capture, stat_decoded=not arm)
+            check_fd_extras(pairs, gt, "lab64", LAB_FILE64, capture)
         check_fd_extras(pairs, gt, "lab32", LAB_FILE32, capture)
         # The child process and the second thread are told apart.
         main_prog = "lab32" if is32 else "lab64"

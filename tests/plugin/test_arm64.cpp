@@ -337,6 +337,11 @@ TEST(Arm64, TablesAreGeneratedWithArgumentsAndArmFlags) {
   EXPECT_STREQ(m2->symbol, "__arm64_compat_sys_aarch32_mmap2");
   EXPECT_EQ(m2->args[0].bits, 32u);  // compat widths
   EXPECT_EQ(syscalls::lookup(Abi::linux_arm64, 1000), nullptr);
+  // arm64's asm-generic struct stat and arm's EABI stat64 share st_mode/st_rdev/st_size
+  // offsets; arm's compat_stat is i386's struct stat.
+  EXPECT_EQ(syscalls::lookup(Abi::linux_arm64, "fstat")->args[1].kind, syscalls::ArgKind::stat_arm_out);
+  EXPECT_EQ(syscalls::lookup(Abi::linux_arm32, "fstat64")->args[1].kind, syscalls::ArgKind::stat_arm_out);
+  EXPECT_EQ(syscalls::lookup(Abi::linux_arm32, "fstat")->args[1].kind, syscalls::ArgKind::stat32_out);
   EXPECT_STREQ(syscalls::abi_type_name(Abi::linux_arm64), "arm64");
 }
 

@@ -58,6 +58,8 @@ enum class ArgKind : uint8_t {
   stat_out,    // struct stat * (x86-64 layout)
   stat32_out,  // struct compat_stat * (ia32 / i386 struct stat)
   stat64_out,  // struct stat64 * (ia32)
+  stat_arm_out,// arm64's struct stat (asm-generic) and arm's struct stat64 (EABI): the
+               // same st_mode @16, st_rdev @32, st_size @48
   statx_out,   // struct statx *
   fd_pair_out, // int[2] of pipe/pipe2
   out_buffer,  // read/recv buffer: the first bytes of what the kernel wrote
