@@ -23,11 +23,16 @@ KINDS = {"int_", "uint_", "ptr", "string", "string_array", "fd", "dirfd", "mode"
          "timespec32", "iovec", "stat_out", "stat32_out", "stat64_out", "stat_arm_out", "statx_out",
          "fd_pair_out", "out_buffer", "msghdr", "futex_op", "futex_timeout",
          "futex_timeout32", "prctl_arg", "wait_status_out", "siginfo_out",
-         "clone_ptid_out", "msghdr_out", "mmsghdr", "mmsghdr_out"}
+         "clone_ptid_out", "msghdr_out", "mmsghdr", "mmsghdr_out", "socket_protocol",
+         "fcntl_arg", "statx_flags", "futex_val3", "sigset", "sigaction", "rlimit",
+         "sigset_out", "sigaction_out", "rlimit_out", "timespec_out", "utsname_out",
+         "sysinfo_out", "statfs_out", "dirent64_out", "out_string", "random_out",
+         "ioctl_arg", "iovec_data", "gid_list_out", "cpu_mask_out"}
 # Kinds whose parameter names another argument of the syscall (ArgInfo::len_arg):
 # a length, or the argument their meaning depends on.
 LEN_KINDS = {"buffer", "out_buffer", "sockaddr", "sockaddr_out", "iovec", "futex_timeout",
-             "futex_timeout32", "prctl_arg", "clone_ptid_out", "mmsghdr"}
+             "futex_timeout32", "prctl_arg", "clone_ptid_out", "mmsghdr", "socket_protocol",
+             "fcntl_arg", "futex_val3", "ioctl_arg", "iovec_data"}
 # What a successful return value is: the optional last column "->KIND" (RetKind).
 RET_KINDS = {"fd", "dupfd"}
 # Structures the kernel writes at return, by the pointer's C type.

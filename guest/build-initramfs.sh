@@ -4,6 +4,8 @@
 # its Debian package (/bin32/busybox), the lab workload programs lab64/lab32
 # (freestanding C, raw syscalls), Debian's strace with its shared libraries and
 # loader (staged by fetch-strace.sh) and guest/init as /init.
+# Also the userland archive (.cache/guest/initramfs-userland.cpio.gz, for the
+# `userland` workload): the same tree plus Debian's programs (fetch-userland.sh).
 # Also the 32-bit lab's archive (.cache/guest/initramfs-i386.cpio.gz, for the
 # 686-pae kernel): the i386 busybox as /bin/busybox (and /bin32/busybox), lab32,
 # the same /init (it skips the 64-bit steps when /bin/lab64 is absent).
@@ -32,20 +34,24 @@ busybox32_deb=$(fetch_deb busybox-static i386)
 # strace for the `strace` workload: the binary, its libraries and the loader.
 "$guest/fetch-strace.sh"
 strace_stamp="$cache/strace-root.stamp"
+# Debian's programs for the `userland` workload (their own archive: the others stay small).
+"$guest/fetch-userland.sh"
+userland_stamp="$cache/userland-root.stamp"
+out_userland="$cache/initramfs-userland.cpio.gz"
 
 CFLAGS=("${LAB_CFLAGS[@]}")
 
 inputs_hash() {
   {
     sha256sum "$guest/build-initramfs.sh" "$guest/initramfs-lib.sh" "$guest/init" "$guest"/workload/*.[ch] "$busybox64" "$busybox32_deb" \
-      "$guest/fetch-strace.sh" "$strace_stamp" |
+      "$guest/fetch-strace.sh" "$strace_stamp" "$guest/fetch-userland.sh" "$userland_stamp" |
       awk '{ print $1 }'
     gcc --version | head -n 1
     echo "${CFLAGS[*]}"
   } | sha256sum | awk '{ print $1 }'
 }
 want=$(inputs_hash)
-if [[ -s $out && -s $out32 && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+if [[ -s $out && -s $out32 && -s $out_userland && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
 fi
 
@@ -75,6 +81,11 @@ mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
 
 pack "$root" "$tmp/initramfs.cpio.gz"
 
+# The userland archive: the same tree plus the staged Debian programs.
+cp -a "$cache/userland-root/." "$root/"
+rm -f "$root/.python-files"
+pack "$root" "$tmp/initramfs-userland.cpio.gz"
+
 # The 32-bit lab: the same tree with the i386 busybox as the only busybox.
 root32="$tmp/root32"
 mkdir -p "$root32"/{bin,bin32,sbin,dev,proc,sys,tmp,etc}
@@ -88,5 +99,7 @@ pack "$root32" "$tmp/initramfs-i386.cpio.gz"
 
 mv "$tmp/initramfs.cpio.gz" "$out"
 mv "$tmp/initramfs-i386.cpio.gz" "$out32"
+mv "$tmp/initramfs-userland.cpio.gz" "$out_userland"
 echo "$want" >"$stamp"
-echo "build-initramfs: wrote $out ($(stat -c %s "$out") bytes) and $out32 ($(stat -c %s "$out32") bytes)"
+echo "build-initramfs: wrote $out ($(stat -c %s "$out") bytes), $out32 ($(stat -c %s "$out32") bytes)" \
+  "and $out_userland ($(stat -c %s "$out_userland") bytes)"

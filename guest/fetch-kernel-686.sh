@@ -27,7 +27,8 @@ esac
 mkdir -p "$debs"
 
 command -v apt-cache >/dev/null && command -v dpkg-deb >/dev/null || die "needs apt-cache and dpkg-deb (a Debian host)"
-dpkg --print-foreign-architectures | grep -qx i386 ||
+# grep without -q reads all: with pipefail, -q could end dpkg with SIGPIPE and fail.
+dpkg --print-foreign-architectures | grep -x i386 >/dev/null ||
   die "the i386 architecture is not enabled (scripts/install-deps.sh does dpkg --add-architecture i386)"
 
 resolve() {

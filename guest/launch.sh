@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Boots a lab VM under QEMU 10 (TCG, KASLR on) with the lab initramfs, serial
-# console to a log, and waits until the guest powers off. See guest/README.md.
+# Boots a lab VM under QEMU 10 (TCG, KASLR on) with the lab initramfs, or the
+# disk-image guest through its firmware and bootloader, serial console to a log,
+# and waits until the guest powers off. See guest/README.md.
 #
-#   guest/launch.sh --kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR [--smp N] [--mem MB] [--workload NAME]
-#                   [--log FILE] [--timeout SEC] [--append "ARGS"] [--print-cmd]
+#   guest/launch.sh --kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR | --disk debian|FILE
+#                   [--smp N] [--mem MB] [--workload NAME] [--log FILE] [--timeout SEC] [--append "ARGS"] [--print-cmd]
 #                   [-- WRAPPER ARGS...]
 #
 # Exit status: 0 when the guest powered off cleanly and its log holds `GT done`;
@@ -15,7 +16,7 @@ cache="$repo/.cache/guest"
 me="launch"
 
 usage() {
-  sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '6,8p' "$0" | sed 's/^# \{0,1\}//'
   cat <<'TXT'
   --kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR
                          lab kernel series (686: the 32-bit lab, i386 686-pae kernel
@@ -24,9 +25,12 @@ usage() {
                          qemu-system-aarch64 -M virt -cpu max,lpa2=off), or a directory
                          holding vmlinuz (and optionally initramfs.cpio.gz; an arm64
                          Image boots as arm64-*)
+  --disk debian|FILE     boot a raw disk image instead (debian: .cache/guest/debian.img,
+                         guest/build-debian-image.sh): no -kernel, SeaBIOS and the
+                         image's bootloader; writes go to a temporary snapshot
   --smp N                virtual CPUs (default 1)
   --mem MB               guest RAM in MiB (default 512)
-  --workload NAME        default | bench | nanosleep | strace | none (default: default)
+  --workload NAME        default | bench | nanosleep | strace | userland | none (default: default)
   --log FILE             serial console log (default: stdout)
   --timeout SEC          kill QEMU after SEC seconds, exit 124 (default 300, 0 = never)
   --append "ARGS"        extra kernel command line arguments
@@ -37,19 +41,20 @@ TXT
 }
 die() { echo "$me: $*" >&2; exit 2; }
 
-kernel="" smp=1 mem=512 workload=default log="" timeout_s=300 append="" print_cmd=0
+kernel="" disk="" smp=1 mem=512 workload=default log="" timeout_s=300 append="" print_cmd=0
 wrapper=()
 need() { [[ $# -ge 2 ]] || die "option $1 needs a value (see --help)"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --kernel) need "$@"; kernel=$2; shift 2 ;;
+    --disk) need "$@"; disk=$2; shift 2 ;;
     --smp) need "$@"; smp=$2; shift 2 ;;
     --mem) need "$@"; mem=$2; shift 2 ;;
     --workload) need "$@"; workload=$2; shift 2 ;;
     --log) need "$@"; log=$2; shift 2 ;;
     --timeout) need "$@"; timeout_s=$2; shift 2 ;;
     --append) need "$@"; append=$2; shift 2 ;;
-    --kernel=*|--smp=*|--mem=*|--workload=*|--log=*|--timeout=*|--append=*)
+    --kernel=*|--disk=*|--smp=*|--mem=*|--workload=*|--log=*|--timeout=*|--append=*)
       opt=${1%%=*}; val=${1#*=}; shift; set -- "$opt" "$val" "$@" ;;
     --print-cmd) print_cmd=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -58,28 +63,42 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-[[ -n $kernel ]] || die "--kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR is required"
+[[ -n $kernel || -n $disk ]] || die "--kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR or --disk debian|FILE is required"
+[[ -z $kernel || -z $disk ]] || die "--kernel and --disk exclude each other"
 [[ $smp =~ ^[1-9][0-9]*$ ]] || die "--smp: '$smp' is not a positive number"
 [[ $mem =~ ^[1-9][0-9]*$ ]] || die "--mem: '$mem' is not a positive number of MiB"
 [[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout: '$timeout_s' is not a number of seconds"
 [[ $workload =~ ^[A-Za-z0-9_.-]+$ ]] || die "--workload: '$workload' is not a workload name"
 
 arch=x86_64 lab_initrd="$cache/initramfs.cpio.gz"
-case "$kernel" in
-  6.1|6.12|arm64-6.1|arm64-6.12) kdir="$cache/kernel-$kernel" ;;
-  686|686np) kdir="$cache/kernel-$kernel" arch=i386 lab_initrd="$cache/initramfs-i386.cpio.gz" ;;
-  *) [[ -d $kernel ]] || die "--kernel: '$kernel' is neither 6.1, 6.12, 686, 686np, arm64-6.1, arm64-6.12 nor a directory"
-     kdir="$(cd "$kernel" && pwd)" ;;
-esac
-vmlinuz="$kdir/vmlinuz"
-[[ -s $vmlinuz ]] || die "$vmlinuz missing: run guest/setup.sh"
-# An arm64 Image (Debian's arm64 vmlinuz) has the magic "ARM\x64" at offset 0x38.
-if [[ $kernel == arm64-* || $(od -An -c -j 56 -N 4 "$vmlinuz" 2>/dev/null | tr -d ' ') == ARMd ]]; then
-  arch=aarch64 lab_initrd="$cache/initramfs-arm64.cpio.gz"
+if [[ -n $disk ]]; then
+  # The disk-image guest: its workload and kernel command line are in its grub.cfg.
+  [[ $workload == default && -z $append ]] || die "--workload and --append do not apply to --disk (the image's grub.cfg sets them)"
+  if [[ $disk == debian ]]; then
+    disk="$cache/debian.img"
+    [[ -s $disk ]] || die "$disk missing: run guest/setup.sh"
+  fi
+  [[ -f $disk && -r $disk ]] || die "--disk: '$disk' is not a readable disk image file"
+  disk="$(cd "$(dirname "$disk")" && pwd)/$(basename "$disk")"
+else
+  case "$kernel" in
+    6.1|6.12|arm64-6.1|arm64-6.12) kdir="$cache/kernel-$kernel" ;;
+    686|686np) kdir="$cache/kernel-$kernel" arch=i386 lab_initrd="$cache/initramfs-i386.cpio.gz" ;;
+    *) [[ -d $kernel ]] || die "--kernel: '$kernel' is neither 6.1, 6.12, 686, 686np, arm64-6.1, arm64-6.12 nor a directory"
+       kdir="$(cd "$kernel" && pwd)" ;;
+  esac
+  vmlinuz="$kdir/vmlinuz"
+  [[ -s $vmlinuz ]] || die "$vmlinuz missing: run guest/setup.sh"
+  # An arm64 Image (Debian's arm64 vmlinuz) has the magic "ARM\x64" at offset 0x38.
+  if [[ $kernel == arm64-* || $(od -An -c -j 56 -N 4 "$vmlinuz" 2>/dev/null | tr -d ' ') == ARMd ]]; then
+    arch=aarch64 lab_initrd="$cache/initramfs-arm64.cpio.gz"
+  fi
+  # The userland workload's Debian programs live in their own (larger) archive.
+  [[ $workload == userland && $arch == x86_64 ]] && lab_initrd="$cache/initramfs-userland.cpio.gz"
+  initrd="$kdir/initramfs.cpio.gz"
+  [[ -s $initrd ]] || initrd="$lab_initrd"
+  [[ -s $initrd ]] || die "$initrd missing: run guest/setup.sh"
 fi
-initrd="$kdir/initramfs.cpio.gz"
-[[ -s $initrd ]] || initrd="$lab_initrd"
-[[ -s $initrd ]] || die "$initrd missing: run guest/setup.sh"
 
 # QEMU 10 from bookworm-backports: older plugin APIs cannot read registers/memory.
 qemu=${VMITRACE_QEMU:-}
@@ -119,11 +138,15 @@ fi
 # phones run today).
 machine=(-machine pc) console=ttyS0
 [[ $arch == aarch64 ]] && machine=(-machine virt -cpu max,lpa2=off) console=ttyAMA0
-cmdline="console=$console panic=-1 quiet vmitrace.workload=$workload${append:+ $append}"
+if [[ -n $disk ]]; then
+  boot=(-drive "file=$(qesc "$disk"),format=raw,snapshot=on")
+else
+  cmdline="console=$console panic=-1 quiet vmitrace.workload=$workload${append:+ $append}"
+  boot=(-kernel "$vmlinuz" -initrd "$initrd" -append "$cmdline")
+fi
 qargs=(-accel tcg "${machine[@]}" -smp "$smp" -m "$mem"
        -nodefaults -no-user-config -display none -nic none -no-reboot
-       -kernel "$vmlinuz" -initrd "$initrd" -append "$cmdline"
-       "${serial[@]}")
+       "${boot[@]}" "${serial[@]}")
 cmd=("${wrapper[@]}" "$qemu" "${qargs[@]}")
 
 if [[ $print_cmd == 1 ]]; then

@@ -8,7 +8,7 @@ set -euo pipefail
 stamp_dir="$(cd "$(dirname "$0")/.." && pwd)/.cache"
 mkdir -p "$stamp_dir"
 stamp="$stamp_dir/deps.stamp"
-want_version=6
+want_version=7
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want_version" ]] && command -v qemu-system-x86_64 >/dev/null \
    && qemu-system-x86_64 --version | grep -q 'version 10' \
    && command -v qemu-system-aarch64 >/dev/null && qemu-system-aarch64 --version | grep -q 'version 10'; then
@@ -26,19 +26,23 @@ fi
 # 32-bit lab; the arm64 lab's kernels, busybox-static and strace (arm64) and its
 # compat busybox-static:armhf.
 for arch in i386 arm64 armhf; do
-  if ! dpkg --print-foreign-architectures | grep -qx $arch; then
+  if ! dpkg --print-foreign-architectures | grep -x "$arch" >/dev/null; then
     $SUDO dpkg --add-architecture $arch
   fi
 done
 # A mirror mid-sync can fail one index (seen for bookworm-security i386); what we need is in the others.
 $SUDO apt-get update -qq || echo "install-deps: apt-get update reported errors; continuing" >&2
 
+# mmdebstrap, fakeroot, fdisk (sfdisk) and grub-pc-bin (GRUB's BIOS images, not
+# installed as the host's bootloader) build the disk-image guest; uidmap lets a
+# non-root user run mmdebstrap's unshare mode.
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential g++ pkg-config meson ninja-build git ca-certificates \
   libsimdjson-dev libbpf-dev libelf-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev \
   libfmt-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev libglib2.0-dev \
   busybox-static cpio xz-utils zstd dwarves python3 python3-jsonschema \
-  binutils file clang libclang-rt-14-dev lz4 gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf >/dev/null
+  binutils file clang libclang-rt-14-dev lz4 gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf \
+  mmdebstrap uidmap fakeroot fdisk grub-pc-bin >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-x86 qemu-system-arm >/dev/null
 
 echo "$want_version" > "$stamp"

@@ -161,27 +161,104 @@ void dirfd(std::string& out, int64_t fd) {
   else dec(out, fd);
 }
 
-void quoted(std::string& out, std::string_view s, size_t limit, bool truncated) {
+void socket_protocol(std::string& out, uint64_t family, uint64_t v) {
+  constexpr uint64_t kAfInet = 2, kAfInet6 = 10;
+  if (family == kAfInet || family == kAfInet6) enumeration(out, syscalls::consts::ipproto, v);
+  else dec(out, sign_extend(v, 32));
+}
+
+void fcntl_arg(std::string& out, uint64_t cmd, uint64_t v) {
+  switch (cmd & 0xffffffffu) {
+    case 2: flags(out, syscalls::consts::fd_flags, v); break;  // F_SETFD
+    case 4: open_flags(out, v); break;                          // F_SETFL
+    case 5: case 6: case 7: case 12: case 13: case 14:          // F_GETLK.. F_SETLKW64
+    case 15: case 16:                                           // F_SETOWN_EX, F_GETOWN_EX
+    case 36: case 37: case 38:                                  // F_OFD_GETLK..
+      ptr(out, v);
+      break;
+    default: dec(out, sign_extend(v, 32)); break;
+  }
+}
+
+void statx_flags(std::string& out, uint64_t v) {
+  constexpr uint64_t kSyncType = 0x6000;
+  switch (v & kSyncType) {
+    case 0: out.append("AT_STATX_SYNC_AS_STAT"); break;
+    case 0x2000: out.append("AT_STATX_FORCE_SYNC"); break;
+    case 0x4000: out.append("AT_STATX_DONT_SYNC"); break;
+    default: hex(out, kSyncType); break;
+  }
+  bool first = false;
+  remainder(out, named_bits(out, syscalls::consts::at_flags, v & ~kSyncType, first), first);
+}
+
+void futex_val3(std::string& out, uint64_t op, uint64_t v) {
+  const uint64_t cmd = op & 0x7f;  // FUTEX_CMD_MASK without the private/clock bits
+  v &= 0xffffffffu;
+  if (cmd == 9 || cmd == 10) {  // FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET
+    if (v == 0xffffffffu) out.append("FUTEX_BITSET_MATCH_ANY");
+    else hex(out, v);
+  } else {
+    udec(out, v);
+  }
+}
+
+namespace {
+
+// The escapes strace and the utf8 style share; false for the other bytes.
+bool named_escape(std::string& o, unsigned char c) {
+  switch (c) {
+    case '"': o.append("\\\""); return true;
+    case '\\': o.append("\\\\"); return true;
+    case '\t': o.append("\\t"); return true;
+    case '\n': o.append("\\n"); return true;
+    case '\v': o.append("\\v"); return true;
+    case '\f': o.append("\\f"); return true;
+    case '\r': o.append("\\r"); return true;
+    default: return false;
+  }
+}
+
+void hex_escape(std::string& o, unsigned char c) {
+  const char esc[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+  o.append(esc, 4);
+}
+
+// strace's octal: the fewest digits, three when the next byte is an octal digit (so
+// that it does not read as part of the escape).
+void octal_escape(std::string& o, unsigned char c, bool digit_follows) {
+  o += '\\';
+  if (digit_follows || c >= 0100) o += static_cast<char>('0' + (c >> 6));
+  if (digit_follows || c >= 010) o += static_cast<char>('0' + ((c >> 3) & 7));
+  o += static_cast<char>('0' + (c & 7));
+}
+
+}  // namespace
+
+void quoted(std::string& out, std::string_view s, size_t limit, bool truncated, Escapes e) {
   if (limit != 0 && s.size() > limit) {
     s = s.substr(0, limit);
     truncated = true;
   }
   out += '"';
-  append_escaped_with(out, s, [](std::string& o, unsigned char c) {
-    switch (c) {
-      case '"': o.append("\\\""); break;
-      case '\\': o.append("\\\\"); break;
-      case '\t': o.append("\\t"); break;
-      case '\n': o.append("\\n"); break;
-      case '\v': o.append("\\v"); break;
-      case '\f': o.append("\\f"); break;
-      case '\r': o.append("\\r"); break;
-      default: {  // strace's \xNN for control bytes, DEL and invalid UTF-8
-        const char esc[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
-        o.append(esc, 4);
+  switch (e) {
+    case Escapes::strace:
+      for (size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') out += static_cast<char>(c);
+        else if (!named_escape(out, c))
+          octal_escape(out, c, i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7');
       }
-    }
-  });
+      break;
+    case Escapes::hex_all:
+      for (char c : s) hex_escape(out, static_cast<unsigned char>(c));
+      break;
+    case Escapes::utf8:
+      append_escaped_with(out, s, [](std::string& o, unsigned char c) {
+        if (!named_escape(o, c)) hex_escape(o, c);
+      });
+      break;
+  }
   out += '"';
   if (truncated) out.append("...");
 }

@@ -46,12 +46,31 @@ void signal(std::string& out, int64_t sig);
 void mode(std::string& out, uint64_t v);
 // *at dirfd: "AT_FDCWD" for -100, else the fd in decimal.
 void dirfd(std::string& out, int64_t fd);
+// socket(2) protocol: IPPROTO_* for AF_INET/AF_INET6 (hex when unnamed), else decimal.
+void socket_protocol(std::string& out, uint64_t family, uint64_t v);
+// fcntl(2) third argument by command: FD_CLOEXEC (F_SETFD), open flags (F_SETFL), a
+// pointer (the F_*LK and F_*OWN_EX structures), else decimal.
+void fcntl_arg(std::string& out, uint64_t cmd, uint64_t v);
+// statx(2) flags: the sync type by name (AT_STATX_SYNC_AS_STAT for 0) then the AT_* bits.
+void statx_flags(std::string& out, uint64_t v);
+// futex(2) val3: FUTEX_BITSET_MATCH_ANY (all bits) for the bitset commands, else hex
+// for them, decimal for the others.
+void futex_val3(std::string& out, uint64_t op, uint64_t v);
 
-// A string as strace quotes it: "..." with \" \\ \t \n \v \f \r, other control
-// bytes, DEL and bytes that are not valid UTF-8 as \xNN (valid UTF-8 is kept).
-// At most `limit` bytes (0: no limit); when cut (or `truncated`), "..." follows the
-// closing quote.
-void quoted(std::string& out, std::string_view s, size_t limit, bool truncated);
+// How quoted() writes the bytes that are not printable ASCII.
+enum class Escapes : uint8_t {
+  strace,  // strace's: \" \\ \t \n \v \f \r, every other byte outside 0x20..0x7e in
+           // octal with as few digits as possible ("\177ELF\2\1", "\0" but "\0001"
+           // when an octal digit follows)
+  hex_all, // every byte as \xNN (strace's forced hex: getrandom's buffer)
+  utf8,    // \" \\ \t \n \v \f \r, other control bytes, DEL and bytes that are not
+           // valid UTF-8 as \xNN; valid UTF-8 kept (Windows names; the raw style's out
+           // arguments, unchanged since they first appeared)
+};
+// A string as strace quotes it: "..." escaped as `e` says. At most `limit` bytes (0:
+// no limit); when cut (or `truncated`), "..." follows the closing quote.
+void quoted(std::string& out, std::string_view s, size_t limit, bool truncated,
+            Escapes e = Escapes::strace);
 // NUL-separated strings (execve argv/envp as captured): ["a", "b"], each element
 // quoted as above; `truncated` (the capture stopped before the array's end) adds
 // a final ", ..." element marker.
@@ -66,11 +85,49 @@ namespace vmitrace::output::decode {
 // {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}, AF_INET6
 // with inet_pton(...), AF_UNIX with sun_path ("@..." when abstract); other families
 // by name with their bytes elided.
-void sockaddr(std::string& out, std::string_view bytes, bool truncated);
+void sockaddr(std::string& out, std::string_view bytes, bool truncated,
+              Escapes e = Escapes::strace);  // e: how sun_path is quoted
 // {tv_sec=1, tv_nsec=500} from 16 (64-bit fields) or 8 (ia32 old_timespec32) bytes.
 void timespec(std::string& out, std::string_view bytes);
+// getgroups' list: [0, 1000] from u32 values (", ..." when cut).
+void gid_list(std::string& out, std::string_view bytes, bool truncated);
+// sched_getaffinity's mask: the numbers of the CPUs in it, [0, 2] (", ..." when cut).
+void cpu_list(std::string& out, std::string_view bytes, bool truncated);
+// --- signals (decode_signal.cpp)
+// A 64-signal sigset_t (8 bytes): [HUP INT] by name without SIG, or ~[RTMIN RT_1] (the
+// signals not in it) when at least half are in it.
+void sigset(std::string& out, std::string_view bytes);
+// struct sigaction (x86-64, 32 bytes; ptr_size 4: the ia32 compat one, 20):
+// {sa_handler=SIG_DFL, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x...} (sa_restorer
+// only with SA_RESTORER).
+void sigaction(std::string& out, std::string_view bytes, unsigned ptr_size);
+// --- process and system information (decode_info.cpp)
+// struct rlimit64: {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}.
+void rlimit(std::string& out, std::string_view bytes);
+// struct new_utsname: {sysname="Linux", nodename=..., release=..., version=...,
+// machine=..., domainname=...}.
+void utsname(std::string& out, std::string_view bytes);
+// struct sysinfo (x86-64): {uptime=9, loads=[5248, 1088, 352], totalram=..., mem_unit=1}.
+void sysinfo(std::string& out, std::string_view bytes);
+// --- terminals (decode_tty.cpp)
+// struct termios (36 bytes): {c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR,
+// c_cflag=B9600|CS8|CREAD, c_lflag=ISIG|ICANON, c_line=N_TTY, c_cc=[[VINTR]=0x3, ...]}.
+void termios(std::string& out, std::string_view bytes);
+// ioctl(2) third argument at entry (cmd: the request): decimal for the requests that
+// take an int (FICLONE's descriptor, TIOCSCTTY), else a pointer.
+void ioctl_arg(std::string& out, uint64_t cmd, uint64_t v);
+// --- file systems (decode_fs.cpp)
+// The linux_dirent64 records getdents64 returned: [{d_ino=6, d_off=1, d_reclen=24,
+// d_type=DT_DIR, d_name="."}, ...]; ", ..." ends the list when the capture was cut.
+void dirents64(std::string& out, std::string_view bytes, bool truncated);
+// struct statfs (x86-64): {f_type=TMPFS_MAGIC, f_bsize=4096, ..., f_fsid={val=[0x1,
+// 0x2]}, f_namelen=255, f_frsize=4096, f_flags=ST_VALID|ST_RELATIME}.
+void statfs(std::string& out, std::string_view bytes);
 // [{iov_base=0x..., iov_len=5}, ...] from {base, len} pairs of ptr_size each.
 void iovec(std::string& out, std::string_view bytes, unsigned ptr_size, bool truncated);
+// iovec_data's blob (syscalls/tables/linux.hpp): as iovec, each iov_base shown as the quoted
+// bytes of its buffer when they were captured ("..." after it when cut).
+void iovec_data(std::string& out, std::string_view bytes, unsigned ptr_size, bool truncated);
 // struct stat as strace abbreviates it: {st_mode=S_IFREG|0644, st_size=123, ...}
 // (st_rdev=makedev(...) for devices). which: syscalls::ArgKind::stat_out,
 // stat32_out, stat64_out, stat_arm_out or statx_out ({stx_mask=..., stx_mode=...,
@@ -91,9 +148,11 @@ void siginfo(std::string& out, std::string_view bytes, unsigned ptr_size);
 // msg_iov=[{iov_base=0x..., iov_len=5}], msg_iovlen=1, msg_controllen=0, msg_flags=0}.
 // A part that was cut carries its own marker ("...}" / ", ...]"), one not read is
 // "0x... (unreadable)".
-void msghdr(std::string& out, std::string_view bytes, unsigned ptr_size);
+void msghdr(std::string& out, std::string_view bytes, unsigned ptr_size,
+            Escapes e = Escapes::strace);
 // The first of `count` struct mmsghdr (blob layout of ArgKind::mmsghdr):
 // [{msg_hdr={...}, msg_len=5}, ...] (", ..." when count > 1: only the first is read).
-void mmsghdr(std::string& out, std::string_view bytes, unsigned ptr_size, uint64_t count);
+void mmsghdr(std::string& out, std::string_view bytes, unsigned ptr_size, uint64_t count,
+             Escapes e = Escapes::strace);
 
 }  // namespace vmitrace::output::decode

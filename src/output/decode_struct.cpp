@@ -6,16 +6,10 @@
 #include <cstring>
 
 #include "output/decode.hpp"
+#include "output/struct_bytes.hpp"
 
 namespace vmitrace::output::decode {
 namespace {
-
-template <class T>
-bool get(std::string_view b, size_t off, T& v) {
-  if (off + sizeof(T) > b.size()) return false;
-  std::memcpy(&v, b.data() + off, sizeof(T));  // little-endian guest, as the host
-  return true;
-}
 
 void file_type_and_mode(std::string& out, uint32_t m) {
   static constexpr struct { uint32_t v; const char* n; } kTypes[] = {
@@ -30,7 +24,11 @@ void file_type_and_mode(std::string& out, uint32_t m) {
     }
   if (!named && type) hex(out, type);
   if (named || type) out += '|';
-  mode(out, m & 07777);
+  // The set-id and sticky bits by name, as strace's sprintmode: S_IFDIR|S_ISVTX|0777.
+  if (m & 04000) out.append("S_ISUID|");
+  if (m & 02000) out.append("S_ISGID|");
+  if (m & 01000) out.append("S_ISVTX|");
+  mode(out, m & 0777);
 }
 
 // makedev(0x88, 0) from the kernel's new dev_t encoding (huge_encode_dev).
@@ -46,7 +44,7 @@ void makedev(std::string& out, uint64_t dev) {
 
 }  // namespace
 
-void sockaddr(std::string& out, std::string_view b, bool truncated) {
+void sockaddr(std::string& out, std::string_view b, bool truncated, Escapes e) {
   uint16_t family = 0;
   out += '{';
   if (!get(b, 0, family)) {
@@ -83,14 +81,14 @@ void sockaddr(std::string& out, std::string_view b, bool truncated) {
       out.append(", sin6_scope_id=");
       udec(out, scope);
     }
-  } else if (family == 1 /* AF_UNIX */) {
+  } else if (family == 1 /* AF_UNIX */ && b.size() > 2) {  // an unnamed socket: the family only
     std::string_view path = b.substr(2);
     out.append(", sun_path=");
     if (!path.empty() && path[0] == '\0') {  // abstract socket: no terminator, "@name"
       out += '@';
-      quoted(out, path.substr(1), 0, false);
+      quoted(out, path.substr(1), 0, false, e);
     } else {
-      quoted(out, path.substr(0, path.find('\0')), 0, false);
+      quoted(out, path.substr(0, path.find('\0')), 0, false, e);
     }
   } else if (b.size() > 2) {
     out.append(", ...");
@@ -121,22 +119,50 @@ void timespec(std::string& out, std::string_view b) {
   out += '}';
 }
 
-void iovec(std::string& out, std::string_view b, unsigned ptr_size, bool truncated) {
+namespace {
+
+// [{iov_base=..., iov_len=5}, ...] from {base, len} pairs; `data` (iovec_data's blob
+// after the pairs: u16 n + n bytes per pair, in order) shows the buffers' bytes when
+// it has them.
+void iovec_items(std::string& out, std::string_view pairs, std::string_view data,
+                 unsigned ptr_size, bool truncated) {
   out += '[';
   const size_t item = 2 * size_t{ptr_size};
-  for (size_t off = 0; off + item <= b.size(); off += item) {
+  for (size_t off = 0; off + item <= pairs.size(); off += item) {
     uint64_t base = 0, len = 0;
-    std::memcpy(&base, b.data() + off, ptr_size);
-    std::memcpy(&len, b.data() + off + ptr_size, ptr_size);
+    std::memcpy(&base, pairs.data() + off, ptr_size);
+    std::memcpy(&len, pairs.data() + off + ptr_size, ptr_size);
     if (off) out.append(", ");
     out.append("{iov_base=");
-    ptr(out, base);
+    uint16_t n = 0;
+    if (get(data, 0, n) && n <= data.size() - 2) {
+      quoted(out, data.substr(2, n), 0, n < len);
+      data.remove_prefix(2 + size_t{n});
+    } else {
+      data = {};  // no (more) data: the pointers
+      ptr(out, base);
+    }
     out.append(", iov_len=");
     udec(out, len);
     out += '}';
   }
-  if (truncated) out.append(b.size() >= item ? ", ..." : "...");
+  if (truncated) out.append(pairs.size() >= item ? ", ..." : "...");
   out += ']';
+}
+
+}  // namespace
+
+void iovec(std::string& out, std::string_view b, unsigned ptr_size, bool truncated) {
+  iovec_items(out, b, {}, ptr_size, truncated);
+}
+
+void iovec_data(std::string& out, std::string_view b, unsigned ptr_size, bool truncated) {
+  uint16_t pair_bytes = 0;
+  if (!get(b, 0, pair_bytes) || pair_bytes > b.size() - 2) {
+    out.append("[...]");
+    return;
+  }
+  iovec_items(out, b.substr(2, pair_bytes), b.substr(2 + size_t{pair_bytes}), ptr_size, truncated);
 }
 
 void stat(std::string& out, std::string_view b, syscalls::ArgKind which) {
@@ -331,10 +357,10 @@ size_t msghdr_blob_size(std::string_view b, unsigned ptr_size) {
 }
 }  // namespace
 
-void mmsghdr(std::string& out, std::string_view b, unsigned ptr_size, uint64_t count) {
+void mmsghdr(std::string& out, std::string_view b, unsigned ptr_size, uint64_t count, Escapes e) {
   const size_t n = msghdr_blob_size(b, ptr_size);
   out.append("[{msg_hdr=");
-  msghdr(out, b.substr(0, n), ptr_size);
+  msghdr(out, b.substr(0, n), ptr_size, e);
   uint32_t msg_len = 0;
   if (n && get(b, n, msg_len)) {
     out.append(", msg_len=");
@@ -345,7 +371,7 @@ void mmsghdr(std::string& out, std::string_view b, unsigned ptr_size, uint64_t c
   out += ']';
 }
 
-void msghdr(std::string& out, std::string_view b, unsigned ptr_size) {
+void msghdr(std::string& out, std::string_view b, unsigned ptr_size, Escapes e) {
   const syscalls::MsghdrLayout L = syscalls::msghdr_layout(ptr_size);
   uint16_t name_bytes = 0, iov_bytes = 0;
   if (msghdr_blob_size(b, ptr_size) == 0) {
@@ -366,7 +392,7 @@ void msghdr(std::string& out, std::string_view b, unsigned ptr_size) {
   const uint32_t flags = static_cast<uint32_t>(word(L.flags, 4));
   out.append("{msg_name=");
   if (name_bytes) {
-    sockaddr(out, b.substr(4 + L.size, name_bytes), namelen > name_bytes);
+    sockaddr(out, b.substr(4 + L.size, name_bytes), namelen > name_bytes, e);
   } else {
     ptr(out, name);
     if (name != 0 && namelen != 0) out.append(" (unreadable)");

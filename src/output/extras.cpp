@@ -61,7 +61,7 @@ void append_ret_path(Line& line, const event::Record& r) {
 }
 
 void append_out_args(Line& line, const event::Record& r, const syscalls::SyscallInfo* info,
-                     const FormatOptions&) {
+                     const FormatOptions& opt) {
   if (!info) return;
   char key[64];
   thread_local std::string text;
@@ -71,6 +71,12 @@ void append_out_args(Line& line, const event::Record& r, const syscalls::Syscall
     const syscalls::ArgInfo& a = info->args[x.arg];
     const std::string_view b(reinterpret_cast<const char*>(x.data), x.len);
     const bool trunc = x.state == event::Capture::truncated;
+    // The raw style keeps the keys (and the escapes) it had before the rich style
+    // learned more out arguments: none of the newer kinds, no empty read buffer.
+    const bool rich = opt.args == ArgStyle::rich;
+    if (!rich && (!syscalls::raw_shows_out_kind(a.kind) || (a.kind == ArgKind::out_buffer && x.len == 0)))
+      return;
+    const decode::Escapes esc = rich ? decode::Escapes::strace : decode::Escapes::utf8;
     text.clear();
     if (x.state == event::Capture::unreadable) {
       decode::ptr(text, syscalls::mask_arg(r.args[x.arg], a.bits));
@@ -84,16 +90,29 @@ void append_out_args(Line& line, const event::Record& r, const syscalls::Syscall
         case ArgKind::statx_out: decode::stat(text, b, a.kind); break;
         case ArgKind::fd_pair_out: decode::fd_pair(text, b); break;
         case ArgKind::len_out: decode::int_ref(text, b); break;
-        case ArgKind::sockaddr_out: decode::sockaddr(text, b, trunc); break;
-        case ArgKind::out_buffer: decode::quoted(text, b, 0, trunc); break;  // --capture-buffers bounds it
-        case ArgKind::prctl_arg: decode::quoted(text, b, 0, trunc); break;   // PR_GET_NAME
+        case ArgKind::sockaddr_out: decode::sockaddr(text, b, trunc, esc); break;
+        case ArgKind::out_buffer: decode::quoted(text, b, 0, trunc, esc); break;  // --capture-buffers bounds it
+        case ArgKind::prctl_arg: decode::quoted(text, b, 0, trunc, esc); break;   // PR_GET_NAME
         case ArgKind::wait_status_out: decode::wait_status(text, b); break;
         case ArgKind::siginfo_out: decode::siginfo(text, b, ptr_size); break;
         case ArgKind::clone_ptid_out: decode::int_ref(text, b); break;
-        case ArgKind::msghdr_out: decode::msghdr(text, b, ptr_size); break;
+        case ArgKind::msghdr_out: decode::msghdr(text, b, ptr_size, esc); break;
         case ArgKind::mmsghdr_out:
-          decode::mmsghdr(text, b, ptr_size, static_cast<uint64_t>(r.ret) & 0xffffffffu);
+          decode::mmsghdr(text, b, ptr_size, static_cast<uint64_t>(r.ret) & 0xffffffffu, esc);
           break;
+        case ArgKind::sigset_out: decode::sigset(text, b); break;
+        case ArgKind::sigaction_out: decode::sigaction(text, b, ptr_size); break;
+        case ArgKind::rlimit_out: decode::rlimit(text, b); break;
+        case ArgKind::timespec_out: decode::timespec(text, b); break;
+        case ArgKind::utsname_out: decode::utsname(text, b); break;
+        case ArgKind::sysinfo_out: decode::sysinfo(text, b); break;
+        case ArgKind::statfs_out: decode::statfs(text, b); break;
+        case ArgKind::dirent64_out: decode::dirents64(text, b, trunc); break;
+        case ArgKind::out_string: decode::quoted(text, b, 0, trunc); break;  // the string limit bounds it
+        case ArgKind::ioctl_arg: decode::termios(text, b); break;  // TCGETS
+        case ArgKind::gid_list_out: decode::gid_list(text, b, trunc); break;
+        case ArgKind::cpu_mask_out: decode::cpu_list(text, b, trunc); break;
+        case ArgKind::random_out: decode::quoted(text, b, 0, trunc, decode::Escapes::hex_all); break;
         default: return;
       }
     }

@@ -81,6 +81,10 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
       if (captured(a.blob)) decode::iovec(out, bytes(a.blob), a.bits >= 64 ? 8 : 4, trunc);
       else uncaptured_pointer(out, a.blob, v);
       break;
+    case ArgKind::iovec_data:
+      if (captured(a.blob)) decode::iovec_data(out, bytes(a.blob), a.bits >= 64 ? 8 : 4, trunc);
+      else uncaptured_pointer(out, a.blob, v);
+      break;
     case ArgKind::futex_op: decode::futex_op(out, v); break;
     case ArgKind::futex_timeout:
     case ArgKind::futex_timeout32:
@@ -102,6 +106,32 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
       if (captured(a.blob))
         decode::mmsghdr(out, bytes(a.blob), a.bits >= 64 ? 8 : 4,
                         a.all && ai.len_arg >= 0 ? a.all[ai.len_arg] & 0xffffffffu : 1);
+      else uncaptured_pointer(out, a.blob, v);
+      break;
+    case ArgKind::socket_protocol:
+      decode::socket_protocol(out, a.all && ai.len_arg >= 0 ? a.all[ai.len_arg] & 0xffffffffu : 0, v);
+      break;
+    case ArgKind::fcntl_arg:
+      if (a.all && ai.len_arg >= 0) decode::fcntl_arg(out, a.all[ai.len_arg], v);
+      else decode::hex(out, v);
+      break;
+    case ArgKind::statx_flags: decode::statx_flags(out, v); break;
+    case ArgKind::ioctl_arg:
+      decode::ioctl_arg(out, a.all && ai.len_arg >= 0 ? a.all[ai.len_arg] : 0, v);
+      break;
+    case ArgKind::futex_val3:
+      decode::futex_val3(out, a.all && ai.len_arg >= 0 ? a.all[ai.len_arg] : 0, v);
+      break;
+    case ArgKind::sigset:
+      if (captured(a.blob)) decode::sigset(out, bytes(a.blob));
+      else uncaptured_pointer(out, a.blob, v);
+      break;
+    case ArgKind::sigaction:
+      if (captured(a.blob)) decode::sigaction(out, bytes(a.blob), a.bits >= 64 ? 8 : 4);
+      else uncaptured_pointer(out, a.blob, v);
+      break;
+    case ArgKind::rlimit:
+      if (captured(a.blob)) decode::rlimit(out, bytes(a.blob));
       else uncaptured_pointer(out, a.blob, v);
       break;
     case ArgKind::ptr:

@@ -138,7 +138,7 @@ void render_rich(std::string& out, const WinArgInfo* ai, uint64_t v, const Extra
       if (has_text(text)) {
         bool truncated;
         std::string_view s = utf8_of(text, opt.string_limit, truncated);
-        decode::quoted(out, s, 0, truncated);
+        decode::quoted(out, s, 0, truncated, decode::Escapes::utf8);
       } else {
         decode::ptr(out, v);
         if (v != 0 && text.data != nullptr && text.state == Capture::unreadable)

@@ -19,7 +19,7 @@ _UNFINISHED = " <unfinished ...>"
 _RET_RE = re.compile(r"^\s*=\s*(\S+)(?:\s+([A-Z][A-Z0-9_]*)\s+\((.*)\))?(?:\s+\(.*\))?\s*$")
 
 
-def _skip_string(s, i):
+def skip_string(s, i):
     """s[i] is '"': the index after the closing quote (and strace's `...` marker)."""
     i += 1
     while i < len(s):
@@ -43,7 +43,7 @@ def split_args(s):
     while i < len(s):
         c = s[i]
         if c == '"':
-            i = _skip_string(s, i)
+            i = skip_string(s, i)
             continue
         if c in _OPEN:
             depth.append(_OPEN[c])

@@ -45,6 +45,14 @@ for k in 686 686np; do
   done
 done
 
+# The disk-image guest: its drive and no -kernel, -initrd or -append (when set up).
+if [[ -s $cache/debian.img ]]; then
+  mapfile -t cmd < <("$launch" --disk debian --print-cmd)
+  joined=$(printf '%s\n' "${cmd[@]}")
+  grep -qxF -- "file=$cache/debian.img,format=raw,snapshot=on" <<<"$joined" || fail "--disk debian: no -drive of debian.img"
+  grep -qx -e -kernel -e -initrd -e -append <<<"$joined" && fail "--disk debian: -kernel, -initrd or -append given"
+fi
+
 # The arm64 lab: qemu-system-aarch64, the virt board with -cpu max (no LPA2), the PL011
 # console, the arm64 initramfs; a directory holding an arm64 Image boots the same way.
 for k in arm64-6.1 arm64-6.12; do
@@ -75,6 +83,9 @@ bad --kernel 6.1 --mem 0
 bad --kernel 6.1 --timeout soon
 bad --kernel 6.1 --bogus
 bad --kernel 6.1 --log
+bad --disk "$tmp/no-such.img"
+bad --disk debian --kernel 6.1
+bad --disk debian --workload bench
 
 # The wrapper's status comes back (the wrapper here does not start QEMU).
 out=$("$launch" --kernel 6.1 --log "$tmp/w.log" -- sh -c 'exit 3' wrapper 2>&1); rc=$?

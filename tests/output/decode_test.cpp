@@ -80,14 +80,14 @@ TEST(Decode, OpenFlags) {
   EXPECT_EQ(o(0), "O_RDONLY");
   EXPECT_EQ(o(0x80000), "O_RDONLY|O_CLOEXEC");
   EXPECT_EQ(o(01 | 0100 | 01000), "O_WRONLY|O_CREAT|O_TRUNC");
-  EXPECT_EQ(o(02 | 0x80000 | 0x10000), "O_RDWR|O_DIRECTORY|O_CLOEXEC");
+  EXPECT_EQ(o(02 | 0x80000 | 0x10000), "O_RDWR|O_CLOEXEC|O_DIRECTORY");  // strace's order
   EXPECT_EQ(o(3), "O_ACCMODE");
   EXPECT_EQ(o(0x101001), "O_WRONLY|O_SYNC");          // O_SYNC contains O_DSYNC's bit
   EXPECT_EQ(o(0x410002), "O_RDWR|O_TMPFILE");
   EXPECT_EQ(o(0x80000000), "O_RDONLY|0x80000000");    // unknown remainder
   std::string all = o(0xffffffff);
   EXPECT_EQ(all.rfind("O_ACCMODE|O_CREAT|", 0), 0u) << all;
-  EXPECT_NE(all.find("|O_PATH|0xff80003c"), std::string::npos) << all;
+  EXPECT_NE(all.find("|O_PATH|O_TMPFILE|0xff80003c"), std::string::npos) << all;
 }
 
 TEST(Decode, CloneFlags) {
@@ -159,14 +159,30 @@ TEST(Decode, QuotedStrings) {
   EXPECT_EQ(q("/etc/passwd"), R"("/etc/passwd")");
   EXPECT_EQ(q("a\nb\tc\r\v\f"), R"("a\nb\tc\r\v\f")");
   EXPECT_EQ(q("q\"\\"), R"("q\"\\")");
-  EXPECT_EQ(q(std::string_view("\x01\x7f\0x", 4)), R"("\x01\x7f\x00x")");
-  EXPECT_EQ(q("caf\xc3\xa9"), "\"caf\xc3\xa9\"");          // valid UTF-8 kept
-  EXPECT_EQ(q("\xff\xc3\x28\xed\xa0\x80"), R"("\xff\xc3(\xed\xa0\x80")");  // invalid: \x
+  // strace's octal: as few digits as the value needs, three before an octal digit.
+  EXPECT_EQ(q(std::string_view("\x7f" "ELF\x02\x01\x01\x03\0", 9)), R"("\177ELF\2\1\1\3\0")");
+  EXPECT_EQ(q(std::string_view("\x01\x7f\0x", 4)), R"("\1\177\0x")");
+  EXPECT_EQ(q(std::string_view("\0" "1\x08" "8\x1b" "7", 6)), R"("\0001\108\0337")");  // 8 is no octal digit
+  EXPECT_EQ(q("caf\xc3\xa9"), R"("caf\303\251")");  // bytes above 0x7e: octal, UTF-8 or not
+  EXPECT_EQ(q("\xff\xc3\x28"), R"("\377\303(")");
   EXPECT_EQ(q(""), R"("")");
   EXPECT_EQ(q("abcdef", 3), R"("abc"...)");                 // strace's marker
   EXPECT_EQ(q("abc", 3), R"("abc")");
   EXPECT_EQ(q("abc", 0, true), R"("abc"...)");               // cut by the capture
-  EXPECT_EQ(q("\xc3\xa9\xc3\xa9", 3), R"("é\xc3"...)");     // cut inside a sequence
+}
+
+TEST(Decode, QuotedOtherEscapes) {
+  auto q = [](std::string_view s, d::Escapes e, size_t limit = 0) {
+    return run([&](auto& o) { d::quoted(o, s, limit, false, e); });
+  };
+  // utf8 (Windows names, the raw style's out arguments): \xNN, valid UTF-8 kept.
+  EXPECT_EQ(q(std::string_view("\x01\x7f\0x", 4), d::Escapes::utf8), R"("\x01\x7f\x00x")");
+  EXPECT_EQ(q("caf\xc3\xa9", d::Escapes::utf8), "\"caf\xc3\xa9\"");
+  EXPECT_EQ(q("\xff\xc3\x28\xed\xa0\x80", d::Escapes::utf8), R"("\xff\xc3(\xed\xa0\x80")");
+  EXPECT_EQ(q("a\n\"", d::Escapes::utf8), R"("a\n\"")");
+  EXPECT_EQ(q("\xc3\xa9\xc3\xa9", d::Escapes::utf8, 3), R"("é\xc3"...)");  // cut inside a sequence
+  // hex_all (getrandom's buffer): every byte, printable or not.
+  EXPECT_EQ(q(std::string_view("\x9f" "a\0", 3), d::Escapes::hex_all), R"("\x9f\x61\x00")");
 }
 
 TEST(Decode, StringArrays) {

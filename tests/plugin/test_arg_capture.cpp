@@ -103,12 +103,12 @@ TEST(ArgCapture, SockaddrTimespecIovecAtEntry) {
   g.enter64(0, t, nr_of("nanosleep"), {0x501000, 0});
   EXPECT_EQ(g.sink.blob(3, 0, &st), std::string(reinterpret_cast<const char*>(ts), 16));
 
-  // writev with a count of 1000: 16 {base, len} pairs, marked.
+  // readv with a count of 1000: 16 {base, len} pairs, marked (writev: test_strace_capture).
   for (int i = 0; i < 16; ++i) {
     g.mem.write_u64(0x502000 + 16 * i, 0x503000);
     g.mem.write_u64(0x502008 + 16 * i, i);
   }
-  g.enter64(0, t, nr_of("writev"), {1, 0x502000, 1000});
+  g.enter64(0, t, nr_of("readv"), {1, 0x502000, 1000});
   EXPECT_EQ(g.sink.blob(4, 1, &st).size(), 16u * 16u);
   EXPECT_EQ(st, Capture::truncated);
 }

@@ -59,7 +59,7 @@ TEST(SyscallTable, MmapX64) {
   ASSERT_EQ(s->nargs, 6);
   const char* names[] = {"addr", "len", "prot", "flags", "fd", "off"};
   ArgKind kinds[] = {ArgKind::ptr, ArgKind::uint_, ArgKind::prot,
-                     ArgKind::mmap_flags, ArgKind::fd, ArgKind::uint_};
+                     ArgKind::mmap_flags, ArgKind::fd, ArgKind::hex};  // strace: offset in hex
   for (int i = 0; i < 6; ++i) {
     EXPECT_STREQ(s->args[i].name, names[i]) << i;
     EXPECT_EQ(s->args[i].kind, kinds[i]) << i;
@@ -100,7 +100,8 @@ TEST(SyscallTable, KindsOfNotableArguments) {
   EXPECT_EQ(lookup(Abi::linux_x64, "nanosleep")->args[0].kind, ArgKind::timespec);
   EXPECT_EQ(lookup(Abi::linux_ia32, "nanosleep")->args[0].kind, ArgKind::timespec32);
   EXPECT_EQ(lookup(Abi::linux_x64, "clock_nanosleep")->args[2].kind, ArgKind::timespec);
-  EXPECT_EQ(lookup(Abi::linux_x64, "writev")->args[1].kind, ArgKind::iovec);
+  EXPECT_EQ(lookup(Abi::linux_x64, "writev")->args[1].kind, ArgKind::iovec_data);  // with the bytes
+  EXPECT_EQ(lookup(Abi::linux_x64, "readv")->args[1].kind, ArgKind::iovec);
   EXPECT_EQ(lookup(Abi::linux_x64, "writev")->args[1].len_arg, 2);
   EXPECT_EQ(lookup(Abi::linux_x64, "fstat")->args[1].kind, ArgKind::stat_out);
   EXPECT_EQ(lookup(Abi::linux_x64, "newfstatat")->args[2].kind, ArgKind::stat_out);
@@ -270,7 +271,8 @@ TEST(SyscallTable, DecodedKindsCarryTheirConstantSet) {
   ASSERT_NE(sock, nullptr);
   EXPECT_EQ(sock->args[0].set, &consts::socket_domain);
   EXPECT_EQ(sock->args[1].kind, ArgKind::socket_type);
-  EXPECT_EQ(sock->args[2].set, &consts::ipproto);
+  EXPECT_EQ(sock->args[2].kind, ArgKind::socket_protocol);  // IPPROTO_* for AF_INET/AF_INET6
+  EXPECT_EQ(sock->args[2].len_arg, 0);
   EXPECT_EQ(lookup(Abi::linux_x64, "wait4")->args[2].set, &consts::wait_options);
   EXPECT_EQ(lookup(Abi::linux_ia32, "fcntl64")->args[1].set, &consts::fcntl_cmd);
   EXPECT_EQ(lookup(Abi::linux_x64, "clone")->args[0].kind, ArgKind::clone_flags);

@@ -7,6 +7,9 @@ namespace vmitrace::syscalls {
 namespace {
 constexpr uint64_t kPage = 4096;
 constexpr size_t kFirstChunk = 64;  // most paths are short: do not read a whole page
+// struct sigaction: x86-64 handler, flags, restorer, mask (8 bytes each); the ia32
+// compat one has 4-byte pointers and flags.
+uint32_t sigaction_size(unsigned ptr_size) { return ptr_size == 4 ? 20 : 32; }
 }  // namespace
 
 event::Capture read_string(vmi::Vcpu& cpu, uint64_t va, size_t limit, char* buf, size_t* len) {
@@ -86,6 +89,12 @@ uint32_t out_struct_size(ArgKind k) {
     case ArgKind::wait_status_out: return 4;  // int
     case ArgKind::clone_ptid_out: return 4;   // int (pid_t)
     case ArgKind::siginfo_out: return 128;    // siginfo_t / compat_siginfo_t
+    case ArgKind::sigset_out: return 8;       // sigset_t (64 signals)
+    case ArgKind::rlimit_out: return 16;      // struct rlimit64
+    case ArgKind::timespec_out: return 16;    // struct __kernel_timespec
+    case ArgKind::utsname_out: return 6 * 65; // struct new_utsname
+    case ArgKind::sysinfo_out: return 112;    // struct sysinfo (x86-64)
+    case ArgKind::statfs_out: return 120;     // struct statfs (x86-64)
     default: return 0;
   }
 }
@@ -99,6 +108,41 @@ event::Capture read_mmsghdr(vmi::Vcpu& cpu, uint64_t va, unsigned ptr_size, char
   std::memcpy(buf + *len, &msg_len, 4);
   *len += 4;
   return c;
+}
+
+event::Capture read_iovec_data(vmi::Vcpu& cpu, uint64_t va, uint64_t count,
+                               const CaptureLimits& lim, char* buf, size_t* len) {
+  *len = 0;
+  const unsigned ptr_size = lim.user_ptr;
+  const uint64_t items = std::min<uint64_t>(count, kMaxIovecs);
+  size_t pairs = 0;
+  event::Capture state = read_bytes(cpu, va, items * 2 * ptr_size, buf + 2, &pairs);
+  if (state == event::Capture::unreadable) return state;
+  pairs -= pairs % (2 * ptr_size);  // whole pairs only
+  if (state == event::Capture::ok && count > kMaxIovecs) state = event::Capture::truncated;
+  const uint16_t pair_bytes = static_cast<uint16_t>(pairs);
+  std::memcpy(buf, &pair_bytes, 2);
+  size_t off = 2 + pairs;
+  for (size_t p = 0; lim.buffer_limit != 0 && p < pairs; p += 2 * ptr_size) {
+    uint64_t base = 0, blen = 0;
+    std::memcpy(&base, buf + 2 + p, ptr_size);
+    std::memcpy(&blen, buf + 2 + p + ptr_size, ptr_size);
+    const uint64_t want = std::min<uint64_t>(blen, lim.buffer_limit);
+    if (off + 2 + want > kScratchBytes) {  // no room for this buffer: the rest goes
+      state = event::Capture::truncated;
+      break;
+    }
+    size_t n = 0;
+    if (want != 0 && read_bytes(cpu, base, want, buf + off + 2, &n) != event::Capture::ok) {
+      state = event::Capture::truncated;  // an unreadable buffer ends the data
+      break;
+    }
+    const uint16_t n16 = static_cast<uint16_t>(n);
+    std::memcpy(buf + off, &n16, 2);
+    off += 2 + n;
+  }
+  *len = off;
+  return state;
 }
 
 namespace {
@@ -207,6 +251,12 @@ unsigned capture_entry_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo
         if (c == event::Capture::ok && count > kMaxIovecs) c = event::Capture::truncated;
         break;
       }
+      case ArgKind::iovec_data: {
+        const uint64_t count = arg_at(args, a.len_arg);
+        if (va == 0 || count == 0) continue;
+        c = read_iovec_data(cpu, va, count, lim, scratch, &len);
+        break;
+      }
       case ArgKind::msghdr:
         if (va == 0) continue;
         c = read_msghdr(cpu, va, lim.user_ptr, scratch, &len);
@@ -224,6 +274,16 @@ unsigned capture_entry_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo
       case ArgKind::prctl_arg:
         if (arg_at(args, a.len_arg) != kPrSetName) continue;  // PR_GET_NAME: at return
         c = read_string(cpu, va, kTaskCommLen, scratch, &len);
+        break;
+      case ArgKind::sigset:
+      case ArgKind::sigaction:
+      case ArgKind::rlimit:
+        if (va == 0) continue;
+        c = read_bytes(cpu, va,
+                       a.kind == ArgKind::sigaction ? sigaction_size(lim.user_ptr)
+                       : a.kind == ArgKind::sigset  ? 8
+                                                    : 16,
+                       scratch, &len);
         break;
       default: continue;
     }
@@ -243,16 +303,43 @@ unsigned capture_return_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInf
   for (unsigned i = 0; i < n; ++i) {
     const ArgInfo& a = info.args[i];
     const bool get_name = a.kind == ArgKind::prctl_arg && arg_at(args, a.len_arg) == kPrGetName;
-    if (!is_out_kind(a.kind) && !get_name) continue;
+    const bool termios = a.kind == ArgKind::ioctl_arg && (arg_at(args, a.len_arg) & 0xffffffffu) == kTcgets;
+    if (!is_out_kind(a.kind) && !get_name && !termios) continue;
     const uint64_t va = args[i];
     if (va == 0) continue;  // NULL: the caller did not want it
     size_t len = 0;
     event::Capture c = event::Capture::none;
-    if (a.kind == ArgKind::out_buffer) {
-      if (lim.buffer_limit == 0 || ret == 0) continue;
+    if (a.kind == ArgKind::out_buffer || a.kind == ArgKind::random_out) {
+      if (lim.buffer_limit == 0) continue;
+      // ret 0 (end of file): an empty capture, shown as "" as strace does.
       c = read_bytes(cpu, va, std::min<uint64_t>(ret, lim.buffer_limit), scratch, &len);
       if (c == event::Capture::ok && static_cast<uint64_t>(ret) > lim.buffer_limit)
         c = event::Capture::truncated;
+    } else if (a.kind == ArgKind::gid_list_out || a.kind == ArgKind::cpu_mask_out) {
+      // getgroups(0, list) only counts: the kernel wrote none of its ret entries ([]).
+      const bool gids = a.kind == ArgKind::gid_list_out;
+      const uint64_t n = gids ? std::min<uint64_t>(ret, arg_at(args, 0) & 0xffffffffu) : ret;
+      const uint64_t want = gids ? uint64_t{4} * std::min<uint64_t>(n, kMaxGroups)
+                                 : std::min<uint64_t>(n, kMaxCpuMaskBytes);
+      const uint64_t full = gids ? uint64_t{4} * n : n;
+      c = read_bytes(cpu, va, want, scratch, &len);
+      if (c == event::Capture::ok && full > want) c = event::Capture::truncated;
+    } else if (a.kind == ArgKind::dirent64_out) {
+      c = read_bytes(cpu, va, std::min<uint64_t>(ret, kMaxDirentBytes), scratch, &len);
+      if (c == event::Capture::ok && static_cast<uint64_t>(ret) > kMaxDirentBytes)
+        c = event::Capture::truncated;
+    } else if (a.kind == ArgKind::out_string) {
+      // readlink: ret bytes, no NUL; getcwd: ret counts the NUL.
+      c = read_bytes(cpu, va, std::min<uint64_t>(ret, lim.string_limit), scratch, &len);
+      if (len > 0 && scratch[len - 1] == '\0') --len;
+      if (c == event::Capture::ok && static_cast<uint64_t>(ret) > lim.string_limit)
+        c = event::Capture::truncated;
+    } else if (termios) {
+      if (ret != 0) continue;
+      c = read_bytes(cpu, va, kTermiosSize, scratch, &len);
+    } else if (a.kind == ArgKind::sigaction_out) {
+      if (ret != 0) continue;
+      c = read_bytes(cpu, va, sigaction_size(lim.user_ptr), scratch, &len);
     } else if (a.kind == ArgKind::sockaddr_out) {
       // The length the kernel wrote back (the full address size, possibly larger
       // than the caller's buffer, which then holds only the first bytes).

@@ -55,6 +55,12 @@ struct CaptureLimits {
   unsigned user_ptr = 8;      // pointer size of the calling process (ia32: 4)
 };
 
+// An iovec array of count entries at va with the first bytes of each buffer, in the
+// blob layout of ArgKind::iovec_data (table.hpp): unreadable when the array is;
+// truncated when it has more than kMaxIovecs entries or a buffer could not be read.
+event::Capture read_iovec_data(vmi::Vcpu& cpu, uint64_t va, uint64_t count,
+                               const CaptureLimits& lim, char* buf, size_t* len);
+
 // Entry: one blob per argument whose data is read at entry (strings, argv, sockaddr,
 // timespec, iovec, and write buffers when buffer_limit). Returns the number of
 // reads that failed. `scratch` holds kScratchBytes.

@@ -43,6 +43,13 @@ constexpr unsigned kSelfCheckConfirm = 3;
 // the check gives up: a kernel reaches a usable state within a second or two.
 constexpr auto kSelfCheckMaxNotReady = std::chrono::seconds(60);
 
+// Where the profile's kernel runs, for the backend's probe: its architecture's 64-bit
+// range and i386's, whatever the profile's width, so that a profile of the other width
+// still meets the running kernel and is refused with one line (word_size_matches).
+vmi::KernelSpace kernel_space_of(const profile::Profile& p) {
+  return {oslinux::kernel_space(oslinux::arch_of(p)).range64, oslinux::kKernelSpace.range32};
+}
+
 // Native ABI 0, the 32-bit compat ABI (ia32, AArch32) 1.
 unsigned abi_index(Abi a) { return event::is_compat32(a) ? 1 : 0; }
 
@@ -71,8 +78,6 @@ void copy_name(char* dst, size_t cap, std::string_view s) {
 
 // The Linux guest's tracer.
 struct LinuxTracer final : Tracer {
-  TracerConfig cfg;
-  vmi::Backend& backend;
   vmi::EventSink& sink;
   profile::Profile prof;
   std::string what;
@@ -105,18 +110,14 @@ struct LinuxTracer final : Tracer {
   std::unique_ptr<ContextHealth> health;  // warns when context reads keep failing
 
   std::mutex locate_mu;  // the KASLR scan
-  mutable std::mutex hooks_mu;  // hooks, return sites, error text
-  std::vector<vmi::HookId> hooks;
-  ReturnSites ret_sites{kMaxReturnSites};
-  std::atomic<bool> started{false}, tracing_on{false}, failed{false}, kernel_seen{false};
-  std::string error_text;
+  ReturnSites ret_sites{kMaxReturnSites};  // added to under mu
   // The hooked functions (entries and the return hook), for the self-check.
   std::vector<oslinux::CodeSite> code_sites;
   unsigned self_check_failures = 0;  // under locate_mu
   std::optional<std::chrono::steady_clock::time_point> first_not_ready;  // under locate_mu
 
   LinuxTracer(const TracerConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
-      : Tracer(c.rate_limit), cfg(c), backend(b), sink(s), prof(std::move(p)) {
+      : Tracer(c, b, kernel_space_of(p)), sink(s), prof(std::move(p)) {
     what = cfg.profile_path.empty() ? std::string("profile") : cfg.profile_path;
     kernel = std::make_unique<oslinux::LinuxKernel>(prof, what);
     ptr_size = kernel->pointer_size();
@@ -212,24 +213,14 @@ struct LinuxTracer final : Tracer {
     return nr == nr2[0] || nr == nr2[1];
   }
 
-  void fatal(const std::string& msg) {
-    {
-      std::lock_guard lock(hooks_mu);
-      if (failed.exchange(true)) return;
-      error_text = msg;
-    }
-    std::fprintf(stderr, "vmitrace: error: %s\n", msg.c_str());
-    if (cfg.on_fatal) cfg.on_fatal(msg);
-  }
-
   // --- start-up -----------------------------------------------------------
-  bool on_kernel(vmi::Vcpu& cpu) {
-    if (!kernel_seen.exchange(true) && cfg.on_start_phase) cfg.on_start_phase(StartPhase::kernel_code_seen);
-    if (failed.load() || tracing_on.load()) return true;
+  bool on_kernel(vmi::Vcpu& cpu) override {
+    saw_kernel_code();
+    if (failed.load() || tracing()) return true;
     // One vCPU at a time scans; another one just tries again later.
     std::unique_lock busy(locate_mu, std::try_to_lock);
     if (!busy.owns_lock()) return false;
-    if (failed.load() || tracing_on.load()) return true;
+    if (failed.load() || tracing()) return true;
     std::string err;
     if (!word_size_matches(cpu, &err)) {
       fatal(err);
@@ -284,7 +275,7 @@ struct LinuxTracer final : Tracer {
   }
 
   void place_hooks() {
-    std::lock_guard lock(hooks_mu);
+    std::lock_guard lock(mu);
     slide_fork_returns();  // before any hook can fire
     for (size_t i = 0; i < plan.entries.size(); ++i) {
       const uint16_t idx = static_cast<uint16_t>(i);
@@ -298,18 +289,13 @@ struct LinuxTracer final : Tracer {
     if (plan.ret == ReturnKind::exit_to_user_mode)
       hooks.push_back(backend.add_gated_hook(kernel->runtime(plan.ret_link),
                                              [this](vmi::Vcpu& c, uint64_t) { on_exit_regs(c); }));
-    tracing_on.store(true);
-    if (cfg.on_start_phase) cfg.on_start_phase(StartPhase::tracing);
+    now_tracing();
   }
 
   // Return-address fallback: hook each distinct return site once (few exist).
   void ensure_return_site(uint64_t addr) {
     if (!kernel->is_kernel_pointer(addr)) return;
-    ret_sites.ensure(addr, hooks_mu, [&] {
-      if (failed.load()) return false;
-      hooks.push_back(backend.add_gated_hook(addr, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); }));
-      return true;
-    });
+    hook_return_site(ret_sites, addr, true, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); });
   }
 
   // --- records --------------------------------------------------------------
@@ -696,35 +682,15 @@ struct LinuxTracer final : Tracer {
   }
 
   // --- Tracer ------------------------------------------------------------------
-  ~LinuxTracer() override {
-    std::vector<vmi::HookId> ids;
-    {
-      std::lock_guard lock(hooks_mu);
-      failed.store(true);  // callbacks still in flight return at once
-      ids.swap(hooks);
-    }
-    for (vmi::HookId id : ids) backend.remove_hook(id);
-  }
-  void start() override {
-    if (started.exchange(true)) return;
-    // A profile of another architecture would never find its kernel (x86-64 and i386
-    // are told apart later, by word_size_matches): say so now.
-    if (auto why = profile::architecture_mismatch(prof, backend.machine())) {
-      fatal(what + ": profile does not match the running kernel: " + *why);
-      return;
-    }
-    std::fprintf(stderr, "vmitrace: hooks: %s\n", plan.describe().c_str());
-    // Both widths' ranges whatever the profile's width, so that a profile of the
-    // other width still meets the running kernel and is refused with one line.
-    const vmi::KernelSpace space{oslinux::kernel_space(arch).range64, oslinux::kKernelSpace.range32};
-    backend.when_in_kernel(space, [this](vmi::Vcpu& c) { return on_kernel(c); });
+  ~LinuxTracer() override { remove_hooks(); }
+  // A profile of another architecture would never find its kernel (x86-64 and i386
+  // are told apart later, by word_size_matches): refused before anything waits.
+  std::string start_refusal() const override {
+    if (auto why = profile::architecture_mismatch(prof, backend.machine()))
+      return what + ": profile does not match the running kernel: " + *why;
+    return {};
   }
   std::string hook_plan() const override { return plan.describe(); }
-  bool tracing() const override { return tracing_on.load(); }
-  std::string error() const override {
-    std::lock_guard lock(hooks_mu);
-    return error_text;
-  }
   size_t pending_entries() const override { return pending.size(); }
 };
 

@@ -53,6 +53,24 @@ extern const ConstSet statx_mask;       // flags: statx stx_mask
 extern const ConstSet futex_cmd;        // futex op & FUTEX_CMD_MASK
 extern const ConstSet waitid_which;     // P_ALL, P_PID...
 extern const ConstSet sigchld_code;     // CLD_EXITED...
+extern const ConstSet seek_whence;      // SEEK_SET...
+extern const ConstSet rlimit_resource;  // RLIMIT_CPU...
+extern const ConstSet getrandom_flags;  // flags
+extern const ConstSet clocks;           // CLOCK_REALTIME...
+extern const ConstSet fadvise_advice;   // POSIX_FADV_*
+extern const ConstSet epoll_flags;      // flags
+extern const ConstSet fd_flags;         // flags: FD_CLOEXEC
+extern const ConstSet sa_flags;         // flags: struct sigaction sa_flags
+extern const ConstSet dirent_type;      // DT_*
+extern const ConstSet fs_magic;         // statfs f_type
+extern const ConstSet statfs_flags;     // flags: statfs f_flags
+extern const ConstSet termios_iflag;    // flags: struct termios c_iflag
+extern const ConstSet termios_oflag;    // flags: c_oflag single bits
+extern const ConstSet termios_cflag;    // flags: c_cflag single bits
+extern const ConstSet termios_lflag;    // flags: c_lflag
+extern const ConstSet termios_baud;     // c_cflag & CBAUD
+extern const ConstSet termios_cc;       // c_cc indices: VINTR...
+extern const ConstSet tty_ldisc;        // c_line: N_TTY...
 }  // namespace consts
 
 // "ENOENT" for ret in -4095..-1 when the errno has a name; "" otherwise.

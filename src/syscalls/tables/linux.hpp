@@ -42,6 +42,8 @@ enum class ArgKind : uint8_t {
   timespec,    // struct __kernel_timespec * (two 64-bit fields)
   timespec32,  // struct old_timespec32 * (ia32: two 32-bit fields)
   iovec,       // struct iovec * with the count in len_arg: {base, len} pairs
+  iovec_data,  // the same for the buffers the kernel reads (writev): with
+               // --capture-buffers, the first bytes of each buffer too
   msghdr,      // struct user_msghdr * (sendmsg): header, then msg_name and msg_iov
                // (see the blob conventions below)
   mmsghdr,     // struct mmsghdr * (sendmmsg), len_arg = vlen: the first message
@@ -52,6 +54,20 @@ enum class ArgKind : uint8_t {
   futex_timeout32, // the same with an old_timespec32 * (ia32 futex)
   prctl_arg,   // prctl arg2 (len_arg = option): PR_SET_NAME's name read at entry,
                // PR_GET_NAME's written at return; else hex
+  socket_protocol, // socket/socketpair protocol (len_arg = family): IPPROTO_* for
+                   // AF_INET/AF_INET6, else decimal
+  fcntl_arg,   // fcntl arg (len_arg = cmd): FD_CLOEXEC for F_SETFD, open flags for
+               // F_SETFL, decimal for F_DUPFD*, else hex
+  statx_flags, // statx flags: the AT_STATX_* sync type (0 is AT_STATX_SYNC_AS_STAT)
+               // first, then the at_flags bits
+  futex_val3,  // futex val3 (len_arg = op): FUTEX_BITSET_MATCH_ANY for the bitset
+               // commands, else decimal
+  ioctl_arg,   // ioctl arg (len_arg = cmd): decimal for FICLONE/TIOCSCTTY, else a
+               // pointer; TCGETS's struct termios is written at return (rich style)
+  // More structures read at entry:
+  sigset,      // sigset_t * (8 bytes): [HUP INT], ~[RTMIN] when most bits are set
+  sigaction,   // const struct sigaction * (x86-64 32 bytes; ia32 compat 20)
+  rlimit,      // const struct rlimit64 * (16 bytes)
   // Written by the kernel, captured at return (Extra::out_arg on the sysret):
   sockaddr_out,// struct sockaddr *, its length behind the int * of len_arg
   len_out,     // int * holding a length (accept's addrlen)
@@ -70,12 +86,33 @@ enum class ArgKind : uint8_t {
                    // there with CLONE_PARENT_SETTID (or the pidfd with CLONE_PIDFD)
   msghdr_out,  // struct user_msghdr * (recvmsg): as msghdr, read again at return
   mmsghdr_out, // struct mmsghdr * (recvmmsg): the first message, at return (ret = count)
+  // Out kinds shown by the rich style only (the raw style's keys stay DRAKVUF's plus
+  // the out arguments above):
+  sigset_out,    // sigset_t * (rt_sigprocmask oset)
+  sigaction_out, // struct sigaction * (rt_sigaction oact)
+  rlimit_out,    // struct rlimit64 * (prlimit64 old_rlim)
+  timespec_out,  // struct __kernel_timespec * (clock_gettime tp)
+  utsname_out,   // struct new_utsname * (uname)
+  sysinfo_out,   // struct sysinfo *
+  statfs_out,    // struct statfs * (x86-64 layout)
+  dirent64_out,  // struct linux_dirent64 * (getdents64): the first min(ret,
+                 // kMaxDirentBytes) bytes
+  out_string,    // char * the kernel fills with ret bytes (readlink; getcwd, whose ret
+                 // counts the NUL): at most the string limit
+  random_out,    // getrandom's buffer: the first min(ret, --capture-buffers) bytes
+  gid_list_out,  // gid_t * of getgroups: ret entries (at most kMaxGroups)
+  cpu_mask_out,  // sched_getaffinity's mask: ret bytes (at most kMaxCpuMaskBytes)
 };
 
 // True for kinds the kernel writes: captured at return, not at entry.
 // (prctl_arg is both: see capture.cpp.)
 inline bool is_out_kind(ArgKind k) {
-  return k >= ArgKind::sockaddr_out && k <= ArgKind::mmsghdr_out;
+  return k >= ArgKind::sockaddr_out && k <= ArgKind::cpu_mask_out;
+}
+// True for the out kinds the raw style shows too (those it showed before the rich
+// style gained more; the raw style's keys do not change).
+inline bool raw_shows_out_kind(ArgKind k) {
+  return k == ArgKind::prctl_arg || (k >= ArgKind::sockaddr_out && k <= ArgKind::mmsghdr_out);
 }
 
 // What a successful return value is (the `->KIND` column of the data tables).
@@ -121,6 +158,9 @@ bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret);
 //   sockaddr:     at most kMaxSockaddr bytes of the address (truncated when longer)
 //   timespec(32): the 16 (8) bytes of the structure
 //   iovec:        at most kMaxIovecs {base, len} pairs of the user's pointer size
+//   iovec_data:   u16 bytes of pairs, those pairs (as iovec), then per pair in order a
+//                 u16 n and the first n bytes of its buffer (n <= --capture-buffers;
+//                 fewer pairs' data when the scratch space or a read ran out)
 //   msghdr:       two u16 (bytes of msg_name and of msg_iov that follow), the
 //                 user_msghdr (56 bytes; ia32 28), then min(msg_namelen, kMaxSockaddr)
 //                 bytes of msg_name, then at most kMaxIovecs {base, len} pairs of
@@ -134,8 +174,18 @@ bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret);
 // fd_pair_out: 8 bytes; len_out: 4 bytes; sockaddr_out: the address (length from
 // *len_arg); out_buffer: the first min(ret, --capture-buffers) bytes;
 // wait_status_out, clone_ptid_out: 4 bytes; siginfo_out: 128 bytes; msghdr_out: as
-// msghdr; mmsghdr_out: as mmsghdr; prctl_arg (PR_GET_NAME): the name, at most 16 bytes.
+// msghdr; mmsghdr_out: as mmsghdr; prctl_arg (PR_GET_NAME): the name, at most 16 bytes;
+// sigset_out 8, sigaction_out as sigaction, rlimit_out 16, timespec_out 16,
+// utsname_out 390, sysinfo_out 112, statfs_out 120 bytes; dirent64_out: the first
+// min(ret, kMaxDirentBytes) bytes; out_string: min(ret, string limit) bytes (a final
+// NUL dropped); random_out: as out_buffer; gid_list_out: min(ret, kMaxGroups) u32;
+// cpu_mask_out: min(ret, kMaxCpuMaskBytes) bytes.
+// ioctl_arg (TCGETS): the kTermiosSize bytes of struct termios.
+// Entry blobs of the structures: sigset 8 bytes, sigaction 32 (ia32 20), rlimit 16.
 inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)
+inline constexpr uint32_t kMaxDirentBytes = 4096;  // getdents64 entries captured
+inline constexpr uint32_t kMaxGroups = 64;          // getgroups entries captured
+inline constexpr uint32_t kMaxCpuMaskBytes = 128;   // sched_getaffinity: 1024 CPUs
 inline constexpr uint32_t kMaxIovecs = 16;
 
 // nullptr when the number is not in the table (the caller prints "sys_<nr>").
@@ -149,6 +199,8 @@ const char* abi_type_name(event::Abi abi);
 
 // Values the conditional kinds look at (the kernel's uapi numbers).
 inline constexpr uint64_t kPrSetName = 15, kPrGetName = 16;  // prctl options
+inline constexpr uint64_t kTcgets = 0x5401;                  // ioctl: struct termios out
+inline constexpr uint32_t kTermiosSize = 36;                 // the kernel's struct termios
 inline constexpr uint32_t kTaskCommLen = 16;                 // PR_*_NAME buffer size
 inline constexpr uint64_t kCloneParentSettid = 0x00100000, kClonePidfd = 0x00001000;
 // True for the futex commands whose fourth argument is a timeout pointer (WAIT,

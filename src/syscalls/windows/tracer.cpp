@@ -68,8 +68,6 @@ struct Win32k {
 }  // namespace
 
 struct WindowsTracer final : syscalls::Tracer {
-  TracerConfig cfg;
-  vmi::Backend& backend;
   vmi::EventSink& sink;
   profile::Profile prof;
   std::string what;
@@ -86,15 +84,14 @@ struct WindowsTracer final : syscalls::Tracer {
   bool names_checked = false;
   BasicPendingTable<WinPending> pending;
 
-  mutable std::mutex mu;  // start-up, hooks, plan text, error text
-  std::vector<vmi::HookId> hooks;
+  // Tracer::mu also guards the start-up (on_kernel holds it while it places hooks).
   ReturnSites ret_sites{kMaxReturnSites};
-  std::atomic<bool> started{false}, tracing_on{false}, failed{false}, w32_done{false}, kernel_seen{false};
+  std::atomic<bool> w32_done{false};
   uint64_t w32_first_ns = 0, w32_last_ns = 0;
-  std::string plan_text, error_text;
+  std::string plan_text;
 
   WindowsTracer(const TracerConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
-      : Tracer(c.rate_limit), cfg(c), backend(b), sink(s), prof(std::move(p)),
+      : Tracer(c, b, oswin::kKernelSpace), sink(s), prof(std::move(p)),
         what(cfg.profile_path.empty() ? std::string("profile") : cfg.profile_path),
         kernel(prof, what), nt_names(prof) {
     limits.text_bytes = std::min<uint32_t>(cfg.string_limit, 1024) * 2;
@@ -121,24 +118,15 @@ struct WindowsTracer final : syscalls::Tracer {
                 (cfg.disable_sysret ? "" : ", returns via the caller's return address");
   }
 
-  void fatal(const std::string& msg) {
-    {
-      std::lock_guard lock(mu);
-      if (failed.exchange(true)) return;
-      error_text = msg;
-    }
-    std::fprintf(stderr, "vmitrace: error: %s\n", msg.c_str());
-    if (cfg.on_fatal) cfg.on_fatal(msg);
-  }
   void warn(const std::string& msg) { std::fprintf(stderr, "vmitrace: warning: %s\n", msg.c_str()); }
 
   // --- start-up -------------------------------------------------------------------
-  bool on_kernel(vmi::Vcpu& cpu) {
-    if (!kernel_seen.exchange(true) && cfg.on_start_phase) cfg.on_start_phase(StartPhase::kernel_code_seen);
+  bool on_kernel(vmi::Vcpu& cpu) override {
+    saw_kernel_code();
     if (failed.load()) return true;
     std::unique_lock lock(mu, std::try_to_lock);
     if (!lock.owns_lock()) return false;
-    if (!tracing_on.load()) {
+    if (!tracing()) {
       std::string err;
       switch (kernel.locate(cpu, &err)) {
         case oswin::WindowsKernel::Locate::retry: return false;
@@ -157,8 +145,7 @@ struct WindowsTracer final : syscalls::Tracer {
       const size_t n = place(t, Abi::win_nt);
       std::fprintf(stderr, "vmitrace: windows kernel at %s (%zu bytes), nt: %zu of %zu services hooked\n",
                    hex(kernel.base()).c_str(), static_cast<size_t>(kernel.image_size()), n, t.services.size());
-      tracing_on.store(true);
-      if (cfg.on_start_phase) cfg.on_start_phase(StartPhase::tracing);
+      now_tracing();
     }
     if (!w32_done.load()) try_win32k(cpu, lock);
     if (w32_done.load() && !names_checked) check_filter_names();
@@ -281,11 +268,7 @@ struct WindowsTracer final : syscalls::Tracer {
   // cannot be hooked (not kernel code, or the bound is reached): no sysret then.
   bool ensure_return_site(uint64_t addr) {
     if (!kernel.is_kernel_pointer(addr)) return false;
-    return ret_sites.ensure(addr, mu, [&] {
-      if (failed.load()) return false;
-      hooks.push_back(backend.add_hook(addr, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); }));
-      return true;
-    });
+    return hook_return_site(ret_sites, addr, false, [this](vmi::Vcpu& c, uint64_t) { on_return_site(c); });
   }
 
   // --- records ---------------------------------------------------------------------
@@ -406,26 +389,8 @@ struct WindowsTracer final : syscalls::Tracer {
   }
 
   // --- Tracer ----------------------------------------------------------------------
-  ~WindowsTracer() override {
-    std::vector<vmi::HookId> ids;
-    {
-      std::lock_guard lock(mu);
-      failed.store(true);
-      ids.swap(hooks);
-    }
-    for (vmi::HookId id : ids) backend.remove_hook(id);
-  }
-  void start() override {
-    if (started.exchange(true)) return;
-    std::fprintf(stderr, "vmitrace: hooks: %s\n", plan_text.c_str());
-    backend.when_in_kernel(oswin::kKernelSpace, [this](vmi::Vcpu& c) { return on_kernel(c); });
-  }
+  ~WindowsTracer() override { remove_hooks(); }
   std::string hook_plan() const override { return plan_text; }
-  bool tracing() const override { return tracing_on.load(); }
-  std::string error() const override {
-    std::lock_guard lock(mu);
-    return error_text;
-  }
   size_t pending_entries() const override { return pending.size(); }
 };
 

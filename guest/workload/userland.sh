@@ -1,0 +1,31 @@
+# The lab's `userland` workload (guest/init runs it under strace -f): Debian's own
+# programs (staged by guest/fetch-userland.sh under /usr) doing ordinary things:
+# the dynamic loader on its own, coreutils, find, tar piped into gzip and back,
+# python3 with a thread and sockets. Program output goes to /dev/null (the writes are traced
+# all the same) except the GT lines.
+set -e
+d=/tmp/vmitrace-userland
+/usr/bin/mkdir -p $d/tree/sub
+/usr/bin/cp /usr/lib/vmitrace/userland.py $d/tree/sub/
+/usr/bin/ln -s sub/userland.py $d/tree/link
+/usr/bin/ls -la $d/tree >/dev/null
+/usr/bin/cat /proc/self/status /usr/lib/vmitrace/userland.py >/dev/null
+/usr/bin/stat $d/tree/link >/dev/null
+/usr/bin/sha256sum /usr/bin/ls >/dev/null
+/usr/bin/head -c 100 /usr/bin/ls >/dev/null
+/lib64/ld-linux-x86-64.so.2 --list /usr/bin/tar >/dev/null
+/usr/bin/touch $d/tree/stamp
+/usr/bin/chmod 0640 $d/tree/stamp
+/usr/bin/readlink -f $d/tree/link >/dev/null
+/usr/bin/dd if=/usr/bin/ls of=$d/tree/ls.part bs=4096 count=2 skip=1 2>/dev/null
+/usr/bin/sort /proc/self/status /usr/lib/vmitrace/userland.sh >/dev/null
+/usr/bin/wc /usr/lib/vmitrace/userland.py >/dev/null
+/usr/bin/id >/dev/null
+/usr/bin/uname -a >/dev/null
+/usr/bin/date -u +%s >/dev/null
+/usr/bin/find $d/tree -newer /usr/bin/ls -type f >/dev/null
+/usr/bin/tar -cf - -C $d tree | /usr/bin/gzip -c >$d/tree.tar.gz
+/usr/bin/gzip -dc $d/tree.tar.gz | /usr/bin/tar -tvf - >/dev/null
+/usr/bin/python3 -I /usr/lib/vmitrace/userland.py
+/usr/bin/rm -r $d/tree
+echo "GT userland done"
