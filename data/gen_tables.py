@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Build-time generator: data/*.tbl -> C++ arrays (one .cpp, compiled into
 syscalls_tables_lib). Usage:
-  gen_tables.py OUT.cpp --syscalls linux_x64=FILE linux_ia32=FILE --consts FILE...
+  gen_tables.py OUT.cpp --syscalls linux_x64=FILE linux_ia32=FILE linux_arm64=FILE
+      linux_arm32=FILE --consts FILE...
 
 Syscall tables: see the header of data/linux-x64.tbl. Each argument's kind is the
 {override} written in the file, else derived from its C type and name (rules below);
@@ -19,7 +20,7 @@ KINDS = {"int_", "uint_", "ptr", "string", "string_array", "fd", "dirfd", "mode"
          "open_flags", "prot", "mmap_flags", "prctl_option", "arch_prctl_code",
          "signal", "buffer", "out_ptr", "flags", "enum_", "clone_flags", "socket_type",
          "ioctl_cmd", "hex", "sockaddr", "sockaddr_out", "len_out", "timespec",
-         "timespec32", "iovec", "stat_out", "stat32_out", "stat64_out", "statx_out",
+         "timespec32", "iovec", "stat_out", "stat32_out", "stat64_out", "stat_arm_out", "statx_out",
          "fd_pair_out", "out_buffer", "msghdr", "futex_op", "futex_timeout",
          "futex_timeout32", "prctl_arg", "wait_status_out", "siginfo_out",
          "clone_ptid_out", "msghdr_out", "mmsghdr", "mmsghdr_out", "socket_protocol",
@@ -45,6 +46,8 @@ KIND_SETS = {"open_flags": "open_flags", "prot": "prot", "mmap_flags": "mmap_fla
              "prctl_option": "prctl_option", "arch_prctl_code": "arch_prctl_code",
              "signal": "signals", "clone_flags": "clone_flags",
              "socket_type": "socket_type", "ioctl_cmd": "ioctl_cmd", "futex_op": "futex_cmd"}
+# Decoded kinds whose set an architecture may replace: {open_flags:open_flags_arm}.
+SET_KINDS = {"open_flags"}
 # Integer arguments that hold user addresses (shown in hex like pointers).
 ADDR_NAMES = {"addr", "start", "brk", "new_addr", "newsp", "tls", "tls_val", "entry"}
 
@@ -127,14 +130,15 @@ def parse_arg(text, where):
     ctype = " ".join(decl[: nm.start()].split())
     if kind is not None and kind not in KINDS:
         raise DataError(f"{where}: unknown kind '{kind}'")
-    if param is not None and kind not in LEN_KINDS | {"flags", "enum_"}:
-        raise DataError(f"{where}: only {{buffer:LEN}}-like kinds, {{flags:SET}} and {{enum:SET}} take a parameter")
+    if param is not None and kind not in LEN_KINDS | {"flags", "enum_"} | SET_KINDS:
+        raise DataError(f"{where}: only {{buffer:LEN}}-like kinds, {{flags:SET}}, {{enum:SET}} and "
+                        f"{{open_flags:SET}} take a parameter")
     if param is None and kind in ("flags", "enum_"):
         raise DataError(f"{where}: {{{kind}}} needs a constant set: {{{kind}:SET}}")
     explicit = kind is not None
     kind = kind or derive_kind(ctype, name)
     lenarg = param if kind in LEN_KINDS else None
-    cset = param if kind in ("flags", "enum_") else KIND_SETS.get(kind)
+    cset = param if kind in ("flags", "enum_") or (param and kind in SET_KINDS) else KIND_SETS.get(kind)
     return {"name": name, "ctype": ctype, "kind": kind, "lenarg": lenarg, "set": cset,
             "where": where, "explicit": explicit}
 
@@ -272,7 +276,7 @@ def cstr(s):
 
 
 def emit_table(out, ident, abi, rows, set_kinds):
-    is32 = abi == "linux_ia32"
+    is32 = abi in ("linux_ia32", "linux_arm32")
     out.append(f"const SyscallInfo k{ident}Entries[] = {{")
     for r in rows:
         args = []

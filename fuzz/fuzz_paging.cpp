@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "fuzz_phys.hpp"
 #include "seed_writer.hpp"
 #include "vmi/x86_paging.hpp"
 
@@ -15,7 +16,6 @@ using namespace vmitrace;
 namespace {
 
 constexpr size_t kHeader = 8 * 8;  // cr0 cr3 cr4 efer + 4 virtual addresses
-constexpr uint64_t kTop = uint64_t{1} << 40;
 
 // Tables a real kernel would build: long mode 4-level mapping va 0xffff888000001000
 // -> pa 0x5000 (4 KiB) and a 2 MiB page; PAE; 32-bit with a 4 MiB page.
@@ -74,16 +74,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < kHeader + 8) return 0;
   uint64_t h[8];
   std::memcpy(h, data, sizeof h);
-  const uint8_t* mem = data + kHeader;
-  const size_t mem_len = size - kHeader;
-  uint64_t reads = 0;
-  vmi::PageWalker w([&](uint64_t pa, void* buf, size_t len) -> size_t {
-    ++reads;
-    if (pa >= kTop || len > kTop - pa) return 0;
-    auto* out = static_cast<uint8_t*>(buf);
-    for (size_t i = 0; i < len; ++i) out[i] = mem[(pa + i) % mem_len];
-    return len;
-  }, 64);
+  fuzz::FuzzPhys phys{data + kHeader, size - kHeader};
+  uint64_t& reads = phys.reads;
+  vmi::PageWalker w(phys.reader(), 64);
   vmi::PagingRegs regs{h[0], h[1], h[2], h[3]};
   uint8_t buf[3 * 4096];
   for (int round = 0; round < 2; ++round) {
@@ -91,11 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const uint64_t va = h[i];
       vmi::Translation t;
       const uint64_t before = reads;
-      if (w.translate(regs, va, t)) {
-        const uint64_t ps = t.page_size;
-        if (ps != 4096 && ps != (2u << 20) && ps != (4u << 20) && ps != (1u << 30)) __builtin_trap();
-        if ((t.pa & (ps - 1)) != (va & (ps - 1))) __builtin_trap();
-      }
+      if (w.translate(regs, va, t) && !fuzz::translation_ok(va, t, {4096, 2u << 20, 4u << 20, 1u << 30}))
+        __builtin_trap();
       // A walk is at most five table reads (plus the PAE PDPTE).
       if (reads - before > 6) __builtin_trap();
       const size_t len = 1 + (va >> 3) % sizeof buf;

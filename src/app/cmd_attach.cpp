@@ -28,6 +28,7 @@
 
 #include "app/commands.hpp"
 #include "app/event_writer.hpp"
+#include "app/profile_cache.hpp"
 #include "app/profile_from_vm.hpp"
 #include "app/start_watch.hpp"
 #include "app/trace_options.hpp"
@@ -106,7 +107,12 @@ int attach(const AttachOptions& o) {
   // No -r: the kernel's profile from its memory, before anything else starts (an
   // error detaches, the guest runs on).
   std::optional<profile::Profile> from_memory;
-  if (t.capture.profile_path.empty()) from_memory = profile_from_backend(backend, {o.endpoint, o.guest_ram, o.machine, o.timeout_ms});
+  if (t.capture.profile_path.empty()) {
+    FromVmOptions fv{o.endpoint, o.guest_ram, o.machine, o.timeout_ms};
+    fv.wait_for_boot = true;  // attached at reset: the kernel's profile once it is up
+    fv.cache_dir = profile_cache_dir();
+    from_memory = profile_from_backend(backend, fv);
+  }
   // The same hand-over and writer as `vmitrace run`: an event ring (here private to
   // this process) between the capture thread and the writer thread.
   std::string ring_file = fmt::format("/dev/shm/vmitrace-attach-{}.ring", ::getpid());

@@ -144,20 +144,6 @@ void writer_loop(ipc::EventRing& ring, OutputFile& sink, const output::FormatOpt
 
 namespace {
 
-const char* abi_name(event::Abi a) {
-  switch (a) {
-    case event::Abi::linux_x64: return "x64";
-    case event::Abi::linux_ia32: return "x32";
-    case event::Abi::win_nt: return "nt";
-    case event::Abi::win_win32k: return "win32k";
-  }
-  return "?";
-}
-
-}  // namespace
-
-namespace {
-
 // A guest process name for stderr: hostile bytes, so printable ASCII only.
 std::string printable_name(const char* name, size_t cap) {
   std::string out;
@@ -230,7 +216,7 @@ void print_summary(const EventCounts& c, const ipc::EventRing& ring, double secs
       std::string name = known != c.call_names.end() ? known->second
                          : info                      ? info->name
                                                      : fmt::format("sys_{}", nr);
-      if (abi != event::Abi::linux_x64) name += fmt::format("/{}", abi_name(abi));
+      if (abi != event::Abi::linux_x64 && abi != event::Abi::linux_arm64) name += fmt::format("/{}", syscalls::abi_type_name(abi));
       line += fmt::format("{}{} {}", line.empty() ? "" : ", ", name, n);
     }
     fmt::print(stderr, "vmitrace: top syscalls: {}\n", line);

@@ -14,10 +14,17 @@ namespace vmitrace::app {
 
 profile::Profile profile_from_backend(gdb::GdbBackend& backend, const FromVmOptions& o) {
   std::atomic<bool> stop{false};
-  oslinux::ProfileProbe probe({o.endpoint, false, "", o.guest_ram.empty() ? "through the stub" : "from " + o.guest_ram});
+  oslinux::ProfileProbe probe({o.endpoint, o.wait_for_boot, o.cache_dir,
+                               o.guest_ram.empty() ? "through the stub" : "from " + o.guest_ram});
   oslinux::ProfileProbe::Step step = oslinux::ProfileProbe::Step::retry;
+  bool said_waiting = false;
   backend.when_in_kernel(oslinux::kKernelSpace, [&](vmi::Vcpu& cpu) {
     step = probe.offer(cpu);
+    if (step == oslinux::ProfileProbe::Step::retry && probe.waiting_for_offset() && !said_waiting) {
+      said_waiting = true;
+      fmt::print(stderr, "vmitrace: the guest kernel is still booting (no KASLR offset in its vmcoreinfo yet): "
+                         "waiting for it to build the profile\n");
+    }
     if (step == oslinux::ProfileProbe::Step::retry) return false;
     stop.store(true);
     return true;

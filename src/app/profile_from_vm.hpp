@@ -15,6 +15,10 @@ struct FromVmOptions {
   std::string guest_ram;  // QEMU's RAM file; empty: reads through the stub
   std::string machine = "pc";
   int timeout_ms = 5000;
+  // attach: a kernel still booting (vmcoreinfo not written yet, e.g. attached at
+  // reset) is waited for; profile --from-vm: an error (it reads what is there now).
+  bool wait_for_boot = false;
+  std::string cache_dir;  // built profiles kept and reused here; "": none
 };
 
 // Runs the attached backend until a vCPU in kernel mode gave the kernel's profile

@@ -12,7 +12,16 @@ namespace vmitrace::event {
 
 enum class Kind : uint8_t { syscall = 1, sysret = 2 };
 // Which syscall table the number belongs to.
-enum class Abi : uint8_t { linux_x64 = 0, linux_ia32 = 1, win_nt = 2, win_win32k = 3 };
+// linux_arm32: an AArch32 task on an arm64 kernel (arm EABI numbering).
+enum class Abi : uint8_t {
+  linux_x64 = 0, linux_ia32 = 1, win_nt = 2, win_win32k = 3, linux_arm64 = 4, linux_arm32 = 5
+};
+// The Linux tables (numbers the syscall tables in data/ describe).
+constexpr bool is_linux(Abi a) {
+  return a == Abi::linux_x64 || a == Abi::linux_ia32 || a == Abi::linux_arm64 || a == Abi::linux_arm32;
+}
+// A 32-bit process (i386 or AArch32): 32-bit registers, pointers and return values.
+constexpr bool is_compat32(Abi a) { return a == Abi::linux_ia32 || a == Abi::linux_arm32; }
 enum class Os : uint8_t { linux = 0, windows = 1 };
 // State of the bytes captured for one argument.
 enum class Capture : uint8_t {

@@ -73,10 +73,10 @@ void enumeration(std::string& out, const ConstSet& set, uint64_t v) {
   else hex(out, v);
 }
 
-void open_flags(std::string& out, uint64_t v) {
+void open_flags(std::string& out, uint64_t v, const syscalls::ConstSet* flags) {
   enumeration(out, syscalls::consts::open_accmode, v & 3);
   bool first = false;
-  remainder(out, named_bits(out, syscalls::consts::open_flags, v & ~uint64_t{3}, first), first);
+  remainder(out, named_bits(out, flags ? *flags : syscalls::consts::open_flags, v & ~uint64_t{3}, first), first);
 }
 
 void clone_flags(std::string& out, uint64_t v) {

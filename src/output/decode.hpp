@@ -29,7 +29,8 @@ void flags(std::string& out, const syscalls::ConstSet& set, uint64_t v);
 // Enumeration: the name, else the value in hex.
 void enumeration(std::string& out, const syscalls::ConstSet& set, uint64_t v);
 // open(2) flags: the access mode first (O_RDONLY...), then the other flags.
-void open_flags(std::string& out, uint64_t v);
+// `flags`: the architecture's set above the access mode (nullptr: x86's).
+void open_flags(std::string& out, uint64_t v, const syscalls::ConstSet* flags = nullptr);
 // clone(2) flags: CLONE_* names then the exit signal of the low byte ("...|SIGCHLD").
 void clone_flags(std::string& out, uint64_t v);
 // socket(2) type: SOCK_* of the low 4 bits, then SOCK_CLOEXEC/SOCK_NONBLOCK.
@@ -146,7 +147,8 @@ void iovec(std::string& out, std::string_view bytes, unsigned ptr_size, bool tru
 void iovec_data(std::string& out, std::string_view bytes, unsigned ptr_size, bool truncated);
 // struct stat as strace abbreviates it: {st_mode=S_IFREG|0644, st_size=123, ...}
 // (st_rdev=makedev(...) for devices). which: syscalls::ArgKind::stat_out,
-// stat32_out, stat64_out or statx_out ({stx_mask=..., stx_mode=..., stx_size=..., ...}).
+// stat32_out, stat64_out, stat_arm_out or statx_out ({stx_mask=..., stx_mode=...,
+// stx_size=..., ...}).
 void stat(std::string& out, std::string_view bytes, syscalls::ArgKind which);
 // int[2] of pipe/pipe2: [3, 4].
 void fd_pair(std::string& out, std::string_view bytes);

@@ -239,6 +239,9 @@ void stat(std::string& out, std::string_view b, syscalls::ArgKind which) {
     case ArgKind::stat64_out:  // i386 stat64: st_mode @16, st_rdev @32, st_size @44
       ok = get(b, 16, m) && get(b, 32, rdev) && get(b, 44, size);
       break;
+    case ArgKind::stat_arm_out:  // arm64 stat, arm stat64: st_mode @16, st_rdev @32, st_size @48
+      ok = get(b, 16, m) && get(b, 32, rdev) && get(b, 48, size);
+      break;
     case ArgKind::statx_out: {  // stx_mask @0, stx_attributes @8, stx_mode @28, stx_size @40,
                                 // stx_rdev_major/minor @128/@132
       uint32_t mask = 0, rmaj = 0, rmin = 0;

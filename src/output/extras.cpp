@@ -67,7 +67,7 @@ void append_out_args(Line& line, const event::Record& r, const syscalls::Syscall
   thread_local std::string text;
   event::for_each_extra(r, [&](const event::ExtraView& x) {
     if (x.tag != event::Extra::out_arg || x.arg >= info->nargs || !known_state(x.state)) return;
-    const unsigned ptr_size = r.abi == event::Abi::linux_ia32 ? 4 : 8;
+    const unsigned ptr_size = event::is_compat32(r.abi) ? 4 : 8;
     const syscalls::ArgInfo& a = info->args[x.arg];
     const std::string_view b(reinterpret_cast<const char*>(x.data), x.len);
     const bool trunc = x.state == event::Capture::truncated;
@@ -86,6 +86,7 @@ void append_out_args(Line& line, const event::Record& r, const syscalls::Syscall
         case ArgKind::stat_out:
         case ArgKind::stat32_out:
         case ArgKind::stat64_out:
+        case ArgKind::stat_arm_out:
         case ArgKind::statx_out: decode::stat(text, b, a.kind); break;
         case ArgKind::fd_pair_out: decode::fd_pair(text, b); break;
         case ArgKind::len_out: decode::int_ref(text, b); break;

@@ -56,7 +56,7 @@ void init(Ctx& c, WinView* win) {
     c.method = std::string_view(c.method_buf, end - c.method_buf);
   }
   // A 32-bit process sees eax: its return value is 32 bits wide.
-  bool is32 = c.rec.abi == event::Abi::linux_ia32;
+  bool is32 = event::is_compat32(c.rec.abi);
   int64_t sret = is32 ? static_cast<int32_t>(c.rec.ret) : c.rec.ret;
   c.ret = is32 ? static_cast<uint32_t>(c.rec.ret) : static_cast<uint64_t>(c.rec.ret);
   c.sret = sret;
@@ -65,8 +65,7 @@ void init(Ctx& c, WinView* win) {
 
 unsigned nargs_of(const Ctx& c) {
   if (c.info) return c.info->nargs;
-  bool is_linux = c.rec.abi == event::Abi::linux_x64 || c.rec.abi == event::Abi::linux_ia32;
-  return std::min<unsigned>(c.rec.nargs, is_linux ? 6u : event::kMaxArgs);
+  return std::min<unsigned>(c.rec.nargs, event::is_linux(c.rec.abi) ? 6u : event::kMaxArgs);
 }
 
 // The argument fields (syscall entries only).
@@ -75,7 +74,7 @@ void append_args(Line& line, const Ctx& c, const FormatOptions& opt) {
   event::BlobView blobs[event::kMaxArgs] = {};
   bool blobs_ok = event::blobs(r, blobs);
   unsigned n = nargs_of(c);
-  unsigned unknown_bits = r.abi == event::Abi::linux_ia32 ? 32 : 64;
+  unsigned unknown_bits = event::is_compat32(r.abi) ? 32 : 64;
   char name_buf[8];
   for (unsigned i = 0; i < n; ++i) {
     ArgValue a{};

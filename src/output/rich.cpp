@@ -43,7 +43,7 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
     case ArgKind::dirfd: decode::dirfd(out, decode::sign_extend(v, 32)); break;
     case ArgKind::mode: decode::mode(out, v); break;
     case ArgKind::signal: decode::signal(out, decode::sign_extend(v, 32)); break;
-    case ArgKind::open_flags: decode::open_flags(out, v); break;
+    case ArgKind::open_flags: decode::open_flags(out, v, ai.set); break;
     case ArgKind::clone_flags: decode::clone_flags(out, v); break;
     case ArgKind::socket_type: decode::socket_type(out, v); break;
     case ArgKind::ioctl_cmd: decode::ioctl_cmd(out, v); break;

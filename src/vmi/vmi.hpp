@@ -11,12 +11,22 @@
 namespace vmitrace::vmi {
 
 // Registers the OS layers and plugins need. Backends map them to what they have.
+// The instruction and stack pointers are one slot each on every architecture
+// (arm64: pc = rip, sp = rsp, the current SP: SP_EL1 in the kernel).
 enum class Reg : uint8_t {
   rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp,
   r8, r9, r10, r11, r12, r13, r14, r15,
   rip, rflags, cr0, cr3, cr4, fs_base, gs_base, k_gs_base,
-  count
+  // arm64 (QEMU's aarch64 core and system registers)
+  x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15,
+  x16, x17, x18, x19, x20, x21, x22, x23, x24, x25, x26, x27, x28, x29, x30,
+  pstate, sp_el0, ttbr0_el1, ttbr1_el1, tcr_el1, vbar_el1,
+  count,
+  pc = rip,
+  sp = rsp,
 };
+// x0 + i for i < 31.
+constexpr Reg arm64_x(unsigned i) { return static_cast<Reg>(static_cast<unsigned>(Reg::x0) + i); }
 
 // The guest as seen from inside one hook callback on one vCPU. Valid only during the
 // callback (on the vCPU thread, guest stopped at the hooked instruction).
@@ -32,7 +42,7 @@ class Vcpu {
   virtual size_t read_virt(uint64_t va, void* buf, size_t len) = 0;
   // Host wall-clock time of the event, nanoseconds since the Unix epoch.
   virtual uint64_t timestamp_ns() = 0;
-  // Guest pointer width in bytes (8 for x86-64 guests, 4 for i386).
+  // Guest pointer width in bytes (8 for x86-64 and arm64 guests, 4 for i386).
   virtual unsigned pointer_size() const = 0;
 
   // Helpers built on read_virt: true only when every byte was read.
@@ -78,6 +88,10 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  // The guest machine's instruction set when the backend knows it ("x86" for x86-64
+  // and i386, "arm64": profile::architecture_mismatch's names), else "": a profile of
+  // another one is refused at start.
+  virtual std::string machine() const { return {}; }
   // Calls fn every time a vCPU is about to execute the instruction at guest-virtual
   // va (any address space). May be called from a hook callback while the guest runs;
   // the hook takes effect once stale translated code is flushed (the backend does it).

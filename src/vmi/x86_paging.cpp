@@ -19,18 +19,7 @@ PagingMode paging_mode(const PagingRegs& r) {
   return (r.cr4 & (1u << 12)) ? PagingMode::long5 : PagingMode::long4;
 }
 
-PageWalker::PageWalker(PhysRead read, size_t cache_entries) : read_(std::move(read)) {
-  size_t n = 1;
-  while (n < cache_entries && n < (1u << 20)) n <<= 1;
-  cache_.resize(n);
-}
-
-void PageWalker::invalidate() {
-  if (++gen_ == 0) {  // wrapped: clear for real
-    for (auto& s : cache_) s.gen = 0;
-    gen_ = 1;
-  }
-}
+PageWalker::PageWalker(PhysRead read, size_t cache_entries) : read_(std::move(read)), cache_(cache_entries) {}
 
 bool PageWalker::read_entry(uint64_t pa, unsigned size, uint64_t& e) {
   e = 0;
@@ -115,14 +104,11 @@ bool PageWalker::translate(const PagingRegs& regs, uint64_t va, Translation& out
     out = Translation{va & 0xffffffffull, kPage, true, true, false};
     return true;
   }
-  uint64_t vpage = va >> 12;
   // The key includes the bits that change a walk's meaning besides CR3.
-  uint8_t key = static_cast<uint8_t>(static_cast<uint8_t>(mode) | (regs.cr4 & (1u << 4)) |
-                                     ((regs.efer >> 6) & 0x20));
-  Slot& s = cache_[(vpage ^ (regs.cr3 >> 12) * 0x9e3779b1ull) & (cache_.size() - 1)];
-  if (s.gen == gen_ && s.vpage == vpage && s.cr3 == regs.cr3 && s.mode == key) {
+  const uint8_t key = static_cast<uint8_t>(static_cast<uint8_t>(mode) | (regs.cr4 & (1u << 4)) |
+                                           ((regs.efer >> 6) & 0x20));
+  if (cache_.lookup(va, regs.cr3, key, out)) {
     ++stats_.hits;
-    out = Translation{s.ppage | (va & 0xfff), kPage, s.writable, s.user, s.nx};
     return true;
   }
   ++stats_.misses;
@@ -130,30 +116,12 @@ bool PageWalker::translate(const PagingRegs& regs, uint64_t va, Translation& out
     ++stats_.faults;
     return false;
   }
-  s.gen = gen_;
-  s.vpage = vpage;
-  s.cr3 = regs.cr3;
-  s.mode = key;
-  s.ppage = out.pa & ~(kPage - 1);
-  s.writable = out.writable;
-  s.user = out.user;
-  s.nx = out.nx;
+  cache_.store(va, regs.cr3, key, out);
   return true;
 }
 
 size_t PageWalker::read_virt(const PagingRegs& regs, uint64_t va, void* buf, size_t len) {
-  auto* p = static_cast<uint8_t*>(buf);
-  size_t done = 0;
-  while (done < len) {
-    uint64_t cur = va + done;
-    size_t chunk = std::min<uint64_t>(len - done, kPage - (cur & (kPage - 1)));
-    Translation t;
-    if (!translate(regs, cur, t)) break;
-    size_t n = read_(t.pa, p + done, chunk);
-    done += n;
-    if (n != chunk) break;
-  }
-  return done;
+  return read_paged(read_, va, buf, len, [&](uint64_t v, Translation& t) { return translate(regs, v, t); });
 }
 
 }  // namespace vmitrace::vmi

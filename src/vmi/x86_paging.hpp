@@ -4,19 +4,16 @@
 // Page-table entries come from the guest (hostile): a walk is at most five bounded
 // reads, reserved encodings fail the translation, nothing loops.
 //
-// A small direct-mapped translation cache (4 KiB granularity) sits in front of the
-// walk; the backend calls invalidate() whenever the guest resumes, since the guest
-// may change its tables while it runs. Not thread-safe: one walker per thread.
+// A small direct-mapped translation cache (4 KiB granularity, paging.hpp) sits in
+// front of the walk; the backend calls invalidate() whenever the guest resumes, since
+// the guest may change its tables while it runs. Not thread-safe: one walker per thread.
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <vector>
+
+#include "vmi/paging.hpp"
 
 namespace vmitrace::vmi {
-
-// Reads up to len bytes of guest-physical memory at pa; returns the bytes read.
-using PhysRead = std::function<size_t(uint64_t pa, void* buf, size_t len)>;
 
 enum class PagingMode : uint8_t { off, legacy32, pae, long4, long5 };
 
@@ -25,16 +22,6 @@ struct PagingRegs {
   uint64_t cr0 = 0, cr3 = 0, cr4 = 0, efer = 0;
 };
 PagingMode paging_mode(const PagingRegs& r);
-
-struct Translation {
-  uint64_t pa = 0;         // physical address of va
-  uint64_t page_size = 0;  // 4 KiB, 2 MiB, 4 MiB or 1 GiB
-  bool writable = false, user = false, nx = false;
-};
-
-struct PagingStats {
-  uint64_t hits = 0, misses = 0, faults = 0;
-};
 
 class PageWalker {
  public:
@@ -45,22 +32,15 @@ class PageWalker {
   // (stops at the first unmapped or unreadable page). Never throws.
   size_t read_virt(const PagingRegs& regs, uint64_t va, void* buf, size_t len);
   // Forget every cached translation (the guest ran and may have changed its tables).
-  void invalidate();
+  void invalidate() { cache_.invalidate(); }
   const PagingStats& stats() const { return stats_; }
 
  private:
   bool walk(const PagingRegs& regs, PagingMode mode, uint64_t va, Translation& out);
   bool read_entry(uint64_t pa, unsigned size, uint64_t& e);
 
-  struct Slot {
-    uint64_t vpage = 0, cr3 = 0, ppage = 0;
-    uint32_t gen = 0;  // valid when equal to gen_
-    uint8_t mode = 0;
-    bool writable = false, user = false, nx = false;
-  };
   PhysRead read_;
-  std::vector<Slot> cache_;
-  uint32_t gen_ = 1;
+  TranslationCache cache_;
   PagingStats stats_;
 };
 

@@ -15,6 +15,9 @@ Variants:
   ram      like reset, with guest memory read through the RAM file
            (memory-backend-file, share=on) instead of the stub.
   smp2     like reset with two vCPUs (two gdbstub threads).
+  reset-noprofile  like reset with no -r: attached before the kernel runs, vmitrace
+           waits for it to boot far enough (vmcoreinfo), builds its profile from guest
+           memory (empty profile cache) and traces from there, init's children included.
   lifetime the running guest of `running`, traced three times (issue 14): Ctrl-C (SIGINT)
            detaches and QEMU's monitor then says the VM is running; a SIGKILLed vmitrace
            leaves it running too (its guard process detaches); then QEMU is
@@ -26,7 +29,7 @@ Kernel 686 (the 32-bit lab: i386 686-pae under qemu-system-i386, PAE paging) run
 the same checks with lab32 and file32.txt, with the profile built from the -dbg
 package's DWARF (cached as .cache/guest/kernel-686/profile.json).
 
-usage: attach_e2e_test.py --build BUILD --kernel 6.1|6.12|686 --variant reset|running|ram|smp2|lifetime
+usage: attach_e2e_test.py --build BUILD --kernel 6.1|6.12|686 --variant reset|reset-noprofile|running|ram|smp2|lifetime
 Skips (exit 77) when the lab guest is not built.
 """
 import argparse
@@ -181,8 +184,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--kernel", default="6.1")
-    ap.add_argument("--variant", default="reset", choices=["reset", "running", "ram", "smp2", "lifetime"])
+    ap.add_argument("--variant", default="reset",
+                    choices=["reset", "reset-noprofile", "running", "ram", "smp2", "lifetime"])
     a = ap.parse_args()
+    no_profile = a.variant.endswith("-noprofile")
+    a.variant = a.variant.removesuffix("-noprofile")
     kdir = os.path.join(ROOT, ".cache/guest", "kernel-" + a.kernel)
     vmlinuz = os.path.join(kdir, "vmlinuz")
     is32 = a.kernel == "686"
@@ -231,13 +237,14 @@ def main():
         if a.variant == "running":
             check(wait_for(serial, r"GT workload nanosleep start", 120), "guest did not start its workload")
             time.sleep(1)
-        cmd = [vmitrace, "attach", "-d", "unix:" + sock, "-r", profile, "--syscalls_filter_file", filt,
-               "--disable_sysret", "--output", events]
+        cmd = [vmitrace, "attach", "-d", "unix:" + sock] + ([] if no_profile else ["-r", profile]) + [
+               "--syscalls_filter_file", filt, "--disable_sysret", "--output", events]
         if a.variant == "ram":
             cmd += ["--guest-ram", ram]
         if a.variant == "running":  # stops by itself: --max-events detaches, exit 0
             cmd += ["--max-events", str(MAX_EVENTS), "--on-backpressure", "drop"]
-        tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+        env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "cache"))  # no cached profile
+        tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "w"), env=env)
         if a.variant == "running":
             end = time.time() + 60
             while time.time() < end and tracer.poll() is None:
@@ -294,6 +301,10 @@ def main():
                   f"openat of {lab_file} not attributed to {prog} pid {m.group(1)}")
         if is32:
             check(hits and all(e.get("Type") == "x32" for e in hits), "32-bit kernel events are not Type x32")
+    if no_profile:
+        attach_log = open(log).read()
+        check(re.search(r"profile from guest memory: Linux \S+, [\d,]+ symbols", attach_log),
+              "no 'profile from guest memory' line from attach without -r")
     print(open(log).read().strip())
     print(f"{len(evs)} events; artifacts in {tmp}")
     if failures:

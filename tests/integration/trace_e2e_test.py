@@ -3,7 +3,8 @@
 the events against the ground truth the guest's workload printed on its console
 (GT lines, guest/README.md).
 
-usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12|686 --variant full|smp2|filter|nosysret|mismatch|width|memory
+usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12|686|arm64-6.1|arm64-6.12
+                        --variant full|smp2|filter|nosysret|mismatch|width|memory
 
 686 is the 32-bit lab (i386 686-pae kernel without BTF, under qemu-system-i386): only
 lab32 runs there, and its profile comes from the -dbg package's DWARF (built once into
@@ -16,6 +17,8 @@ the cached ISF equal to `vmitrace profile vmlinuz`'s; then a second, short run o
 same guest (--max-events) takes the profile from the cache and sees the same first
 events. On 686 (no BTF in memory): a one-line error naming what is missing and the
 routes that work, QEMU stopped, a non-zero exit.
+arm64-* are Debian's arm64 kernels under qemu-system-aarch64: lab64 runs as an arm64
+task (Type "arm64"), lab32 as an AArch32 one (Type "arm32", arm EABI numbers).
 """
 import argparse
 import json
@@ -107,7 +110,7 @@ def check_schema(events):
             for k in ev:
                 if k not in fixed:
                     check(isinstance(ev[k], str), f"argument {k} is not a string in {ev}")
-            check(ev.get("Type") in ("x64", "x32"), f"Type in {ev}")
+            check(ev.get("Type") in ("x64", "x32", "arm64", "arm32"), f"Type in {ev}")
         else:
             check(re.fullmatch(r"0x[0-9a-f]+", ev.get("Ret", "")) is not None, f"Ret in {ev}")
             check(isinstance(ev.get("Info"), str), f"Info in {ev}")
@@ -166,7 +169,7 @@ def check_prog(pairs, gt, prog, typ, path, sysret, only=None):
         if not check(cands, f"{prog}: no {name} event for pid {cpid} tid {ctid} ({kv})"):
             continue
         if sysret and "ret" in kv:
-            want = hexs(kv["ret"]) if typ == "x64" else hex(int(kv["ret"], 0) & 0xffffffff)
+            want = hexs(kv["ret"]) if typ in ("x64", "arm64") else hex(int(kv["ret"], 0) & 0xffffffff)
             check(any(p[1] is not None and p[1]["Ret"] == want for p in cands),
                   f"{prog}: {name} {kv}: no sysret with Ret {want}: {[p[1] for p in cands]}")
             if "errno" in kv:
@@ -182,7 +185,7 @@ def check_prog(pairs, gt, prog, typ, path, sysret, only=None):
         miss = find(pairs, pid, tid, "openat", lambda e: e.get("filename") == MISSING)
         if check(miss, f"{prog}: no openat of {MISSING}") and sysret:
             check(miss[0][1] is not None and miss[0][1]["Info"] == "ENOENT", f"{prog}: missing path sysret {miss[0][1]}")
-    mm = "mmap" if typ == "x64" else "mmap2"
+    mm = "mmap" if typ in ("x64", "arm64") else "mmap2"
     if only is None or mm in only:
         maps = find(pairs, pid, tid, mm, lambda e: e.get("prot") == "PROT_READ | PROT_WRITE")
         check(maps, f"{prog}: no {mm} with prot PROT_READ | PROT_WRITE")
@@ -276,6 +279,33 @@ def check_fd_extras(pairs, gt, prog, path, capture):
             check(got == (path if ret >= 0 else None), f"{prog}: openat ret {ret} Ret_path {got!r}")
 
 
+def check_arm64(events, gt):
+    """arm64: invoke_syscall (the dispatcher of 5.10+) is the Module, and the CR3 field
+    (TTBR0_EL1: the process's translation table) is one non-zero value per process,
+    and differs between processes alive together (lab64 and its forked child; processes
+    that do not overlap may get a freed table's page again, as CR3 on x86)."""
+    mods = {e["Module"] for e in events if e["Plugin"] == "syscall"}
+    check(mods == {"invoke_syscall"}, f"arm64: Modules {sorted(mods)} != invoke_syscall")
+    pids = set()
+    for prog in ("lab64", "lab32"):
+        for what in ("start", "child"):
+            if gt.get(prog, {}).get(what):
+                pids.add(int(gt[prog][what]["pid"]))
+    cr3 = {}
+    for e in events:  # from the exec on (its sysret runs in the new address space)
+        if e["Method"] == "execve" and e["Plugin"] == "sysret":
+            cr3.pop(e["PID"], None)
+        if e["PID"] in pids:
+            cr3.setdefault(e["PID"], set()).add(e["CR3"])
+    for pid, vals in cr3.items():
+        check(len(vals) == 1 and "0x0" not in vals, f"arm64: CR3 of pid {pid} is not one non-zero value: {vals}")
+    for prog in ("lab64", "lab32"):
+        start, child = gt.get(prog, {}).get("start"), gt.get(prog, {}).get("child")
+        if check(start and child, f"arm64: no GT start/child lines for {prog}"):
+            a, b = cr3.get(int(start["pid"]), set()), cr3.get(int(child["pid"]), set())
+            check(a and b and a != b, f"arm64: {prog} and its child share a CR3 (or have none): {a} {b}")
+
+
 def mismatch(a, vmitrace, tmp, run_opts, launch_opts):
     """A profile of another lab kernel: a one-line error, and the run ends on it: QEMU is
     stopped and vmitrace exits non-zero within seconds, although the guest (bench
@@ -285,12 +315,15 @@ def mismatch(a, vmitrace, tmp, run_opts, launch_opts):
         prof = profile_686(vmitrace)
         want = "the profile is for a 32-bit (i386) kernel, the guest runs a 64-bit kernel"
     else:
-        other = {"6.1": "6.12", "6.12": "6.1", "686": "6.1"}[a.kernel]
+        # arm64-6.1: an x86-64 profile on the arm64 guest (the other instruction set).
+        other = {"6.1": "6.12", "6.12": "6.1", "686": "6.1", "arm64-6.1": "6.1"}[a.kernel]
         prof = os.path.join(tmp, "other.json")
         subprocess.run([vmitrace, "profile", os.path.join(ROOT, ".cache/guest/kernel-" + other, "vmlinuz"),
                         "--output", prof], check=True, stderr=subprocess.DEVNULL)
         want = ("the profile is for a 64-bit (x86-64) kernel, the guest runs a 32-bit kernel"
-                if a.kernel == "686" else "does not match the running kernel")
+                if a.kernel == "686" else
+                "the profile is for an x86_64 kernel, the guest runs an arm64 kernel"
+                if a.kernel == "arm64-6.1" else "does not match the running kernel")
     cmd = ([os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--workload", "bench", "--", vmitrace,
            "run", "-r", prof] + run_opts + ["--"])
     p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
@@ -354,10 +387,16 @@ def main():
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--variant", default="full", choices=["full", "smp2", "filter", "nosysret", "mismatch", "width",
                                                                "memory"])
+    ap.add_argument("--profile", help="trace with this profile (-r) instead of the one vmitrace builds "
+                    "from the kernel image")
     a = ap.parse_args()
     vmitrace = os.path.join(a.build, "vmitrace")
+    arm = a.kernel.startswith("arm64-")
     if not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs.cpio.gz")):
         print("FAIL: the lab is not set up: run guest/setup.sh", file=sys.stderr)
+        return 1
+    if arm and not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs-arm64.cpio.gz")):
+        print("FAIL: the arm64 lab is not set up: run guest/setup.sh", file=sys.stderr)
         return 1
     if (a.kernel == "686" or a.variant == "width") and not os.path.exists(
             os.path.join(ROOT, ".cache/guest/kernel-686/vmlinux-dbg")):
@@ -396,6 +435,10 @@ def main():
     is32 = a.kernel == "686"
     if is32:
         run_opts += ["-r", profile_686(vmitrace)]
+    elif a.profile:
+        run_opts += ["-r", a.profile]
+
+    t64, t32 = ("arm64", "arm32") if arm else ("x64", "x32")
     cmd = [os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--", vmitrace, "run"] + run_opts + ["--"]
     print("running:", " ".join(shlex.quote(c) for c in cmd), flush=True)
     r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, env=env)
@@ -413,8 +456,10 @@ def main():
     sysret = a.variant != "nosysret"
     only = FILTER if a.variant == "filter" else None
     if not is32:
-        check_prog(pairs, gt, "lab64", "x64", LAB_FILE64, sysret, only)
-    check_prog(pairs, gt, "lab32", "x32", LAB_FILE32, sysret, only)
+        check_prog(pairs, gt, "lab64", t64, LAB_FILE64, sysret, only)
+    check_prog(pairs, gt, "lab32", t32, LAB_FILE32, sysret, only)
+    if arm and a.variant in ("full", "smp2"):  # every call through the dispatcher, execve included
+        check_arm64(events, gt)
     if is32:
         check(all(e.get("Type", "x32") == "x32" for e in events), "a 32-bit kernel gave a non-x32 event")
     if a.variant == "filter":

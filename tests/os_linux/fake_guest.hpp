@@ -81,6 +81,7 @@ class FakeVcpu : public vmi::Vcpu {
 class FakeBackend : public vmi::Backend {
  public:
   std::string name() const override { return "fake"; }
+  std::string machine() const override { return machine_name; }
   vmi::HookId add_hook(uint64_t va, vmi::HookFn fn) override {
     std::lock_guard lock(mu);
     hooks[++next] = {va, std::move(fn)};
@@ -147,6 +148,7 @@ class FakeBackend : public vmi::Backend {
   int gated_skips = 0;  // gated hooks not run because the gate was closed
   vmi::HookId next = 0;
   int removed = 0;
+  std::string machine_name;  // what machine() says ("": unknown)
 };
 
 // --- a synthetic x86-64 Linux kernel ------------------------------------------
@@ -287,5 +289,52 @@ inline void link_tasks(FakeMemory& m, const std::vector<uint64_t>& tasks) {
     m.write_u64(tasks[i] + SelfCheckSyms::kTasks + 8, prev + SelfCheckSyms::kTasks);
   }
 }
+
+// --- a synthetic arm64 kernel (48-bit VAs, 4 KiB pages) ----------------------
+struct A64 {
+  static constexpr uint64_t kText = 0xffff800008000000ull;
+  static constexpr uint64_t kStext = kText + 0x10000, kEtext = kText + 0xf00000;
+  static constexpr uint64_t kVectors = kText + 0x10800;
+  static constexpr uint64_t kInvoke = kText + 0x28110;
+  static constexpr uint64_t kRetSite = kText + 0x28300;  // in el0_svc_common, after the call
+  static constexpr uint64_t kPerSyscall = kText + 0x100000;
+  static constexpr uint64_t kBanner = kText + 0x1000100;
+  // KASLR on arm64: anywhere in the vmalloc area, 64 KiB-aligned here (not 2 MiB).
+  static constexpr uint64_t kSlide = 0x2a51b70000ull;
+  static constexpr uint64_t kTtbr0 = 0x4321f000;
+  static constexpr uint32_t kRegs = 0, kSp = 248, kPc = 256, kPstate = 264, kOrigX0 = 272, kSyscallno = 280;
+  static inline const std::string kBannerText =
+      "Linux version 6.1.0-50-cloud-arm64 (debian-kernel@lists.debian.org) #1 SMP Debian 6.1.187-1\n";
+};
+
+// The synthetic arm64 kernel: symbols, pt_regs as arm64's BTF has it, mm_struct.pgd;
+// task_struct and cred as the x86 one (Synth's offsets).
+inline profile::Profile synthetic_arm64_profile() {
+  profile::Profile p = synthetic_profile();
+  p.symbols.clear();
+  add_symbol(p, "_text", A64::kText);
+  add_symbol(p, "_stext", A64::kStext);
+  add_symbol(p, "_etext", A64::kEtext);
+  add_symbol(p, "vectors", A64::kVectors);
+  add_symbol(p, "invoke_syscall", A64::kInvoke);
+  add_symbol(p, "el0_svc_common", A64::kRetSite - 0x40);
+  add_symbol(p, "linux_banner", A64::kBanner);
+  p.symbols["linux_banner"].constant_data = A64::kBannerText + '\0';
+  p.user_types.erase("pcpu_hot");
+  auto& mm = p.user_types["mm_struct"];
+  mm.kind = "struct";
+  mm.size = 0x400;
+  mm.fields["pgd"] = field_at(0x48);
+  auto& r = p.user_types["pt_regs"];
+  r = {};
+  r.kind = "struct";
+  r.size = 336;
+  for (auto [n, o] : std::initializer_list<std::pair<const char*, uint32_t>>{
+           {"regs", A64::kRegs}, {"sp", A64::kSp}, {"pc", A64::kPc}, {"pstate", A64::kPstate},
+           {"orig_x0", A64::kOrigX0}, {"syscallno", A64::kSyscallno}})
+    r.fields[n] = field_at(o);
+  return p;
+}
+
 
 }  // namespace vmitrace::testing

@@ -107,14 +107,14 @@ class GdbVcpu final : public vmi::Vcpu {
 
 namespace {
 
-// Names per vmi::Reg, x86-64 then i386 spelling.
-const char* const kNames64[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
+// Names per vmi::Reg, x86-64 then i386 spelling (the arm64 registers are not read
+// through the stub yet: nullptr).
+const char* const kNames64[static_cast<size_t>(Reg::count)] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
                                 "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15",
                                 "rip", "eflags", "cr0", "cr3", "cr4", "fs_base", "gs_base", "k_gs_base"};
-const char* const kNames32[] = {"eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp",
+const char* const kNames32[static_cast<size_t>(Reg::count)] = {"eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp",
                                 "",    "",    "",    "",    "",    "",    "",    "",
                                 "eip", "eflags", "cr0", "cr3", "cr4", "fs_base", "gs_base", "k_gs_base"};
-static_assert(sizeof kNames64 / sizeof *kNames64 == static_cast<size_t>(Reg::count));
 
 }  // namespace
 
@@ -165,7 +165,7 @@ GdbBackend::GdbBackend(const GdbBackendOptions& opt)
   for (int i = 0; i < static_cast<int>(Reg::count); ++i) {
     reg_index_[i] = -1;
     for (const char* n : {kNames64[i], kNames32[i]}) {
-      if (!*n || reg_index_[i] >= 0) continue;
+      if (!n || !*n || reg_index_[i] >= 0) continue;
       for (size_t k = 0; k < desc_.regs.size(); ++k)
         if (desc_.regs[k].name == n) reg_index_[i] = static_cast<int>(k);
     }

@@ -22,27 +22,40 @@ uint64_t monotonic_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-// Names QEMU's gdbstub gives the registers; x86_64 target first, then i386.
+// Names QEMU's gdbstub gives the registers (qemu_plugin_get_registers lists the same
+// ones): x86_64 target, i386, aarch64 (core x0..x30 sp pc cpsr, and the system
+// registers of the "org.qemu.gdb.arm.sys.regs" feature; VBAR_EL1 is "VBAR" there).
 struct RegNames {
   const char* x64;
   const char* i386;
+  const char* aarch64;
 };
 constexpr RegNames kRegNames[] = {
-    {"rax", "eax"}, {"rbx", "ebx"}, {"rcx", "ecx"}, {"rdx", "edx"},
-    {"rsi", "esi"}, {"rdi", "edi"}, {"rbp", "ebp"}, {"rsp", "esp"},
-    {"r8", nullptr}, {"r9", nullptr}, {"r10", nullptr}, {"r11", nullptr},
-    {"r12", nullptr}, {"r13", nullptr}, {"r14", nullptr}, {"r15", nullptr},
-    {"rip", "eip"}, {"eflags", "eflags"}, {"cr0", "cr0"}, {"cr3", "cr3"},
-    {"cr4", "cr4"}, {"fs_base", "fs_base"}, {"gs_base", "gs_base"},
-    {"k_gs_base", "k_gs_base"}};
+    {"rax", "eax", nullptr}, {"rbx", "ebx", nullptr}, {"rcx", "ecx", nullptr}, {"rdx", "edx", nullptr},
+    {"rsi", "esi", nullptr}, {"rdi", "edi", nullptr}, {"rbp", "ebp", nullptr}, {"rsp", "esp", "sp"},
+    {"r8", nullptr, nullptr}, {"r9", nullptr, nullptr}, {"r10", nullptr, nullptr}, {"r11", nullptr, nullptr},
+    {"r12", nullptr, nullptr}, {"r13", nullptr, nullptr}, {"r14", nullptr, nullptr}, {"r15", nullptr, nullptr},
+    {"rip", "eip", "pc"}, {"eflags", "eflags", nullptr}, {"cr0", "cr0", nullptr}, {"cr3", "cr3", nullptr},
+    {"cr4", "cr4", nullptr}, {"fs_base", "fs_base", nullptr}, {"gs_base", "gs_base", nullptr},
+    {"k_gs_base", "k_gs_base", nullptr},
+    {nullptr, nullptr, "x0"}, {nullptr, nullptr, "x1"}, {nullptr, nullptr, "x2"}, {nullptr, nullptr, "x3"},
+    {nullptr, nullptr, "x4"}, {nullptr, nullptr, "x5"}, {nullptr, nullptr, "x6"}, {nullptr, nullptr, "x7"},
+    {nullptr, nullptr, "x8"}, {nullptr, nullptr, "x9"}, {nullptr, nullptr, "x10"}, {nullptr, nullptr, "x11"},
+    {nullptr, nullptr, "x12"}, {nullptr, nullptr, "x13"}, {nullptr, nullptr, "x14"}, {nullptr, nullptr, "x15"},
+    {nullptr, nullptr, "x16"}, {nullptr, nullptr, "x17"}, {nullptr, nullptr, "x18"}, {nullptr, nullptr, "x19"},
+    {nullptr, nullptr, "x20"}, {nullptr, nullptr, "x21"}, {nullptr, nullptr, "x22"}, {nullptr, nullptr, "x23"},
+    {nullptr, nullptr, "x24"}, {nullptr, nullptr, "x25"}, {nullptr, nullptr, "x26"}, {nullptr, nullptr, "x27"},
+    {nullptr, nullptr, "x28"}, {nullptr, nullptr, "x29"}, {nullptr, nullptr, "x30"},
+    {nullptr, nullptr, "cpsr"}, {nullptr, nullptr, "SP_EL0"}, {nullptr, nullptr, "TTBR0_EL1"},
+    {nullptr, nullptr, "TTBR1_EL1"}, {nullptr, nullptr, "TCR_EL1"}, {nullptr, nullptr, "VBAR"}};
 static_assert(sizeof(kRegNames) / sizeof(kRegNames[0]) == static_cast<size_t>(vmi::Reg::count));
 
 }  // namespace
 
 // ---- QemuVcpu ----------------------------------------------------------------
 
-QemuVcpu::QemuVcpu(unsigned index, unsigned pointer_size)
-    : index_(index), pointer_size_(pointer_size),
+QemuVcpu::QemuVcpu(unsigned index, unsigned pointer_size, Arch arch)
+    : index_(index), pointer_size_(pointer_size), arch_(arch),
       reg_buf_(g_byte_array_sized_new(64)), mem_buf_(g_byte_array_sized_new(kPage)) {}
 
 QemuVcpu::~QemuVcpu() {
@@ -57,7 +70,9 @@ void QemuVcpu::init_registers() {
     const auto& d = g_array_index(regs, qemu_plugin_reg_descriptor, i);
     if (!d.name) continue;
     for (size_t r = 0; r < static_cast<size_t>(vmi::Reg::count); ++r) {
-      const char* want = pointer_size_ == 8 ? kRegNames[r].x64 : kRegNames[r].i386;
+      const char* want = arch_ == Arch::aarch64 ? kRegNames[r].aarch64
+                         : pointer_size_ == 8   ? kRegNames[r].x64
+                                                : kRegNames[r].i386;
       if (want && std::strcmp(d.name, want) == 0) regs_[r] = d.handle;
     }
   }
@@ -117,8 +132,11 @@ QemuBackend::QemuBackend(qemu_plugin_id_t id, const qemu_info_t& info) : id_(id)
     pointer_size_ = 8;
   } else if (target == "i386") {
     pointer_size_ = 4;
+  } else if (target == "aarch64") {
+    pointer_size_ = 8;
+    arch_ = Arch::aarch64;
   } else {
-    throw Error("qemu plugin", "unsupported QEMU target '" + target + "' (x86_64 or i386)");
+    throw Error("qemu plugin", "unsupported QEMU target '" + target + "' (x86_64, i386 or aarch64)");
   }
   int n = info.system.max_vcpus > 0 ? info.system.max_vcpus : 1;
   if (n > 4096) n = 4096;
@@ -331,7 +349,7 @@ void QemuBackend::cb_vcpu_init(qemu_plugin_id_t, unsigned index) {
   t_vcpu_thread = true;
   QemuBackend* b = g_backend;
   if (!b || index >= b->vcpus_.size() || b->vcpus_[index]) return;
-  auto v = std::make_unique<QemuVcpu>(index, b->pointer_size_);
+  auto v = std::make_unique<QemuVcpu>(index, b->pointer_size_, b->arch_);
   v->init_registers();
   b->vcpus_[index] = std::move(v);
   unsigned seen = b->gate_vcpus_.load();

@@ -23,9 +23,12 @@
 
 namespace vmitrace::backends::qemu {
 
+// The QEMU target's register naming (x86_64 and i386 share the x86 one).
+enum class Arch : uint8_t { x86, aarch64 };
+
 class QemuVcpu final : public vmi::Vcpu {
  public:
-  QemuVcpu(unsigned index, unsigned pointer_size);
+  QemuVcpu(unsigned index, unsigned pointer_size, Arch arch);
   ~QemuVcpu() override;
   // Looks up the register handles by name; must run on this vCPU's thread.
   void init_registers();
@@ -42,6 +45,7 @@ class QemuVcpu final : public vmi::Vcpu {
  private:
   unsigned index_;
   unsigned pointer_size_;
+  Arch arch_;
   qemu_plugin_register* regs_[static_cast<size_t>(vmi::Reg::count)] = {};
   GByteArray* reg_buf_;
   GByteArray* mem_buf_;
@@ -63,7 +67,7 @@ struct BackendStats {
 
 class QemuBackend final : public vmi::Backend {
  public:
-  // Throws vmitrace::Error for targets other than x86_64 / i386 system emulation.
+  // Throws vmitrace::Error for targets other than x86_64 / i386 / aarch64 system emulation.
   QemuBackend(qemu_plugin_id_t id, const qemu_info_t& info);
   ~QemuBackend() override;
   QemuBackend(const QemuBackend&) = delete;
@@ -74,6 +78,7 @@ class QemuBackend final : public vmi::Backend {
   void install(std::function<void()> at_exit);
 
   std::string name() const override { return "qemu-plugin"; }
+  std::string machine() const override { return arch_ == Arch::aarch64 ? "arm64" : "x86"; }
   vmi::HookId add_hook(uint64_t va, vmi::HookFn fn) override;
   vmi::HookId add_gated_hook(uint64_t va, vmi::HookFn fn) override;
   void remove_hook(vmi::HookId id) override;
@@ -123,6 +128,7 @@ class QemuBackend final : public vmi::Backend {
 
   qemu_plugin_id_t id_;
   unsigned pointer_size_;
+  Arch arch_ = Arch::x86;
   std::vector<std::unique_ptr<QemuVcpu>> vcpus_;
   std::function<void()> at_exit_;
 

@@ -20,11 +20,31 @@ namespace vmitrace::oslinux {
 
 inline constexpr uint32_t kNoOffset = UINT32_MAX;  // field absent from the profile
 
-// struct pt_regs offsets (x86-64 names; i386 has the same field names).
+// The kernel's architecture, told from the profile (arch_of): what differs is the
+// pt_regs layout, where the running task is found, how KASLR is undone and where
+// kernel addresses lie. Everything else (tasks, files, contexts) is shared.
+enum class Arch : uint8_t { x86_64, i386, arm64 };
+// The profile's metadata.architecture, else what its pt_regs shows
+// (profile::infer_architecture), else arm64 when its symbols are arm64's
+// (__arm64_sys_*, invoke_syscall), i386 for 4-byte pointers, x86-64 otherwise.
+Arch arch_of(const profile::Profile& p);
+const char* arch_name(Arch a);  // as profiles name it: "x86_64", "i386", "arm64"
+
+// struct pt_regs offsets (x86-64 names; i386 has the same field names; on arm64
+// ax is regs[0], orig_ax syscallno, sp and ip are sp and pc).
+// PSR_MODE32_BIT of arm64's pt_regs->pstate: the task was in AArch32 when it entered
+// the kernel (its syscall uses arm's EABI numbers and 32-bit arguments).
+inline constexpr uint64_t kPsrMode32 = 0x10;
+
 struct PtRegsLayout {
   uint32_t di = kNoOffset, si = kNoOffset, dx = kNoOffset, r10 = kNoOffset, r8 = kNoOffset,
            r9 = kNoOffset, bx = kNoOffset, cx = kNoOffset, bp = kNoOffset, ax = kNoOffset,
            orig_ax = kNoOffset, sp = kNoOffset, ip = kNoOffset;
+  uint32_t pstate = kNoOffset;  // arm64: PSR_MODE32_BIT (0x10) marks an AArch32 task
+  // The six syscall arguments of a native call and of a 32-bit compat call (x86-64:
+  // di si dx r10 r8 r9 / bx cx dx si di bp; i386: bx..bp both; arm64: regs[0..5] both).
+  uint32_t arg[6] = {kNoOffset, kNoOffset, kNoOffset, kNoOffset, kNoOffset, kNoOffset};
+  uint32_t compat_arg[6] = {kNoOffset, kNoOffset, kNoOffset, kNoOffset, kNoOffset, kNoOffset};
   uint32_t size = 0;  // bytes read in one go at each hook (covers every field above)
 };
 
@@ -74,11 +94,12 @@ inline constexpr int64_t kMaxFd = 1 << 20;      // fds above are not looked up
 // __per_cpu_offset[cpu] in the FS segment) + the symbol's link address, which is
 // an ordinary kernel address and moves with the KASLR slide.
 struct CurrentTask {
+  bool in_sp_el0 = false;  // arm64: the task pointer is SP_EL0 itself (no memory read)
   bool per_cpu = true;   // relative to the per-CPU base (GS on x86-64, FS on i386)
   bool slid = false;     // i386: `where` is a link-time address (add the slide)
   uint64_t where = 0;    // per-CPU offset, or link-time address
   bool known = false;
-  std::string source;    // "pcpu_hot.current_task" / "current_task" (for messages)
+  std::string source;    // "pcpu_hot.current_task" / "current_task" / "SP_EL0" (for messages)
 };
 
 // The guest reads behind a process context, as bits of ProcessContext::failed: which
@@ -136,6 +157,12 @@ inline constexpr int64_t kPidLimit = 4 * 1024 * 1024;
 // PAGE_OFFSET, 0xc0000000 with the default 3G/1G split (VMSPLIT_* kernels, with a
 // lower PAGE_OFFSET, are not supported). Given to Backend::when_in_kernel.
 inline constexpr vmi::KernelSpace kKernelSpace{vmi::kUpperHalf, {0xc0000000ull, 0xffffffffull}};
+// arm64 with 48-bit virtual addresses: TTBR1's half, from the linear map at
+// 0xffff000000000000 (task_structs live there) through the kernel image (vmalloc area).
+inline constexpr vmi::KernelSpace kArm64KernelSpace{{0xffff000000000000ull, UINT64_MAX}, {}};
+inline constexpr const vmi::KernelSpace& kernel_space(Arch a) {
+  return a == Arch::arm64 ? kArm64KernelSpace : kKernelSpace;
+}
 
 class LinuxKernel {
  public:
@@ -148,14 +175,17 @@ class LinuxKernel {
   const profile::Profile& profile() const { return prof_; }
   const std::string& what() const { return what_; }
   unsigned pointer_size() const { return ptr_size_; }
+  Arch arch() const { return arch_; }
   const PtRegsLayout& pt_regs() const { return regs_; }
   const TaskLayout& task_layout() const { return task_; }
   const CurrentTask& current_task_location() const { return current_; }
 
   // --- KASLR ---------------------------------------------------------------
   enum class Locate { found, retry, mismatch };
-  // Looks for linux_banner at every 2 MiB-aligned slide of the kernel text range,
-  // from a vCPU in kernel mode. `found`: slide() is set. `retry`: nothing readable
+  // Looks for linux_banner at every 2 MiB-aligned slide of the kernel text range
+  // (arm64, whose image may be anywhere in a 2^46-byte area: at VBAR_EL1 minus the
+  // link address of `vectors`, else at each 64 KiB slide that puts the vCPU's pc
+  // inside the kernel text), from a vCPU in kernel mode. `found`: slide() is set. `retry`: nothing readable
   // matched (e.g. KPTI user page tables at this moment); call again later.
   // `mismatch`: the profile is not this kernel; *error says why (one line).
   Locate locate(vmi::Vcpu& cpu, std::string* error);
@@ -193,6 +223,11 @@ class LinuxKernel {
   // its context, and it is inside that syscall until the change is done, so
   // calling at entry is enough.
   void forget_contexts() const { epoch_.fetch_add(1, std::memory_order_relaxed); }
+  // arm64: the kernel's linear-map offset (linear address - physical address), learnt
+  // once from the running task (task->mm->pgd against pgd_pa, TTBR0_EL1's table
+  // address) and then kept: the linear map does not move. false for a kernel thread
+  // or when the profile lacks task_struct.mm / mm_struct.pgd (arm64_user.hpp).
+  bool arm64_linear_offset(vmi::Vcpu& cpu, uint64_t pgd_pa, uint64_t& out) const;
   // Reads a pointer-sized value (4 or 8 bytes by the guest's pointer size).
   bool read_pointer(vmi::Vcpu& cpu, uint64_t va, uint64_t& out) const;
   const TaskWindows& task_windows() const { return windows_; }
@@ -216,12 +251,22 @@ class LinuxKernel {
   // relative to); false when the vCPU has no per-CPU base (early boot, kernel entry
   // before swapgs) or the profile has no current task.
   bool current_task_slot(vmi::Vcpu& cpu, uint64_t& where, uint64_t* base = nullptr) const;
+  // Tries one KASLR slide: true when the full banner is there. Notes what it saw.
+  struct BannerScan {
+    bool any_readable = false, prefix_hit = false;
+    std::string guest_banner;  // the first banner that did not match
+  };
+  bool banner_at(vmi::Vcpu& cpu, uint64_t slide, BannerScan& scan);
+  // Tries the slides an arm64 kernel may have (arm64.cpp); true with *slide set.
+  bool scan_arm64(vmi::Vcpu& cpu, BannerScan& scan, uint64_t& slide);
   event::Capture open_file(vmi::Vcpu& cpu, uint64_t files, int64_t fd, uint64_t& file) const;
   event::Capture path_text(vmi::Vcpu& cpu, uint64_t path_va, char* buf, size_t* len) const;
 
   const profile::Profile& prof_;
   std::string what_;
   unsigned ptr_size_ = 8;
+  Arch arch_ = Arch::x86_64;
+  vmi::KernelSpace space_ = kKernelSpace;
   PtRegsLayout regs_;
   TaskLayout task_;
   TaskWindows windows_;
@@ -234,6 +279,8 @@ class LinuxKernel {
   bool located_ = false;
   unsigned misses_ = 0;  // scans that read memory but found no banner
   mutable std::atomic<uint32_t> epoch_{1};  // see forget_contexts
+  uint32_t mm_pgd_ = kNoOffset;              // arm64: mm_struct.pgd
+  mutable std::atomic<uint64_t> linear_offset_{0};  // arm64: 0 until learnt
   uint32_t instance_ = 0;  // tells kernels apart in the per-thread context cache
 };
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "os/linux/arm64.hpp"
 #include "os/linux/kernel.hpp"
 
 namespace vmitrace::oslinux {
@@ -50,14 +51,28 @@ PtRegsLayout pt_regs_from(const profile::Profile& p, unsigned ptr_size) {
   r.orig_ax = offset_or(p, "pt_regs", "orig_ax", k.orig_ax);
   r.sp = offset_or(p, "pt_regs", "sp", k.sp);
   r.ip = offset_or(p, "pt_regs", "ip", k.ip);
+  return r;
+}
+
+// The argument lists, then the size of the one read that covers every field.
+void finish_pt_regs(PtRegsLayout& r, Arch arch, unsigned ptr_size) {
+  const uint32_t x86[6] = {r.di, r.si, r.dx, r.r10, r.r8, r.r9};
+  const uint32_t ia32[6] = {r.bx, r.cx, r.dx, r.si, r.di, r.bp};
+  if (arch == Arch::x86_64) std::copy(x86, x86 + 6, r.arg);
+  else if (arch == Arch::i386) std::copy(ia32, ia32 + 6, r.arg);
+  if (arch != Arch::arm64) std::copy(ia32, ia32 + 6, r.compat_arg);
   // Read enough to cover every field we use (bounded: a profile is input too).
   uint32_t end = 0;
-  for (uint32_t o : {r.di, r.si, r.dx, r.r10, r.r8, r.r9, r.bx, r.cx, r.bp, r.ax, r.orig_ax,
-                     r.sp, r.ip})
+  auto cover = [&](uint32_t o) {
     if (o != kNoOffset && o + ptr_size > end) end = o + ptr_size;
+  };
+  for (uint32_t o : {r.ax, r.orig_ax, r.sp, r.ip, r.pstate}) cover(o);
+  for (unsigned i = 0; i < 6; ++i) {
+    cover(r.arg[i]);
+    cover(r.compat_arg[i]);
+  }
   if (end > 512) throw Error("pt_regs", "implausible pt_regs layout in the profile");
-  r.size = end;
-  return r;
+  r.size = std::max(r.size, end);  // the known layouts read the whole user ABI struct
 }
 
 // Banner text without trailing NULs (ISF constant_data keeps the terminator).
@@ -112,21 +127,29 @@ LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
   static std::atomic<uint32_t> instances{0};
   instance_ = instances.fetch_add(1, std::memory_order_relaxed) + 1;
   ptr_size_ = p.metadata.pointer_size == 4 ? 4 : 8;
-  regs_ = pt_regs_from(p, ptr_size_);
+  arch_ = arch_of(p);
+  space_ = kernel_space(arch_);
+  regs_ = arch_ == Arch::arm64 ? arm64_pt_regs(p, what_) : pt_regs_from(p, ptr_size_);
+  finish_pt_regs(regs_, arch_, ptr_size_);
 
   task_ = task_layout_from(p, ptr_size_, what_);
+  if (arch_ == Arch::arm64) mm_pgd_ = offset_or(p, "mm_struct", "pgd", kNoOffset);
   windows_ = plan_task_windows(task_, ptr_size_);
   files_ = file_layout_from(p, ptr_size_);
 
-  // Current task: 6.2 .. 6.14 keep it in pcpu_hot; before and after, in the per-CPU
-  // variable current_task.
-  if (auto hot = p.symbol("pcpu_hot")) {
+  // Current task: arm64 keeps it in SP_EL0 while in the kernel; x86 6.2 .. 6.14 in
+  // pcpu_hot; before and after, in the per-CPU variable current_task.
+  if (arch_ == Arch::arm64) {
+    current_.in_sp_el0 = true;
+    current_.known = true;
+    current_.source = "SP_EL0";
+  } else if (auto hot = p.symbol("pcpu_hot")) {
     if (auto off = p.field_offset("pcpu_hot", "current_task")) {
-      current_ = {true, false, *hot + *off, true, "pcpu_hot.current_task"};
+      current_ = {false, true, false, *hot + *off, true, "pcpu_hot.current_task"};
     }
   }
   if (!current_.known) {
-    if (auto ct = p.symbol("current_task")) current_ = {true, false, *ct, true, "current_task"};
+    if (auto ct = p.symbol("current_task")) current_ = {false, true, false, *ct, true, "current_task"};
   }
   if (!current_.known)
     throw Error(what_, "no current_task or pcpu_hot.current_task symbol in the profile: the "
@@ -135,7 +158,7 @@ LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
   // that is itself a kernel address is an ordinary variable (uniprocessor builds).
   // i386 per-CPU symbols are kernel addresses anyway (not zero-based): still
   // per-CPU on SMP builds, which is what every distribution kernel is.
-  if (current_.known && is_kernel_pointer(current_.where)) {
+  if (current_.known && !current_.in_sp_el0 && is_kernel_pointer(current_.where)) {
     current_.slid = true;
     current_.per_cpu = ptr_size_ == 4;
   }
@@ -154,17 +177,19 @@ LinuxKernel::LinuxKernel(const profile::Profile& p, std::string what)
 
   if (auto t = p.symbol("_text")) text_link_ = *t;
   else if (auto s = p.symbol("_stext")) text_link_ = *s;
+  else if (arch_ == Arch::arm64) throw Error(what_, "no _text or _stext symbol in the profile: cannot locate the arm64 kernel (KASLR)");
   else text_link_ = ptr_size_ == 8 ? 0xffffffff81000000ull : 0xc1000000ull;
 }
 
 std::pair<uint64_t, uint64_t> kernel_text_range(const profile::Profile& p) {
   const unsigned ptr_size = p.metadata.pointer_size == 4 ? 4 : 8;
+  const vmi::KernelSpace& space = kernel_space(arch_of(p));
   uint64_t lo = UINT64_MAX;
   if (auto s = p.symbol("_stext")) lo = *s;
   else if (auto t = p.symbol("_text")) lo = *t;
   else
     for (const auto& [name, sym] : p.symbols)
-      if (kKernelSpace.contains(sym.address, ptr_size) && sym.address < lo) lo = sym.address;
+      if (space.contains(sym.address, ptr_size) && sym.address < lo) lo = sym.address;
   if (auto e = p.symbol("_etext"); e && *e > lo) return {lo, *e};
   uint64_t hi = UINT64_MAX;
   for (const char* n : {"__start_rodata", "linux_banner", "_sdata", "__end_rodata", "_edata", "_end"})
@@ -186,7 +211,7 @@ void check_code_sites(const profile::Profile& p, std::span<const CodeSite> sites
 }
 
 bool LinuxKernel::is_kernel_pointer(uint64_t p) const {
-  return kKernelSpace.contains(p, ptr_size_);
+  return space_.contains(p, ptr_size_);
 }
 
 bool LinuxKernel::read_pointer(vmi::Vcpu& cpu, uint64_t va, uint64_t& out) const {

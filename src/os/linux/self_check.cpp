@@ -109,6 +109,7 @@ std::string LinuxKernel::describe_read(ContextRead r) const {
   auto at = [](uint32_t off) { return "+" + hex(off); };
   switch (r) {
     case kReadTask:
+      if (current_.in_sp_el0) return "the running task (SP_EL0, a kernel address)";
       return "the running task (" + current_.source + " at " +
              (current_.per_cpu ? std::string(ptr_size_ == 8 ? "GS" : "FS") + " base + " : std::string()) +
              hex(current_.where) + ")";
@@ -156,12 +157,18 @@ SelfCheck LinuxKernel::self_check(vmi::Vcpu& guest, std::span<const CodeSite> si
 
   // The vCPU must have its per-CPU base (not yet in early boot; a kernel entry
   // before swapgs still has the user's GS): else another vCPU or moment decides.
-  uint64_t slot = 0, base = 0;
-  if (!current_task_slot(cpu, slot, &base))
+  uint64_t slot = 0, base = 0, task = 0;
+  if (current_.in_sp_el0) {
+    // arm64 sets SP_EL0 to init_task before start_kernel: not a kernel address means
+    // this vCPU is not in the kernel proper yet.
+    if (!cpu.read_reg(vmi::Reg::sp_el0, task) || !is_kernel_pointer(task))
+      return not_ready("SP_EL0 " + hex(task) + " is not a kernel address");
+  } else if (!current_task_slot(cpu, slot, &base)) {
     return not_ready("the vCPU has no per-CPU base");
-  if (ptr_size_ == 8 && current_.per_cpu && !is_kernel_pointer(base))
+  }
+  if (!current_.in_sp_el0 && ptr_size_ == 8 && current_.per_cpu && !is_kernel_pointer(base))
     return not_ready("the vCPU's GS base " + hex(base) + " is not a kernel address");
-  if (!is_kernel_pointer(slot)) {
+  if (!current_.in_sp_el0 && !is_kernel_pointer(slot)) {
     if (ptr_size_ == 4)  // FS base is any number on i386: maybe the user's still
       return not_ready("FS base " + hex(base) + " + " + hex(runtime(current_.where)) + " is " + hex(slot) +
                        ", not a kernel address");
@@ -211,8 +218,7 @@ SelfCheck LinuxKernel::self_check(vmi::Vcpu& guest, std::span<const CodeSite> si
 
   // 3. The vCPU's current task. With init_task verified, the offsets are right and a
   // task that reads wrong means the per-CPU symbol points elsewhere.
-  uint64_t task = 0;
-  if (!read_pointer(cpu, slot, task))
+  if (!current_.in_sp_el0 && !read_pointer(cpu, slot, task))
     return fail(current_.source, "the per-CPU slot at " + hex(slot) + " is unreadable");
   if (!is_kernel_pointer(task))
     return fail(current_.source, "the per-CPU slot at " + hex(slot) + " reads " + hex(task) + ", not a kernel address");

@@ -34,7 +34,7 @@ RememberedContext& remembered(uint64_t task) {
 }  // namespace
 
 bool LinuxKernel::current_task_slot(vmi::Vcpu& cpu, uint64_t& where, uint64_t* base_out) const {
-  if (!current_.known) return false;
+  if (!current_.known || current_.in_sp_el0) return false;
   const uint64_t sym = current_.slid ? runtime(current_.where) : current_.where;
   if (!current_.per_cpu) {
     where = sym;
@@ -51,6 +51,8 @@ bool LinuxKernel::current_task_slot(vmi::Vcpu& cpu, uint64_t& where, uint64_t* b
 
 uint64_t LinuxKernel::current_task(vmi::Vcpu& cpu) const {
   uint64_t where = 0, task = 0;
+  if (current_.in_sp_el0)  // arm64: the kernel keeps `current` in SP_EL0 while it runs
+    return cpu.read_reg(vmi::Reg::sp_el0, task) && is_kernel_pointer(task) ? task : 0;
   if (!current_task_slot(cpu, where) || !read_pointer(cpu, where, task) || !is_kernel_pointer(task))
     return 0;
   return task;

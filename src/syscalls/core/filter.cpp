@@ -58,7 +58,8 @@ std::vector<std::string> read_filter_file(const std::string& path) {
 LinuxFilter check_linux_filter(const std::vector<std::string>& names) {
   LinuxFilter f;
   for (const auto& n : names) {
-    if (lookup(event::Abi::linux_x64, n) || lookup(event::Abi::linux_ia32, n))
+    if (lookup(event::Abi::linux_x64, n) || lookup(event::Abi::linux_ia32, n) ||
+        lookup(event::Abi::linux_arm64, n) || lookup(event::Abi::linux_arm32, n))
       f.names.push_back(n);
     else
       f.unknown.push_back(n);

@@ -8,6 +8,10 @@ namespace vmitrace::syscalls {
 
 void Tracer::start() {
   if (started_.exchange(true)) return;
+  if (const std::string why = start_refusal(); !why.empty()) {
+    fatal(why);
+    return;
+  }
   std::fprintf(stderr, "vmitrace: hooks: %s\n", hook_plan().c_str());
   backend.when_in_kernel(space_, [this](vmi::Vcpu& c) { return on_kernel(c); });
 }

@@ -84,6 +84,10 @@ class Tracer {
       : cfg(c), backend(b), limiter(c.rate_limit), space_(space) {}
   // On a vCPU in kernel mode, until it returns true (vmi::Backend::when_in_kernel).
   virtual bool on_kernel(vmi::Vcpu& cpu) = 0;
+  // Why this tracer cannot trace the backend's guest at all ("" when it may: e.g. a
+  // profile of another architecture than vmi::Backend::machine()); start() makes it
+  // the fatal error instead of waiting for a kernel that never comes.
+  virtual std::string start_refusal() const { return {}; }
   virtual size_t pending_entries() const = 0;
 
   // Tracing stops for good: the first message is kept (error()), printed on stderr

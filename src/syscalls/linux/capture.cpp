@@ -82,6 +82,7 @@ uint32_t out_struct_size(ArgKind k) {
     case ArgKind::stat_out: return 144;    // x86-64 struct stat
     case ArgKind::stat32_out: return 64;   // struct compat_stat
     case ArgKind::stat64_out: return 96;   // i386 struct stat64
+    case ArgKind::stat_arm_out: return 104;  // arm's struct stat64 (arm64's stat: 128)
     case ArgKind::statx_out: return 256;   // struct statx
     case ArgKind::fd_pair_out: return 8;   // int[2]
     case ArgKind::len_out: return 4;       // int

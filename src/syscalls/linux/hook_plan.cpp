@@ -72,12 +72,42 @@ std::string join_symbols(const std::vector<HookPoint>& e, Abi abi) {
 
 }  // namespace
 
+namespace {
+
+// arm64: one dispatcher serves both ABIs (invoke_syscall since 5.10, el0_svc_common
+// before); the ABI comes from pt_regs->pstate at run time, the number from its
+// second argument (per-syscall functions: from pt_regs->syscallno).
+void choose_arm64_entries(const profile::Profile& p, std::vector<HookPoint>& e,
+                          const std::vector<std::string>* filter) {
+  if (filter) {
+    add_per_syscall(p, e, Abi::linux_arm64, filter, false);
+    add_per_syscall(p, e, Abi::linux_arm32, filter, false);
+  }
+  if (filter && !e.empty()) return;
+  if (!add_if(p, e, "invoke_syscall", EntryKind::dispatcher, Abi::linux_arm64, false) &&
+      !add_if(p, e, "el0_svc_common", EntryKind::dispatcher, Abi::linux_arm64, false)) {
+    add_per_syscall(p, e, Abi::linux_arm64, nullptr, false);
+    add_per_syscall(p, e, Abi::linux_arm32, nullptr, false);
+  }
+}
+
+}  // namespace
+
 HookPlan choose_hook_plan(const profile::Profile& p, const std::vector<std::string>* filter,
                           bool disable_sysret, const std::string& what) {
   HookPlan plan;
   auto& e = plan.entries;
   const bool is64 = p.metadata.pointer_size != 4;
   plan.native32 = !is64;
+  plan.arm64 = oslinux::arch_of(p) == oslinux::Arch::arm64;
+  if (plan.arm64) {
+    choose_arm64_entries(p, e, filter);
+    if (e.empty())
+      throw Error(what, "no syscall hook point in the profile (none of invoke_syscall, el0_svc_common, "
+                        "__arm64_sys_*)");
+    finish_returns(p, plan, disable_sysret, what);
+    return plan;
+  }
 
   if (filter) {
     // Only the listed syscalls' own functions: the others run unhooked, at no cost.
@@ -113,6 +143,11 @@ HookPlan choose_hook_plan(const profile::Profile& p, const std::vector<std::stri
                                 : "ia32_sys_call, do_int80_syscall_32, __ia32_sys_*") +
                           ")");
 
+  finish_returns(p, plan, disable_sysret, what);
+  return plan;
+}
+
+void finish_returns(const profile::Profile& p, HookPlan& plan, bool disable_sysret, const std::string& what) {
   if (!disable_sysret) {
     if (auto a = p.symbol("syscall_exit_to_user_mode")) {
       plan.ret = ReturnKind::exit_to_user_mode;
@@ -123,7 +158,6 @@ HookPlan choose_hook_plan(const profile::Profile& p, const std::vector<std::stri
     }
   }
   oslinux::check_code_sites(p, plan.code_sites(), what);
-  return plan;
 }
 
 std::vector<oslinux::CodeSite> HookPlan::code_sites() const {
@@ -134,7 +168,13 @@ std::vector<oslinux::CodeSite> HookPlan::code_sites() const {
 }
 
 std::string HookPlan::describe() const {
-  std::string s = native32 ? "ia32 (i386 kernel) via " + join_symbols(entries, event::Abi::linux_ia32) +
+  std::string s = arm64    ? "arm64 and arm32 (AArch32 tasks, told apart by pstate) via " +
+                              join_symbols(entries, event::Abi::linux_arm64) +
+                              (join_symbols(entries, event::Abi::linux_arm32) == "none"
+                                   ? std::string()
+                                   : " and " + join_symbols(entries, event::Abi::linux_arm32)) +
+                              ", return via "
+                  : native32 ? "ia32 (i386 kernel) via " + join_symbols(entries, event::Abi::linux_ia32) +
                                  ", return via "
                            : "x64 via " + join_symbols(entries, event::Abi::linux_x64) + ", ia32 via " +
                                  join_symbols(entries, event::Abi::linux_ia32) + ", return via ";

@@ -15,6 +15,7 @@
 
 #include "common/error.hpp"
 #include "event/record.hpp"
+#include "os/linux/arm64_user.hpp"
 #include "os/linux/kernel.hpp"
 #include "profile/profile.hpp"
 #include "syscalls/core/filter.hpp"
@@ -42,14 +43,24 @@ constexpr unsigned kSelfCheckConfirm = 3;
 // the check gives up: a kernel reaches a usable state within a second or two.
 constexpr auto kSelfCheckMaxNotReady = std::chrono::seconds(60);
 
-unsigned abi_index(Abi a) { return a == Abi::linux_ia32 ? 1 : 0; }
+// Where the profile's kernel runs, for the backend's probe: its architecture's 64-bit
+// range and i386's, whatever the profile's width, so that a profile of the other width
+// still meets the running kernel and is refused with one line (word_size_matches).
+vmi::KernelSpace kernel_space_of(const profile::Profile& p) {
+  return {oslinux::kernel_space(oslinux::arch_of(p)).range64, oslinux::kKernelSpace.range32};
+}
+
+// Native ABI 0, the 32-bit compat ABI (ia32, AArch32) 1.
+unsigned abi_index(Abi a) { return event::is_compat32(a) ? 1 : 0; }
 
 // Argument i of the hooked function, by the kernel's C calling convention.
-uint64_t call_arg(vmi::Vcpu& cpu, unsigned ptr_size, unsigned i) {
+uint64_t call_arg(vmi::Vcpu& cpu, oslinux::Arch arch, unsigned i) {
   static constexpr Reg k64[] = {Reg::rdi, Reg::rsi, Reg::rdx, Reg::rcx, Reg::r8, Reg::r9};
   static constexpr Reg k32[] = {Reg::rax, Reg::rdx, Reg::rcx};  // i386 regparm(3)
   uint64_t v = 0;
-  if (ptr_size == 8) {
+  if (arch == oslinux::Arch::arm64) {
+    if (i < 8) cpu.read_reg(vmi::arm64_x(i), v);
+  } else if (arch == oslinux::Arch::x86_64) {
     if (i < 6) cpu.read_reg(k64[i], v);
   } else if (i < 3) {
     cpu.read_reg(k32[i], v);
@@ -73,6 +84,10 @@ struct LinuxTracer final : Tracer {
   std::unique_ptr<oslinux::LinuxKernel> kernel;
   HookPlan plan;
   unsigned ptr_size = 8;
+  oslinux::Arch arch = oslinux::Arch::x86_64;
+  Abi native_abi = Abi::linux_x64, compat_abi = Abi::linux_ia32;  // i386: ia32 both
+  Reg ret_reg = Reg::rax;     // a function's return value
+  Reg space_reg = Reg::cr3;   // the events' CR3 field (arm64: TTBR0_EL1, see README)
   CaptureLimits limits;
 
   bool filtered = false;
@@ -102,15 +117,22 @@ struct LinuxTracer final : Tracer {
   std::optional<std::chrono::steady_clock::time_point> first_not_ready;  // under locate_mu
 
   LinuxTracer(const TracerConfig& c, profile::Profile p, vmi::Backend& b, vmi::EventSink& s)
-      : Tracer(c, b, oslinux::kKernelSpace), sink(s), prof(std::move(p)) {
+      : Tracer(c, b, kernel_space_of(p)), sink(s), prof(std::move(p)) {
     what = cfg.profile_path.empty() ? std::string("profile") : cfg.profile_path;
-    // The backends run x86 guests (x86-64 or i386: word_size_matches tells them apart
-    // at run time): a profile of another architecture can never match, so say that
-    // before the missing x86 symbols would.
-    if (auto why = profile::architecture_mismatch(prof, "x86"))
-      throw Error(what, "profile does not match the running kernel: " + *why);
     kernel = std::make_unique<oslinux::LinuxKernel>(prof, what);
     ptr_size = kernel->pointer_size();
+    arch = kernel->arch();
+    // What start() compares with the guest machine (profiles built in code have none).
+    if (prof.metadata.architecture.empty()) prof.metadata.architecture = oslinux::arch_name(arch);
+    if (arch == oslinux::Arch::arm64) {
+      native_abi = Abi::linux_arm64;
+      compat_abi = Abi::linux_arm32;
+      ret_reg = Reg::x0;
+      space_reg = Reg::ttbr0_el1;
+    } else if (arch == oslinux::Arch::i386) {
+      native_abi = Abi::linux_ia32;
+    }
+    const Abi abis[2] = {native_abi, compat_abi};
     limits.string_limit = std::min(cfg.string_limit, kMaxStringLimit);
     limits.buffer_limit = std::min(cfg.capture_buffers, kMaxBufferCapture);
 
@@ -119,7 +141,7 @@ struct LinuxTracer final : Tracer {
       filter = load_linux_filter(cfg.filter_file, cfg.warn_unknown_filter_names);
       filtered = true;
       for (const auto& n : filter->names)
-        for (Abi a : {Abi::linux_x64, Abi::linux_ia32})
+        for (Abi a : abis)
           if (const SyscallInfo* s = lookup(a, n); s && s->nr < kMaxNr) allow[abi_index(a)].set(s->nr);
     }
     plan = choose_hook_plan(prof, filter ? &filter->names : nullptr, cfg.disable_sysret, what);
@@ -131,7 +153,7 @@ struct LinuxTracer final : Tracer {
     health = std::make_unique<ContextHealth>(what, std::move(reads));
 
     // exit and exit_group never return: no pending state for them.
-    for (Abi a : {Abi::linux_x64, Abi::linux_ia32}) {
+    for (Abi a : abis) {
       if (const SyscallInfo* s = lookup(a, "exit")) no_return[abi_index(a)][0] = s->nr;
       if (const SyscallInfo* s = lookup(a, "exit_group")) no_return[abi_index(a)][1] = s->nr;
       if (const SyscallInfo* s = lookup(a, "execve")) exec_nr[abi_index(a)][0] = s->nr;
@@ -142,10 +164,10 @@ struct LinuxTracer final : Tracer {
         "setresgid", "setfsuid", "setfsgid", "setuid32", "setgid32", "setreuid32",
         "setregid32", "setresuid32", "setresgid32", "setfsuid32", "setfsgid32", "capset",
         "setgroups", "setgroups32", "keyctl", "unshare", "setns"};
-    for (Abi a : {Abi::linux_x64, Abi::linux_ia32})
+    for (Abi a : abis)
       for (const char* n : kNewCreds)
         if (const SyscallInfo* s = lookup(a, n); s && s->nr < kMaxNr) new_creds[abi_index(a)].set(s->nr);
-    for (Abi a : {Abi::linux_x64, Abi::linux_ia32})
+    for (Abi a : abis)
       for (const char* n : {"execve", "execveat", "prctl"})  // prctl: PR_SET_NAME
         if (const SyscallInfo* s = lookup(a, n); s && s->nr < kMaxNr) renames[abi_index(a)].set(s->nr);
     if (plan.ret == ReturnKind::exit_to_user_mode) find_fork_returns();
@@ -164,7 +186,8 @@ struct LinuxTracer final : Tracer {
       if (end == UINT64_MAX || end - *start > 4096) continue;  // implausible extent
       fork_returns[found++] = {*start, end};
     }
-    regs_keyed = found > 0 && kernel->pt_regs().ax != oslinux::kNoOffset;
+    // The keyed return reads the caller's return address on the stack: x86 only.
+    regs_keyed = found > 0 && kernel->pt_regs().ax != oslinux::kNoOffset && arch != oslinux::Arch::arm64;
   }
   // After the kernel is located (place_hooks): the ranges at their run-time addresses.
   void slide_fork_returns() {
@@ -292,7 +315,7 @@ struct LinuxTracer final : Tracer {
     r.nr = nr;
     r.vcpu = cpu.index();
     r.time_ns = cpu.timestamp_ns();
-    cpu.read_reg(Reg::cr3, r.cr3);
+    cpu.read_reg(space_reg, r.cr3);
     r.pid = ctx.pid;
     r.tid = ctx.tid;
     r.ppid = ctx.ppid;
@@ -304,22 +327,36 @@ struct LinuxTracer final : Tracer {
     if (ctx.uid == 0) copy_name(r.user_name, sizeof(r.user_name), "root");
   }
 
+  // arm64: user memory through the task's own tables while PAN is set
+  // (os/linux/arm64_user.hpp); other architectures read through the vCPU as it is.
+  template <typename F>
+  void with_user_access(vmi::Vcpu& cpu, F&& f) {
+    if (arch != oslinux::Arch::arm64) return f(cpu);
+    oslinux::Arm64UserVcpu user(cpu, *kernel);
+    f(user);
+  }
+
   // --- entry ----------------------------------------------------------------
-  void on_entry(vmi::Vcpu& cpu, uint16_t idx) {
+  void on_entry(vmi::Vcpu& raw, uint16_t idx) {
+    with_user_access(raw, [&](vmi::Vcpu& cpu) { capture_entry(cpu, idx); });
+  }
+  void capture_entry(vmi::Vcpu& cpu, uint16_t idx) {
     if (failed.load(std::memory_order_relaxed)) return;
     const HookPoint& h = plan.entries[idx];
     const auto& L = kernel->pt_regs();
+    const bool arm64 = arch == oslinux::Arch::arm64;
+    Abi abi = h.abi;
     uint64_t regs = 0;
     uint32_t nr = h.nr;
     bool nr_from_regs = false;
     switch (h.kind) {
       case EntryKind::dispatcher:
-        regs = call_arg(cpu, ptr_size, 0);
-        nr = static_cast<uint32_t>(call_arg(cpu, ptr_size, 1));
+        regs = call_arg(cpu, arch, 0);
+        nr = static_cast<uint32_t>(call_arg(cpu, arch, 1));
         break;
       case EntryKind::do_syscall_64: {
         // (regs, nr) since 5.11, (nr, regs) before: the pointer is the kernel address.
-        uint64_t a0 = call_arg(cpu, ptr_size, 0), a1 = call_arg(cpu, ptr_size, 1);
+        uint64_t a0 = call_arg(cpu, arch, 0), a1 = call_arg(cpu, arch, 1);
         bool first = kernel->is_kernel_pointer(a0);
         regs = first ? a0 : a1;
         nr = static_cast<uint32_t>(first ? a1 : a0);
@@ -327,16 +364,18 @@ struct LinuxTracer final : Tracer {
       }
       case EntryKind::regs_orig_ax:
       case EntryKind::fast_32:
-        regs = call_arg(cpu, ptr_size, 0);
+        regs = call_arg(cpu, arch, 0);
         nr_from_regs = true;
         break;
       case EntryKind::per_syscall_regs:
-        regs = call_arg(cpu, ptr_size, 0);
+        regs = call_arg(cpu, arch, 0);
+        nr_from_regs = arm64;  // the function may serve an arm64 and an AArch32 number
         break;
       case EntryKind::per_syscall_args:
         break;
     }
-    if (!nr_from_regs && !allowed(h.abi, nr)) return;
+    // arm64 learns the ABI from pt_regs: before the read, either may be meant.
+    if (!nr_from_regs && !allowed(abi, nr) && !(arm64 && allowed(compat_abi, nr))) return;
 
     // The whole pt_regs in one read (168 bytes on x86-64).
     alignas(8) uint8_t rb[512];
@@ -349,6 +388,14 @@ struct LinuxTracer final : Tracer {
       return true;
     };
     bool args_ok = true;
+    if (arm64) {
+      uint64_t pstate = 0;
+      if (!field(L.pstate, pstate)) {
+        n_read_fail.fetch_add(1, std::memory_order_relaxed);
+        return;  // neither the ABI nor the arguments: nothing to report
+      }
+      abi = (pstate & oslinux::kPsrMode32) ? compat_abi : native_abi;
+    }
     if (nr_from_regs) {
       uint64_t orig = 0;
       if (!field(L.orig_ax, orig)) {
@@ -356,27 +403,25 @@ struct LinuxTracer final : Tracer {
         return;  // neither the number nor the arguments: nothing to report
       }
       nr = static_cast<uint32_t>(orig);
-      if (!allowed(h.abi, nr)) return;
     }
+    if (!allowed(abi, nr)) return;
 
     uint8_t* buf = record_buffer();
     event::Builder b(buf, event::kMaxRecord);
     event::Record& r = b.rec();
     r.kind = event::Kind::syscall;
-    const SyscallInfo* info = lookup(h.abi, nr);
+    const SyscallInfo* info = lookup(abi, nr);
     r.nargs = info ? info->nargs : 6;  // unknown number: all six raw values
+    const bool compat = event::is_compat32(abi);
 
     if (h.kind == EntryKind::per_syscall_args) {
-      for (unsigned i = 0; i < 6; ++i) r.args[i] = call_arg(cpu, ptr_size, i);
-    } else if (h.abi == Abi::linux_x64) {
-      // pt_regs->r10, not cx: the syscall instruction clobbers rcx.
-      const uint32_t offs[6] = {L.di, L.si, L.dx, L.r10, L.r8, L.r9};
-      for (unsigned i = 0; i < 6; ++i) args_ok &= field(offs[i], r.args[i]);
+      for (unsigned i = 0; i < 6; ++i) r.args[i] = call_arg(cpu, arch, i);
     } else {
-      const uint32_t offs[6] = {L.bx, L.cx, L.dx, L.si, L.di, L.bp};
+      // x86-64: pt_regs->r10, not cx (the syscall instruction clobbers rcx).
+      const uint32_t* offs = compat ? L.compat_arg : L.arg;
       for (unsigned i = 0; i < 6; ++i) {
         args_ok &= field(offs[i], r.args[i]);
-        r.args[i] &= 0xffffffffu;
+        if (compat) r.args[i] &= 0xffffffffu;
       }
       if (h.kind == EntryKind::fast_32) {
         // SYSENTER/SYSCALL from 32-bit: the vDSO stashed ebp (6th argument) at [esp];
@@ -395,17 +440,17 @@ struct LinuxTracer final : Tracer {
     oslinux::ProcessContext ctx;
     kernel->read_context(cpu, task, ctx);
     // After this entry's own read, which remembered the credentials as they are now.
-    if (nr < kMaxNr && new_creds[abi_index(h.abi)].test(nr)) kernel->forget_contexts();
+    if (nr < kMaxNr && new_creds[abi_index(abi)].test(nr)) kernel->forget_contexts();
     if (ctx.failed) n_read_fail.fetch_add(1, std::memory_order_relaxed);
     health->note(ctx.failed);
     // Over the process's rate limit: no record and no string capture; the pending
     // entry below still marks it so that its return is dropped (and counted) too.
     const bool limited = !limiter.allow(ctx.pid, ctx.process_name, cpu.timestamp_ns());
     if (!limited) {
-      fill_common(r, cpu, ctx, h.abi, nr, h.symbol);
+      fill_common(r, cpu, ctx, abi, nr, h.symbol);
       if (info && args_ok) {
         CaptureLimits lim = limits;
-        if (h.abi == Abi::linux_ia32) lim.user_ptr = 4;
+        if (compat) lim.user_ptr = 4;
         if (unsigned f = capture_entry_args(cpu, b, *info, lim, scratch_buffer()))
           n_read_fail.fetch_add(f, std::memory_order_relaxed);
         add_fd_paths(cpu, b, *info, task);
@@ -415,19 +460,29 @@ struct LinuxTracer final : Tracer {
       n_syscalls.fetch_add(1, std::memory_order_relaxed);
     }
 
-    if (plan.ret == ReturnKind::none || never_returns(h.abi, nr) || task == 0) return;
+    if (plan.ret == ReturnKind::none || never_returns(abi, nr) || task == 0) return;
     PendingEntry e;
     e.regs = regs;
     e.tid = ctx.tid;
     e.nr = nr;
     e.hook = idx;
-    e.abi = h.abi;
+    e.abi = abi;
     e.ctx = ctx;
     e.rate_limited = limited;
     std::memcpy(e.args, r.args, sizeof e.args);
     if (plan.ret == ReturnKind::exit_to_user_mode) {
       if (!regs) return;  // cannot be matched at syscall_exit_to_user_mode
       e.key = {regs_keyed ? 0 : task, regs};
+    } else if (arm64) {
+      // The return address is in the link register and `ret` leaves sp as it was at
+      // entry: the return site sees this very stack pointer.
+      uint64_t sp = 0, ret_addr = 0;
+      if (!cpu.read_reg(Reg::sp, sp) || !cpu.read_reg(Reg::x30, ret_addr)) {
+        n_read_fail.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      ensure_return_site(ret_addr);
+      e.key = ReturnSites::site_key(task, sp, ptr_size);
     } else {
       uint64_t sp = 0, ret_addr = 0;
       if (!cpu.read_reg(Reg::rsp, sp) || !kernel->read_pointer(cpu, sp, ret_addr)) {
@@ -506,8 +561,8 @@ struct LinuxTracer final : Tracer {
     if (const SyscallInfo* info = lookup(e.abi, e.nr)) {
       r.nargs = info->nargs;
       CaptureLimits lim = limits;
-      if (e.abi == Abi::linux_ia32) lim.user_ptr = 4;
-      const int64_t sret = e.abi == Abi::linux_ia32 ? static_cast<int32_t>(ret) : ret;
+      if (event::is_compat32(e.abi)) lim.user_ptr = 4;
+      const int64_t sret = event::is_compat32(e.abi) ? static_cast<int32_t>(ret) : ret;
       if (unsigned f = capture_return_args(cpu, b, *info, e.args, sret, lim, scratch_buffer()))
         n_read_fail.fetch_add(f, std::memory_order_relaxed);
       // Ret_path: the new fd of a successful open/socket/dup... (the task is current).
@@ -534,13 +589,16 @@ struct LinuxTracer final : Tracer {
 
   // syscall_exit_to_user_mode(regs): after every syscall, and for new tasks from
   // ret_from_fork (no pending entry there: ignored).
-  void on_exit_regs(vmi::Vcpu& cpu) {
+  void on_exit_regs(vmi::Vcpu& raw) {
+    with_user_access(raw, [&](vmi::Vcpu& cpu) { exit_regs(cpu); });
+  }
+  void exit_regs(vmi::Vcpu& cpu) {
     if (failed.load(std::memory_order_relaxed)) return;
     if (pending.empty()) {  // nothing in flight: no need to read anything
       n_unpaired.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    const uint64_t regs = call_arg(cpu, ptr_size, 0);
+    const uint64_t regs = call_arg(cpu, arch, 0);
     if (regs_keyed) {
       on_exit_regs_keyed(cpu, regs);
       return;
@@ -593,7 +651,10 @@ struct LinuxTracer final : Tracer {
     emit_return(cpu, 0, e, ret, false);
   }
 
-  void on_return_site(vmi::Vcpu& cpu) {
+  void on_return_site(vmi::Vcpu& raw) {
+    with_user_access(raw, [&](vmi::Vcpu& cpu) { return_site(cpu); });
+  }
+  void return_site(vmi::Vcpu& cpu) {
     if (failed.load(std::memory_order_relaxed)) return;
     if (pending.empty()) {
       n_unpaired.fetch_add(1, std::memory_order_relaxed);
@@ -609,7 +670,7 @@ struct LinuxTracer final : Tracer {
     int64_t ret = 0;
     if (plan.entries[e.hook].returns_value) {
       uint64_t rax = 0;
-      if (!cpu.read_reg(Reg::rax, rax)) {
+      if (!cpu.read_reg(ret_reg, rax)) {
         n_read_fail.fetch_add(1, std::memory_order_relaxed);
         return;
       }
@@ -622,6 +683,13 @@ struct LinuxTracer final : Tracer {
 
   // --- Tracer ------------------------------------------------------------------
   ~LinuxTracer() override { remove_hooks(); }
+  // A profile of another architecture would never find its kernel (x86-64 and i386
+  // are told apart later, by word_size_matches): refused before anything waits.
+  std::string start_refusal() const override {
+    if (auto why = profile::architecture_mismatch(prof, backend.machine()))
+      return what + ": profile does not match the running kernel: " + *why;
+    return {};
+  }
   std::string hook_plan() const override { return plan.describe(); }
   size_t pending_entries() const override { return pending.size(); }
 };

@@ -33,6 +33,7 @@ extern const ConstSet arch_prctl_code;
 extern const ConstSet prot;             // flags
 extern const ConstSet open_accmode;     // O_RDONLY.. (low 2 bits of open flags)
 extern const ConstSet open_flags;       // flags above the access mode
+extern const ConstSet open_flags_arm;   // the same on arm and arm64 (other O_DIRECTORY.. bits)
 extern const ConstSet mmap_flags;       // flags
 extern const ConstSet signals;          // SIGHUP..SIGSYS, SIGRTMIN, SIGRT_1..SIGRT_32
 extern const ConstSet clone_flags;      // flags (without the CSIGNAL byte)

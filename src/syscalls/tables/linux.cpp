@@ -14,6 +14,8 @@ const data::TableData* table_of(event::Abi abi) {
   switch (abi) {
     case event::Abi::linux_x64: return &data::kLinuxX64;
     case event::Abi::linux_ia32: return &data::kLinuxIa32;
+    case event::Abi::linux_arm64: return &data::kLinuxArm64;
+    case event::Abi::linux_arm32: return &data::kLinuxArm32;
     default: return nullptr;  // Windows tables come later
   }
 }
@@ -62,6 +64,8 @@ const char* abi_type_name(event::Abi abi) {
   switch (abi) {
     case event::Abi::linux_x64: return "x64";
     case event::Abi::linux_ia32: return "x32";
+    case event::Abi::linux_arm64: return "arm64";
+    case event::Abi::linux_arm32: return "arm32";
     case event::Abi::win_nt: return "nt";
     case event::Abi::win_win32k: return "win32k";
   }

@@ -79,6 +79,8 @@ enum class ArgKind : uint8_t {
   stat_out,    // struct stat * (x86-64 layout)
   stat32_out,  // struct compat_stat * (ia32 / i386 struct stat)
   stat64_out,  // struct stat64 * (ia32)
+  stat_arm_out,// arm64's struct stat (asm-generic) and arm's struct stat64 (EABI): the
+               // same st_mode @16, st_rdev @32, st_size @48
   statx_out,   // struct statx *
   fd_pair_out, // int[2] of pipe/pipe2
   out_buffer,  // read/recv buffer: the first bytes of what the kernel wrote
@@ -200,7 +202,8 @@ inline constexpr uint32_t kMaxIovecs = 16;
 const SyscallInfo* lookup(event::Abi abi, uint32_t nr);
 const SyscallInfo* lookup(event::Abi abi, std::string_view name);
 std::span<const SyscallInfo> table(event::Abi abi);
-// "x64" / "x32" (ia32 and compat calls are "x32", as the specification says).
+// "x64" / "x32" (ia32 and compat calls are "x32", as the specification says);
+// arm64 kernels: "arm64", and "arm32" for AArch32 tasks (arm EABI numbers).
 // Windows tables are not there yet: "nt" / "win32k".
 const char* abi_type_name(event::Abi abi);
 

@@ -19,5 +19,7 @@ struct TableData {
 
 extern const TableData kLinuxX64;
 extern const TableData kLinuxIa32;
+extern const TableData kLinuxArm64;
+extern const TableData kLinuxArm32;
 
 }  // namespace vmitrace::syscalls::data
