@@ -174,7 +174,8 @@ def main():
                 f.write("nanosleep\n")
             r = subprocess.run([vmitrace, "attach", "-d", "unix:" + sock, "--syscalls_filter_file", filt,
                                 "--disable_sysret", "--max-events", "10", "--on-backpressure", "drop",
-                                "--output", events], capture_output=True, text=True, timeout=300)
+                                "--output", events], capture_output=True, text=True, timeout=300,
+                               env=dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "cache")))  # none cached
             print("attach without -r:", r.returncode, r.stderr.strip().replace("\n", " | "))
             check(r.returncode == 0, f"attach without -r exited {r.returncode}: {r.stderr.strip()}")
             check("vmitrace: profile from guest memory: Linux " in r.stderr, "attach without -r: no profile line")

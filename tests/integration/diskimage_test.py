@@ -129,7 +129,8 @@ def attach_run(vmitrace, tmp):
         cmd = [vmitrace, "attach", "-d", "unix:" + sock, "--syscalls_filter_file", filt, "--disable_sysret",
                "--max-events", "10", "--output", events_path]
         print("running:", " ".join(shlex.quote(c) for c in cmd), flush=True)
-        r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, timeout=300)
+        r = subprocess.run(cmd, stderr=subprocess.PIPE, text=True, timeout=300,  # no cached profile
+                           env=dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "cache")))
         sys.stderr.write(r.stderr)
         check(r.returncode == 0, f"vmitrace attach exited {r.returncode}")
         release = open(os.path.join(CACHE, "debian.release")).read().strip()
