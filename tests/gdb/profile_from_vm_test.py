@@ -36,27 +36,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def wait_for(path, pattern, timeout):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with open(path, errors="replace") as f:
-                m = re.search(pattern, f.read())
-            if m:
-                return m
-        except FileNotFoundError:
-            pass
-        time.sleep(0.2)
-    return None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from attach_e2e_test import check, failures, wait_for  # noqa: E402  (one copy of the helpers)
 
 
 def qemu_cmd(kernel, sock, serial, ram, calls):
