@@ -45,9 +45,11 @@ OUT_STRUCTS = {"struct stat *": "stat_out", "struct compat_stat *": "stat32_out"
 KIND_SETS = {"open_flags": "open_flags", "prot": "prot", "mmap_flags": "mmap_flags",
              "prctl_option": "prctl_option", "arch_prctl_code": "arch_prctl_code",
              "signal": "signals", "clone_flags": "clone_flags",
-             "socket_type": "socket_type", "ioctl_cmd": "ioctl_cmd", "futex_op": "futex_cmd"}
-# Decoded kinds whose set an architecture may replace: {open_flags:open_flags_arm}.
-SET_KINDS = {"open_flags"}
+             "socket_type": "socket_type", "ioctl_cmd": "ioctl_cmd", "futex_op": "futex_cmd",
+             "fcntl_arg": "open_flags"}
+# Decoded kinds whose set an architecture may replace: {open_flags:open_flags_arm};
+# for a kind that also names an argument, after it: {fcntl_arg:cmd:open_flags_arm}.
+SET_KINDS = {"open_flags", "fcntl_arg"}
 # Integer arguments that hold user addresses (shown in hex like pointers).
 ADDR_NAMES = {"addr", "start", "brk", "new_addr", "newsp", "tls", "tls_val", "entry"}
 
@@ -119,8 +121,8 @@ def derive_kind(ctype, name):
 
 
 def parse_arg(text, where):
-    m = re.fullmatch(r"(.*?)\s*(?:\{(\w+)(?::(\w+))?\})?", text.strip())
-    decl, kind, param = m.group(1), m.group(2), m.group(3)
+    m = re.fullmatch(r"(.*?)\s*(?:\{(\w+)(?::(\w+))?(?::(\w+))?\})?", text.strip())
+    decl, kind, param, param2 = m.group(1), m.group(2), m.group(3), m.group(4)
     if kind == "enum":
         kind = "enum_"
     nm = re.search(r"(\w+)$", decl)
@@ -133,12 +135,17 @@ def parse_arg(text, where):
     if param is not None and kind not in LEN_KINDS | {"flags", "enum_"} | SET_KINDS:
         raise DataError(f"{where}: only {{buffer:LEN}}-like kinds, {{flags:SET}}, {{enum:SET}} and "
                         f"{{open_flags:SET}} take a parameter")
+    if param2 is not None and not (kind in LEN_KINDS and kind in SET_KINDS):
+        raise DataError(f"{where}: only {{fcntl_arg:ARG:SET}} takes a second parameter")
     if param is None and kind in ("flags", "enum_"):
         raise DataError(f"{where}: {{{kind}}} needs a constant set: {{{kind}:SET}}")
     explicit = kind is not None
     kind = kind or derive_kind(ctype, name)
     lenarg = param if kind in LEN_KINDS else None
-    cset = param if kind in ("flags", "enum_") or (param and kind in SET_KINDS) else KIND_SETS.get(kind)
+    if kind in LEN_KINDS:
+        cset = param2 or KIND_SETS.get(kind)
+    else:
+        cset = param if kind in ("flags", "enum_") or (param and kind in SET_KINDS) else KIND_SETS.get(kind)
     return {"name": name, "ctype": ctype, "kind": kind, "lenarg": lenarg, "set": cset,
             "where": where, "explicit": explicit}
 

@@ -33,3 +33,29 @@ busybox_links() {
 pack() {  # pack ROOT OUT: a newc cpio archive, gzip'd, reproducible (sorted, no timestamps in gzip)
   (cd "$1" && find . -print | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$2"
 }
+
+# copy_needed X OUT BIN...: copies every shared object the ELF files BIN... need
+# (their NEEDED entries, transitively; the program interpreter aside) from the
+# packages unpacked under X (X/lib/TRIPLET or X/usr/lib/TRIPLET, TRIPLET from
+# $triplet) into OUT/lib/TRIPLET, and counts them in $copied. For a foreign
+# architecture's packages (the host cannot run them: no ldd), read with readelf.
+copy_needed() {
+  local x=$1 out=$2 so lib
+  shift 2
+  local -a todo=("$@")
+  local done_libs=" "
+  copied=0
+  mkdir -p "$out/lib/$triplet"
+  while [[ ${#todo[@]} -gt 0 ]]; do
+    for so in $(readelf -dW "${todo[0]}" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+      [[ $done_libs == *" $so "* || $so == ld-linux-* ]] && continue
+      done_libs+="$so "
+      lib=$(compgen -G "$x/lib/$triplet/$so" || compgen -G "$x/usr/lib/$triplet/$so" || true)
+      [[ -n $lib ]] || die "$so (needed by ${todo[0]##*/}) is in none of the unpacked packages"
+      cp -L "$lib" "$out/lib/$triplet/$so"
+      todo+=("$lib")
+      copied=$((copied + 1))
+    done
+    todo=("${todo[@]:1}")
+  done
+}

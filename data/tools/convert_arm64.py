@@ -69,10 +69,13 @@ NOT_IMPLEMENTED = {"uselib", "bdflush", "_sysctl", "nfsservctl", "lookup_dcookie
 
 def arm_arg(decl):
     """An x86 declaration as arm (both ABIs) needs it: arm's O_* bits differ from
-    x86's (O_DIRECTORY, O_NOFOLLOW, O_DIRECT, O_LARGEFILE); arm64's struct stat
+    x86's (O_DIRECTORY, O_NOFOLLOW, O_DIRECT, O_LARGEFILE: open's, pipe2's and dup3's
+    flags, fcntl's F_SETFL argument); arm64's struct stat
     (asm-generic) and arm's struct stat64 (EABI-aligned st_size) are not x86's: both
     are {stat_arm_out} (arm's compat_stat is i386's struct stat, byte for byte)."""
-    decl = decl.replace("{open_flags}", "{open_flags:open_flags_arm}")
+    for x86, arm in (("{open_flags}", "{open_flags:open_flags_arm}"), ("{flags:open_flags}", "{flags:open_flags_arm}"),
+                     ("{fcntl_arg:cmd}", "{fcntl_arg:cmd:open_flags_arm}")):
+        decl = decl.replace(x86, arm)
     base = re.sub(r"\s*\{.*\}$", "", decl)
     if re.match(r"(const )?struct (stat|stat64) \*", base):
         return base + " {stat_arm_out}"
@@ -141,7 +144,8 @@ def main():
     x64_by_fn = {function_of(c[2], "__x64_"): c for c in x64.values() if c[2] != "-"}
     x64_by_name = {c[1]: c for c in x64.values()}
     ia32_by_name = {c[1]: c for c in ia32.values()}
-    clone_args = split_row(ia32_by_name["clone"])[0]
+    # kernel/fork.c's CLONE_BACKWARDS declaration names it tls (ia32's compat one tls_val).
+    clone_args = [a.replace(" tls_val", " tls") for a in split_row(ia32_by_name["clone"])[0]]
 
     # arm64: number -> kernel function from the generic header, names from -dM.
     expanded = subprocess.run(

@@ -30,7 +30,7 @@ void flags(std::string& out, const syscalls::ConstSet& set, uint64_t v);
 void enumeration(std::string& out, const syscalls::ConstSet& set, uint64_t v);
 // open(2) flags: the access mode first (O_RDONLY...), then the other flags.
 // `flags`: the architecture's set above the access mode (nullptr: x86's).
-void open_flags(std::string& out, uint64_t v, const syscalls::ConstSet* flags = nullptr);
+void open_flags(std::string& out, uint64_t v, const syscalls::ConstSet* open_set = nullptr);
 // clone(2) flags: CLONE_* names then the exit signal of the low byte ("...|SIGCHLD").
 void clone_flags(std::string& out, uint64_t v);
 // socket(2) type: SOCK_* of the low 4 bits, then SOCK_CLOEXEC/SOCK_NONBLOCK.
@@ -50,7 +50,8 @@ void dirfd(std::string& out, int64_t fd);
 void socket_protocol(std::string& out, uint64_t family, uint64_t v);
 // fcntl(2) third argument by command: FD_CLOEXEC (F_SETFD), open flags (F_SETFL), a
 // pointer (the F_*LK and F_*OWN_EX structures), else decimal.
-void fcntl_arg(std::string& out, uint64_t cmd, uint64_t v);
+// open_set: the O_* set of F_SETFL's argument (the architecture's; nullptr: x86's).
+void fcntl_arg(std::string& out, uint64_t cmd, uint64_t v, const syscalls::ConstSet* open_set = nullptr);
 // statx(2) flags: the sync type by name (AT_STATX_SYNC_AS_STAT for 0) then the AT_* bits.
 void statx_flags(std::string& out, uint64_t v);
 // setsockopt/getsockopt optname at `level`: SO_* for SOL_SOCKET (hex when unnamed),

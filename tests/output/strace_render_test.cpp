@@ -10,6 +10,7 @@
 
 #include "json_line.hpp"
 #include "output/decode.hpp"
+#include "syscalls/tables/constants.hpp"
 
 using namespace vmitrace;
 using event::Capture;
@@ -36,6 +37,10 @@ TEST(StraceRender, Scalars) {
   EXPECT_EQ(run([](auto& s) { d::socket_protocol(s, 1, 0); }), "0");            // AF_UNIX
   EXPECT_EQ(run([](auto& s) { d::fcntl_arg(s, 2, 1); }), "FD_CLOEXEC");          // F_SETFD
   EXPECT_EQ(run([](auto& s) { d::fcntl_arg(s, 4, 0x800); }), "O_RDONLY|O_NONBLOCK");  // F_SETFL
+  EXPECT_EQ(run([](auto& s) { d::fcntl_arg(s, 4, 0x8802); }), "O_RDWR|O_NONBLOCK|O_LARGEFILE");
+  // arm/arm64: F_GETFL's flags given back (O_LARGEFILE is 0400000 there, 0100000 O_NOFOLLOW)
+  EXPECT_EQ(run([](auto& s) { d::fcntl_arg(s, 4, 0x20802, &vmitrace::syscalls::consts::open_flags_arm); }),
+            "O_RDWR|O_NONBLOCK|O_LARGEFILE");
   EXPECT_EQ(run([](auto& s) { d::fcntl_arg(s, 1030, 10); }), "10");              // F_DUPFD_CLOEXEC
   EXPECT_EQ(run([](auto& s) { d::fcntl_arg(s, 6, 0x7ffd0000); }), "0x7ffd0000"); // F_SETLK: a pointer
   EXPECT_EQ(run([](auto& s) { d::statx_flags(s, 0x900); }),
