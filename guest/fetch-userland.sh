@@ -57,19 +57,30 @@ python_files() {
   rm -rf "$dir"
 }
 
-# arm64: the Debian package holding a host file (merged /usr: dpkg knows /bin/ls as such).
-host_package() {
-  local f=$1 alt
-  case "$f" in /usr/*) alt=${f#/usr} ;; *) alt=/usr$f ;; esac
-  { dpkg -S "$f" 2>/dev/null || dpkg -S "$alt" 2>/dev/null || die "no Debian package holds $f on the host"; } |
-    head -n 1 | sed 's/:.*//'
+# arm64: the Debian packages holding the host files named on stdin (one dpkg -S; with
+# merged /usr dpkg knows /bin/ls as such, so each path is asked with and without /usr).
+host_packages() {
+  local -a files=() asked=()
+  local f
+  mapfile -t files
+  for f in "${files[@]}"; do
+    case "$f" in /usr/*) asked+=("$f" "${f#/usr}") ;; *) asked+=("$f" "/usr$f") ;; esac
+  done
+  local found
+  found=$(dpkg -S "${asked[@]}" 2>/dev/null || true)
+  for f in "${files[@]}"; do
+    grep -qE ": (/usr)?${f#/usr}\$" <<<"$found" || die "no Debian package holds $f on the host"
+  done
+  awk -F': ' '{ n = split($1, p, ", "); for (i = 1; i <= n; i++) { sub(/:.*/, "", p[i]); print p[i] } }' <<<"$found" |
+    sort -u
 }
 arm64_debs=()
 if [[ $arch == arm64 ]]; then
-  for pkg in $({ for p in "${programs[@]}"; do host_package "$p"; host_libs "$p" | while read -r l; do host_package "$l"; done; done
-                 python_files | grep '\.py$' | while read -r f; do host_package "$f"; done; } | sort -u); do
-    arm64_debs+=("$(fetch_deb "$pkg" arm64)")
-  done
+  pyfiles=$(python_files | sort -u)
+  pkgs=$({ printf '%s\n' "${programs[@]}"; for p in "${programs[@]}"; do host_libs "$p"; done
+           grep '\.py$' <<<"$pyfiles"; } | sort -u | host_packages)
+  mapfile -t arm64_debs < <(fetch_debs arm64 $pkgs)
+  [[ ${#arm64_debs[@]} -eq $(wc -w <<<"$pkgs") ]] || exit 1   # fetch_debs said why
 fi
 
 inputs_hash() {
@@ -91,7 +102,7 @@ tmp=$(mktemp -d "$cache/userland.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 out="$tmp/root"
 mkdir -p "$out/usr/bin" "$out/lib/$triplet" "$out/usr/lib/vmitrace" "$out$pylib/lib-dynload"
-python_files | sort -u >"$out/.python-files"
+if [[ $arch == arm64 ]]; then echo "$pyfiles" >"$out/.python-files"; else python_files | sort -u >"$out/.python-files"; fi
 [[ $(wc -l <"$out/.python-files") -gt 10 ]] || die "python3 -v named too few standard library files"
 
 if [[ $arch == amd64 ]]; then

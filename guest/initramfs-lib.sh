@@ -6,19 +6,28 @@
 LAB_CFLAGS=(-O2 -Wall -Wextra -Werror -nostdlib -static -ffreestanding -fno-stack-protector -fno-pie -no-pie
             -fno-builtin -fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables -Wl,--build-id=none)
 
-# fetch_deb PACKAGE ARCH: prints the path of PACKAGE's .deb for ARCH under $debs,
-# `apt-get download`ing it first when missing (only downloaded, never installed).
-fetch_deb() {
-  local pkg=$1 arch=$2 deb
-  deb=$(compgen -G "$debs/${pkg}_*_$arch.deb" | head -n 1 || true)
-  if [[ -z $deb ]]; then
-    echo "${0##*/}: downloading $pkg:$arch" >&2
-    (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root "$pkg:$arch" >/dev/null) ||
-      die "apt-get download $pkg:$arch failed (needs 'dpkg --add-architecture $arch' + apt-get update: scripts/install-deps.sh)"
-    deb=$(compgen -G "$debs/${pkg}_*_$arch.deb" | head -n 1)
+# fetch_debs ARCH PACKAGE...: prints the path of each PACKAGE's .deb for ARCH under
+# $debs, one a line, `apt-get download`ing the missing ones first (in one call: apt
+# reads its lists once; only downloaded, never installed).
+fetch_debs() {
+  local arch=$1 pkg deb
+  shift
+  local -a missing=()
+  for pkg in "$@"; do
+    compgen -G "$debs/${pkg}_*_$arch.deb" >/dev/null || missing+=("$pkg:$arch")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "${0##*/}: downloading ${missing[*]}" >&2
+    (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root "${missing[@]}" >/dev/null) ||
+      die "apt-get download ${missing[*]} failed (needs 'dpkg --add-architecture $arch' + apt-get update: scripts/install-deps.sh)"
   fi
-  echo "$deb"
+  for pkg in "$@"; do
+    deb=$(compgen -G "$debs/${pkg}_*_$arch.deb" | head -n 1 || true)
+    [[ -n $deb ]] || die "apt-get download $pkg:$arch left no .deb in $debs"
+    echo "$deb"
+  done
 }
+fetch_deb() { fetch_debs "$2" "$1"; }   # fetch_deb PACKAGE ARCH
 
 # busybox_links DIR: an applet symlink to `busybox` in DIR for every applet of
 # Debian's busybox-static (the list comes from the host's /bin/busybox; the
