@@ -4,7 +4,7 @@ the events against the ground truth the guest's workload printed on its console
 (GT lines, guest/README.md).
 
 usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12|686|arm64-6.1|arm64-6.12
-                        --variant full|smp2|filter|nosysret|mismatch|width|memory
+                        --variant full|smp2|filter|nosysret|mismatch|width|memory [--smp N]
 
 686 is the 32-bit lab (i386 686-pae kernel without BTF, under qemu-system-i386): only
 lab32 runs there, and its profile comes from the -dbg package's DWARF (built once into
@@ -18,7 +18,11 @@ same guest (--max-events) takes the profile from the cache and sees the same fir
 events. On 686 (no BTF in memory): a one-line error naming what is missing and the
 routes that work, QEMU stopped, a non-zero exit.
 arm64-* are Debian's arm64 kernels under qemu-system-aarch64: lab64 runs as an arm64
-task (Type "arm64"), lab32 as an AArch32 one (Type "arm32", arm EABI numbers).
+task (Type "arm64"), lab32 as an AArch32 one (Type "arm32", arm EABI numbers). Every
+variant there also checks the hook plan and each event's Module, the execve of both
+programs and their exit/exit_group calls (no return), CR3 (TTBR0) per address space
+and the vCPUs; its filter adds execve, exit and exit_group to the list. --smp N runs
+any variant on N vCPUs (smp2: 2).
 """
 import argparse
 import json
