@@ -17,9 +17,7 @@
 # work when nothing changed.
 set -euo pipefail
 
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-cache="$repo/.cache/guest"
-debs="$cache/debs"
+. "$(dirname "$0")/initramfs-lib.sh"   # repo, cache, debs, die, copy_needed
 arch=${1:-amd64}
 case "$arch" in
   amd64) stage="$cache/strace-root" ;;
@@ -27,10 +25,6 @@ case "$arch" in
   *) echo "fetch-strace: unknown architecture '$arch' (amd64 or arm64)" >&2; exit 2 ;;
 esac
 stamp="$stage.stamp"
-mkdir -p "$debs"
-
-die() { echo "fetch-strace: $*" >&2; exit 1; }
-. "$repo/guest/initramfs-lib.sh"
 for tool in apt-get dpkg dpkg-deb ldd readelf; do command -v $tool >/dev/null || die "needs $tool (a Debian host)"; done
 
 download() {  # download PACKAGE: its $arch .deb into $debs unless already there

@@ -20,10 +20,7 @@
 # Idempotent: a stamp holding the inputs' hashes skips the work when nothing changed.
 set -euo pipefail
 
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-guest="$repo/guest"
-cache="$repo/.cache/guest"
-debs="$cache/debs"
+. "$(dirname "$0")/initramfs-lib.sh"   # repo, guest, cache, debs, die, fetch_debs, copy_needed
 arch=${1:-amd64}
 case "$arch" in
   amd64) stage="$cache/userland-root" triplet=x86_64-linux-gnu ;;
@@ -37,8 +34,6 @@ programs=(/usr/bin/mkdir /usr/bin/cp /usr/bin/ln /usr/bin/ls /usr/bin/cat /usr/b
           /usr/bin/python3.11)
 pylib=/usr/lib/python3.11
 
-die() { echo "fetch-userland: $*" >&2; exit 1; }
-. "$guest/initramfs-lib.sh"
 command -v ldd >/dev/null || die "needs ldd (a Debian host)"
 for p in "${programs[@]}"; do
   [[ -x $p ]] || die "$p missing on the host (apt-get install coreutils tar gzip python3.11-minimal)"
