@@ -216,6 +216,11 @@ def main():
                 args, ret = split_row(src)
                 if "ia32_" in fn:  # an x86 wrapper: arm64 has its own or none
                     missing.append(name)
+                # A native function serving compat tasks too reads what it reads for
+                # 64-bit ones: x86-64's declaration, with its kinds (widths capped).
+                native = x64_by_fn.get(fn)
+                if fn.startswith("sys_") and native and len(split_row(native)[0]) == len(args):
+                    args, ret = split_row(native)
         if name == "clone":
             args = clone_args
         rows[nr] = [name, "__arm64_" + fn, "-"] + [arm_arg(a) for a in args] + ret

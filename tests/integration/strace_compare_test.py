@@ -82,9 +82,11 @@ def check(cond, what):
     return cond
 
 
-def signed64(hexstr):
-    v = int(hexstr, 16)
-    return v - (1 << 64) if v >= 1 << 63 else v
+def signed_ret(hexstr, abi):
+    """The Ret field as the task's ABI sees it: 32 bits for compat tasks (x32, arm32)."""
+    bits = 32 if abi in ("x32", "arm32") else 64
+    v = int(hexstr, 16) & ((1 << bits) - 1)
+    return v - (1 << bits) if v >= 1 << (bits - 1) else v
 
 
 def vmitrace_calls(events, tids, main_tid):
@@ -104,14 +106,14 @@ def vmitrace_calls(events, tids, main_tid):
             args = [(k, ev[k]) for k in keys[: ev["NArgs"]]]
             paths = {k[: -len("_path")]: ev[k] for k in keys[ev["NArgs"]:] if k.endswith("_path")}
             c = {"name": ev["Method"], "args": args, "paths": paths, "out": {}, "ret": None, "info": None,
-                 "uid": ev["EventUID"]}
+                 "uid": ev["EventUID"], "abi": ev.get("Type")}
             calls[tid].append(c)
             open_call[tid] = c
         else:
             c = open_call.pop(tid, None)
             if c is None or c["name"] != ev["Method"]:
                 continue  # a return without its entry (fork/clone child's first return)
-            c["ret"], c["info"] = signed64(ev["Ret"]), ev.get("Info", "")
+            c["ret"], c["info"] = signed_ret(ev["Ret"], c["abi"]), ev.get("Info", "")
             c["ret_path"] = ev.get("Ret_path")
             c["out"] = {k: ev[k] for k in ev if k not in FIXED_RET}
     return calls
