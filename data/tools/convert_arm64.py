@@ -62,6 +62,18 @@ AARCH32 = {
 }
 
 
+# ARM's private calls (__ARM_NR_BASE + n, 0x0f0000 up) that arm64's compat_arm_syscall
+# serves (arch/arm64/kernel/sys_compat.c): no entry point of their own ("-"), traced
+# through the dispatcher only.
+ARM_PRIVATE = {"cacheflush": ["unsigned long start {ptr}", "unsigned long end {ptr}", "int flags"],
+               "set_tls": ["unsigned long tls"]}
+
+# Kinds a compat function's argument can take from x86-64's declaration of the same
+# call: values whose meaning no word size changes (flags, enums, modes, hex) and
+# structures read with the task's pointer size (sigaction) or of one size (sigset).
+COMPAT_KINDS = re.compile(r"\{(flags|enum|hex|mode|sigaction|sigaction_out|sigset|sigset_out|fcntl_arg|"
+                          r"socket_protocol|futex_val3)(:[\w:]+)?\}$")
+
 # Numbers arm's table reserves that arm64 kernels leave to sys_ni_syscall.
 NOT_IMPLEMENTED = {"uselib", "bdflush", "_sysctl", "nfsservctl", "lookup_dcookie",
                    "pciconfig_iobase", "pciconfig_read", "pciconfig_write", "vserver"}
@@ -80,6 +92,20 @@ def arm_arg(decl):
     if re.match(r"(const )?struct (stat|stat64) \*", base):
         return base + " {stat_arm_out}"
     return decl
+
+
+def compat_kinds(args, x64_row):
+    """A compat function's declaration with the kinds x86-64's declaration of the same
+    call gives its arguments of the same name, where COMPAT_KINDS allows them."""
+    if not x64_row:
+        return args
+    theirs = {re.sub(r"\s*\{.*\}$", "", a).split()[-1].lstrip("*"): a for a in split_row(x64_row)[0]}
+    out = []
+    for a in args:
+        name = a.split()[-1].lstrip("*")
+        kind = COMPAT_KINDS.search(theirs.get(name, ""))
+        out.append(a + " " + kind.group(0) if "{" not in a and kind else a)
+    return out
 
 
 def cpp_defines(cpp, header):
@@ -221,9 +247,17 @@ def main():
                 native = x64_by_fn.get(fn)
                 if fn.startswith("sys_") and native and len(split_row(native)[0]) == len(args):
                     args, ret = split_row(native)
+                elif fn.startswith("compat_sys_"):
+                    args = compat_kinds(args, x64_by_fn.get("sys_" + fn[len("compat_sys_"):])
+                                        or x64_by_name.get(name) or x64_by_name.get(name.removesuffix("64")))
         if name == "clone":
             args = clone_args
         rows[nr] = [name, "__arm64_" + fn, "-"] + [arm_arg(a) for a in args] + ret
+    for m in re.finditer(r"#define __ARM_NR_(\w+) \(__ARM_NR_BASE\+(\d+)\)",
+                         subprocess.run(["arm-linux-gnueabihf-cpp", "-dM", "-P", "-"], input="#include <asm/unistd.h>\n",
+                                        capture_output=True, text=True, check=True).stdout):
+        if m.group(1) in ARM_PRIVATE:
+            rows[0x0f0000 + int(m.group(2))] = [m.group(1), "-", "-"] + ARM_PRIVATE[m.group(1)]
     write_table(dst / "linux-arm32.tbl",
                 "Linux arm EABI system calls of AArch32 tasks on arm64 kernels (compat), kernels 6.1 .. 6.17", rows)
     if missing:

@@ -367,6 +367,22 @@ TEST(Arm64, TablesAreGeneratedWithArgumentsAndArmFlags) {
     EXPECT_EQ(c->args[3].kind, syscalls::ArgKind::ptr);
     EXPECT_STREQ(c->args[4].name, "child_tidptr");
   }
+  // ARM's private calls, above the dense index: found by number and by name, served by
+  // compat_arm_syscall (no entry point to hook).
+  const syscalls::SyscallInfo* tls = syscalls::lookup(Abi::linux_arm32, 0x0f0005);
+  ASSERT_NE(tls, nullptr);
+  EXPECT_STREQ(tls->name, "set_tls");
+  EXPECT_STREQ(tls->symbol, "");
+  EXPECT_EQ(tls->args[0].kind, syscalls::ArgKind::ptr);
+  EXPECT_EQ(syscalls::lookup(Abi::linux_arm32, "set_tls"), tls);
+  EXPECT_EQ(syscalls::lookup(Abi::linux_arm32, 0x0f0004), nullptr);  // usr32: not on arm64
+  EXPECT_EQ(syscalls::lookup(Abi::linux_arm32, 0xffffffffu), nullptr);
+  EXPECT_EQ(syscalls::lookup(Abi::linux_arm64, 0x0f0005), nullptr);
+  // compat functions take the kinds whose meaning no word size changes from x86-64
+  const syscalls::SyscallInfo* sa = syscalls::lookup(Abi::linux_arm32, "rt_sigaction");
+  ASSERT_NE(sa, nullptr);
+  EXPECT_EQ(sa->args[1].kind, syscalls::ArgKind::sigaction);  // read with 4-byte pointers
+  EXPECT_EQ(sa->args[1].bits, 32u);
   const syscalls::SyscallInfo* m2 = syscalls::lookup(Abi::linux_arm32, 192);
   ASSERT_NE(m2, nullptr);
   EXPECT_STREQ(m2->name, "mmap2");
