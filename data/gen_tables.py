@@ -24,8 +24,8 @@ KINDS = {"int_", "uint_", "ptr", "string", "string_array", "fd", "dirfd", "mode"
          "fd_pair_out", "out_buffer", "msghdr", "futex_op", "futex_timeout",
          "futex_timeout32", "prctl_arg", "wait_status_out", "siginfo_out",
          "clone_ptid_out", "msghdr_out", "mmsghdr", "mmsghdr_out", "socket_protocol",
-         "fcntl_arg", "statx_flags", "futex_val3", "sigset", "sigaction", "rlimit",
-         "sigset_out", "sigaction_out", "rlimit_out", "timespec_out", "utsname_out",
+         "fcntl_arg", "statx_flags", "futex_val3", "sigset", "sigaction", "rlimit", "rlimit32",
+         "sigset_out", "sigaction_out", "rlimit_out", "rlimit32_out", "timespec_out", "utsname_out",
          "sysinfo_out", "statfs_out", "dirent64_out", "out_string", "random_out",
          "ioctl_arg", "iovec_data", "gid_list_out", "cpu_mask_out", "sockopt_name",
          "timespec_pair", "timespec32_pair", "sockopt_val"}

@@ -72,7 +72,10 @@ ARM_PRIVATE = {"cacheflush": ["unsigned long start {ptr}", "unsigned long end {p
 # call: values whose meaning no word size changes (flags, enums, modes, hex) and
 # structures read with the task's pointer size (sigaction) or of one size (sigset).
 COMPAT_KINDS = re.compile(r"\{(flags|enum|hex|mode|sigaction|sigaction_out|sigset|sigset_out|fcntl_arg|"
-                          r"socket_protocol|futex_val3)(:[\w:]+)?\}$")
+                          r"socket_protocol|futex_val3|ioctl_arg|rlimit|rlimit_out)(:[\w:]+)?\}$")
+# ... where x86-64's structure has a compat twin of its own kind.
+COMPAT_STRUCTS = {("struct compat_rlimit *", "{rlimit}"): "{rlimit32}",
+                  ("struct compat_rlimit *", "{rlimit_out}"): "{rlimit32_out}"}
 
 # Numbers arm's table reserves that arm64 kernels leave to sys_ni_syscall.
 NOT_IMPLEMENTED = {"uselib", "bdflush", "_sysctl", "nfsservctl", "lookup_dcookie",
@@ -102,9 +105,17 @@ def compat_kinds(args, x64_row):
     theirs = {re.sub(r"\s*\{.*\}$", "", a).split()[-1].lstrip("*"): a for a in split_row(x64_row)[0]}
     out = []
     for a in args:
-        name = a.split()[-1].lstrip("*")
+        decl = re.sub(r"\s*\{.*\}$", "", a)
+        name = decl.split()[-1].lstrip("*")
         kind = COMPAT_KINDS.search(theirs.get(name, ""))
-        out.append(a + " " + kind.group(0) if "{" not in a and kind else a)
+        if ("{" in a and not a.endswith(" {ptr}")) or not kind:  # {ptr}: ia32's "not decoded"
+            out.append(a)
+            continue
+        ctype = " ".join(decl.split()[:-1]).replace("const ", "") + (" *" if "*" in decl.split()[-1] else "")
+        k = kind.group(0)
+        if k in ("{rlimit}", "{rlimit_out}"):  # x86-64's struct rlimit: only as a compat twin
+            k = COMPAT_STRUCTS.get((ctype, k))
+        out.append(decl + " " + k if k else a)
     return out
 
 

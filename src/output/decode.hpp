@@ -114,8 +114,9 @@ void sigset(std::string& out, std::string_view bytes);
 // only with SA_RESTORER).
 void sigaction(std::string& out, std::string_view bytes, unsigned ptr_size);
 // --- process and system information (decode_info.cpp)
-// struct rlimit64: {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}.
-void rlimit(std::string& out, std::string_view bytes);
+// struct rlimit64 (word 8): {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}; struct
+// compat_rlimit (word 4): its u32 fields, RLIM_INFINITY for ~0u.
+void rlimit(std::string& out, std::string_view bytes, unsigned word);
 // struct new_utsname: {sysname="Linux", nodename=..., release=..., version=...,
 // machine=..., domainname=...}.
 void utsname(std::string& out, std::string_view bytes);

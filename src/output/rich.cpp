@@ -145,7 +145,8 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
       else uncaptured_pointer(out, a.blob, v);
       break;
     case ArgKind::rlimit:
-      if (captured(a.blob)) decode::rlimit(out, bytes(a.blob));
+    case ArgKind::rlimit32:
+      if (captured(a.blob)) decode::rlimit(out, bytes(a.blob), ai.kind == ArgKind::rlimit32 ? 4 : 8);
       else uncaptured_pointer(out, a.blob, v);
       break;
     case ArgKind::ptr:

@@ -61,6 +61,7 @@ KEY_ALIASES = {"clone": {"child_stack": "newsp", "flags": "clone_flags", "parent
 KNOWN_DIFFS = {
     ("rt_sigreturn", "arg0"): "strace prints the signal mask of the frame the call restores ({mask=[]}, read "
                               "from the user stack); the kernel declares no argument and vmitrace shows none",
+    ("sigreturn", "arg0"): "as rt_sigreturn's (arm's non-RT signal frame of AArch32 tasks)",
     ("getsockname", "usockaddr_len"): "strace prints the length before and after the call ([128 => 2]); "
                                       "vmitrace reads it at return only ([2])",
     ("getpeername", "usockaddr_len"): "as getsockname's",

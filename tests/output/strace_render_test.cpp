@@ -77,11 +77,16 @@ TEST(StraceRender, Sigaction) {
 
 TEST(StraceRender, ResourceLimitsUnameSysinfo) {
   const uint64_t stack[2] = {8192 * 1024, ~0ull};
-  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(stack, 16)); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(stack, 16), 8); }),
             "{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}");
   const uint64_t small[2] = {1024, 1000};  // 1024 itself is no multiple strace abbreviates
-  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(small, 16)); }), "{rlim_cur=1024, rlim_max=1000}");
-  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(small, 8)); }), "{...}");
+  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(small, 16), 8); }), "{rlim_cur=1024, rlim_max=1000}");
+  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(small, 8), 8); }), "{...}");
+  // struct compat_rlimit (arm32's ugetrlimit): u32 fields, ~0u is RLIM_INFINITY
+  const uint32_t stack32[2] = {8192 * 1024, ~0u};
+  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(stack32, 8), 4); }),
+            "{rlim_cur=8192*1024, rlim_max=RLIM_INFINITY}");
+  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(stack32, 7), 4); }), "{...}");
 
   char uts[6 * 65] = {};
   const char* f[] = {"Linux", "(none)", "6.1.0-57-cloud-amd64", "#1 SMP \"x\"", "x86_64", "(none)"};
