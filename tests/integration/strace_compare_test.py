@@ -10,7 +10,8 @@ One script for every guest:
                       Debian's coreutils, tar|gzip, the dynamic loader, python3 with a
                       thread and sockets, and lab64 (guest/workload/userland.sh); arm64-*:
                       the same programs from Debian's arm64 packages (their own archive,
-                      initramfs-userland-arm64.cpio.gz)
+                      initramfs-userland-arm64.cpio.gz) and the armhf busybox as
+                      AArch32 (compat) tasks
   --qemu "CMD"        any guest QEMU boots with CMD (a disk image...) whose init runs its
                       workload under strace as above: `vmitrace run ... -- CMD -serial
                       file:CONSOLE` (CMD must not take the serial port itself)
