@@ -286,6 +286,52 @@ TEST(GdbBackend, DetachRemovesEveryBreakpoint) {
   EXPECT_EQ(std::count(reqs.begin(), reqs.end(), "z0,2000,1"), 1);
 }
 
+// A gated hook's breakpoint is in the guest only while the gate is open (a return
+// site every syscall passes costs no stop while no traced entry waits for it).
+TEST(GdbBackend, GatedBreakpointFollowsTheGate) {
+  UnixStub stub([](const std::string& r) { return qemu_like(r); });
+  GdbBackend b(opts(stub.endpoint()));
+  auto count = [&](const std::string& s) {
+    auto reqs = stub.requests();
+    return std::count(reqs.begin(), reqs.end(), s);
+  };
+  auto id = b.add_gated_hook(0x3000, [](vmi::Vcpu&, uint64_t) {});
+  EXPECT_EQ(count("Z0,3000,1"), 0);
+  b.set_gate(true);
+  EXPECT_EQ(count("Z0,3000,1"), 1);
+  b.set_gate(true);  // no change, no packet
+  EXPECT_EQ(count("Z0,3000,1"), 1);
+  b.set_gate(false);
+  EXPECT_EQ(count("z0,3000,1"), 1);
+  // A site with a plain hook too keeps its breakpoint whatever the gate.
+  b.add_hook(0x3000, [](vmi::Vcpu&, uint64_t) {});
+  EXPECT_EQ(count("Z0,3000,1"), 2);
+  b.set_gate(true);
+  b.set_gate(false);
+  EXPECT_EQ(count("z0,3000,1"), 1);
+  b.remove_hook(id);
+  EXPECT_TRUE(b.detach());
+  EXPECT_EQ(count("z0,3000,1"), 2);
+}
+
+// At a stop on a breakpoint shared with a plain hook, a gated hook runs only while the
+// gate is open.
+TEST(GdbBackend, GatedHookSkippedWhileClosed) {
+  UnixStub stub([](const std::string& r) { return qemu_like(r); });
+  GdbBackend b(opts(stub.endpoint()));
+  std::atomic<bool> stop{false};
+  int plain = 0, gated = 0;
+  b.add_gated_hook(0xffffffff81000000ull, [&](vmi::Vcpu&, uint64_t) { ++gated; });
+  b.add_hook(0xffffffff81000000ull, [&](vmi::Vcpu&, uint64_t) {
+    if (++plain == 1) b.set_gate(true);  // the second hit finds it open
+    else stop = true;
+  });
+  b.run(stop);
+  EXPECT_EQ(plain, 2);
+  EXPECT_EQ(gated, 1);
+  EXPECT_TRUE(b.detach());
+}
+
 TEST(GdbBackend, SilentPeerIsNotAGdbstub) {
   UnixStub stub([](const std::string&) { return std::string("<silent>"); });
   auto t0 = std::chrono::steady_clock::now();

@@ -290,30 +290,63 @@ void GdbBackend::remove_bp(uint64_t va) {
   inserted_.erase(va);
 }
 
-vmi::HookId GdbBackend::add_hook(uint64_t va, vmi::HookFn fn) {
-  // Called while the guest is stopped (from when_in_kernel or a hook), so the
-  // breakpoint can go in at once.
-  if (sites_[va]++ == 0 && !detached_) insert_bp(va);
+bool GdbBackend::Site::wanted(bool gate_open) const { return plain > 0 || (gated > 0 && gate_open); }
+
+// Puts the breakpoint at va in or takes it out as its hooks and the gate want. Only
+// while the guest is stopped (packets to a running stub get no answer until it
+// stops); otherwise resume() does it.
+void GdbBackend::apply_site(uint64_t va) {
+  if (detached_) return;
+  if (running_) {
+    sites_dirty_ = true;
+    return;
+  }
+  auto s = sites_.find(va);
+  const bool want = s != sites_.end() && s->second.wanted(gate_open_);
+  if (want && !inserted_.count(va)) insert_bp(va);
+  if (!want && inserted_.count(va)) {
+    try {
+      remove_bp(va);
+    } catch (const GdbError&) {
+    }
+  }
+}
+
+vmi::HookId GdbBackend::add_entry(uint64_t va, vmi::HookFn fn, bool gated) {
+  Site& s = sites_[va];
+  ++(gated ? s.gated : s.plain);
   vmi::HookId id = next_id_++;
-  hooks_.emplace(id, Hook{va, std::move(fn)});
+  hooks_.emplace(id, Hook{va, std::move(fn), gated});
+  apply_site(va);
   return id;
+}
+
+vmi::HookId GdbBackend::add_hook(uint64_t va, vmi::HookFn fn) { return add_entry(va, std::move(fn), false); }
+
+vmi::HookId GdbBackend::add_gated_hook(uint64_t va, vmi::HookFn fn) { return add_entry(va, std::move(fn), true); }
+
+// A gated site's breakpoint is in the guest only while the gate is open: a return site
+// that every syscall passes (a filter file's per-syscall functions return through
+// invoke_syscall) then stops the guest only between a traced entry and its return.
+// Each change costs a Z or z packet per gated site (and QEMU retranslates code).
+void GdbBackend::set_gate(bool open) {
+  if (open == gate_open_) return;
+  gate_open_ = open;
+  for (const auto& [va, s] : sites_)
+    if (s.gated > 0 && s.plain == 0) apply_site(va);
 }
 
 void GdbBackend::remove_hook(vmi::HookId id) {
   auto it = hooks_.find(id);
   if (it == hooks_.end()) return;
-  uint64_t va = it->second.va;
+  const uint64_t va = it->second.va;
+  const bool gated = it->second.gated;
   hooks_.erase(it);
   auto s = sites_.find(va);
-  if (s != sites_.end() && --s->second == 0) {
-    sites_.erase(s);
-    if (!detached_ && !running_) {
-      try {
-        remove_bp(va);
-      } catch (const GdbError&) {
-      }
-    }
-  }
+  if (s == sites_.end()) return;
+  --(gated ? s->second.gated : s->second.plain);
+  if (s->second.plain == 0 && s->second.gated == 0) sites_.erase(s);
+  apply_site(va);
 }
 
 void GdbBackend::when_in_kernel(const vmi::KernelSpace& kernel, std::function<bool(vmi::Vcpu&)> fn) {
@@ -321,6 +354,12 @@ void GdbBackend::when_in_kernel(const vmi::KernelSpace& kernel, std::function<bo
 }
 
 void GdbBackend::resume() {
+  if (sites_dirty_) {  // a change while the guest ran: every site as wanted now
+    sites_dirty_ = false;
+    std::vector<uint64_t> vas(inserted_.begin(), inserted_.end());
+    for (const auto& [va, s] : sites_) vas.push_back(va);
+    for (uint64_t va : vas) apply_site(va);
+  }
   walker_.invalidate();
   arm64_walker_.invalidate();
   for (auto& v : vcpus_) v->invalidate();
@@ -390,19 +429,19 @@ void GdbBackend::step_over(const std::string& tid, uint64_t va) {
     if (!v.read_reg(Reg::rip, ip) || ip != va) return;
     dance_ = true;
   }
-  remove_bp(va);
+  if (inserted_.count(va)) remove_bp(va);  // (a closing gate may have taken it out already)
   client_->send("vCont;s:" + tid);
   running_ = true;
   if (!wait_stop(r, opt_.timeout_ms)) throw GdbTimeout(opt_.endpoint, "single step did not stop (timeout)");
   cur_thread_ = stop_thread(r);
-  if (sites_.count(va)) insert_bp(va);
+  apply_site(va);  // back in if still wanted
 }
 
 void GdbBackend::on_stop(const std::string& reply) {
   std::string tid = stop_thread(reply);
   GdbVcpu& v = vcpu_for(tid);
   uint64_t ip = 0;
-  if (v.read_reg(Reg::rip, ip) && sites_.count(ip)) {
+  if (v.read_reg(Reg::rip, ip) && inserted_.count(ip)) {
     ++stats_.hook_hits;
     // Copy the ids first: a hook may add or remove hooks.
     std::vector<vmi::HookId> ids;
@@ -410,7 +449,7 @@ void GdbBackend::on_stop(const std::string& reply) {
       if (h.va == ip) ids.push_back(id);
     for (auto id : ids) {
       auto it = hooks_.find(id);
-      if (it != hooks_.end()) {
+      if (it != hooks_.end() && (!it->second.gated || gate_open_)) {  // a plain hook's site, gate closed
         auto fn = it->second.fn;  // the hook may remove itself
         fn(v, ip);
       }

@@ -57,6 +57,9 @@ class GdbBackend final : public vmi::Backend {
   std::string name() const override { return "gdbstub"; }
   std::string machine() const override { return target_ == vmi::GdbTarget::aarch64 ? "arm64" : "x86"; }
   vmi::HookId add_hook(uint64_t va, vmi::HookFn fn) override;
+  // Gated hooks' breakpoints are inserted while the gate is open, removed while closed.
+  vmi::HookId add_gated_hook(uint64_t va, vmi::HookFn fn) override;
+  void set_gate(bool open) override;
   void remove_hook(vmi::HookId id) override;
   void when_in_kernel(const vmi::KernelSpace& kernel, std::function<bool(vmi::Vcpu&)> fn) override;
 
@@ -83,7 +86,14 @@ class GdbBackend final : public vmi::Backend {
   struct Hook {
     uint64_t va;
     vmi::HookFn fn;
+    bool gated;
   };
+  struct Site {  // the hooks at one address (one breakpoint)
+    unsigned plain = 0, gated = 0;
+    bool wanted(bool gate_open) const;
+  };
+  vmi::HookId add_entry(uint64_t va, vmi::HookFn fn, bool gated);
+  void apply_site(uint64_t va);
   void find_registers();
   void select_thread(const std::string& tid);
   size_t phys_read(uint64_t pa, void* buf, size_t len);
@@ -116,8 +126,9 @@ class GdbBackend final : public vmi::Backend {
   vmi::PageWalker walker_;
   vmi::Arm64PageWalker arm64_walker_;
   std::map<vmi::HookId, Hook> hooks_;
-  std::map<uint64_t, unsigned> sites_;  // va -> hooks there (one breakpoint each)
-  std::set<uint64_t> inserted_;         // breakpoints in the guest now (detach removes them)
+  std::map<uint64_t, Site> sites_;  // va -> hooks there (one breakpoint each)
+  std::set<uint64_t> inserted_;     // breakpoints in the guest now (detach removes them)
+  bool gate_open_ = false, sites_dirty_ = false;
   vmi::HookId next_id_ = 1;
   vmi::KernelWaiters kernel_waiters_;
   bool running_ = false, detached_ = false, phys_mode_ = false;
