@@ -34,9 +34,10 @@ virt, the gdbstub's aarch64 description and system registers), variant reset: th
 filter of trace_e2e_test's `filter` variant (openat close mmap prctl nanosleep) with
 returns, checked as that test checks a run (every call lab64 and lab32 report, in their
 thread, with its return value; Type arm64 / arm32; names, paths, PR_SET_NAME), CR3
-(TTBR0_EL1) one non-zero value per process; vmitrace is stopped with SIGTERM after
-lab32 and must detach cleanly (exit 0, no warning); the guest then runs programs that
-make the hooked calls, so a breakpoint left in would keep it from finishing.
+(TTBR0_EL1) one non-zero value per process; vmitrace is stopped after lab32 (6.1:
+SIGTERM, 6.12: SIGINT, i.e. Ctrl-C) and must detach cleanly (exit 0, no warning); the
+guest then runs programs that make the hooked calls, so a breakpoint left in would keep
+it from finishing.
 
 usage: attach_e2e_test.py --build BUILD --kernel 6.1|6.12|686|arm64-6.1|arm64-6.12
                           --variant reset|reset-noprofile|running|ram|smp2|lifetime
@@ -296,11 +297,13 @@ def main():
                 rc = tracer.wait(timeout=60)
             check(rc == 0, f"vmitrace attach exited {rc} after --max-events")
         else:
-            tracer.send_signal(signal.SIGTERM)
+            # arm64-6.12 is stopped as a user at a terminal would (Ctrl-C), the others with SIGTERM.
+            sig = signal.SIGINT if a.kernel == "arm64-6.12" else signal.SIGTERM
+            tracer.send_signal(sig)
             rc = tracer.wait(timeout=60)
-            print(f"vmitrace attach ran {time.time() - attached_at:.1f} s (QEMU started with -S; SIGTERM after {last})")
-            check(rc == 0, f"vmitrace attach exited {rc} after SIGTERM")
-            check("WARNING" not in open(log).read(), "vmitrace attach did not detach cleanly after SIGTERM")
+            print(f"vmitrace attach ran {time.time() - attached_at:.1f} s (QEMU started with -S; {sig.name} after {last})")
+            check(rc == 0, f"vmitrace attach exited {rc} after {sig.name}")
+            check("WARNING" not in open(log).read(), f"vmitrace attach did not detach cleanly after {sig.name}")
         check(wait_for(serial, r"GT done", 240), "the guest did not finish after detach")
         try:
             qemu.wait(timeout=60)
