@@ -123,7 +123,6 @@ class GdbVcpu final : public vmi::Vcpu {
   vmi::Arm64PagingRegs arm64_;
 };
 
-
 GdbBackend::GdbBackend(const GdbBackendOptions& opt)
     : opt_(opt),
       walker_([this](uint64_t pa, void* b, size_t l) { return phys_read(pa, b, l); }),
@@ -328,7 +327,7 @@ vmi::HookId GdbBackend::add_gated_hook(uint64_t va, vmi::HookFn fn) { return add
 // A gated site's breakpoint is in the guest only while the gate is open: a return site
 // that every syscall passes (a filter file's per-syscall functions return through
 // invoke_syscall) then stops the guest only between a traced entry and its return.
-// Each change costs a Z or z packet per gated site (and QEMU retranslates code).
+// Each change costs a Z or z packet per gated site.
 void GdbBackend::set_gate(bool open) {
   if (open == gate_open_) return;
   gate_open_ = open;
@@ -449,7 +448,8 @@ void GdbBackend::on_stop(const std::string& reply) {
       if (h.va == ip) ids.push_back(id);
     for (auto id : ids) {
       auto it = hooks_.find(id);
-      if (it != hooks_.end() && (!it->second.gated || gate_open_)) {  // a plain hook's site, gate closed
+      // Gated hooks only while the gate is open (their site may hold plain hooks too).
+      if (it != hooks_.end() && (!it->second.gated || gate_open_)) {
         auto fn = it->second.fn;  // the hook may remove itself
         fn(v, ip);
       }

@@ -49,8 +49,9 @@ class GdbBackend final : public vmi::Backend {
  public:
   // Connects and reads the target description; QEMU stops the guest while a
   // debugger is attached. Throws Error on a bad endpoint, a peer that is not a
-  // gdbstub, a target other than x86 and aarch64, or a bad RAM file. From the connection on, a guard
-  // process detaches if vmitrace dies without detaching (detach_guard.hpp).
+  // gdbstub, a target other than x86 and aarch64, or a bad RAM file. From the
+  // connection on, a guard process detaches if vmitrace dies without detaching
+  // (detach_guard.hpp).
   explicit GdbBackend(const GdbBackendOptions& opt);
   ~GdbBackend() override;
 
