@@ -31,10 +31,11 @@ package's DWARF (cached as .cache/guest/kernel-686/profile.json).
 
 Kernels arm64-6.1 and arm64-6.12 (Debian's arm64 kernels under qemu-system-aarch64 -M
 virt, the gdbstub's aarch64 description and system registers), variant reset: the
-filter of trace_e2e_test's `filter` variant (openat close mmap prctl nanosleep) with
-returns, checked as that test checks a run (every call lab64 and lab32 report, in their
-thread, with its return value; Type arm64 / arm32; names, paths, PR_SET_NAME), CR3
-(TTBR0_EL1) one non-zero value per process; vmitrace is stopped after lab32 (6.1:
+filter of trace_e2e_test's arm64 `filter` variant (openat close mmap prctl nanosleep
+execve exit exit_group) with returns, checked as that test checks a run (every call
+lab64 and lab32 report, in their thread, with its return value; Type arm64 / arm32;
+names, paths, PR_SET_NAME; the hook plan and each event's hooked function; execve and
+the calls that never return; CR3 = TTBR0_EL1 per process); vmitrace is stopped after lab32 (6.1:
 SIGTERM, 6.12: SIGINT, i.e. Ctrl-C) and must detach cleanly (exit 0, no warning); the
 guest then runs programs that make the hooked calls, so a breakpoint left in would keep
 it from finishing.
@@ -187,26 +188,21 @@ def lifetime(vmitrace, profile, filt, tmp, sock, serial, kernel):
                 p.wait()
 
 
-def check_arm64(events, console):
-    """Entries and returns of lab64 (Type arm64) and lab32 (AArch32, Type arm32) as
-    trace_e2e_test checks a run with the same filter; the hooked functions are the
-    filter's per-syscall ones; CR3 (TTBR0_EL1) one non-zero value per process."""
+def check_arm64(events, console, stderr):
+    """Entries and returns of lab64 (Type arm64) and lab32 (AArch32, Type arm32) checked
+    as trace_e2e_test checks its arm64 `filter` variant: every call the programs report,
+    the hook plan and each event's hooked function, execve and the calls that never
+    return, CR3 (TTBR0_EL1) per process."""
     gt = run_e2e.parse_gt(console)
-    check(len(events) > 0, "no events")
-    if not events:
+    if not check(len(events) > 0, "no events"):
         return
     run_e2e.check_schema(events)
     pairs = run_e2e.pair(events)
-    run_e2e.check_prog(pairs, gt, "lab64", "arm64", FILES["lab64"], True, run_e2e.FILTER)
-    run_e2e.check_prog(pairs, gt, "lab32", "arm32", FILES["lab32"], True, run_e2e.FILTER)
-    mods = {e["Module"] for e in events if e["Plugin"] == "syscall"}
-    check(all(m.startswith(("__arm64_sys_", "__arm64_compat_sys_")) for m in mods),
-          f"arm64: hooked functions {sorted(mods)} are not the filter's __arm64_sys_* / __arm64_compat_sys_*")
-    for prog in ("lab64", "lab32"):
-        start = gt.get(prog, {}).get("start")
-        if start:
-            cr3 = {e["CR3"] for e in events if e["PID"] == int(start["pid"]) and e["ProcessName"] in (prog, run_e2e.RENAMED[prog])}
-            check(len(cr3) == 1 and "0x0" not in cr3, f"arm64: CR3 of {prog} is not one non-zero value: {cr3}")
+    for prog, typ in (("lab64", "arm64"), ("lab32", "arm32")):
+        run_e2e.check_prog(pairs, gt, prog, typ, FILES[prog], True, run_e2e.FILTER_ARM64)
+        run_e2e.check_exec_and_exit(pairs, gt, prog, typ, True)
+    run_e2e.check_arm64_hooks(pairs, stderr, run_e2e.FILTER_ARM64, True)
+    run_e2e.check_arm64_spaces(events, gt)
 
 
 def main():
@@ -246,7 +242,7 @@ def main():
     else:
         subprocess.run([vmitrace, "profile", vmlinuz, "--output", profile], check=True, capture_output=True)
     with open(filt, "w") as f:
-        f.write("".join(n + "\n" for n in run_e2e.FILTER) if arm else
+        f.write("".join(n + "\n" for n in run_e2e.FILTER_ARM64) if arm else
                 "nanosleep\n" if a.variant in ("running", "lifetime") else "openat\n")
     if a.variant == "lifetime":
         lifetime(vmitrace, profile, filt, tmp, sock, serial, a.kernel)
@@ -326,7 +322,7 @@ def main():
             check(False, "not JSON: " + line[:80])
     m = re.search(rf"GT {prog} start pid=(\d+)", console)
     if arm:
-        check_arm64(evs, console)
+        check_arm64(evs, console, open(log).read())
     elif a.variant == "running":
         mine = [e for e in evs if e.get("Method") == "nanosleep" and e.get("ProcessName") == prog]
         check(len(mine) >= 5, f"only {len(mine)} nanosleep events from {prog}")
