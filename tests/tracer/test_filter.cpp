@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "common/error.hpp"
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 #include "syscalls/core/filter.hpp"
 
 namespace vmitrace::testing {
@@ -69,7 +69,7 @@ TEST(Filter, DirectoryAndMissingFileAreErrors) {
   EXPECT_EQ(error_of([&] { read_filter_file(missing); }), missing + ": No such file or directory");
 }
 
-TEST(Filter, PluginRejectsBadFilterFile) {
+TEST(Filter, TracerRejectsBadFilterFile) {
   FakeBackend be;
   CollectSink sink;
   syscalls::TracerConfig cfg;
