@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "../common/error_of.hpp"
 #include "common/error.hpp"
 #include "tracer_fixture.hpp"
 #include "syscalls/core/filter.hpp"
@@ -10,17 +11,9 @@ namespace vmitrace::testing {
 namespace {
 
 using syscalls::load_linux_filter;
+using test::error_of;
 using syscalls::parse_filter;
 using syscalls::read_filter_file;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(Filter, CommentsBlanksWhitespaceAndDuplicates) {
   auto n = parse_filter("# header\n\n  openat  \r\n\tread # trailing comment\nopenat\n   \n#x\nwrite");
