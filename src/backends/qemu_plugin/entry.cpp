@@ -91,6 +91,10 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     s->backend->install(&at_exit);
     g_state = s.release();
     g_state->tracer->start();
+    // Refused at once (a profile of another architecture): the capture is over, so
+    // close it now. QEMU is still starting: the SIGTERM vmitrace sends it on the error
+    // kills it before at_exit could run.
+    if (!g_state->tracer->error().empty()) at_exit();
     return 0;
   } catch (const std::exception& e) {
     say(e.what());
