@@ -42,6 +42,8 @@ FILTER = ["openat", "close", "mmap", "prctl", "nanosleep"]
 # arm64 also filters calls that do not come back to their caller as others do: execve
 # (returns into another program, AArch32 for lab32) and exit/exit_group (never return).
 FILTER_ARM64 = FILTER + ["execve", "exit", "exit_group"]
+# A syscall of the other architecture's ABIs only (x86: arm's compat fadvise; arm64: arch_prctl).
+FOREIGN = {False: "arm_fadvise64_64", True: "arch_prctl"}
 # GT lines use the kernel's function names; events use the syscall table's names.
 GT_ALIASES = {"mmap_pgoff": "mmap2"}
 RENAMED = {"lab64": "vmt-renamed", "lab32": "vmt-renamed32"}
@@ -526,7 +528,9 @@ def main():
     if a.variant == "filter":
         fpath = os.path.join(tmp, "filter.txt")
         with open(fpath, "w") as f:
-            f.write("# the syscalls of the filter test\n\n" + "\n".join(filt) + "\n")
+            # plus a name no table knows and one of the other architecture only: each said
+            # once on stderr, the rest traced
+            f.write("# the syscalls of the filter test\n\n" + "\n".join(filt + ["no_such_call", FOREIGN[arm]]) + "\n")
         run_opts += ["--syscalls_filter_file", fpath]
     if a.variant == "nosysret":
         run_opts += ["--disable_sysret"]
@@ -567,6 +571,10 @@ def main():
     if is32:
         check(all(e.get("Type", "x32") == "x32" for e in events), "a 32-bit kernel gave a non-x32 event")
     if a.variant == "filter":
+        for what in (f"unknown syscall names ignored: no_such_call",
+                     f"not syscalls of {'arm64' if arm else 'x86_64'} Linux guests, ignored: {FOREIGN[arm]}"):
+            n = r.stderr.count(f"vmitrace: warning: {fpath}: {what}\n")
+            check(n == 1, f"filter: the warning '{what}' printed {n} times, not once")
         # arm64: exactly the listed names (x86 has always let lab32's mmap2 pass too)
         methods = {e["Method"] for e in events}
         extra = set() if arm else {"mmap2"}
