@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from x64_kinds import compat_kinds, function_of, load_table, split_row
+
 # AArch32 entry points arm64 implements itself (arch/arm64/kernel/sys32.c and
 # signal32.c): arm's 64-bit arguments come in aligned register pairs.
 AARCH32 = {
@@ -68,15 +70,6 @@ AARCH32 = {
 ARM_PRIVATE = {"cacheflush": ["unsigned long start {ptr}", "unsigned long end {ptr}", "int flags"],
                "set_tls": ["unsigned long tls"]}
 
-# Kinds a compat function's argument can take from x86-64's declaration of the same
-# call: values whose meaning no word size changes (flags, enums, modes, hex) and
-# structures read with the task's pointer size (sigaction) or of one size (sigset).
-COMPAT_KINDS = re.compile(r"\{(flags|enum|hex|mode|sigaction|sigaction_out|sigset|sigset_out|fcntl_arg|"
-                          r"socket_protocol|futex_val3|ioctl_arg|rlimit|rlimit_out)(:[\w:]+)?\}$")
-# ... where x86-64's structure has a compat twin of its own kind.
-COMPAT_STRUCTS = {("struct compat_rlimit *", "{rlimit}"): "{rlimit32}",
-                  ("struct compat_rlimit *", "{rlimit_out}"): "{rlimit32_out}"}
-
 # Numbers arm's table reserves that arm64 kernels leave to sys_ni_syscall.
 NOT_IMPLEMENTED = {"uselib", "bdflush", "_sysctl", "nfsservctl", "lookup_dcookie",
                    "pciconfig_iobase", "pciconfig_read", "pciconfig_write", "vserver"}
@@ -95,28 +88,6 @@ def arm_arg(decl):
     if re.match(r"(const )?struct (stat|stat64) \*", base):
         return base + " {stat_arm_out}"
     return decl
-
-
-def compat_kinds(args, x64_row):
-    """A compat function's declaration with the kinds x86-64's declaration of the same
-    call gives its arguments of the same name, where COMPAT_KINDS allows them."""
-    if not x64_row:
-        return args
-    theirs = {re.sub(r"\s*\{.*\}$", "", a).split()[-1].lstrip("*"): a for a in split_row(x64_row)[0]}
-    out = []
-    for a in args:
-        decl = re.sub(r"\s*\{.*\}$", "", a)
-        name = decl.split()[-1].lstrip("*")
-        kind = COMPAT_KINDS.search(theirs.get(name, ""))
-        if ("{" in a and not a.endswith(" {ptr}")) or not kind:  # {ptr}: ia32's "not decoded"
-            out.append(a)
-            continue
-        ctype = " ".join(decl.split()[:-1]).replace("const ", "") + (" *" if "*" in decl.split()[-1] else "")
-        k = kind.group(0)
-        if k in ("{rlimit}", "{rlimit_out}"):  # x86-64's struct rlimit: only as a compat twin
-            k = COMPAT_STRUCTS.get((ctype, k))
-        out.append(decl + " " + k if k else a)
-    return out
 
 
 def cpp_defines(cpp, header):
@@ -141,28 +112,6 @@ def resolve_numbers(defs, base=0):
         if m:
             out[name] = int(m.group(1)) + base
     return out
-
-
-def load_table(path):
-    rows = {}
-    for line in open(path):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cols = line.rstrip("\n").split("\t")
-        rows[int(cols[0])] = cols
-    return rows
-
-
-def split_row(cols):
-    args, ret = cols[4:], []
-    if args and args[-1].startswith("->"):
-        ret = [args.pop()]
-    return args, ret
-
-
-def function_of(symbol, prefix):
-    """'__x64_sys_newstat' -> 'sys_newstat'; '__ia32_compat_sys_open' -> 'compat_sys_open'."""
-    return symbol[len(prefix):] if symbol.startswith(prefix) else None
 
 
 def write_table(out, title, rows):

@@ -303,3 +303,80 @@ TEST(SyscallTable, OnlyArgumentlessSyscallsHaveNoArgs) {
     EXPECT_GT(implemented, 300u);
   }
 }
+
+namespace {
+
+const SyscallInfo* x64_of_function(std::string_view fn) {  // "sys_uname" -> __x64_sys_uname's row
+  for (const SyscallInfo& c : table(Abi::linux_x64))
+    if (std::string_view(c.symbol).starts_with("__x64_") && std::string_view(c.symbol).substr(6) == fn) return &c;
+  return nullptr;
+}
+
+// ia32 rows served by a native function x86-64 has too (64-bit kernels: __ia32_sys_*;
+// the same function on native 32-bit kernels) decode what x86-64's decode: same
+// argument names, kinds and constant sets (data/tools/convert_ia32.py). Compat functions
+// take x86-64's kinds that no word size changes, and the compat twin of struct rlimit.
+TEST(Ia32, TableDecodesWhatX64Decodes) {
+  int compared = 0, compat = 0;
+  for (const SyscallInfo& a : table(Abi::linux_ia32)) {
+    std::string_view sym(a.symbol);
+    if (sym.starts_with("__ia32_sys_")) {
+      const SyscallInfo* x = x64_of_function(sym.substr(7));
+      if (x == nullptr || x->nargs != a.nargs) continue;
+      if (a.symbol_native32[0]) EXPECT_STREQ(a.symbol_native32, a.symbol) << a.name;  // 32-bit kernels: the same
+      for (int i = 0; i < a.nargs; ++i) {
+        SCOPED_TRACE(std::string(a.name) + "." + a.args[i].name);
+        EXPECT_STREQ(a.args[i].name, x->args[i].name);
+        EXPECT_EQ(a.args[i].kind, x->args[i].kind);
+        EXPECT_EQ(a.args[i].set, x->args[i].set);
+        EXPECT_LE(a.args[i].bits, 32);
+        ++compared;
+      }
+    } else if (sym.starts_with("__ia32_compat_sys_")) {
+      const SyscallInfo* x = x64_of_function("sys_" + std::string(sym.substr(18)));
+      if (x == nullptr) x = lookup(Abi::linux_x64, a.name);
+      if (x == nullptr) continue;
+      for (int i = 0; i < a.nargs; ++i) {
+        for (int j = 0; j < x->nargs; ++j) {
+          if (std::string_view(x->args[j].name) != a.args[i].name) continue;
+          SCOPED_TRACE(std::string(a.name) + "." + a.args[i].name);
+          switch (x->args[j].kind) {
+            case ArgKind::flags: case ArgKind::enum_: case ArgKind::mode: case ArgKind::hex:
+            case ArgKind::sigaction: case ArgKind::sigaction_out: case ArgKind::sigset:
+            case ArgKind::sigset_out: case ArgKind::fcntl_arg: case ArgKind::ioctl_arg:
+            case ArgKind::socket_protocol: case ArgKind::futex_val3: case ArgKind::iovec_data:
+            case ArgKind::cpu_mask_out:
+              EXPECT_EQ(a.args[i].kind, x->args[j].kind);
+              EXPECT_EQ(a.args[i].set, x->args[j].set);
+              ++compat;
+              break;
+            case ArgKind::rlimit:
+            case ArgKind::rlimit_out:
+              EXPECT_EQ(a.args[i].kind, x->args[j].kind == ArgKind::rlimit ? ArgKind::rlimit32 : ArgKind::rlimit32_out);
+              ++compat;
+              break;
+            default: break;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(compared, 600);
+  EXPECT_GT(compat, 20);
+  // What the converter added, as the renderer needs it:
+  EXPECT_EQ(lookup(Abi::linux_ia32, "uname")->args[0].kind, ArgKind::utsname_out);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "getrandom")->args[0].kind, ArgKind::random_out);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "clock_gettime64")->args[1].kind, ArgKind::timespec_out);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "prlimit64")->args[3].kind, ArgKind::rlimit_out);  // rlimit64: 64-bit fields
+  EXPECT_EQ(lookup(Abi::linux_ia32, "ugetrlimit")->args[1].kind, ArgKind::rlimit32_out);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "ugetrlimit")->args[0].set, &consts::rlimit_resource);
+  const SyscallInfo* sa = lookup(Abi::linux_ia32, "rt_sigaction");
+  EXPECT_EQ(sa->args[1].kind, ArgKind::sigaction);
+  EXPECT_EQ(sa->args[2].kind, ArgKind::sigaction_out);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "fcntl64")->args[2].kind, ArgKind::fcntl_arg);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "fcntl64")->args[2].set, &consts::open_flags);  // x86's O_* bits
+  EXPECT_EQ(lookup(Abi::linux_ia32, "ioctl")->args[2].kind, ArgKind::ioctl_arg);
+  EXPECT_EQ(lookup(Abi::linux_ia32, "_llseek")->args[4].set, &consts::seek_whence);
+}
+
+}  // namespace
