@@ -9,6 +9,9 @@
 # Also the 32-bit lab's archive (.cache/guest/initramfs-i386.cpio.gz, for the
 # 686-pae kernel): the i386 busybox as /bin/busybox (and /bin32/busybox), lab32,
 # the same /init (it skips the 64-bit steps when /bin/lab64 is absent).
+# And its userland archive (.cache/guest/initramfs-userland-i386.cpio.gz): that tree
+# plus Debian's i386 strace and programs (fetch-strace.sh i386, fetch-userland.sh
+# i386); skipped with VMITRACE_LAB32=0.
 # Rebuilt only when an input changes (hash kept in initramfs.stamp).
 set -euo pipefail
 
@@ -31,20 +34,28 @@ strace_stamp="$cache/strace-root.stamp"
 "$guest/fetch-userland.sh"
 userland_stamp="$cache/userland-root.stamp"
 out_userland="$cache/initramfs-userland.cpio.gz"
+lab32=${VMITRACE_LAB32:-1}
+out_userland32="$cache/initramfs-userland-i386.cpio.gz"
+stamps32=()
+if [[ $lab32 != 0 ]]; then
+  "$guest/fetch-strace.sh" i386
+  "$guest/fetch-userland.sh" i386
+  stamps32=("$cache/strace-root-i386.stamp" "$cache/userland-root-i386.stamp")
+fi
 
 CFLAGS=("${LAB_CFLAGS[@]}")
 
 inputs_hash() {
   {
     sha256sum "$guest/build-initramfs.sh" "$guest/initramfs-lib.sh" "$guest/init" "$guest"/workload/*.[ch] "$busybox64" "$busybox32_deb" \
-      "$guest/fetch-strace.sh" "$strace_stamp" "$guest/fetch-userland.sh" "$userland_stamp" |
+      "$guest/fetch-strace.sh" "$strace_stamp" "$guest/fetch-userland.sh" "$userland_stamp" "${stamps32[@]}" |
       awk '{ print $1 }'
     gcc --version | head -n 1
     echo "${CFLAGS[*]}"
   } | sha256sum | awk '{ print $1 }'
 }
 want=$(inputs_hash)
-if [[ -s $out && -s $out32 && -s $out_userland && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+if [[ -s $out && -s $out32 && -s $out_userland && ($lab32 == 0 || -s $out_userland32) && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
 fi
 
@@ -89,10 +100,17 @@ cp "$root/bin/lab32" "$root32/bin/lab32"
 cp "$root/init" "$root32/init"
 mknod -m 600 "$root32/dev/console" c 5 1 2>/dev/null || true
 pack "$root32" "$tmp/initramfs-i386.cpio.gz"
+if [[ $lab32 != 0 ]]; then
+  cp -a "$cache/strace-root-i386/." "$cache/userland-root-i386/." "$root32/"
+  rm -f "$root32/.python-files"
+  pack "$root32" "$tmp/initramfs-userland-i386.cpio.gz"
+  mv "$tmp/initramfs-userland-i386.cpio.gz" "$out_userland32"
+fi
 
 mv "$tmp/initramfs.cpio.gz" "$out"
 mv "$tmp/initramfs-i386.cpio.gz" "$out32"
 mv "$tmp/initramfs-userland.cpio.gz" "$out_userland"
 echo "$want" >"$stamp"
-echo "build-initramfs: wrote $out ($(stat -c %s "$out") bytes), $out32 ($(stat -c %s "$out32") bytes)" \
-  "and $out_userland ($(stat -c %s "$out_userland") bytes)"
+echo "build-initramfs: wrote $out ($(stat -c %s "$out") bytes), $out32 ($(stat -c %s "$out32") bytes)," \
+  "$out_userland ($(stat -c %s "$out_userland") bytes)" \
+  "${stamps32:+and $out_userland32 ($(stat -c %s "$out_userland32") bytes)}"

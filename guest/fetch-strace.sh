@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Stages Debian's strace (bookworm) for a lab initramfs, without installing it.
 #
-#   guest/fetch-strace.sh [amd64|arm64]     (default amd64)
+#   guest/fetch-strace.sh [amd64|arm64|i386]     (default amd64)
 #
 # amd64: `apt-get download`s strace and the packages its Depends name (except
 # libc6, which every Debian host has) into .cache/guest/debs, unpacks them, asks
 # the dynamic loader which shared objects the binary needs (ldd, with the
 # unpacked libraries first on the search path) and copies the binary, those
 # libraries and the loader into .cache/guest/strace-root/.
-# arm64 (the arm64 lab; the host cannot run the binary): downloads strace:arm64
-# and everything its Depends reach (libc6 included), follows the ELF NEEDED
-# entries (copy_needed, initramfs-lib.sh) and the program interpreter through
-# the unpacked packages and copies them into .cache/guest/strace-root-arm64/.
+# arm64 (the arm64 lab; the host cannot run the binary) and i386 (the 32-bit lab's
+# userland archive): downloads strace:ARCH and everything its Depends reach (libc6
+# included), follows the ELF NEEDED entries (copy_needed, initramfs-lib.sh) and the
+# program interpreter through the unpacked packages and copies them into
+# .cache/guest/strace-root-ARCH/.
 # The tree is merged into the archive by build-initramfs.sh (-arm64.sh).
 # Idempotent: a stamp holding the .debs' and host libraries' hashes skips the
 # work when nothing changed.
@@ -20,9 +21,10 @@ set -euo pipefail
 . "$(dirname "$0")/initramfs-lib.sh"   # repo, cache, debs, die, copy_needed
 arch=${1:-amd64}
 case "$arch" in
-  amd64) stage="$cache/strace-root" ;;
-  arm64) stage="$cache/strace-root-arm64" ;;
-  *) echo "fetch-strace: unknown architecture '$arch' (amd64 or arm64)" >&2; exit 2 ;;
+  amd64) stage="$cache/strace-root" triplet=x86_64-linux-gnu ;;
+  arm64) stage="$cache/strace-root-arm64" triplet=aarch64-linux-gnu ;;
+  i386) stage="$cache/strace-root-i386" triplet=i386-linux-gnu ;;
+  *) echo "fetch-strace: unknown architecture '$arch' (amd64, arm64 or i386)" >&2; exit 2 ;;
 esac
 stamp="$stage.stamp"
 for tool in apt-get dpkg dpkg-deb ldd readelf; do command -v $tool >/dev/null || die "needs $tool (a Debian host)"; done
@@ -115,11 +117,10 @@ else
   [[ $interp == /* && -e $tmp/x$interp ]] || die "$bin: program interpreter '$interp' not in the unpacked packages"
   mkdir -p "$out$(dirname "$interp")"
   cp -L "$tmp/x$interp" "$out$interp"
-  triplet=aarch64-linux-gnu
   copy_needed "$tmp/x" "$out" "$bin"
   n=$copied
-  [[ -s $out/lib/aarch64-linux-gnu/libc.so.6 ]] || die "$bin does not need libc.so.6?"
-  version="strace $(dpkg-deb -f "$strace_deb" Version) (arm64, not run on this host)"
+  [[ -s $out/lib/$triplet/libc.so.6 ]] || die "$bin does not need libc.so.6?"
+  version="strace $(dpkg-deb -f "$strace_deb" Version) ($arch, not run on this host)"
 fi
 
 rm -rf "$stage"

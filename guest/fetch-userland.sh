@@ -6,17 +6,18 @@
 # itself (guest/workload/userland.{sh,py}), into a tree the initramfs builder merges
 # into the userland archive. Nothing is installed.
 #
-#   guest/fetch-userland.sh [amd64|arm64]     (default amd64)
+#   guest/fetch-userland.sh [amd64|arm64|i386]     (default amd64)
 #
 # amd64: the host's own programs (the host is Debian bookworm, as the guest's strace
 # and libraries are) and the shared objects ldd names for them, into
 # .cache/guest/userland-root/ (build-initramfs.sh).
-# arm64 (the host cannot run these): the arm64 .debs of the packages that hold the
-# host's copies of the same files (dpkg -S) are downloaded and unpacked; programs and
-# python sources come from them, the shared objects from their ELF NEEDED entries
-# (copy_needed, initramfs-lib.sh; the loader comes with strace-root-arm64), and the
-# sources are byte-compiled by the host's python3.11 as Debian's postinst would.
-# Into .cache/guest/userland-root-arm64/ (build-initramfs-arm64.sh).
+# arm64 and i386 (the arm64 lab; the 32-bit lab's 686 kernel): the .debs of that
+# architecture of the packages that hold the host's copies of the same files (dpkg -S)
+# are downloaded and unpacked; programs and python sources come from them, the shared
+# objects from their ELF NEEDED entries (copy_needed, initramfs-lib.sh; the loader
+# comes with strace-root-ARCH), and the sources are byte-compiled by the host's
+# python3.11 as Debian's postinst would. Into .cache/guest/userland-root-ARCH/
+# (build-initramfs-arm64.sh, build-initramfs.sh).
 # Idempotent: a stamp holding the inputs' hashes skips the work when nothing changed.
 set -euo pipefail
 
@@ -24,8 +25,9 @@ set -euo pipefail
 arch=${1:-amd64}
 case "$arch" in
   amd64) stage="$cache/userland-root" triplet=x86_64-linux-gnu ;;
-  arm64) stage="$cache/userland-root-arm64" triplet=aarch64-linux-gnu ;;
-  *) echo "fetch-userland: unknown architecture '$arch' (amd64 or arm64)" >&2; exit 2 ;;
+  arm64) stage="$cache/userland-root-arm64" triplet=aarch64-linux-gnu machine='ARM aarch64' ;;
+  i386) stage="$cache/userland-root-i386" triplet=i386-linux-gnu machine='Intel 80386' ;;
+  *) echo "fetch-userland: unknown architecture '$arch' (amd64, arm64 or i386)" >&2; exit 2 ;;
 esac
 stamp="$stage.stamp"
 programs=(/usr/bin/mkdir /usr/bin/cp /usr/bin/ln /usr/bin/ls /usr/bin/cat /usr/bin/stat /usr/bin/sha256sum
@@ -52,7 +54,7 @@ python_files() {
   rm -rf "$dir"
 }
 
-# arm64: the Debian packages holding the host files named on stdin (one dpkg -S; with
+# arm64, i386: the Debian packages holding the host files named on stdin (one dpkg -S; with
 # merged /usr dpkg knows /bin/ls as such, so each path is asked with and without /usr).
 host_packages() {
   local -a files=() asked=()
@@ -69,13 +71,13 @@ host_packages() {
   awk -F': ' '{ n = split($1, p, ", "); for (i = 1; i <= n; i++) { sub(/:.*/, "", p[i]); print p[i] } }' <<<"$found" |
     sort -u
 }
-arm64_debs=()
-if [[ $arch == arm64 ]]; then
+foreign_debs=()
+if [[ $arch != amd64 ]]; then
   pyfiles=$(python_files | sort -u)
   pkgs=$({ printf '%s\n' "${programs[@]}"; for p in "${programs[@]}"; do host_libs "$p"; done
            grep '\.py$' <<<"$pyfiles"; } | sort -u | host_packages)
-  mapfile -t arm64_debs < <(fetch_debs arm64 $pkgs)
-  [[ ${#arm64_debs[@]} -eq $(wc -w <<<"$pkgs") ]] || exit 1   # fetch_debs said why
+  mapfile -t foreign_debs < <(fetch_debs "$arch" $pkgs)
+  [[ ${#foreign_debs[@]} -eq $(wc -w <<<"$pkgs") ]] || exit 1   # fetch_debs said why
 fi
 
 inputs_hash() {
@@ -83,7 +85,7 @@ inputs_hash() {
       sha256sum "$0" "$guest/initramfs-lib.sh" "$guest"/workload/userland.* "${programs[@]}" \
         $(for p in "${programs[@]}"; do host_libs "$p"; done | sort -u)
     else
-      sha256sum "$0" "$guest/initramfs-lib.sh" "$guest"/workload/userland.* "${arm64_debs[@]}" /usr/bin/python3.11
+      sha256sum "$0" "$guest/initramfs-lib.sh" "$guest"/workload/userland.* "${foreign_debs[@]}" /usr/bin/python3.11
     fi | awk '{ print $1 }'
     cat "$stage/.python-files" 2>/dev/null || true
   } | sha256sum | awk '{ print $1 }'
@@ -97,7 +99,7 @@ tmp=$(mktemp -d "$cache/userland.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 out="$tmp/root"
 mkdir -p "$out/usr/bin" "$out/lib/$triplet" "$out/usr/lib/vmitrace" "$out$pylib/lib-dynload"
-if [[ $arch == arm64 ]]; then echo "$pyfiles" >"$out/.python-files"; else python_files | sort -u >"$out/.python-files"; fi
+if [[ $arch != amd64 ]]; then echo "$pyfiles" >"$out/.python-files"; else python_files | sort -u >"$out/.python-files"; fi
 [[ $(wc -l <"$out/.python-files") -gt 10 ]] || die "python3 -v named too few standard library files"
 
 if [[ $arch == amd64 ]]; then
@@ -111,7 +113,7 @@ if [[ $arch == amd64 ]]; then
   done <"$out/.python-files"
 else
   x="$tmp/x"
-  for deb in "${arm64_debs[@]}"; do dpkg -x "$deb" "$x"; done
+  for deb in "${foreign_debs[@]}"; do dpkg -x "$deb" "$x"; done
   inside() {  # inside PATH: PATH in the unpacked packages, symlinks resolved inside them
     local f=$x$1 t n=0
     [[ -e $f || -L $f ]] || f=$x${1#/usr}
@@ -120,12 +122,12 @@ else
       if [[ $t == /* ]]; then f=$x$t; else f=$(dirname "$f")/$t; fi
       n=$((n + 1))
     done
-    [[ -f $f ]] || die "$1 is in none of the unpacked arm64 packages"
+    [[ -f $f ]] || die "$1 is in none of the unpacked $arch packages"
     echo "$f"
   }
   for p in "${programs[@]}"; do
     src=$(inside "$p")
-    file -b "$src" | grep -q 'ARM aarch64' || die "$src is not an arm64 program"
+    file -b "$src" | grep -q "$machine" || die "$src is not an $arch program"
     cp "$src" "$out/usr/bin/"
   done
   copy_needed "$x" "$out" "$out"/usr/bin/*

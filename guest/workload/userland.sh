@@ -13,8 +13,9 @@ d=/tmp/vmitrace-userland
 /usr/bin/stat $d/tree/link >/dev/null
 /usr/bin/sha256sum /usr/bin/ls >/dev/null
 /usr/bin/head -c 100 /usr/bin/ls >/dev/null
-ldso=/lib64/ld-linux-x86-64.so.2   # the x86-64 lab's loader, else the arm64 lab's
+ldso=/lib64/ld-linux-x86-64.so.2   # the x86-64 lab's loader, else the arm64 lab's, else i386's
 [ -x $ldso ] || ldso=/lib/ld-linux-aarch64.so.1
+[ -x $ldso ] || ldso=/lib/ld-linux.so.2
 $ldso --list /usr/bin/tar >/dev/null
 /usr/bin/touch $d/tree/stamp
 /usr/bin/chmod 0640 $d/tree/stamp

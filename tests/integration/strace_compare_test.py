@@ -5,13 +5,15 @@ and prints strace's log on the console (`GT strace begin lines=N`, each line as
 `ST <line>`, `GT strace end`) while vmitrace traces the run from outside.
 
 One script for every guest:
-  --kernel 6.1|6.12|arm64-6.1|arm64-6.12
+  --kernel 6.1|6.12|686|arm64-6.1|arm64-6.12
                       the lab guest (guest/launch.sh) with its `userland` workload:
                       Debian's coreutils, tar|gzip, the dynamic loader, python3 with a
-                      thread and sockets, and lab64 (guest/workload/userland.sh); arm64-*:
-                      the same programs from Debian's arm64 packages (their own archive,
-                      initramfs-userland-arm64.cpio.gz) and the armhf busybox as
-                      AArch32 (compat) tasks
+                      thread and sockets, and lab64 (guest/workload/userland.sh); 686: the
+                      32-bit lab (i386 686-pae kernel, profile from its DWARF) with the
+                      same programs from Debian's i386 packages and lab32
+                      (initramfs-userland-i386.cpio.gz); arm64-*: the same programs from
+                      Debian's arm64 packages (initramfs-userland-arm64.cpio.gz) and the
+                      armhf busybox as AArch32 (compat) tasks
   --qemu "CMD"        any guest QEMU boots with CMD (a disk image...) whose init runs its
                       workload under strace as above: `vmitrace run ... -- CMD -serial
                       file:CONSOLE` (CMD must not take the serial port itself)
@@ -31,7 +33,7 @@ points to) or `mismatch`. The sequence, return values, errno and fd paths must a
 the arguments at MIN_ARGS_RATE percent at least. The rates (in all and per program) and every
 difference (with its cause when KNOWN_DIFFS has one) are printed.
 
-usage: strace_compare_test.py --build BUILD --kernel 6.1|6.12|arm64-6.1|arm64-6.12 [--keep]
+usage: strace_compare_test.py --build BUILD --kernel 6.1|6.12|686|arm64-6.1|arm64-6.12 [--keep]
        strace_compare_test.py --build BUILD --qemu "qemu-system-x86_64 ..." [--run-opt=OPT]... [--label NAME] [--keep]
        strace_compare_test.py --console LOG --events JSONL [--label NAME]
 """
@@ -48,6 +50,7 @@ from collections import defaultdict
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import strace_log  # noqa: E402
+from trace_e2e_test import profile_686  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXED_ENTRY = {"Plugin", "TimeStamp", "PID", "PPID", "TID", "UserName", "UserId", "ProcessName", "Method",
@@ -363,7 +366,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     guest = ap.add_mutually_exclusive_group(required=True)
-    guest.add_argument("--kernel", help="the lab guest of this kernel (6.1, 6.12, arm64-6.1, arm64-6.12)")
+    guest.add_argument("--kernel", help="the lab guest of this kernel (6.1, 6.12, 686, arm64-6.1, arm64-6.12)")
     guest.add_argument("--qemu", help="the QEMU command line of another guest")
     guest.add_argument("--console", help="a stored console log (with --events: no boot)")
     ap.add_argument("--events", help="the stored vmitrace json events of that run")
@@ -382,14 +385,18 @@ def main():
     events_path, console_path = os.path.join(tmp, "events.jsonl"), os.path.join(tmp, "console.log")
     run_opts = ["--args", "rich", "-o", "json", "--output", events_path, "--capture-buffers", "256"] + a.run_opt
     if a.kernel:
-        arm = a.kernel.startswith("arm64-")
-        archive = "initramfs-userland-arm64.cpio.gz" if arm else "initramfs-userland.cpio.gz"
+        arm, i386 = a.kernel.startswith("arm64-"), a.kernel == "686"
+        archive = ("initramfs-userland-arm64.cpio.gz" if arm else
+                   "initramfs-userland-i386.cpio.gz" if i386 else "initramfs-userland.cpio.gz")
         if not os.path.exists(os.path.join(ROOT, ".cache/guest", archive)):
-            if arm and os.environ.get("VMITRACE_LAB_ARM64") == "0":
-                print(f"SKIP: the arm64 lab is not set up (no {archive}; VMITRACE_LAB_ARM64=0 skips it)")
-                return 77
+            for lab, var in ((arm, "VMITRACE_LAB_ARM64"), (i386, "VMITRACE_LAB32")):
+                if lab and os.environ.get(var) == "0":
+                    print(f"SKIP: the {a.kernel} lab is not set up (no {archive}; {var}=0 skips it)")
+                    return 77
             print(f"FAIL: the lab is not set up (no {archive}): run guest/setup.sh", file=sys.stderr)
             return 1
+        if i386:  # no BTF in the 686 kernel: its profile from DWARF (trace_e2e_test.py builds it)
+            run_opts += ["-r", profile_686(vmitrace)]
         cmd = ([os.path.join(ROOT, "guest/launch.sh"), "--kernel", a.kernel, "--workload", "userland",
                 "--log", console_path, "--timeout", "600", "--", vmitrace, "run"] + run_opts + ["--"])
     else:
