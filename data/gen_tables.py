@@ -26,9 +26,9 @@ KINDS = {"int_", "uint_", "ptr", "string", "string_array", "fd", "dirfd", "mode"
          "clone_ptid_out", "msghdr_out", "mmsghdr", "mmsghdr_out", "socket_protocol",
          "fcntl_arg", "statx_flags", "futex_val3", "sigset", "sigaction", "rlimit", "rlimit32",
          "sigset_out", "sigaction_out", "rlimit_out", "rlimit32_out", "timespec_out", "utsname_out",
-         "sysinfo_out", "statfs_out", "dirent64_out", "out_string", "random_out",
+         "sysinfo_out", "statfs_out", "sysinfo32_out", "statfs32_out", "statfs64_out", "dirent64_out", "out_string", "random_out",
          "ioctl_arg", "iovec_data", "gid_list_out", "cpu_mask_out", "sockopt_name",
-         "timespec_pair", "timespec32_pair", "sockopt_val"}
+         "timespec_pair", "timespec32_pair", "sockopt_val", "page_offset", "user_desc", "loff_out"}
 # Kinds whose parameter names another argument of the syscall (ArgInfo::len_arg):
 # a length, or the argument their meaning depends on.
 LEN_KINDS = {"buffer", "out_buffer", "sockaddr", "sockaddr_out", "iovec", "futex_timeout",
@@ -218,7 +218,9 @@ def read_syscalls(path):
             nr = int(cols[0])
         except ValueError:
             raise DataError(f"{where}: bad number '{cols[0]}'")
-        if not (0 <= nr < 4096 or 0x0f0000 <= nr < 0x0f0100):  # ARM's private calls up there
+        # Up there: ARM's private calls; i386's socketcall calls that have no number of
+        # their own (0x100000 + call: send, recv, accept).
+        if not (0 <= nr < 4096 or 0x0f0000 <= nr < 0x0f0100 or 0x100000 <= nr < 0x100020):
             raise DataError(f"{where}: number {nr} out of range")
         name = cols[1]
         if not re.fullmatch(r"\w+", name) or name in names:

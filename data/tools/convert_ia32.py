@@ -25,7 +25,7 @@ from pathlib import Path
 from x64_kinds import compat_kinds, function_of, load_table, split_row
 
 # ia32 calls whose x86-64 counterpart has another name (and a wider argument list).
-X64_NAME = {"_llseek": "lseek"}
+X64_NAME = {"_llseek": "lseek", "fadvise64_64": "fadvise64"}
 
 
 def convert(ia32, x64):

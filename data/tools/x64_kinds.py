@@ -10,10 +10,13 @@ import re
 # (sigset; a CPU mask, bytes on little-endian machines whatever the word).
 COMPAT_KINDS = re.compile(r"\{(flags|enum|hex|mode|sigaction|sigaction_out|sigset|sigset_out|fcntl_arg|"
                           r"socket_protocol|futex_val3|ioctl_arg|rlimit|rlimit_out|iovec_data|"
-                          r"cpu_mask_out)(:[\w:]+)?\}$")
+                          r"cpu_mask_out|sysinfo_out|statfs_out)(:[\w:]+)?\}$")
 # ... where x86-64's structure has a compat twin of its own kind.
 COMPAT_STRUCTS = {("struct compat_rlimit *", "{rlimit}"): "{rlimit32}",
-                  ("struct compat_rlimit *", "{rlimit_out}"): "{rlimit32_out}"}
+                  ("struct compat_rlimit *", "{rlimit_out}"): "{rlimit32_out}",
+                  ("struct compat_sysinfo *", "{sysinfo_out}"): "{sysinfo32_out}",
+                  ("struct compat_statfs *", "{statfs_out}"): "{statfs32_out}",
+                  ("struct compat_statfs64 *", "{statfs_out}"): "{statfs64_out}"}
 
 
 def load_table(path):
@@ -54,7 +57,7 @@ def compat_kinds(args, x64_row):
             continue
         ctype = " ".join(decl.split()[:-1]).replace("const ", "") + (" *" if "*" in decl.split()[-1] else "")
         k = kind.group(0)
-        if k in ("{rlimit}", "{rlimit_out}"):  # x86-64's struct rlimit: only as a compat twin
+        if k in ("{rlimit}", "{rlimit_out}", "{sysinfo_out}", "{statfs_out}"):  # x86-64's layouts: only as compat twins
             k = COMPAT_STRUCTS.get((ctype, k))
         out.append(decl + " " + k if k else a)
     return out

@@ -120,8 +120,9 @@ void rlimit(std::string& out, std::string_view bytes, unsigned word);
 // struct new_utsname: {sysname="Linux", nodename=..., release=..., version=...,
 // machine=..., domainname=...}.
 void utsname(std::string& out, std::string_view bytes);
-// struct sysinfo (x86-64): {uptime=9, loads=[5248, 1088, 352], totalram=..., mem_unit=1}.
-void sysinfo(std::string& out, std::string_view bytes);
+// struct sysinfo of a word size (8: x86-64; 4: compat_sysinfo): {uptime=9, loads=[5248,
+// 1088, 352], totalram=..., mem_unit=1}.
+void sysinfo(std::string& out, std::string_view bytes, unsigned word);
 // --- terminals (decode_tty.cpp)
 // struct termios (36 bytes): {c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR,
 // c_cflag=B9600|CS8|CREAD, c_lflag=ISIG|ICANON, c_line=N_TTY, c_cc=[[VINTR]=0x3, ...]}.
@@ -141,7 +142,9 @@ void ioctl_arg(std::string& out, uint64_t cmd, uint64_t v);
 void dirents64(std::string& out, std::string_view bytes, bool truncated);
 // struct statfs (x86-64): {f_type=TMPFS_MAGIC, f_bsize=4096, ..., f_fsid={val=[0x1,
 // 0x2]}, f_namelen=255, f_frsize=4096, f_flags=ST_VALID|ST_RELATIME}.
-void statfs(std::string& out, std::string_view bytes);
+// which: syscalls::ArgKind::statfs_out (x86-64), statfs32_out (compat_statfs: 32-bit
+// fields) or statfs64_out (compat_statfs64: 32-bit type and size, 64-bit counts).
+void statfs(std::string& out, std::string_view bytes, syscalls::ArgKind which);
 // [{iov_base=0x..., iov_len=5}, ...] from {base, len} pairs of ptr_size each.
 void iovec(std::string& out, std::string_view bytes, unsigned ptr_size, bool truncated);
 // iovec_data's blob (syscalls/tables/linux.hpp): as iovec, each iov_base shown as the quoted
@@ -154,8 +157,12 @@ void iovec_data(std::string& out, std::string_view bytes, unsigned ptr_size, boo
 void stat(std::string& out, std::string_view bytes, syscalls::ArgKind which);
 // int[2] of pipe/pipe2: [3, 4].
 void fd_pair(std::string& out, std::string_view bytes);
-// An int written back (accept's addrlen): [16].
+// An int written back (accept's addrlen; 4 bytes) or a loff_t (_llseek's result; 8
+// bytes): [16].
 void int_ref(std::string& out, std::string_view bytes);
+// i386's struct user_desc (set_thread_area, 16 bytes) as strace prints it:
+// {entry_number=-1, base_addr=0x..., limit=0x0fffff, seg_32bit=1, contents=0, ...}.
+void user_desc(std::string& out, std::string_view bytes);
 // wait4's status: [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], [{WIFSIGNALED(s) &&
 // WTERMSIG(s) == SIGKILL}], ... ("[0x...]" when it is none of the four).
 void wait_status(std::string& out, std::string_view bytes);

@@ -41,12 +41,29 @@ void dirents64(std::string& out, std::string_view b, bool truncated) {
   out += ']';
 }
 
-void statfs(std::string& out, std::string_view b) {
+void statfs(std::string& out, std::string_view b, syscalls::ArgKind which) {
+  // f_type, f_bsize, 5 counts, f_fsid (2 x u32), f_namelen, f_frsize, f_flags: all 8
+  // bytes but f_fsid (x86-64); all 4 (compat_statfs); 4, 4, counts of 8, then 4 (statfs64).
+  const bool x64 = which == syscalls::ArgKind::statfs_out, s32 = which == syscalls::ArgKind::statfs32_out;
+  auto field = [&](size_t off, size_t size, uint64_t& v) {
+    uint32_t v32 = 0;
+    if (size == 8) return get(b, off, v);
+    const bool ok = get(b, off, v32);
+    v = v32;
+    return ok;
+  };
   uint64_t v[7] = {}, namelen = 0, frsize = 0, fl = 0;
   uint32_t fsid[2] = {};
-  bool ok = get(b, 56, fsid[0]) && get(b, 60, fsid[1]) && get(b, 64, namelen) &&
-            get(b, 72, frsize) && get(b, 80, fl);
-  for (size_t i = 0; i < 7; ++i) ok = ok && get(b, 8 * i, v[i]);
+  bool ok = true;
+  size_t off = 0;
+  for (size_t i = 0; i < 7; ++i) {
+    const size_t size = x64 || (!s32 && i >= 2) ? 8 : 4;
+    ok = ok && field(off, size, v[i]);
+    off += size;
+  }
+  const size_t tail = x64 ? 8 : 4;
+  ok = ok && get(b, off, fsid[0]) && get(b, off + 4, fsid[1]) && field(off + 8, tail, namelen) &&
+       field(off + 8 + tail, tail, frsize) && field(off + 8 + 2 * tail, tail, fl);
   if (!ok) {
     out.append("{...}");
     return;

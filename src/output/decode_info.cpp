@@ -91,15 +91,24 @@ void utsname(std::string& out, std::string_view b) {
   out += '}';
 }
 
-void sysinfo(std::string& out, std::string_view b) {
-  int64_t uptime = 0;
-  uint64_t loads[3] = {}, ram[6] = {}, high[2] = {};
+void sysinfo(std::string& out, std::string_view b, unsigned word) {
+  // long uptime; unsigned long loads[3], 6 sizes; u16 procs, pad; unsigned long
+  // totalhigh, freehigh; u32 mem_unit: word-sized fields, procs at 10 words.
+  auto uword = [&](size_t idx, uint64_t& v) {
+    uint32_t v32 = 0;
+    if (word == 8) return get(b, 8 * idx, v);
+    const bool ok = get(b, 4 * idx, v32);
+    v = v32;
+    return ok;
+  };
+  uint64_t up = 0, loads[3] = {}, ram[6] = {}, high[2] = {};
   uint16_t procs = 0;
   uint32_t mem_unit = 0;
-  bool ok = get(b, 0, uptime) && get(b, 80, procs) && get(b, 88, high[0]) &&
-            get(b, 96, high[1]) && get(b, 104, mem_unit);
-  for (size_t i = 0; i < 3; ++i) ok = ok && get(b, 8 + 8 * i, loads[i]);
-  for (size_t i = 0; i < 6; ++i) ok = ok && get(b, 32 + 8 * i, ram[i]);
+  bool ok = uword(0, up) && get(b, 10 * word, procs) && uword(11, high[0]) && uword(12, high[1]) &&
+            get(b, 13 * word, mem_unit);
+  for (size_t i = 0; i < 3; ++i) ok = ok && uword(1 + i, loads[i]);
+  for (size_t i = 0; i < 6; ++i) ok = ok && uword(4 + i, ram[i]);
+  const int64_t uptime = word == 8 ? static_cast<int64_t>(up) : static_cast<int32_t>(up);
   if (!ok) {
     out.append("{...}");
     return;

@@ -301,12 +301,37 @@ void fd_pair(std::string& out, std::string_view b) {
   out += ']';
 }
 
+void user_desc(std::string& out, std::string_view b) {
+  uint32_t entry = 0, base = 0, limit = 0, bits = 0;
+  if (!get(b, 0, entry) || !get(b, 4, base) || !get(b, 8, limit) || !get(b, 12, bits)) {
+    out.append("{...}");
+    return;
+  }
+  out.append("{entry_number=");
+  dec(out, static_cast<int32_t>(entry));
+  out.append(", base_addr=");
+  alt_hex(out, base);
+  out.append(fmt::format(", limit={:#08x}", limit));
+  // <asm/ldt.h>: seg_32bit:1, contents:2, read_exec_only:1, limit_in_pages:1,
+  // seg_not_present:1, useable:1 from bit 0.
+  static constexpr struct { const char* name; unsigned shift, width; } kBits[] = {
+      {"seg_32bit", 0, 1}, {"contents", 1, 2}, {"read_exec_only", 3, 1}, {"limit_in_pages", 4, 1},
+      {"seg_not_present", 5, 1}, {"useable", 6, 1}};
+  for (const auto& f : kBits) {
+    out.append(", ").append(f.name).append("=");
+    dec(out, (bits >> f.shift) & ((1u << f.width) - 1));
+  }
+  out += '}';
+}
+
 void int_ref(std::string& out, std::string_view b) {
-  int32_t v = 0;
-  if (!get(b, 0, v)) {
+  int64_t v = 0;
+  int32_t v32 = 0;
+  if (b.size() >= 8 ? !get(b, 0, v) : !get(b, 0, v32)) {
     out.append("[...]");
     return;
   }
+  if (b.size() < 8) v = v32;
   out += '[';
   dec(out, v);
   out += ']';

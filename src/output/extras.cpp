@@ -89,7 +89,8 @@ void append_out_args(Line& line, const event::Record& r, const syscalls::Syscall
         case ArgKind::stat_arm_out:
         case ArgKind::statx_out: decode::stat(text, b, a.kind); break;
         case ArgKind::fd_pair_out: decode::fd_pair(text, b); break;
-        case ArgKind::len_out: decode::int_ref(text, b); break;
+        case ArgKind::len_out:
+        case ArgKind::loff_out: decode::int_ref(text, b); break;
         case ArgKind::sockaddr_out: decode::sockaddr(text, b, trunc, esc); break;
         case ArgKind::out_buffer: decode::quoted(text, b, 0, trunc, esc); break;  // --capture-buffers bounds it
         case ArgKind::prctl_arg: decode::quoted(text, b, 0, trunc, esc); break;   // PR_GET_NAME
@@ -106,8 +107,11 @@ void append_out_args(Line& line, const event::Record& r, const syscalls::Syscall
         case ArgKind::rlimit32_out: decode::rlimit(text, b, 4); break;
         case ArgKind::timespec_out: decode::timespec(text, b); break;
         case ArgKind::utsname_out: decode::utsname(text, b); break;
-        case ArgKind::sysinfo_out: decode::sysinfo(text, b); break;
-        case ArgKind::statfs_out: decode::statfs(text, b); break;
+        case ArgKind::sysinfo_out: decode::sysinfo(text, b, 8); break;
+        case ArgKind::sysinfo32_out: decode::sysinfo(text, b, 4); break;
+        case ArgKind::statfs_out:
+        case ArgKind::statfs32_out:
+        case ArgKind::statfs64_out: decode::statfs(text, b, a.kind); break;
         case ArgKind::dirent64_out: decode::dirents64(text, b, trunc); break;
         case ArgKind::out_string: decode::quoted(text, b, 0, trunc); break;  // the string limit bounds it
         case ArgKind::ioctl_arg:  // TCGETS, TIOCGWINSZ

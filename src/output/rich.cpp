@@ -39,6 +39,7 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
     case ArgKind::int_: decode::dec(out, decode::sign_extend(v, a.bits)); break;
     case ArgKind::uint_: decode::udec(out, v); break;
     case ArgKind::hex: decode::alt_hex(out, v); break;
+    case ArgKind::page_offset: decode::alt_hex(out, v << 12); break;
     case ArgKind::fd: decode::dec(out, decode::sign_extend(v, 32)); break;  // an int
     case ArgKind::dirfd: decode::dirfd(out, decode::sign_extend(v, 32)); break;
     case ArgKind::mode: decode::mode(out, v); break;
@@ -147,6 +148,10 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
     case ArgKind::rlimit:
     case ArgKind::rlimit32:
       if (captured(a.blob)) decode::rlimit(out, bytes(a.blob), ai.kind == ArgKind::rlimit32 ? 4 : 8);
+      else uncaptured_pointer(out, a.blob, v);
+      break;
+    case ArgKind::user_desc:
+      if (captured(a.blob)) decode::user_desc(out, bytes(a.blob));
       else uncaptured_pointer(out, a.blob, v);
       break;
     case ArgKind::ptr:

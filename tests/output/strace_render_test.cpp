@@ -105,10 +105,20 @@ TEST(StraceRender, ResourceLimitsUnameSysinfo) {
   put(32, 492847104), put(40, 442757120), put(48, 20135936);
   put(80, 48, 2);
   put(104, 1, 4);
-  EXPECT_EQ(rendered([&](auto& s) { d::sysinfo(s, bytes(si, 112)); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::sysinfo(s, bytes(si, 112), 8); }),
             "{uptime=9, loads=[5248, 1088, 352], totalram=492847104, freeram=442757120, sharedram=20135936, "
             "bufferram=0, totalswap=0, freeswap=0, procs=48, totalhigh=0, freehigh=0, mem_unit=1}");
-  EXPECT_EQ(rendered([&](auto& s) { d::sysinfo(s, bytes(si, 100)); }), "{...}");
+  EXPECT_EQ(rendered([&](auto& s) { d::sysinfo(s, bytes(si, 100), 8); }), "{...}");
+  // struct compat_sysinfo (i386's): 32-bit words, procs at 40, mem_unit at 52.
+  unsigned char si32[64] = {};
+  auto put32 = [&](size_t off, uint32_t v, size_t n = 4) { std::memcpy(si32 + off, &v, n); };
+  put32(0, 8), put32(4, 5248), put32(8, 1088), put32(12, 352);
+  put32(16, 514846720), put32(20, 482467840), put32(24, 18833408);
+  put32(40, 47, 2), put32(44, 7), put32(52, 1);
+  EXPECT_EQ(rendered([&](auto& s) { d::sysinfo(s, bytes(si32, 64), 4); }),
+            "{uptime=8, loads=[5248, 1088, 352], totalram=514846720, freeram=482467840, sharedram=18833408, "
+            "bufferram=0, totalswap=0, freeswap=0, procs=47, totalhigh=7, freehigh=0, mem_unit=1}");
+  EXPECT_EQ(rendered([&](auto& s) { d::sysinfo(s, bytes(si32, 52), 4); }), "{...}");
 }
 
 TEST(StraceRender, GroupAndCpuLists) {
@@ -152,14 +162,47 @@ TEST(StraceRender, Statfs) {
   put(0, 0x01021994), put(8, 4096), put(16, 60162), put(24, 60074), put(32, 60074);
   put(40, 60162), put(48, 60152), put(56, 0x443f2d72, 4), put(60, 0x831b256e, 4);
   put(64, 255), put(72, 4096), put(80, 0x1020);
-  EXPECT_EQ(rendered([&](auto& s) { d::statfs(s, bytes(b, 120)); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::statfs(s, bytes(b, 120), syscalls::ArgKind::statfs_out); }),
             "{f_type=TMPFS_MAGIC, f_bsize=4096, f_blocks=60162, f_bfree=60074, f_bavail=60074, "
             "f_files=60162, f_ffree=60152, f_fsid={val=[0x443f2d72, 0x831b256e]}, f_namelen=255, "
             "f_frsize=4096, f_flags=ST_VALID|ST_RELATIME}");
   put(80, 0x1021);  // read-only: ST_VALID still comes first, as strace writes it
-  const std::string ro = rendered([&](auto& s) { d::statfs(s, bytes(b, 120)); });
+  const std::string ro = rendered([&](auto& s) { d::statfs(s, bytes(b, 120), syscalls::ArgKind::statfs_out); });
   EXPECT_EQ(ro.substr(ro.find("f_flags=")), "f_flags=ST_VALID|ST_RDONLY|ST_RELATIME}");
-  EXPECT_EQ(rendered([&](auto& s) { d::statfs(s, bytes(b, 80)); }), "{...}");
+  EXPECT_EQ(rendered([&](auto& s) { d::statfs(s, bytes(b, 80), syscalls::ArgKind::statfs_out); }), "{...}");
+}
+
+// i386's layouts: struct compat_statfs64 (fstatfs64: 32-bit type and size, 64-bit
+// counts, packed: 84 bytes) and struct compat_statfs (32-bit fields: 64 bytes).
+TEST(StraceRender, Statfs32) {
+  const std::string want =
+      "{f_type=TMPFS_MAGIC, f_bsize=4096, f_blocks=62847, f_bfree=62712, f_bavail=62712, f_files=62847, "
+      "f_ffree=62837, f_fsid={val=[0xa9aaef26, 0x1079daa2]}, f_namelen=255, f_frsize=4096, "
+      "f_flags=ST_VALID|ST_RELATIME}";
+  unsigned char b[84] = {};
+  auto put = [&](size_t off, uint64_t v, size_t n) { std::memcpy(b + off, &v, n); };
+  put(0, 0x01021994, 4), put(4, 4096, 4), put(8, 62847, 8), put(16, 62712, 8), put(24, 62712, 8);
+  put(32, 62847, 8), put(40, 62837, 8), put(48, 0xa9aaef26, 4), put(52, 0x1079daa2, 4);
+  put(56, 255, 4), put(60, 4096, 4), put(64, 0x1020, 4);
+  EXPECT_EQ(rendered([&](auto& s) { d::statfs(s, bytes(b, 84), syscalls::ArgKind::statfs64_out); }), want);
+  EXPECT_EQ(rendered([&](auto& s) { d::statfs(s, bytes(b, 67), syscalls::ArgKind::statfs64_out); }), "{...}");
+  unsigned char c[64] = {};
+  const uint32_t f[] = {0x01021994, 4096, 62847, 62712, 62712, 62847, 62837, 0xa9aaef26, 0x1079daa2, 255, 4096, 0x1020};
+  std::memcpy(c, f, sizeof f);
+  EXPECT_EQ(rendered([&](auto& s) { d::statfs(s, bytes(c, 64), syscalls::ArgKind::statfs32_out); }), want);
+}
+
+// i386's set_thread_area: struct user_desc, as strace prints it; _llseek's loff_t.
+TEST(StraceRender, UserDescAndLoff) {
+  const uint32_t u[4] = {0xffffffffu, 0x9623380, 0xfffff, 0x51};  // seg_32bit, limit_in_pages, useable
+  EXPECT_EQ(rendered([&](auto& s) { d::user_desc(s, bytes(u, 16)); }),
+            "{entry_number=-1, base_addr=0x9623380, limit=0x0fffff, seg_32bit=1, contents=0, read_exec_only=0, "
+            "limit_in_pages=1, seg_not_present=0, useable=1}");
+  EXPECT_EQ(rendered([&](auto& s) { d::user_desc(s, bytes(u, 12)); }), "{...}");
+  const int64_t off = 162152;
+  EXPECT_EQ(rendered([&](auto& s) { d::int_ref(s, bytes(&off, 8)); }), "[162152]");
+  const int32_t len = -1;
+  EXPECT_EQ(rendered([&](auto& s) { d::int_ref(s, bytes(&len, 4)); }), "[-1]");
 }
 
 TEST(StraceRender, StatModeNamesSetIdBits) {

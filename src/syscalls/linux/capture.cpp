@@ -86,6 +86,7 @@ uint32_t out_struct_size(ArgKind k) {
     case ArgKind::statx_out: return 256;   // struct statx
     case ArgKind::fd_pair_out: return 8;   // int[2]
     case ArgKind::len_out: return 4;       // int
+    case ArgKind::loff_out: return 8;      // loff_t
     case ArgKind::wait_status_out: return 4;  // int
     case ArgKind::clone_ptid_out: return 4;   // int (pid_t)
     case ArgKind::siginfo_out: return 128;    // siginfo_t / compat_siginfo_t
@@ -96,6 +97,9 @@ uint32_t out_struct_size(ArgKind k) {
     case ArgKind::utsname_out: return 6 * 65; // struct new_utsname
     case ArgKind::sysinfo_out: return 112;    // struct sysinfo (x86-64)
     case ArgKind::statfs_out: return 120;     // struct statfs (x86-64)
+    case ArgKind::sysinfo32_out: return 64;   // struct compat_sysinfo
+    case ArgKind::statfs32_out: return 64;    // struct compat_statfs
+    case ArgKind::statfs64_out: return 84;    // struct compat_statfs64 (x86: packed)
     default: return 0;
   }
 }
@@ -295,6 +299,7 @@ unsigned capture_entry_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo
       case ArgKind::sigaction:
       case ArgKind::rlimit:
       case ArgKind::rlimit32:
+      case ArgKind::user_desc:
         if (va == 0) continue;
         c = read_bytes(cpu, va,
                        a.kind == ArgKind::sigaction ? sigaction_size(lim.user_ptr)

@@ -23,6 +23,7 @@
 #include "syscalls/linux/context_health.hpp"
 #include "syscalls/linux/hook_plan.hpp"
 #include "syscalls/linux/pending_entry.hpp"
+#include "syscalls/linux/socketcall.hpp"
 #include "syscalls/core/return_sites.hpp"
 #include "syscalls/tables/linux.hpp"
 
@@ -96,6 +97,7 @@ struct LinuxTracer final : Tracer {
   uint32_t exec_nr[2][2] = {{UINT32_MAX, UINT32_MAX}, {UINT32_MAX, UINT32_MAX}};
   std::bitset<kMaxNr> new_creds[2];  // syscalls that may install new credentials
   std::bitset<kMaxNr> renames[2];    // syscalls after which the names are read again
+  uint32_t socketcall_nr = ~0u;      // ia32's socketcall: reported as its call
 
   // Where new tasks first reach syscall_exit_to_user_mode (ret_from_fork, and
   // ret_from_fork_asm since 6.8), as [start, end): link-time, then run-time once the
@@ -161,6 +163,7 @@ struct LinuxTracer final : Tracer {
       if (const SyscallInfo* s = lookup(a, "execve")) exec_nr[abi_index(a)][0] = s->nr;
       if (const SyscallInfo* s = lookup(a, "execveat")) exec_nr[abi_index(a)][1] = s->nr;
     }
+    if (const SyscallInfo* s = lookup(Abi::linux_ia32, "socketcall")) socketcall_nr = s->nr;
     static constexpr const char* kNewCreds[] = {
         "execve", "execveat", "setuid", "setgid", "setreuid", "setregid", "setresuid",
         "setresgid", "setfsuid", "setfsgid", "setuid32", "setgid32", "setreuid32",
@@ -413,7 +416,6 @@ struct LinuxTracer final : Tracer {
     event::Record& r = b.rec();
     r.kind = event::Kind::syscall;
     const SyscallInfo* info = lookup(abi, nr);
-    r.nargs = info ? info->nargs : 6;  // unknown number: all six raw values
     const bool compat = event::is_compat32(abi);
 
     if (h.kind == EntryKind::per_syscall_args) {
@@ -437,6 +439,10 @@ struct LinuxTracer final : Tracer {
       r.flags |= event::kFlagArgsUnknown;
       n_read_fail.fetch_add(1, std::memory_order_relaxed);
     }
+    // i386's socketcall: reported as the call it makes (socket, connect...), as strace does.
+    if (abi == Abi::linux_ia32 && nr == socketcall_nr && args_ok)
+      if (const SyscallInfo* sub = socketcall_subcall(cpu, r.args, r.args)) info = sub, nr = sub->nr;
+    r.nargs = info ? info->nargs : 6;  // unknown number: all six raw values
 
     const uint64_t task = kernel->current_task(cpu);
     oslinux::ProcessContext ctx;

@@ -37,6 +37,7 @@ enum class ArgKind : uint8_t {
   ioctl_cmd,   // ioctl request: a known name, else _IOC(dir, type, nr, size)
   hex,         // integer whose meaning depends on another argument (prctl's
                // arg2..5): hex, as strace prints an undecoded value
+  page_offset, // mmap2's pgoff: shown as the byte offset (pgoff * 4096) in hex, as strace
   // Structures read at entry (blob = the raw bytes, decoded by the rich style):
   sockaddr,    // struct sockaddr * with its length in argument len_arg
   timespec,    // struct __kernel_timespec * (two 64-bit fields)
@@ -71,6 +72,7 @@ enum class ArgKind : uint8_t {
   sigaction,   // const struct sigaction * (x86-64 32 bytes; ia32 compat 20)
   rlimit,      // const struct rlimit64 * (16 bytes)
   rlimit32,    // const struct compat_rlimit * (8 bytes: arm32's setrlimit)
+  user_desc,   // struct user_desc * (i386 set_thread_area, 16 bytes)
   timespec_pair,   // utimensat's struct __kernel_timespec[2] (32 bytes)
   timespec32_pair, // the same with old_timespec32[2] (ia32 utimensat, 16 bytes)
   sockopt_val,     // setsockopt optval (len_arg = optlen): the int when optlen is 4
@@ -102,12 +104,16 @@ enum class ArgKind : uint8_t {
   utsname_out,   // struct new_utsname * (uname)
   sysinfo_out,   // struct sysinfo *
   statfs_out,    // struct statfs * (x86-64 layout)
+  sysinfo32_out, // struct compat_sysinfo * (i386's struct sysinfo: 32-bit words)
+  statfs32_out,  // struct compat_statfs * (i386's struct statfs: 32-bit fields)
+  statfs64_out,  // struct compat_statfs64 * (i386's and arm's statfs64: 64-bit counts)
   dirent64_out,  // struct linux_dirent64 * (getdents64): the first min(ret,
                  // kMaxDirentBytes) bytes
   out_string,    // char * the kernel fills with ret bytes (readlink; getcwd, whose ret
                  // counts the NUL): at most the string limit
   random_out,    // getrandom's buffer: the first min(ret, --capture-buffers) bytes
   gid_list_out,  // gid_t * of getgroups: ret entries (at most kMaxGroups)
+  loff_out,      // loff_t * (_llseek's result): [N], written on success
   cpu_mask_out,  // sched_getaffinity's mask: ret bytes (at most kMaxCpuMaskBytes)
 };
 
