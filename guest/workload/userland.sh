@@ -31,9 +31,11 @@ $ldso --list /usr/bin/tar >/dev/null
 /usr/bin/gzip -dc $d/tree.tar.gz | /usr/bin/tar -tvf - >/dev/null
 /usr/bin/python3 -I /usr/lib/vmitrace/userland.py
 /usr/bin/rm -r $d/tree
-# The arm64 lab: AArch32 (compat) tasks too, Debian's armhf busybox (arm EABI numbers,
-# 32-bit arguments and structures) under the same strace.
-if [ $ldso = /lib/ld-linux-aarch64.so.1 ] && [ -x /bin32/busybox ]; then
+# 32-bit tasks too: Debian's armhf busybox on the arm64 lab (AArch32 compat tasks: arm
+# EABI numbers), its i386 busybox on the x86-64 lab (ia32 compat tasks: int 0x80,
+# socketcall) and on the 32-bit lab (native there), 32-bit arguments and structures,
+# under the same strace.
+if [ -x /bin32/busybox ]; then
   /bin32/busybox sh -c 'd=/tmp/vmitrace-a32; b=/bin32/busybox; $b mkdir -p $d; echo hello >$d/f
     $b cat $d/f >/dev/null; $b ls -l $d >/dev/null; $b stat $d/f >/dev/null; $b cp $d/f $d/g
     $b sha256sum $d/g >/dev/null; $b wc $d/g >/dev/null; $b rm -r $d; $b ls /nonexistent 2>/dev/null; true'
