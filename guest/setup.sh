@@ -4,7 +4,8 @@
 # fetch-kernel-686.sh [686], both skipped with VMITRACE_LAB32=0; the arm64 lab's
 # kernels, fetch-kernels.sh arm64-6.1 arm64-6.12, and its archives with Debian's arm64
 # strace and userland programs, build-initramfs-arm64.sh, skipped with VMITRACE_LAB_ARM64=0),
-# the initramfs (build-initramfs.sh, build-initramfs-arm64.sh) and the disk-image guest
+# the initramfs (build-initramfs.sh, with the 32-bit lab's userland archive of Debian's
+# i386 strace and programs unless VMITRACE_LAB32=0; build-initramfs-arm64.sh) and the disk-image guest
 # (build-debian-image.sh, skipped with VMITRACE_DISKIMAGE=0) under .cache/guest.
 # Fast when everything is cached.
 set -euo pipefail
