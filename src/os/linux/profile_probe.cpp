@@ -39,9 +39,11 @@ double thread_cpu_seconds() {
 }  // namespace
 
 profile::GuestMemory guest_memory_of(vmi::Vcpu& cpu) {
-  uint64_t ip = 0;
+  uint64_t ip = 0, ttbr1 = 0;
   cpu.read_reg(vmi::Reg::rip, ip);
-  return {[&cpu](uint64_t va, void* buf, size_t len) { return cpu.read_virt(va, buf, len); }, cpu.pointer_size(), ip};
+  const bool arm64 = cpu.read_reg(vmi::Reg::ttbr1_el1, ttbr1);  // only arm64 vCPUs have it
+  return {[&cpu](uint64_t va, void* buf, size_t len) { return cpu.read_virt(va, buf, len); }, cpu.pointer_size(), ip,
+          arm64};
 }
 
 ProfileProbe::Step ProfileProbe::fail(const std::string& why) {
