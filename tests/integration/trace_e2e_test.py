@@ -18,7 +18,9 @@ same guest (--max-events) takes the profile from the cache and sees the same fir
 events. On 686 (no BTF in memory): a one-line error naming what is missing and the
 routes that work, QEMU stopped, a non-zero exit.
 arm64-* are Debian's arm64 kernels under qemu-system-aarch64: lab64 runs as an arm64
-task (Type "arm64"), lab32 as an AArch32 one (Type "arm32", arm EABI numbers).
+task (Type "arm64"), lab32 as an AArch32 one (Type "arm32", arm EABI numbers);
+their `memory` builds the profile from the kernel's relocation table in memory (no wait
+for vmcoreinfo) and checks it the same way.
 """
 import argparse
 import json
@@ -458,7 +460,7 @@ def main():
     if not is32:
         check_prog(pairs, gt, "lab64", t64, LAB_FILE64, sysret, only)
     check_prog(pairs, gt, "lab32", t32, LAB_FILE32, sysret, only)
-    if arm and a.variant in ("full", "smp2"):  # every call through the dispatcher, execve included
+    if arm and a.variant in ("full", "smp2", "memory"):  # every call through the dispatcher, execve included
         check_arm64(events, gt)
     if is32:
         check(all(e.get("Type", "x32") == "x32" for e in events), "a 32-bit kernel gave a non-x32 event")

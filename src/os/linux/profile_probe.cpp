@@ -38,10 +38,9 @@ double thread_cpu_seconds() {
 
 }  // namespace
 
-profile::GuestMemory guest_memory_of(vmi::Vcpu& cpu) {
-  uint64_t ip = 0, ttbr1 = 0;
+profile::GuestMemory guest_memory_of(vmi::Vcpu& cpu, bool arm64) {
+  uint64_t ip = 0;
   cpu.read_reg(vmi::Reg::rip, ip);
-  const bool arm64 = cpu.read_reg(vmi::Reg::ttbr1_el1, ttbr1);  // only arm64 vCPUs have it
   return {[&cpu](uint64_t va, void* buf, size_t len) { return cpu.read_virt(va, buf, len); }, cpu.pointer_size(), ip,
           arm64};
 }
@@ -68,7 +67,7 @@ ProfileProbe::Step ProfileProbe::offer(vmi::Vcpu& cpu, bool poll_now) {
   // Firmware and boot loaders run with paging off (on i386 also at 0xfffffff0, inside
   // the kernel range): no kernel there yet.
   if (uint64_t cr0 = 0; cpu.read_reg(vmi::Reg::cr0, cr0) && !(cr0 & kCr0Paging)) return Step::retry;
-  const profile::GuestMemory mem = guest_memory_of(cpu);
+  const profile::GuestMemory mem = guest_memory_of(cpu, o_.arm64);
   struct Timed {  // every offer that reads guest memory counts in the cost
     ProfileProbe& p;
     std::chrono::steady_clock::time_point t0;
