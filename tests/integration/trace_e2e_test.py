@@ -5,6 +5,7 @@ the events against the ground truth the guest's workload printed on its console
 
 usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12|686|arm64-6.1|arm64-6.12
                         --variant full|smp2|filter|nosysret|mismatch|width|memory
+                        [--disk debian-arm64]
 
 686 is the 32-bit lab (i386 686-pae kernel without BTF, under qemu-system-i386): only
 lab32 runs there, and its profile comes from the -dbg package's DWARF (built once into
@@ -20,7 +21,10 @@ routes that work, QEMU stopped, a non-zero exit.
 arm64-* are Debian's arm64 kernels under qemu-system-aarch64: lab64 runs as an arm64
 task (Type "arm64"), lab32 as an AArch32 one (Type "arm32", arm EABI numbers);
 their `memory` builds the profile from the kernel's relocation table in memory (no wait
-for vmcoreinfo) and checks it the same way.
+for vmcoreinfo) and checks it the same way. `--disk debian-arm64 --kernel arm64-6.1
+--variant memory` boots the arm64 disk-image guest instead (UEFI firmware, GRUB, the
+arm64-6.1 kernel and the lab's initramfs from its EFI system partition): `vmitrace run`
+with neither -r nor -kernel nor --profile-from, the same checks.
 """
 import argparse
 import json
@@ -391,7 +395,11 @@ def main():
                                                                "memory"])
     ap.add_argument("--profile", help="trace with this profile (-r) instead of the one vmitrace builds "
                     "from the kernel image")
+    ap.add_argument("--disk", choices=["debian-arm64"], help="boot this disk image (which carries --kernel's "
+                    "kernel) instead; --variant memory only")
     a = ap.parse_args()
+    if a.disk and a.variant != "memory":
+        ap.error("--disk goes with --variant memory")
     vmitrace = os.path.join(a.build, "vmitrace")
     arm = a.kernel.startswith("arm64-")
     if not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs.cpio.gz")):
@@ -399,6 +407,9 @@ def main():
         return 1
     if arm and not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs-arm64.cpio.gz")):
         print("FAIL: the arm64 lab is not set up: run guest/setup.sh", file=sys.stderr)
+        return 1
+    if a.disk and not os.path.exists(os.path.join(ROOT, f".cache/guest/{a.disk}.img")):
+        print(f"FAIL: the {a.disk} disk image is not built: run guest/setup.sh", file=sys.stderr)
         return 1
     if (a.kernel == "686" or a.variant == "width") and not os.path.exists(
             os.path.join(ROOT, ".cache/guest/kernel-686/vmlinux-dbg")):
@@ -408,7 +419,7 @@ def main():
     events_path = os.path.join(tmp, "events.jsonl")
     console_path = os.path.join(tmp, "console.log")
     run_opts = ["-o", "json", "--output", events_path]
-    launch_opts = ["--kernel", a.kernel, "--log", console_path, "--timeout", "600"]
+    launch_opts = (["--disk", a.disk] if a.disk else ["--kernel", a.kernel]) + ["--log", console_path, "--timeout", "600"]
     capture = 0
     env = None
     if a.variant == "memory":  # an empty profile cache of its own
@@ -419,7 +430,8 @@ def main():
                 print("FAIL:", f)
             subprocess.run(["rm", "-rf", tmp])
             return 1 if failures else 0
-        run_opts += ["--profile-from", "memory"]
+        if not a.disk:  # a disk image has no -kernel: the memory route is the default
+            run_opts += ["--profile-from", "memory"]
     if a.variant == "smp2":
         launch_opts += ["--smp", "2"]
     if a.variant in ("full", "memory"):  # read buffers at return (the first 16 bytes); Android's user names
