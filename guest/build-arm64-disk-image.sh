@@ -28,6 +28,8 @@ grubdir="$grubroot/usr/lib/grub/arm64-efi"
 mkdir -p "$cache" "$debs"
 
 die() { echo "build-arm64-disk-image: $*" >&2; exit 1; }
+# shellcheck source=initramfs-lib.sh
+source "$repo/guest/initramfs-lib.sh"   # fetch_deb
 for tool in grub-mkstandalone mformat mmd mcopy sfdisk dpkg-deb; do
   command -v $tool >/dev/null || die "needs $tool: run scripts/install-deps.sh"
 done
@@ -37,15 +39,9 @@ done
 # GRUB's arm64 EFI modules: the arm64 package, downloaded (arm64 is a foreign dpkg
 # architecture here, scripts/install-deps.sh) and unpacked.
 if [[ ! -s $grubdir/linux.mod ]]; then
-  if ! compgen -G "$debs/grub-efi-arm64-bin_*_arm64.deb" >/dev/null; then
-    echo "build-arm64-disk-image: downloading grub-efi-arm64-bin:arm64"
-    (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root grub-efi-arm64-bin:arm64 >/dev/null 2>&1) ||
-      { apt-get update -qq >/dev/null 2>&1 || true
-        (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root grub-efi-arm64-bin:arm64 >/dev/null) ||
-          die "apt-get download grub-efi-arm64-bin:arm64 failed (is arm64 a dpkg architecture? scripts/install-deps.sh)"; }
-  fi
+  deb=$(fetch_deb grub-efi-arm64-bin arm64)
   rm -rf "$grubroot"
-  dpkg-deb -x "$(compgen -G "$debs/grub-efi-arm64-bin_*_arm64.deb" | head -n 1)" "$grubroot"
+  dpkg-deb -x "$deb" "$grubroot"
   [[ -s $grubdir/linux.mod ]] || die "no arm64-efi GRUB modules in grub-efi-arm64-bin"
 fi
 

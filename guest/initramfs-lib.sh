@@ -1,5 +1,6 @@
-# Sourced by the initramfs builders (build-initramfs.sh, build-initramfs-arm64.sh):
-# what they share. Expects $debs (where .debs are kept) and die().
+# Sourced by the initramfs builders (build-initramfs.sh, build-initramfs-arm64.sh) and
+# build-arm64-disk-image.sh (fetch_deb): what they share. Expects $debs (where .debs
+# are kept) and die().
 
 # The workload programs are freestanding C: every syscall they make is one the
 # source shows (guest/README.md, "The initramfs").
