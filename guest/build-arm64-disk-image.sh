@@ -16,20 +16,15 @@
 # debian-arm64.stamp (the inputs' hash: a second run with unchanged inputs only checks).
 set -euo pipefail
 
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-cache="$repo/.cache/guest"
+# shellcheck source=initramfs-lib.sh
+source "$(dirname "$0")/initramfs-lib.sh"   # repo, cache, debs, die, fetch_deb
 img="$cache/debian-arm64.img"
 stamp="$cache/debian-arm64.stamp"
 kernel="$cache/kernel-arm64-6.1/vmlinuz"
 initrd="$cache/initramfs-arm64.cpio.gz"
-debs="$cache/debs"
 grubroot="$cache/grub-arm64"
 grubdir="$grubroot/usr/lib/grub/arm64-efi"
-mkdir -p "$cache" "$debs"
 
-die() { echo "build-arm64-disk-image: $*" >&2; exit 1; }
-# shellcheck source=initramfs-lib.sh
-source "$repo/guest/initramfs-lib.sh"   # fetch_deb
 for tool in grub-mkstandalone mformat mmd mcopy sfdisk dpkg-deb; do
   command -v $tool >/dev/null || die "needs $tool: run scripts/install-deps.sh"
 done

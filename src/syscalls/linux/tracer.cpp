@@ -87,7 +87,7 @@ struct LinuxTracer final : Tracer {
   oslinux::Arch arch = oslinux::Arch::x86_64;
   Abi native_abi = Abi::linux_x64, compat_abi = Abi::linux_ia32;  // i386: ia32 both
   Reg ret_reg = Reg::rax;     // a function's return value
-  Reg space_reg = Reg::cr3;   // the events' CR3 field (arm64: TTBR0_EL1, see README)
+  Reg space_reg = Reg::cr3;   // the events' CR3 field (arm64: TTBR0_EL1, see docs/ARM64.md)
   CaptureLimits limits;
 
   bool filtered = false;
