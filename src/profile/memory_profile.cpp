@@ -102,12 +102,17 @@ std::string release_of(const std::string& banner) {
 // Offset in the copy of linux_banner's text when no symbol says where it is: the last
 // "Linux version <digit>" (since 6.1 init/version.c keeps a weak copy; the one
 // linux_banner names, in init/version-timestamp.c, is linked after it), as the file
-// route takes it from an arm64 Image.
+// route takes it from an arm64 Image. The copy may also hold the kernel's log buffer
+// (.bss) once it has printed its banner: a record's text has no trailing newline,
+// linux_banner's ends in "\n\0", so only such a text counts.
 std::optional<uint64_t> banner_offset_in(const GuestImage& img) {
   const auto& b = img.bytes();
   auto texts = banner_texts(b.data(), b.size(), 0, b.size());
-  if (texts.empty()) return std::nullopt;
-  return texts.back();
+  for (auto it = texts.rbegin(); it != texts.rend(); ++it) {
+    const size_t len = banner_text_at(b.data(), b.size(), *it).size();
+    if (*it + len < b.size() && b[*it + len] == 0 && b[*it + len - 1] == '\n') return *it;
+  }
+  return std::nullopt;
 }
 
 std::vector<uint8_t> read_btf(const GuestMemory& mem, uint64_t start, uint64_t stop, const std::string& what) {

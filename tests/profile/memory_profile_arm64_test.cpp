@@ -33,6 +33,7 @@ struct Lab {
   uint64_t text = 0;               // link-time _text
   uint64_t rela = 0, rela_len = 0;  // the relocation table: offset in the Image, bytes
   uint64_t btf = 0;                // offset of .BTF in the Image
+  uint64_t image_file_size = 0;    // the Image's bytes (.bss follows, mapped in memory)
 };
 
 const Lab* lab(const std::string& series) {
@@ -54,6 +55,7 @@ const Lab* lab(const std::string& series) {
   const RelativeRun run = longest_relative_run(img.bytes.data(), img.bytes.size());
   l->rela = run.at, l->rela_len = run.count * kRelaEntry;
   l->btf = find_btf_blob(img.bytes.data(), img.bytes.size()).value().offset;
+  l->image_file_size = img.bytes.size();
   return cache.emplace(series, std::move(l)).first->second.get();
 }
 
@@ -108,6 +110,18 @@ TEST_P(Arm64Memory, EqualsFileRoute) { expect_equal_to_file_route(*l_, l_->memor
 TEST_P(Arm64Memory, HeadUnmapped) {
   test::SparseMemory m = l_->memory;
   for (uint64_t va = l_->text + kOffset; va < l_->text + kOffset + 0x10000; va += 4096) m.unmap(va);
+  expect_equal_to_file_route(*l_, m);
+}
+
+// A kernel that has printed its banner holds it in its log buffer (.bss, inside the
+// copy) too, as a record without the newline: the profile's banner stays linux_banner's.
+TEST_P(Arm64Memory, BannerAlsoInTheLogBuffer) {
+  test::SparseMemory m = l_->memory;
+  std::string record = l_->file.metadata.banner;
+  ASSERT_EQ(record.back(), '\n');
+  record.back() = '\x2a';  // the next record's header follows the text
+  const uint64_t bss = l_->text + kOffset + l_->image_file_size + 0x2000;
+  m.write(bss, record.data(), record.size());
   expect_equal_to_file_route(*l_, m);
 }
 
