@@ -60,8 +60,8 @@ void write_seeds(const char* dir) {
     vmitrace::fuzz::write_seed(dir, ptr == 8 ? "synthetic64-nobtf" : "synthetic32-nobtf", in.data(), in.size());
   }
   // arm64: an Image header and a relocation table whose targets hold the relocated
-  // values (KASLR offset kArm64Base - link _text), the pc 64 KiB in.
-  std::vector<uint8_t> in(1 + 0x11000, 0);
+  // values (KASLR offset kArm64Base - link _text).
+  std::vector<uint8_t> in(1 + 0x3000, 0);
   in[0] = 2;
   std::memcpy(&in[1 + 0x38], "ARM\x64", 4);
   for (uint64_t i = 0; i < 80; ++i) {
@@ -81,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const bool i386 = data[0] & 1, arm64 = !i386 && (data[0] & 2);
   const uint64_t base = i386 ? SyntheticKernel::kBase32 : arm64 ? kArm64Base : SyntheticKernel::kBase64;
-  const uint64_t ip = arm64 ? base + 0x10008 : base + 8;
+  const uint64_t ip = base + 8;
   vmitrace::test::SparseMemory m;
   m.write(base, data + 1, size - 1);
   try {
