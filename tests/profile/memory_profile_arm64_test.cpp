@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "common/file.hpp"
 #include "profile/arm64_image.hpp"
@@ -81,6 +82,18 @@ void expect_equal_to_file_route(const Lab& l, const test::SparseMemory& m) {
   }
 }
 
+// A table of `n` entries at 0x2000 whose targets (at 0x1000) hold addend + offset.
+std::vector<uint8_t> relocated_copy(size_t n, uint64_t link, uint64_t offset) {
+  std::vector<uint8_t> m(0x2000 + n * kRelaEntry + 0x100, 0);
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint64_t entry[3] = {link + 0x1000 + 8 * i, 1027, link + 16 * i + 8};
+    std::memcpy(&m[0x2000 + kRelaEntry * i], entry, sizeof entry);
+    const uint64_t value = entry[2] + offset;
+    std::memcpy(&m[0x1000 + 8 * i], &value, 8);
+  }
+  return m;
+}
+
 class Arm64Memory : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
@@ -102,6 +115,25 @@ class Arm64Memory : public ::testing::TestWithParam<const char*> {
 };
 
 }  // namespace
+
+TEST(Arm64Relocations, OffsetFromRelocatedTargets) {
+  constexpr uint64_t kLink = 0xffff800080000000ull, kRunning = 0xffff8000c0e70000ull;
+  std::vector<uint8_t> m = relocated_copy(100, kLink, kRunning - kLink);
+  EXPECT_EQ(kaslr_offset_from_relocations(m.data(), m.size(), kRunning), kRunning - kLink);
+  // Offset 0 (no KASLR) too.
+  m = relocated_copy(100, kLink, 0);
+  EXPECT_EQ(kaslr_offset_from_relocations(m.data(), m.size(), kLink), 0u);
+  // Too short a table is no table; targets that disagree give no offset.
+  m = relocated_copy(kMinRelativeRun - 1, kLink, kRunning - kLink);
+  EXPECT_FALSE(kaslr_offset_from_relocations(m.data(), m.size(), kRunning));
+  m = relocated_copy(100, kLink, kRunning - kLink);
+  for (size_t i = 0; i < 100; i += 2) m[0x1000 + 8 * i] ^= 1;
+  EXPECT_FALSE(kaslr_offset_from_relocations(m.data(), m.size(), kRunning));
+  // Targets outside the copy (a copy that ends before them): none.
+  m = relocated_copy(100, kLink, kRunning - kLink);
+  EXPECT_FALSE(kaslr_offset_from_relocations(m.data(), m.size(), kRunning + 0x100000));
+  EXPECT_FALSE(kaslr_offset_from_relocations(m.data(), 0, kRunning));
+}
 
 TEST_P(Arm64Memory, EqualsFileRoute) { expect_equal_to_file_route(*l_, l_->memory); }
 
