@@ -139,6 +139,8 @@ struct LinuxTracer final : Tracer {
     std::optional<LinuxFilter> filter;
     if (!cfg.filter_file.empty()) {
       filter = load_linux_filter(cfg.filter_file, cfg.warn_unknown_filter_names);
+      check_filter_for_guest(cfg.filter_file, *filter, {native_abi, compat_abi},
+                             std::string(oslinux::arch_name(arch)) + " Linux", cfg.warn_unknown_filter_names);
       filtered = true;
       for (const auto& n : filter->names)
         for (Abi a : abis)

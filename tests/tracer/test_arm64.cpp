@@ -1,4 +1,4 @@
-// arm64 Linux through the same OS layer and plugin: pt_regs from the profile, KASLR
+// arm64 Linux through the same OS layer and tracer: pt_regs from the profile, KASLR
 // from VBAR_EL1 or the pc, the task in SP_EL0, one dispatcher (invoke_syscall) for
 // arm64 and AArch32 tasks told apart by pstate, per-syscall functions with the number
 // from syscallno, returns through the link register's site, TTBR0_EL1 as CR3.
@@ -7,7 +7,7 @@
 #include "common/error.hpp"
 #include "os/linux/arm64_user.hpp"
 #include "os/linux/kernel.hpp"
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 #include "syscalls/tables/constants.hpp"
 #include "syscalls/linux/hook_plan.hpp"
 
@@ -39,7 +39,7 @@ struct Arm64Guest {
   FakeBackend backend;
   CollectSink sink;
   profile::Profile prof;
-  std::unique_ptr<syscalls::Tracer> plugin;
+  std::unique_ptr<syscalls::Tracer> tracer;
 
   explicit Arm64Guest(profile::Profile p, syscalls::TracerConfig cfg = {}) : prof(std::move(p)) {
     mem.write_str(rt(A64::kBanner), A64::kBannerText);
@@ -50,12 +50,12 @@ struct Arm64Guest {
     cpu.reg(Reg::vbar_el1) = rt(A64::kVectors);
     cpu.reg(Reg::sp_el0) = kInit;
     cpu.reg(Reg::ttbr0_el1) = A64::kTtbr0;
-    plugin = syscalls::make_tracer(cfg, prof, backend, sink);
+    tracer = syscalls::make_tracer(cfg, prof, backend, sink);
   }
   void boot() {
-    plugin->start();
+    tracer->start();
     ASSERT_TRUE(backend.run_kernel(cpu));
-    ASSERT_TRUE(plugin->tracing()) << plugin->error();
+    ASSERT_TRUE(tracer->tracing()) << tracer->error();
   }
   GuestThread thread(int32_t pid, const std::string& comm) {
     const uint64_t task = 0xffff000003000000ull + static_cast<uint64_t>(pid) * 0x1000;
@@ -173,7 +173,7 @@ TEST(Arm64, CurrentTaskIsSpEl0) {
 TEST(Arm64, NativeAndAarch32ThroughInvokeSyscallWithReturns) {
   Arm64Guest g(arm64_profile());
   g.boot();
-  EXPECT_EQ(g.plugin->hook_plan(),
+  EXPECT_EQ(g.tracer->hook_plan(),
             "arm64 and arm32 (AArch32 tasks, told apart by pstate) via invoke_syscall, "
             "return via return addresses of the hooked functions");
   const GuestThread t = g.thread(95, "lab64");
@@ -217,7 +217,7 @@ TEST(Arm64, NativeAndAarch32ThroughInvokeSyscallWithReturns) {
   // exit_group (arm64 94, arm 248) leaves nothing pending.
   g.enter(t, 94, {0, 0, 0, 0, 0, 0}, false);
   g.enter(t32, 248, {0, 0, 0, 0, 0, 0}, true);
-  EXPECT_EQ(g.plugin->stats().syscalls, 4u);
+  EXPECT_EQ(g.tracer->stats().syscalls, 4u);
   EXPECT_FALSE(g.backend.gate_open);
 }
 
