@@ -312,8 +312,9 @@ def check_arm64_hooks(pairs, stderr, only, sysret):
     dispatcher of 5.10+) for both ABIs. A filter: the per-syscall functions the tables
     name (__arm64_sys_*, AArch32: __arm64_compat_sys_* or the shared __arm64_sys_*), each
     hooked once, invoke_syscall not at all; every event's Module is its own function."""
-    m = re.search(r"^vmitrace: hooks: (.*)$", stderr, re.M)
-    plan = m.group(1) if m else ""
+    # The last plan: the memory route says "chosen once the profile is built" first.
+    plans = re.findall(r"^vmitrace: hooks: (.*)$", stderr, re.M)
+    plan = plans[-1] if plans else ""
     ret = "none (disable_sysret)" if not sysret else "return addresses of the hooked functions"
     check(plan.endswith(", return via " + ret), f"arm64: hook plan {plan!r} does not return via {ret}")
     mods = {p[0]["Module"] for p in pairs}
