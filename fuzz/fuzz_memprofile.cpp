@@ -99,7 +99,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)vmitrace::profile::vmcoreinfo_hex(std::string_view(reinterpret_cast<const char*>(data), size), "SYMBOL(_stext)");
   (void)vmitrace::profile::find_btf_blob(data, size);
   // The memory as mapped at kArm64Base (the seed's table is 8-byte aligned there).
-  (void)vmitrace::profile::kaslr_offset_from_relocations(data + 1, size - 1, kArm64Base);
+  (void)vmitrace::profile::kaslr_offset_from_relocations(
+      data + 1, size - 1, kArm64Base, vmitrace::profile::longest_relative_run(data + 1, size - 1));
 
   (void)vmitrace::profile::vmcoreinfo_hex(std::string_view(reinterpret_cast<const char*>(data), size), "KERNELOFFSET");
   return 0;

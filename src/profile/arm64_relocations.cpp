@@ -45,9 +45,9 @@ RelativeRun longest_relative_run(const uint8_t* d, size_t n) {
   return best;
 }
 
-std::optional<uint64_t> kaslr_offset_from_relocations(const uint8_t* d, size_t n, uint64_t base) {
-  const RelativeRun run = longest_relative_run(d, n);
-  if (!run.count || n < 8) return std::nullopt;
+std::optional<uint64_t> kaslr_offset_from_relocations(const uint8_t* d, size_t n, uint64_t base,
+                                                      const RelativeRun& run) {
+  if (!run.count || n < 8 || run.at + run.count * kRelaEntry > n) return std::nullopt;
   uint64_t lo = UINT64_MAX, hi = 0;
   for (size_t i = 0; i < run.count; ++i) lo = std::min(lo, run.r_offset(d, i)), hi = std::max(hi, run.r_offset(d, i));
   // Every target lands inside the copy: offset in [base - lo, base + n - 8 - hi], and

@@ -24,10 +24,12 @@ inline constexpr size_t kRelaEntry = 24;
 RelativeRun longest_relative_run(const uint8_t* d, size_t n);
 
 // The KASLR offset of a running kernel from a copy of its image (d[0..n), at
-// guest-virtual `base`, unmapped pages zero): the one 4 KiB-aligned offset that puts
-// the addend + offset at each sampled entry's target, link-time r_offset + offset,
-// for at least kMinRelativeRun targets inside the copy. nullopt: no table (freed
-// init memory, another architecture), or no offset or several fit.
-std::optional<uint64_t> kaslr_offset_from_relocations(const uint8_t* d, size_t n, uint64_t base);
+// guest-virtual `base`, unmapped pages zero) and the table in it (longest_relative_run):
+// the one 4 KiB-aligned offset that puts the addend + offset at each sampled entry's
+// target, link-time r_offset + offset, for at least kMinRelativeRun targets inside the
+// copy. nullopt: no table (freed init memory, another architecture), or no offset or
+// several fit.
+std::optional<uint64_t> kaslr_offset_from_relocations(const uint8_t* d, size_t n, uint64_t base,
+                                                      const RelativeRun& run);
 
 }  // namespace vmitrace::profile

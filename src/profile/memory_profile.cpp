@@ -100,14 +100,15 @@ std::string release_of(const std::string& banner) {
 }
 
 // Offset in the copy of linux_banner's text when no symbol says where it is: the last
-// "Linux version <digit>" (since 6.1 init/version.c keeps a weak copy; the one
-// linux_banner names, in init/version-timestamp.c, is linked after it), as the file
-// route takes it from an arm64 Image. The copy may also hold the kernel's log buffer
-// (.bss) once it has printed its banner: a record's text has no trailing newline,
-// linux_banner's ends in "\n\0", so only such a text counts.
-std::optional<uint64_t> banner_offset_in(const GuestImage& img) {
+// "Linux version <digit>" text ending in "\n\0" in [0, end) (since 6.1
+// init/version.c keeps a weak copy; the one linux_banner names, in
+// init/version-timestamp.c, is linked after it), as the file route takes it from an
+// arm64 Image. `end`: where rodata ends when known (arm64: the relocation table,
+// in init data): .data and .bss hold printed copies once the kernel has run (the log
+// buffer's records, without the newline; the console's line buffers, with it).
+std::optional<uint64_t> banner_offset_in(const GuestImage& img, size_t end) {
   const auto& b = img.bytes();
-  auto texts = banner_texts(b.data(), b.size(), 0, b.size());
+  auto texts = banner_texts(b.data(), b.size(), 0, std::min(end, b.size()));
   for (auto it = texts.rbegin(); it != texts.rend(); ++it) {
     const size_t len = banner_text_at(b.data(), b.size(), *it).size();
     if (*it + len < b.size() && b[*it + len] == 0 && b[*it + len - 1] == '\n') return *it;
@@ -176,6 +177,7 @@ RunningKernel read_running_kernel(const GuestMemory& mem, const std::string& wha
   for (const auto& s : k.symbols) at.try_emplace(s.name, s.address);
   auto need = [&](std::string_view name) { return at.count(name) != 0; };
   std::vector<KernelSymbol> added;
+  size_t rodata_end = SIZE_MAX;  // arm64: where the copy's text and rodata end, when known
   // Kernels without CONFIG_KALLSYMS_ALL (Debian's 686-pae, bookworm's arm64) list text
   // symbols only.
   const bool data_symbols = need("linux_banner");
@@ -183,13 +185,15 @@ RunningKernel read_running_kernel(const GuestMemory& mem, const std::string& wha
     // The whole image: the relocation table lies in init data, near its end.
     img->read_to(img->window_end());
     const auto& b = img->bytes();
-    k.kaslr_offset = kaslr_offset_from_relocations(b.data(), b.size(), img->base());
+    const RelativeRun run = longest_relative_run(b.data(), b.size());
+    k.kaslr_offset = kaslr_offset_from_relocations(b.data(), b.size(), img->base(), run);
+    if (run.count) rodata_end = run.at;  // the table is in init data, after text and rodata
   }
 
   uint64_t banner_va = 0;  // where the text was found without a symbol
   if (data_symbols) {
     k.banner = read_cstring(mem, at["linux_banner"], kMaxBanner);
-  } else if (auto off = banner_offset_in(*img)) {
+  } else if (auto off = banner_offset_in(*img, rodata_end)) {
     k.banner = banner_text_at(img->bytes().data(), img->bytes().size(), *off);
     banner_va = img->base() + *off;
   }

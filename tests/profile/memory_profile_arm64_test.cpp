@@ -116,23 +116,27 @@ class Arm64Memory : public ::testing::TestWithParam<const char*> {
 
 }  // namespace
 
+static std::optional<uint64_t> offset_of(const std::vector<uint8_t>& m, size_t n, uint64_t base) {
+  return kaslr_offset_from_relocations(m.data(), n, base, longest_relative_run(m.data(), n));
+}
+
 TEST(Arm64Relocations, OffsetFromRelocatedTargets) {
   constexpr uint64_t kLink = 0xffff800080000000ull, kRunning = 0xffff8000c0e70000ull;
   std::vector<uint8_t> m = relocated_copy(100, kLink, kRunning - kLink);
-  EXPECT_EQ(kaslr_offset_from_relocations(m.data(), m.size(), kRunning), kRunning - kLink);
+  EXPECT_EQ(offset_of(m, m.size(), kRunning), kRunning - kLink);
   // Offset 0 (no KASLR) too.
   m = relocated_copy(100, kLink, 0);
-  EXPECT_EQ(kaslr_offset_from_relocations(m.data(), m.size(), kLink), 0u);
+  EXPECT_EQ(offset_of(m, m.size(), kLink), 0u);
   // Too short a table is no table; targets that disagree give no offset.
   m = relocated_copy(kMinRelativeRun - 1, kLink, kRunning - kLink);
-  EXPECT_FALSE(kaslr_offset_from_relocations(m.data(), m.size(), kRunning));
+  EXPECT_FALSE(offset_of(m, m.size(), kRunning));
   m = relocated_copy(100, kLink, kRunning - kLink);
   for (size_t i = 0; i < 100; i += 2) m[0x1000 + 8 * i] ^= 1;
-  EXPECT_FALSE(kaslr_offset_from_relocations(m.data(), m.size(), kRunning));
+  EXPECT_FALSE(offset_of(m, m.size(), kRunning));
   // Targets outside the copy (a copy that ends before them): none.
   m = relocated_copy(100, kLink, kRunning - kLink);
-  EXPECT_FALSE(kaslr_offset_from_relocations(m.data(), m.size(), kRunning + 0x100000));
-  EXPECT_FALSE(kaslr_offset_from_relocations(m.data(), 0, kRunning));
+  EXPECT_FALSE(offset_of(m, m.size(), kRunning + 0x100000));
+  EXPECT_FALSE(offset_of(m, 0, kRunning));
 }
 
 TEST_P(Arm64Memory, EqualsFileRoute) { expect_equal_to_file_route(*l_, l_->memory); }
@@ -145,8 +149,9 @@ TEST_P(Arm64Memory, HeadUnmapped) {
   expect_equal_to_file_route(*l_, m);
 }
 
-// A kernel that has printed its banner holds it in its log buffer (.bss, inside the
-// copy) too, as a record without the newline: the profile's banner stays linux_banner's.
+// A kernel that has printed its banner holds it in .bss (inside the copy) too: in its
+// log buffer as a record without the newline, in the console's line buffer with it
+// (and the rest of a longer line): the profile's banner stays linux_banner's.
 TEST_P(Arm64Memory, BannerAlsoInTheLogBuffer) {
   test::SparseMemory m = l_->memory;
   std::string record = l_->file.metadata.banner;
@@ -154,6 +159,9 @@ TEST_P(Arm64Memory, BannerAlsoInTheLogBuffer) {
   record.back() = '\x2a';  // the next record's header follows the text
   const uint64_t bss = l_->text + kOffset + l_->image_file_size + 0x2000;
   m.write(bss, record.data(), record.size());
+  std::string line = l_->file.metadata.banner;
+  line.insert(line.size() - 1, "2)");
+  m.write(bss + 0x1000, line.c_str(), line.size() + 1);
   expect_equal_to_file_route(*l_, m);
 }
 
