@@ -59,7 +59,19 @@ def tree_cpu(root):
 
 
 def run(kernel, rounds, wrapper, tmp, tag):
-    """One boot: (guest bench s, bench host CPU s, VM wall s, host CPU s, load average, counts or None)."""
+    """One boot: (guest bench s, bench host CPU s, VM wall s, host CPU s, load average, counts or None).
+    A boot that fails before the bench starts is tried again (twice at most): on a loaded
+    host the x86 guest's early timer check can fail (panic "IO-APIC + timer doesn't work")."""
+    for attempt in range(3):
+        got = boot(kernel, rounds, wrapper, tmp, tag if attempt == 0 else f"{tag}-retry{attempt}")
+        if not isinstance(got, str):
+            return got
+        print(f"{tag}: {got}; booting again", flush=True)
+    sys.exit(f"{tag}: {got}")
+
+
+def boot(kernel, rounds, wrapper, tmp, tag):
+    """run()'s result, or why the boot failed before the bench started."""
     log = os.path.join(tmp, f"console-{tag}.log")
     cmd = [os.path.join(ROOT, "guest/launch.sh"), "--kernel", kernel, "--workload", "bench",
            "--append", f"vmitrace.bench_rounds={rounds}", "--log", log, "--timeout", "1800"]
@@ -90,6 +102,8 @@ def run(kernel, rounds, wrapper, tmp, tag):
     stderr = err.read()
     err.close()
     if proc.returncode != 0:
+        if "start" not in marks:
+            return f"launch failed before the bench ({proc.returncode}): {stderr.strip()[-300:]}"
         sys.exit(f"{tag}: launch failed ({proc.returncode}): {stderr[-2000:]}")
     user, system = (float(x) for x in open(cpu_file).read().split()[-2:])
     text = open(log, errors="replace").read()
