@@ -9,16 +9,9 @@
 # Rebuilt only when an input changes (hash kept in initramfs-arm64.stamp).
 set -euo pipefail
 
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-guest="$repo/guest"
-cache="$repo/.cache/guest"
-debs="$cache/debs"
+. "$(dirname "$0")/initramfs-lib.sh"
 out="$cache/initramfs-arm64.cpio.gz"
 stamp="$cache/initramfs-arm64.stamp"
-mkdir -p "$debs"
-
-die() { echo "build-initramfs-arm64: $*" >&2; exit 1; }
-. "$guest/initramfs-lib.sh"
 cc64=aarch64-linux-gnu-gcc cc32=arm-linux-gnueabihf-gcc
 for tool in $cc64 $cc32 cpio gzip dpkg; do command -v $tool >/dev/null || die "needs $tool (scripts/install-deps.sh)"; done
 # AArch32: ARM state (r7 is free for the syscall number) and ARMv8's hardware

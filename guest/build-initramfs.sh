@@ -12,17 +12,10 @@
 # Rebuilt only when an input changes (hash kept in initramfs.stamp).
 set -euo pipefail
 
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-guest="$repo/guest"
-cache="$repo/.cache/guest"
-debs="$cache/debs"
+. "$(dirname "$0")/initramfs-lib.sh"
 out="$cache/initramfs.cpio.gz"
 out32="$cache/initramfs-i386.cpio.gz"
 stamp="$cache/initramfs.stamp"
-mkdir -p "$debs"
-
-die() { echo "build-initramfs: $*" >&2; exit 1; }
-. "$guest/initramfs-lib.sh"
 busybox64=/bin/busybox
 [[ -x $busybox64 ]] && file -L "$busybox64" | grep -q 'statically linked' ||
   die "$busybox64 missing or not static: apt-get install busybox-static"

@@ -1,5 +1,13 @@
 # Sourced by the initramfs builders (build-initramfs.sh, build-initramfs-arm64.sh):
-# what they share. Expects $debs (where .debs are kept) and die().
+# what they share. Sets repo, guest, cache (where the lab's files are built) and
+# debs (where .debs are kept), and die(), which names the builder.
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+guest="$repo/guest"
+cache="$repo/.cache/guest"
+debs="$cache/debs"
+mkdir -p "$debs"
+
+die() { echo "$(basename "$0" .sh): $*" >&2; exit 1; }
 
 # The workload programs are freestanding C: every syscall they make is one the
 # source shows (guest/README.md, "The initramfs").

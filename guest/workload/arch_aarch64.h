@@ -6,11 +6,7 @@
 #ifndef LAB_ARCH_AARCH64_H
 #define LAB_ARCH_AARCH64_H
 
-#define LAB_PROG    "lab64"
-#define LAB_ABI     "arm64"
-#define LAB_FILE    "/tmp/vmitrace-lab/file64.txt"
-#define LAB_RENAMED "vmt-renamed"
-#define LAB_PAYLOAD "vmitrace-lab64-payload\n"
+#define LAB_ABI "arm64"
 
 #define NR_mkdirat    34
 #define NR_openat     56
@@ -33,10 +29,6 @@
 #define NR_clone      220
 #define NR_mmap       222
 #define NR_wait4      260
-
-#define MMAP_NAME     "mmap"
-#define MMAP_OFF_NAME "off"
-#define WAIT4_PID_NAME "upid"
 
 /* Six-argument syscall: number in x8, arguments in x0..x5, result in x0. */
 static inline long sys(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
@@ -65,12 +57,8 @@ __asm__(".text\n"
         "  bl lab_entry\n"
         "  udf #0\n");
 
-/* long clone_thread(flags, stack_top, ptid, ctid, fn, arg): clone(2) with the
- * arm64 argument order (flags, newsp, ptid, tls, ctid). fn and arg are parked
- * on the new stack and loaded by the child, which calls fn(arg) and ends with
- * exit(2) (this thread only). */
-long clone_thread(unsigned long flags, void *stack_top, int *ptid, int *ctid,
-                  long (*fn)(void *), void *arg);
+/* clone_thread (rt.h): clone's arm64 argument order is (flags, newsp, ptid, tls,
+ * ctid); the child loads fn and arg from its new stack. */
 __asm__(".text\n"
         ".globl clone_thread\n"
         "clone_thread:\n"

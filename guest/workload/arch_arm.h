@@ -5,38 +5,16 @@
 #ifndef LAB_ARCH_ARM_H
 #define LAB_ARCH_ARM_H
 
-#define LAB_PROG    "lab32"
-#define LAB_ABI     "arm32"
-#define LAB_FILE    "/tmp/vmitrace-lab/file32.txt"
-#define LAB_RENAMED "vmt-renamed32"
-#define LAB_PAYLOAD "vmitrace-lab32-payload\n"
+#define LAB_ABI "arm32"
 
-#define NR_exit       1
-#define NR_fork       2
-#define NR_read       3
-#define NR_write      4
-#define NR_close      6
-#define NR_getpid     20
-#define NR_mkdir      39
-#define NR_getppid    64
-#define NR_fstat      108 /* newfstat: struct compat_stat */
-#define NR_wait4      114
-#define NR_clone      120
-#define NR_nanosleep  162
-#define NR_prctl      172
-#define NR_mmap       192 /* mmap_pgoff ("mmap2") */
-#define NR_gettid     224
-#define NR_futex      240
+#include "nr_i386_arm.h"
+
 #define NR_exit_group 248
 #define NR_clock_gettime 263 /* 32-bit time (old_timespec32) */
 #define NR_socket     281
 #define NR_connect    283
 #define NR_openat     322
 #define NR_pipe2      359
-
-#define MMAP_NAME     "mmap_pgoff"
-#define MMAP_OFF_NAME "pgoff"
-#define WAIT4_PID_NAME "upid"
 
 /* One out-of-line gate: number in r7, arguments in r0..r5 (AAPCS passes the
  * 4th..6th of ours on the stack: at 16(sp) after saving four registers). */
@@ -68,12 +46,8 @@ __asm__(".text\n"
         "  bl lab_entry\n"
         "  udf #0\n");
 
-/* long clone_thread(flags, stack_top, ptid, ctid, fn, arg): clone(2) with the
- * ARM argument order (flags, newsp, ptid, tls, ctid). fn and arg are parked on
- * the new stack and loaded by the child, which calls fn(arg) and ends with
- * exit(2) (this thread only). */
-long clone_thread(unsigned long flags, void *stack_top, int *ptid, int *ctid,
-                  long (*fn)(void *), void *arg);
+/* clone_thread (rt.h): clone's ARM argument order is (flags, newsp, ptid, tls,
+ * ctid); the child loads fn and arg from its new stack. */
 __asm__(".text\n"
         ".arm\n"
         ".globl clone_thread\n"

@@ -4,38 +4,16 @@
 #ifndef LAB_ARCH_I386_H
 #define LAB_ARCH_I386_H
 
-#define LAB_PROG    "lab32"
-#define LAB_ABI     "x32"
-#define LAB_FILE    "/tmp/vmitrace-lab/file32.txt"
-#define LAB_RENAMED "vmt-renamed32"
-#define LAB_PAYLOAD "vmitrace-lab32-payload\n"
+#define LAB_ABI "x32"
 
-#define NR_exit       1
-#define NR_fork       2
-#define NR_read       3
-#define NR_write      4
-#define NR_close      6
-#define NR_getpid     20
-#define NR_mkdir      39
-#define NR_getppid    64
-#define NR_wait4      114
-#define NR_clone      120
-#define NR_nanosleep  162
+#include "nr_i386_arm.h"
+
 #define NR_clock_gettime 265 /* 32-bit time (old_timespec32) */
-#define NR_prctl      172
-#define NR_mmap       192 /* mmap_pgoff ("mmap2"): six register arguments */
-#define NR_gettid     224
-#define NR_futex      240
 #define NR_exit_group 252
-#define NR_fstat      108 /* newfstat: struct compat_stat */
 #define NR_socket     359
 #define NR_connect    362
 #define NR_pipe2      331
 #define NR_openat     295
-
-#define MMAP_NAME     "mmap_pgoff"
-#define MMAP_OFF_NAME "pgoff"
-#define WAIT4_PID_NAME "upid" /* the kernel says "pid"; "upid" keeps GT keys unique */
 
 /* One out-of-line gate for every call: ebp cannot be named in an inline-asm
  * constraint, and the sixth argument lives there. cdecl: after saving four
@@ -74,12 +52,9 @@ __asm__(".text\n"
         "  call lab_entry\n"
         "  hlt\n");
 
-/* long clone_thread(flags, stack_top, ptid, ctid, fn, arg): the i386 clone
- * order is (flags, newsp, ptid, tls, ctid) in ebx ecx edx esi edi. fn and arg
- * are parked on the child's stack; the child calls fn(arg) on a 16-byte
- * aligned stack and ends with exit(2). */
-long clone_thread(unsigned long flags, void *stack_top, int *ptid, int *ctid,
-                  long (*fn)(void *), void *arg);
+/* clone_thread (rt.h): the i386 clone order is (flags, newsp, ptid, tls, ctid)
+ * in ebx ecx edx esi edi; the child pops fn and arg and calls fn(arg) on a
+ * 16-byte aligned stack. */
 __asm__(".text\n"
         ".globl clone_thread\n"
         "clone_thread:\n"

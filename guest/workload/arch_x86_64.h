@@ -4,11 +4,7 @@
 #ifndef LAB_ARCH_X86_64_H
 #define LAB_ARCH_X86_64_H
 
-#define LAB_PROG    "lab64"
-#define LAB_ABI     "x64"
-#define LAB_FILE    "/tmp/vmitrace-lab/file64.txt"
-#define LAB_RENAMED "vmt-renamed"
-#define LAB_PAYLOAD "vmitrace-lab64-payload\n"
+#define LAB_ABI "x64"
 
 #define NR_read       0
 #define NR_write      1
@@ -32,10 +28,6 @@
 #define NR_connect    42
 #define NR_pipe2      293
 #define NR_openat     257
-
-#define MMAP_NAME     "mmap"
-#define MMAP_OFF_NAME "off"
-#define WAIT4_PID_NAME "upid"
 
 /* Six-argument syscall; unused arguments are simply zero. Arguments go in
  * rdi rsi rdx r10 r8 r9, the kernel clobbers rcx and r11. */
@@ -62,12 +54,8 @@ __asm__(".text\n"
         "  call lab_entry\n"
         "  hlt\n");
 
-/* long clone_thread(flags, stack_top, ptid, ctid, fn, arg): clone(2) with the
- * x86-64 argument order (flags, newsp, ptid, ctid, tls). The child starts on
- * the new stack, so fn and arg are parked there and popped by the child,
- * which then calls fn(arg) and ends with exit(2) (this thread only). */
-long clone_thread(unsigned long flags, void *stack_top, int *ptid, int *ctid,
-                  long (*fn)(void *), void *arg);
+/* clone_thread (rt.h): clone's x86-64 argument order is (flags, newsp, ptid,
+ * ctid, tls); the child starts on the new stack and pops fn and arg. */
 __asm__(".text\n"
         ".globl clone_thread\n"
         "clone_thread:\n"

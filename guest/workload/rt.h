@@ -5,6 +5,34 @@
 #ifndef LAB_RT_H
 #define LAB_RT_H
 
+/* What depends on the word size only: the program's name, its file, its thread name
+ * and payload, and the kernel's names of mmap and its offset argument (64-bit:
+ * mmap/off; 32-bit ABIs: mmap_pgoff/pgoff, "mmap2"). */
+#if __SIZEOF_POINTER__ == 8
+#define LAB_PROG      "lab64"
+#define LAB_FILE      "/tmp/vmitrace-lab/file64.txt"
+#define LAB_RENAMED   "vmt-renamed"
+#define LAB_PAYLOAD   "vmitrace-lab64-payload\n"
+#define MMAP_NAME     "mmap"
+#define MMAP_OFF_NAME "off"
+#else
+#define LAB_PROG      "lab32"
+#define LAB_FILE      "/tmp/vmitrace-lab/file32.txt"
+#define LAB_RENAMED   "vmt-renamed32"
+#define LAB_PAYLOAD   "vmitrace-lab32-payload\n"
+#define MMAP_NAME     "mmap_pgoff"
+#define MMAP_OFF_NAME "pgoff"
+#endif
+#define WAIT4_PID_NAME "upid" /* the kernel says "pid"; "upid" keeps GT keys unique */
+
+/* Each arch_*.h gives LAB_ABI, the NR_* numbers it uses, `long sys(nr, a1..a6)` (the
+ * raw syscall gate), `_start` (calls lab_entry with the initial stack pointer: argc,
+ * argv[], NULL, envp[]) and clone_thread: clone(2) in that ABI's argument order, with
+ * fn and arg parked on the new stack, where the child calls fn(arg) and ends with
+ * exit(2) (this thread only). */
+long clone_thread(unsigned long flags, void *stack_top, int *ptid, int *ctid,
+                  long (*fn)(void *), void *arg);
+
 #if defined(__x86_64__)
 #include "arch_x86_64.h"
 #elif defined(__i386__)

@@ -232,7 +232,9 @@ int run(const RunOptions& r) {
   print_summary(counts, ring, secs, t.max_events);
   if (ring.counter(ipc::Counter::fatal)) {
     fmt::print(stderr, "vmitrace: tracing stopped on the plugin's error above\n");
-    return code ? code : 1;
+    // The error ended the run, not QEMU: a QEMU still starting dies of the SIGTERM
+    // that stops it (128 + 15), one already running exits 0.
+    return 1;
   }
   if (start_timed_out) {
     fmt::print(stderr, "vmitrace: {}: QEMU stopped\n", start_watch.timeout_error());

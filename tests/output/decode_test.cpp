@@ -5,19 +5,14 @@
 #include <string>
 
 #include "output/decode.hpp"
+#include "rendered.hpp"
 
 using namespace vmitrace;
+using test::rendered;
 namespace d = vmitrace::output::decode;
 namespace c = vmitrace::syscalls::consts;
 
 namespace {
-
-template <typename F>
-std::string run(F f) {
-  std::string s;
-  f(s);
-  return s;
-}
 
 TEST(Decode, SignExtend) {
   EXPECT_EQ(d::sign_extend(0xffffff9c, 32), -100);
@@ -29,18 +24,18 @@ TEST(Decode, SignExtend) {
 }
 
 TEST(Decode, Numbers) {
-  EXPECT_EQ(run([](auto& s) { d::hex(s, 0x2a); }), "0x2a");
-  EXPECT_EQ(run([](auto& s) { d::dec(s, -1); }), "-1");
-  EXPECT_EQ(run([](auto& s) { d::dec(s, INT64_MIN); }), "-9223372036854775808");
-  EXPECT_EQ(run([](auto& s) { d::udec(s, ~0ull); }), "18446744073709551615");
-  EXPECT_EQ(run([](auto& s) { d::ptr(s, 0); }), "NULL");
-  EXPECT_EQ(run([](auto& s) { d::ptr(s, 0x7ffd1000); }), "0x7ffd1000");
-  EXPECT_EQ(run([](auto& s) { d::alt_hex(s, 0); }), "0");
+  EXPECT_EQ(rendered([](auto& s) { d::hex(s, 0x2a); }), "0x2a");
+  EXPECT_EQ(rendered([](auto& s) { d::dec(s, -1); }), "-1");
+  EXPECT_EQ(rendered([](auto& s) { d::dec(s, INT64_MIN); }), "-9223372036854775808");
+  EXPECT_EQ(rendered([](auto& s) { d::udec(s, ~0ull); }), "18446744073709551615");
+  EXPECT_EQ(rendered([](auto& s) { d::ptr(s, 0); }), "NULL");
+  EXPECT_EQ(rendered([](auto& s) { d::ptr(s, 0x7ffd1000); }), "0x7ffd1000");
+  EXPECT_EQ(rendered([](auto& s) { d::alt_hex(s, 0); }), "0");
 }
 
 TEST(Decode, FlagSets) {
   auto f = [](const syscalls::ConstSet& set, uint64_t v) {
-    return run([&](auto& s) { d::flags(s, set, v); });
+    return rendered([&](auto& s) { d::flags(s, set, v); });
   };
   EXPECT_EQ(f(c::prot, 3), "PROT_READ|PROT_WRITE");
   EXPECT_EQ(f(c::prot, 0), "PROT_NONE");                      // the set's zero name
@@ -63,7 +58,7 @@ TEST(Decode, FlagSets) {
 
 TEST(Decode, Enumerations) {
   auto e = [](const syscalls::ConstSet& set, uint64_t v) {
-    return run([&](auto& s) { d::enumeration(s, set, v); });
+    return rendered([&](auto& s) { d::enumeration(s, set, v); });
   };
   EXPECT_EQ(e(c::madvise_advice, 4), "MADV_DONTNEED");
   EXPECT_EQ(e(c::madvise_advice, 0), "MADV_NORMAL");
@@ -76,7 +71,7 @@ TEST(Decode, Enumerations) {
 }
 
 TEST(Decode, OpenFlags) {
-  auto o = [](uint64_t v) { return run([&](auto& s) { d::open_flags(s, v); }); };
+  auto o = [](uint64_t v) { return rendered([&](auto& s) { d::open_flags(s, v); }); };
   EXPECT_EQ(o(0), "O_RDONLY");
   EXPECT_EQ(o(0x80000), "O_RDONLY|O_CLOEXEC");
   EXPECT_EQ(o(01 | 0100 | 01000), "O_WRONLY|O_CREAT|O_TRUNC");
@@ -91,7 +86,7 @@ TEST(Decode, OpenFlags) {
 }
 
 TEST(Decode, CloneFlags) {
-  auto f = [](uint64_t v) { return run([&](auto& s) { d::clone_flags(s, v); }); };
+  auto f = [](uint64_t v) { return rendered([&](auto& s) { d::clone_flags(s, v); }); };
   EXPECT_EQ(f(0x01200011), "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD");
   EXPECT_EQ(f(0x3d0f00), "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|"
                          "CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID");
@@ -102,7 +97,7 @@ TEST(Decode, CloneFlags) {
 }
 
 TEST(Decode, SocketType) {
-  auto f = [](uint64_t v) { return run([&](auto& s) { d::socket_type(s, v); }); };
+  auto f = [](uint64_t v) { return rendered([&](auto& s) { d::socket_type(s, v); }); };
   EXPECT_EQ(f(1), "SOCK_STREAM");
   EXPECT_EQ(f(2 | 0x80000 | 0x800), "SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK");
   EXPECT_EQ(f(0x80000), "SOCK_CLOEXEC");
@@ -112,7 +107,7 @@ TEST(Decode, SocketType) {
 }
 
 TEST(Decode, IoctlRequests) {
-  auto f = [](uint64_t v) { return run([&](auto& s) { d::ioctl_cmd(s, v); }); };
+  auto f = [](uint64_t v) { return rendered([&](auto& s) { d::ioctl_cmd(s, v); }); };
   EXPECT_EQ(f(0x5401), "TCGETS");
   EXPECT_EQ(f(0x541B), "FIONREAD");
   EXPECT_EQ(f(0x80045430), "TIOCGPTN");
@@ -125,7 +120,7 @@ TEST(Decode, IoctlRequests) {
 }
 
 TEST(Decode, Signals) {
-  auto f = [](int64_t v) { return run([&](auto& s) { d::signal(s, v); }); };
+  auto f = [](int64_t v) { return rendered([&](auto& s) { d::signal(s, v); }); };
   EXPECT_EQ(f(9), "SIGKILL");
   EXPECT_EQ(f(17), "SIGCHLD");
   EXPECT_EQ(f(31), "SIGSYS");
@@ -139,14 +134,14 @@ TEST(Decode, Signals) {
 }
 
 TEST(Decode, ModeAndDirfd) {
-  auto m = [](uint64_t v) { return run([&](auto& s) { d::mode(s, v); }); };
+  auto m = [](uint64_t v) { return rendered([&](auto& s) { d::mode(s, v); }); };
   EXPECT_EQ(m(0644), "0644");
   EXPECT_EQ(m(0755), "0755");
   EXPECT_EQ(m(0), "000");
   EXPECT_EQ(m(7), "007");
   EXPECT_EQ(m(04755), "04755");
   EXPECT_EQ(m(0xffff), "0177777");
-  auto fd = [](int64_t v) { return run([&](auto& s) { d::dirfd(s, v); }); };
+  auto fd = [](int64_t v) { return rendered([&](auto& s) { d::dirfd(s, v); }); };
   EXPECT_EQ(fd(-100), "AT_FDCWD");
   EXPECT_EQ(fd(3), "3");
   EXPECT_EQ(fd(-1), "-1");
@@ -154,7 +149,7 @@ TEST(Decode, ModeAndDirfd) {
 
 TEST(Decode, QuotedStrings) {
   auto q = [](std::string_view s, size_t limit = 0, bool t = false) {
-    return run([&](auto& o) { d::quoted(o, s, limit, t); });
+    return rendered([&](auto& o) { d::quoted(o, s, limit, t); });
   };
   EXPECT_EQ(q("/etc/passwd"), R"("/etc/passwd")");
   EXPECT_EQ(q("a\nb\tc\r\v\f"), R"("a\nb\tc\r\v\f")");
@@ -173,7 +168,7 @@ TEST(Decode, QuotedStrings) {
 
 TEST(Decode, QuotedOtherEscapes) {
   auto q = [](std::string_view s, d::Escapes e, size_t limit = 0) {
-    return run([&](auto& o) { d::quoted(o, s, limit, false, e); });
+    return rendered([&](auto& o) { d::quoted(o, s, limit, false, e); });
   };
   // utf8 (Windows names, the raw style's out arguments): \xNN, valid UTF-8 kept.
   EXPECT_EQ(q(std::string_view("\x01\x7f\0x", 4), d::Escapes::utf8), R"("\x01\x7f\x00x")");
@@ -187,7 +182,7 @@ TEST(Decode, QuotedOtherEscapes) {
 
 TEST(Decode, StringArrays) {
   auto a = [](std::string_view s, size_t limit = 0, bool t = false) {
-    return run([&](auto& o) { d::string_array(o, s, limit, t); });
+    return rendered([&](auto& o) { d::string_array(o, s, limit, t); });
   };
   using namespace std::string_view_literals;
   EXPECT_EQ(a("ls\0-l\0/tmp\0"sv), R"(["ls", "-l", "/tmp"])");

@@ -10,6 +10,7 @@
 
 #include "json_line.hpp"
 #include "output/decode.hpp"
+#include "rendered.hpp"
 
 using namespace vmitrace;
 using event::Capture;
@@ -18,37 +19,31 @@ using output::ArgStyle;
 using test::bytes;
 using test::json_line;
 using test::json_str;
+using test::rendered;
 using test::RecordBuf;
 namespace d = vmitrace::output::decode;
 
 namespace {
 
-template <typename F>
-std::string run(F f) {
-  std::string s;
-  f(s);
-  return s;
-}
-
 TEST(StraceRender, Scalars) {
-  EXPECT_EQ(run([](auto& s) { d::socket_protocol(s, 2, 0); }), "IPPROTO_IP");   // AF_INET
-  EXPECT_EQ(run([](auto& s) { d::socket_protocol(s, 10, 6); }), "IPPROTO_TCP"); // AF_INET6
-  EXPECT_EQ(run([](auto& s) { d::socket_protocol(s, 1, 0); }), "0");            // AF_UNIX
-  EXPECT_EQ(run([](auto& s) { d::fcntl_arg(s, 2, 1); }), "FD_CLOEXEC");          // F_SETFD
-  EXPECT_EQ(run([](auto& s) { d::fcntl_arg(s, 4, 0x800); }), "O_RDONLY|O_NONBLOCK");  // F_SETFL
-  EXPECT_EQ(run([](auto& s) { d::fcntl_arg(s, 1030, 10); }), "10");              // F_DUPFD_CLOEXEC
-  EXPECT_EQ(run([](auto& s) { d::fcntl_arg(s, 6, 0x7ffd0000); }), "0x7ffd0000"); // F_SETLK: a pointer
-  EXPECT_EQ(run([](auto& s) { d::statx_flags(s, 0x900); }),
+  EXPECT_EQ(rendered([](auto& s) { d::socket_protocol(s, 2, 0); }), "IPPROTO_IP");   // AF_INET
+  EXPECT_EQ(rendered([](auto& s) { d::socket_protocol(s, 10, 6); }), "IPPROTO_TCP"); // AF_INET6
+  EXPECT_EQ(rendered([](auto& s) { d::socket_protocol(s, 1, 0); }), "0");            // AF_UNIX
+  EXPECT_EQ(rendered([](auto& s) { d::fcntl_arg(s, 2, 1); }), "FD_CLOEXEC");          // F_SETFD
+  EXPECT_EQ(rendered([](auto& s) { d::fcntl_arg(s, 4, 0x800); }), "O_RDONLY|O_NONBLOCK");  // F_SETFL
+  EXPECT_EQ(rendered([](auto& s) { d::fcntl_arg(s, 1030, 10); }), "10");              // F_DUPFD_CLOEXEC
+  EXPECT_EQ(rendered([](auto& s) { d::fcntl_arg(s, 6, 0x7ffd0000); }), "0x7ffd0000"); // F_SETLK: a pointer
+  EXPECT_EQ(rendered([](auto& s) { d::statx_flags(s, 0x900); }),
             "AT_STATX_SYNC_AS_STAT|AT_SYMLINK_NOFOLLOW|AT_NO_AUTOMOUNT");
-  EXPECT_EQ(run([](auto& s) { d::statx_flags(s, 0x2000); }), "AT_STATX_FORCE_SYNC");
-  EXPECT_EQ(run([](auto& s) { d::statx_flags(s, 0x6000); }), "0x6000");
-  EXPECT_EQ(run([](auto& s) { d::futex_val3(s, 9 | 128 | 256, 0xffffffff); }), "FUTEX_BITSET_MATCH_ANY");
-  EXPECT_EQ(run([](auto& s) { d::futex_val3(s, 10, 3); }), "0x3");
-  EXPECT_EQ(run([](auto& s) { d::futex_val3(s, 4, 7); }), "7");  // FUTEX_CMP_REQUEUE
+  EXPECT_EQ(rendered([](auto& s) { d::statx_flags(s, 0x2000); }), "AT_STATX_FORCE_SYNC");
+  EXPECT_EQ(rendered([](auto& s) { d::statx_flags(s, 0x6000); }), "0x6000");
+  EXPECT_EQ(rendered([](auto& s) { d::futex_val3(s, 9 | 128 | 256, 0xffffffff); }), "FUTEX_BITSET_MATCH_ANY");
+  EXPECT_EQ(rendered([](auto& s) { d::futex_val3(s, 10, 3); }), "0x3");
+  EXPECT_EQ(rendered([](auto& s) { d::futex_val3(s, 4, 7); }), "7");  // FUTEX_CMP_REQUEUE
 }
 
 TEST(StraceRender, Sigsets) {
-  auto set = [](uint64_t v) { return run([&](auto& s) { d::sigset(s, bytes(&v, 8)); }); };
+  auto set = [](uint64_t v) { return rendered([&](auto& s) { d::sigset(s, bytes(&v, 8)); }); };
   EXPECT_EQ(set(0), "[]");
   EXPECT_EQ(set(~0ull), "~[]");
   EXPECT_EQ(set(uint64_t{1} << 16), "[CHLD]");
@@ -56,41 +51,41 @@ TEST(StraceRender, Sigsets) {
             "[HUP INT PIPE TERM XCPU XFSZ]");
   EXPECT_EQ(set(~((uint64_t{1} << 31) | (uint64_t{1} << 32))), "~[RTMIN RT_1]");
   EXPECT_EQ(set(~(uint64_t{1} << 32)), "~[RT_1]");
-  EXPECT_EQ(run([](auto& s) { d::sigset(s, "abc"); }), "[...]");  // short capture
+  EXPECT_EQ(rendered([](auto& s) { d::sigset(s, "abc"); }), "[...]");  // short capture
 }
 
 TEST(StraceRender, Sigaction) {
   const uint64_t act[4] = {0x525892, 0x04000000, 0x416390, ~((uint64_t{1} << 31) | (uint64_t{1} << 32))};
-  EXPECT_EQ(run([&](auto& s) { d::sigaction(s, bytes(act, 32), 8); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::sigaction(s, bytes(act, 32), 8); }),
             "{sa_handler=0x525892, sa_mask=~[RTMIN RT_1], sa_flags=SA_RESTORER, sa_restorer=0x416390}");
   const uint64_t dfl[4] = {0, 0, 0, 0};
-  EXPECT_EQ(run([&](auto& s) { d::sigaction(s, bytes(dfl, 32), 8); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::sigaction(s, bytes(dfl, 32), 8); }),
             "{sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}");
   const uint64_t ign[4] = {1, 0x14000000, 0x7f00aff4a050, uint64_t{1} << 16};
-  EXPECT_EQ(run([&](auto& s) { d::sigaction(s, bytes(ign, 32), 8); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::sigaction(s, bytes(ign, 32), 8); }),
             "{sa_handler=SIG_IGN, sa_mask=[CHLD], sa_flags=SA_RESTORER|SA_RESTART, sa_restorer=0x7f00aff4a050}");
   const uint32_t compat[5] = {0x8049000, 0x04000004, 0x8048000, 0, 0};  // ia32
-  EXPECT_EQ(run([&](auto& s) { d::sigaction(s, bytes(compat, 20), 4); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::sigaction(s, bytes(compat, 20), 4); }),
             "{sa_handler=0x8049000, sa_mask=[], sa_flags=SA_RESTORER|SA_SIGINFO, sa_restorer=0x8048000}");
-  EXPECT_EQ(run([&](auto& s) { d::sigaction(s, bytes(act, 31), 8); }), "{...}");
+  EXPECT_EQ(rendered([&](auto& s) { d::sigaction(s, bytes(act, 31), 8); }), "{...}");
 }
 
 TEST(StraceRender, ResourceLimitsUnameSysinfo) {
   const uint64_t stack[2] = {8192 * 1024, ~0ull};
-  EXPECT_EQ(run([&](auto& s) { d::rlimit(s, bytes(stack, 16)); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(stack, 16)); }),
             "{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}");
   const uint64_t small[2] = {1024, 1000};  // 1024 itself is no multiple strace abbreviates
-  EXPECT_EQ(run([&](auto& s) { d::rlimit(s, bytes(small, 16)); }), "{rlim_cur=1024, rlim_max=1000}");
-  EXPECT_EQ(run([&](auto& s) { d::rlimit(s, bytes(small, 8)); }), "{...}");
+  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(small, 16)); }), "{rlim_cur=1024, rlim_max=1000}");
+  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(small, 8)); }), "{...}");
 
   char uts[6 * 65] = {};
   const char* f[] = {"Linux", "(none)", "6.1.0-57-cloud-amd64", "#1 SMP \"x\"", "x86_64", "(none)"};
   for (int i = 0; i < 6; ++i) std::memcpy(uts + 65 * i, f[i], std::strlen(f[i]));
-  EXPECT_EQ(run([&](auto& s) { d::utsname(s, bytes(uts, sizeof uts)); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::utsname(s, bytes(uts, sizeof uts)); }),
             "{sysname=\"Linux\", nodename=\"(none)\", release=\"6.1.0-57-cloud-amd64\", "
             "version=\"#1 SMP \\\"x\\\"\", machine=\"x86_64\", domainname=\"(none)\"}");
   std::memset(uts + 65, 'A', 65);  // no NUL inside the field: all 65 bytes, nothing more
-  EXPECT_EQ(run([&](auto& s) { d::utsname(s, bytes(uts, 2 * 65)); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::utsname(s, bytes(uts, 2 * 65)); }),
             "{sysname=\"Linux\", nodename=\"" + std::string(65, 'A') + "\", ...}");
 
   unsigned char si[112] = {};
@@ -100,21 +95,21 @@ TEST(StraceRender, ResourceLimitsUnameSysinfo) {
   put(32, 492847104), put(40, 442757120), put(48, 20135936);
   put(80, 48, 2);
   put(104, 1, 4);
-  EXPECT_EQ(run([&](auto& s) { d::sysinfo(s, bytes(si, 112)); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::sysinfo(s, bytes(si, 112)); }),
             "{uptime=9, loads=[5248, 1088, 352], totalram=492847104, freeram=442757120, sharedram=20135936, "
             "bufferram=0, totalswap=0, freeswap=0, procs=48, totalhigh=0, freehigh=0, mem_unit=1}");
-  EXPECT_EQ(run([&](auto& s) { d::sysinfo(s, bytes(si, 100)); }), "{...}");
+  EXPECT_EQ(rendered([&](auto& s) { d::sysinfo(s, bytes(si, 100)); }), "{...}");
 }
 
 TEST(StraceRender, GroupAndCpuLists) {
   const uint32_t gids[2] = {0, 1000};
-  EXPECT_EQ(run([&](auto& s) { d::gid_list(s, bytes(gids, 8), false); }), "[0, 1000]");
-  EXPECT_EQ(run([&](auto& s) { d::gid_list(s, "", false); }), "[]");
-  EXPECT_EQ(run([&](auto& s) { d::gid_list(s, bytes(gids, 6), true); }), "[0, ...]");  // a cut u32 is not shown
+  EXPECT_EQ(rendered([&](auto& s) { d::gid_list(s, bytes(gids, 8), false); }), "[0, 1000]");
+  EXPECT_EQ(rendered([&](auto& s) { d::gid_list(s, "", false); }), "[]");
+  EXPECT_EQ(rendered([&](auto& s) { d::gid_list(s, bytes(gids, 6), true); }), "[0, ...]");  // a cut u32 is not shown
   const uint64_t mask = 0x5;
-  EXPECT_EQ(run([&](auto& s) { d::cpu_list(s, bytes(&mask, 8), false); }), "[0, 2]");
+  EXPECT_EQ(rendered([&](auto& s) { d::cpu_list(s, bytes(&mask, 8), false); }), "[0, 2]");
   const uint8_t high[2] = {0, 0x80};
-  EXPECT_EQ(run([&](auto& s) { d::cpu_list(s, bytes(high, 2), true); }), "[15, ...]");
+  EXPECT_EQ(rendered([&](auto& s) { d::cpu_list(s, bytes(high, 2), true); }), "[15, ...]");
 }
 
 std::string dirent(uint64_t ino, int64_t off, uint8_t type, const std::string& name) {
@@ -130,15 +125,15 @@ std::string dirent(uint64_t ino, int64_t off, uint8_t type, const std::string& n
 
 TEST(StraceRender, Dirents) {
   const std::string two = dirent(6, 1, 4, ".") + dirent(8, 3, 8, "userland.py");
-  EXPECT_EQ(run([&](auto& s) { d::dirents64(s, two, false); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::dirents64(s, two, false); }),
             "[{d_ino=6, d_off=1, d_reclen=24, d_type=DT_DIR, d_name=\".\"}, "
             "{d_ino=8, d_off=3, d_reclen=32, d_type=DT_REG, d_name=\"userland.py\"}]");
-  EXPECT_EQ(run([&](auto& s) { d::dirents64(s, "", false); }), "[]");   // end of directory
-  EXPECT_EQ(run([&](auto& s) { d::dirents64(s, two.substr(0, 30), true); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::dirents64(s, "", false); }), "[]");   // end of directory
+  EXPECT_EQ(rendered([&](auto& s) { d::dirents64(s, two.substr(0, 30), true); }),
             "[{d_ino=6, d_off=1, d_reclen=24, d_type=DT_DIR, d_name=\".\"}, ...]");  // cut
   std::string bad = dirent(1, 1, 4, "x");
   bad[16] = 3, bad[17] = 0;  // d_reclen 3: shorter than its own header
-  EXPECT_EQ(run([&](auto& s) { d::dirents64(s, bad, false); }), "[...]");
+  EXPECT_EQ(rendered([&](auto& s) { d::dirents64(s, bad, false); }), "[...]");
 }
 
 TEST(StraceRender, Statfs) {
@@ -147,14 +142,14 @@ TEST(StraceRender, Statfs) {
   put(0, 0x01021994), put(8, 4096), put(16, 60162), put(24, 60074), put(32, 60074);
   put(40, 60162), put(48, 60152), put(56, 0x443f2d72, 4), put(60, 0x831b256e, 4);
   put(64, 255), put(72, 4096), put(80, 0x1020);
-  EXPECT_EQ(run([&](auto& s) { d::statfs(s, bytes(b, 120)); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::statfs(s, bytes(b, 120)); }),
             "{f_type=TMPFS_MAGIC, f_bsize=4096, f_blocks=60162, f_bfree=60074, f_bavail=60074, "
             "f_files=60162, f_ffree=60152, f_fsid={val=[0x443f2d72, 0x831b256e]}, f_namelen=255, "
             "f_frsize=4096, f_flags=ST_VALID|ST_RELATIME}");
   put(80, 0x1021);  // read-only: ST_VALID still comes first, as strace writes it
-  const std::string ro = run([&](auto& s) { d::statfs(s, bytes(b, 120)); });
+  const std::string ro = rendered([&](auto& s) { d::statfs(s, bytes(b, 120)); });
   EXPECT_EQ(ro.substr(ro.find("f_flags=")), "f_flags=ST_VALID|ST_RDONLY|ST_RELATIME}");
-  EXPECT_EQ(run([&](auto& s) { d::statfs(s, bytes(b, 80)); }), "{...}");
+  EXPECT_EQ(rendered([&](auto& s) { d::statfs(s, bytes(b, 80)); }), "{...}");
 }
 
 TEST(StraceRender, StatModeNamesSetIdBits) {
@@ -173,69 +168,69 @@ TEST(StraceRender, Termios) {
   std::memcpy(t, fl, 16);
   const unsigned char cc[19] = {3, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a, 0, 0x12, 0xf, 0x17, 0x16};
   std::memcpy(t + 17, cc, 19);
-  EXPECT_EQ(run([&](auto& s) { d::termios(s, bytes(t, 36)); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::termios(s, bytes(t, 36)); }),
             "{c_iflag=ICRNL|IXON, c_oflag=NL0|CR0|TAB0|BS0|VT0|FF0|OPOST|ONLCR, "
             "c_cflag=B9600|CS8|CREAD|HUPCL|CLOCAL, c_lflag=ISIG|ICANON|ECHO|ECHOE|ECHOK|IEXTEN|ECHOCTL|ECHOKE, "
             "c_line=N_TTY, c_cc=[[VINTR]=0x3, [VQUIT]=0x1c, [VERASE]=0x7f, [VKILL]=0x15, [VEOF]=0x4, "
             "[VTIME]=0, [VMIN]=0x1, [VSWTC]=0, [VSTART]=0x11, [VSTOP]=0x13, [VSUSP]=0x1a, [VEOL]=0, "
             "[VREPRINT]=0x12, [VDISCARD]=0xf, [VWERASE]=0x17, [VLNEXT]=0x16, [VEOL2]=0, [17]=0, [18]=0]}");
-  EXPECT_EQ(run([&](auto& s) { d::termios(s, bytes(t, 35)); }), "{...}");
-  EXPECT_EQ(run([](auto& s) { d::ioctl_arg(s, 0x40049409, 4); }), "4");  // FICLONE: a descriptor
-  EXPECT_EQ(run([](auto& s) { d::ioctl_arg(s, 0x5401, 0x7ffd0000); }), "0x7ffd0000");
-  EXPECT_EQ(run([&](auto& s) { d::ioctl_out(s, 0x5401, bytes(t, 36)); }).substr(0, 20),
+  EXPECT_EQ(rendered([&](auto& s) { d::termios(s, bytes(t, 35)); }), "{...}");
+  EXPECT_EQ(rendered([](auto& s) { d::ioctl_arg(s, 0x40049409, 4); }), "4");  // FICLONE: a descriptor
+  EXPECT_EQ(rendered([](auto& s) { d::ioctl_arg(s, 0x5401, 0x7ffd0000); }), "0x7ffd0000");
+  EXPECT_EQ(rendered([&](auto& s) { d::ioctl_out(s, 0x5401, bytes(t, 36)); }).substr(0, 20),
             "{c_iflag=ICRNL|IXON,");  // TCGETS
 }
 
 TEST(StraceRender, UtimePair) {
   const int64_t t[4] = {1700000000, 0, 1700000000, 5};
-  EXPECT_EQ(run([&](auto& s) { d::utime_pair(s, bytes(t, 32), 16); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::utime_pair(s, bytes(t, 32), 16); }),
             "[{tv_sec=1700000000, tv_nsec=0} /* 2023-11-14T22:13:20+0000 */, "
             "{tv_sec=1700000000, tv_nsec=5} /* 2023-11-14T22:13:20.000000005+0000 */]");
   const int64_t special[4] = {0, (1 << 30) - 1, 0, (1 << 30) - 2};
-  EXPECT_EQ(run([&](auto& s) { d::utime_pair(s, bytes(special, 32), 16); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::utime_pair(s, bytes(special, 32), 16); }),
             "[{tv_sec=0, tv_nsec=UTIME_NOW}, {tv_sec=0, tv_nsec=UTIME_OMIT}]");
   const int32_t t32[4] = {86400, 0, -1, 2000000000};  // ia32; an invalid nsec: no date
-  EXPECT_EQ(run([&](auto& s) { d::utime_pair(s, bytes(t32, 16), 8); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::utime_pair(s, bytes(t32, 16), 8); }),
             "[{tv_sec=86400, tv_nsec=0} /* 1970-01-02T00:00:00+0000 */, "
             "{tv_sec=-1, tv_nsec=2000000000}]");
   const int64_t huge[4] = {INT64_MAX, 0, 0, 0};  // no date for a year out of range
-  EXPECT_EQ(run([&](auto& s) { d::utime_pair(s, bytes(huge, 32), 16); }).substr(0, 42),
+  EXPECT_EQ(rendered([&](auto& s) { d::utime_pair(s, bytes(huge, 32), 16); }).substr(0, 42),
             "[{tv_sec=9223372036854775807, tv_nsec=0}, ");
-  EXPECT_EQ(run([&](auto& s) { d::utime_pair(s, bytes(t, 31), 16); }), "[...]");  // short
+  EXPECT_EQ(rendered([&](auto& s) { d::utime_pair(s, bytes(t, 31), 16); }), "[...]");  // short
 }
 
 TEST(StraceRender, IfreqFlags) {
   unsigned char ifr[40] = {'l', 'o'};
   const uint16_t fl = 0x49;  // as the loopback interface reports them
   std::memcpy(ifr + 16, &fl, 2);
-  EXPECT_EQ(run([&](auto& s) { d::ioctl_out(s, 0x8913, bytes(ifr, 40)); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::ioctl_out(s, 0x8913, bytes(ifr, 40)); }),
             "{ifr_name=\"lo\", ifr_flags=IFF_UP|IFF_LOOPBACK|IFF_RUNNING}");
   std::memset(ifr, 'x', 16);  // a name with no NUL: the 16 bytes
-  EXPECT_EQ(run([&](auto& s) { d::ifreq_flags(s, bytes(ifr, 40)); }).substr(0, 29),
+  EXPECT_EQ(rendered([&](auto& s) { d::ifreq_flags(s, bytes(ifr, 40)); }).substr(0, 29),
             "{ifr_name=\"xxxxxxxxxxxxxxxx\",");
-  EXPECT_EQ(run([&](auto& s) { d::ifreq_flags(s, bytes(ifr, 17)); }), "{...}");  // short
+  EXPECT_EQ(rendered([&](auto& s) { d::ifreq_flags(s, bytes(ifr, 17)); }), "{...}");  // short
 }
 
 TEST(StraceRender, Winsize) {
   const uint16_t ws[4] = {50, 132, 1056, 800};
-  EXPECT_EQ(run([&](auto& s) { d::ioctl_out(s, 0x5413, bytes(ws, 8)); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::ioctl_out(s, 0x5413, bytes(ws, 8)); }),
             "{ws_row=50, ws_col=132, ws_xpixel=1056, ws_ypixel=800}");
-  EXPECT_EQ(run([&](auto& s) { d::winsize(s, bytes(ws, 7)); }), "{...}");  // short
+  EXPECT_EQ(rendered([&](auto& s) { d::winsize(s, bytes(ws, 7)); }), "{...}");  // short
 }
 
 TEST(StraceRender, IovecWithData) {
   const uint64_t iov[4] = {0x7f00, 1, 0x7f10, 15};
   auto u16 = [](uint16_t v) { return std::string(reinterpret_cast<const char*>(&v), 2); };
   const std::string pairs = bytes(iov, 32);
-  EXPECT_EQ(run([&](auto& s) { d::iovec_data(s, u16(32) + pairs + u16(1) + "\t" + u16(4) + "linu", 8, false); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::iovec_data(s, u16(32) + pairs + u16(1) + "\t" + u16(4) + "linu", 8, false); }),
             "[{iov_base=\"\\t\", iov_len=1}, {iov_base=\"linu\"..., iov_len=15}]");
   // Data for the first buffer only (the second was unreadable): its pointer.
-  EXPECT_EQ(run([&](auto& s) { d::iovec_data(s, u16(32) + pairs + u16(1) + "\t", 8, true); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::iovec_data(s, u16(32) + pairs + u16(1) + "\t", 8, true); }),
             "[{iov_base=\"\\t\", iov_len=1}, {iov_base=0x7f10, iov_len=15}, ...]");
   // A hostile header: more pair bytes than the blob holds.
-  EXPECT_EQ(run([&](auto& s) { d::iovec_data(s, u16(999) + pairs, 8, false); }), "[...]");
+  EXPECT_EQ(rendered([&](auto& s) { d::iovec_data(s, u16(999) + pairs, 8, false); }), "[...]");
   // A data length beyond the blob: not trusted, the pointers.
-  EXPECT_EQ(run([&](auto& s) { d::iovec_data(s, u16(16) + pairs.substr(0, 16) + u16(50) + "ab", 8, false); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::iovec_data(s, u16(16) + pairs.substr(0, 16) + u16(50) + "ab", 8, false); }),
             "[{iov_base=0x7f00, iov_len=1}]");
 }
 

@@ -77,5 +77,33 @@ TEST(Filter, PluginRejectsBadFilterFile) {
   EXPECT_THROW(syscalls::make_tracer(cfg, dispatcher_profile(), be, sink), Error);
 }
 
+
+TEST(Filter, NamesOfAnotherArchitectureAreSaidAndAllForeignIsAnError) {
+  using event::Abi;
+  TempFile f("openat\nstat\narch_prctl\n");  // arch_prctl: x86 only (arm32's compat table has stat)
+  const syscalls::LinuxFilter lf = load_linux_filter(f.path, false);
+  ::testing::internal::CaptureStderr();
+  const auto foreign = syscalls::check_filter_for_guest(f.path, lf, {Abi::linux_arm64, Abi::linux_arm32},
+                                                         "arm64 Linux", true);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  for (const auto& n : foreign) EXPECT_NE(err.find(n), std::string::npos) << err;
+  EXPECT_NE(err.find("not syscalls of arm64 Linux guests"), std::string::npos) << err;
+  EXPECT_EQ(foreign, std::vector<std::string>{"arch_prctl"});
+
+  TempFile only("arch_prctl\niopl\n");
+  const syscalls::LinuxFilter lo = load_linux_filter(only.path, false);
+  EXPECT_EQ(error_of([&] {
+              syscalls::check_filter_for_guest(only.path, lo, {Abi::linux_arm64, Abi::linux_arm32}, "arm64 Linux",
+                                               false);
+            }),
+            only.path + ": none of its syscalls exists on arm64 Linux guests (arch_prctl, iopl)");
+  // The same file on an x86-64 guest: all known, nothing said.
+  ::testing::internal::CaptureStderr();
+  EXPECT_TRUE(syscalls::check_filter_for_guest(only.path, lo, {Abi::linux_x64, Abi::linux_ia32}, "x86_64 Linux",
+                                               true)
+                  .empty());
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
 }  // namespace
 }  // namespace vmitrace::testing

@@ -77,7 +77,7 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     s->sink = std::make_unique<ipc::RingSink>(s->ring, s->args.block);
     s->backend = std::make_unique<QemuBackend>(id, *info);
     if (const char* e = std::getenv("VMITRACE_BACKEND_STATS"); e && *e == '1') s->backend->enable_timing();
-    syscalls::TracerConfig cfg{s->args.capture, {}};
+    syscalls::TracerConfig cfg{s->args.capture};  // the other fields keep their defaults (warnings on)
     // The plugin printed the message; tell vmitrace so that it exits non-zero.
     ipc::EventRing* ring = &s->ring;
     cfg.on_fatal = [ring](const std::string&) { ring->set_counter(ipc::Counter::fatal, 1); };
@@ -91,6 +91,10 @@ extern "C" VMITRACE_QEMU_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     s->backend->install(&at_exit);
     g_state = s.release();
     g_state->tracer->start();
+    // Refused at once (a profile of another architecture): the capture is over, so
+    // close it now. QEMU is still starting: the SIGTERM vmitrace sends it on the error
+    // kills it before at_exit could run.
+    if (!g_state->tracer->error().empty()) at_exit();
     return 0;
   } catch (const std::exception& e) {
     say(e.what());

@@ -67,14 +67,36 @@ LinuxFilter check_linux_filter(const std::vector<std::string>& names) {
   return f;
 }
 
+namespace {
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i];
+  return s;
+}
+
+}  // namespace
+
 std::string unknown_names_warning(const std::string& path, const LinuxFilter& f) {
   if (f.unknown.empty()) return {};
-  std::string w = "vmitrace: warning: " + path + ": unknown syscall names ignored: ";
-  for (size_t i = 0; i < f.unknown.size(); ++i) {
-    if (i) w += ", ";
-    w += f.unknown[i];
+  return "vmitrace: warning: " + path + ": unknown syscall names ignored: " + joined(f.unknown);
+}
+
+std::vector<std::string> check_filter_for_guest(const std::string& path, const LinuxFilter& f,
+                                                const std::vector<event::Abi>& abis,
+                                                const std::string& guest, bool warn) {
+  std::vector<std::string> foreign;
+  for (const auto& n : f.names) {
+    bool here = false;
+    for (event::Abi a : abis) here = here || lookup(a, n) != nullptr;
+    if (!here) foreign.push_back(n);
   }
-  return w;
+  if (!f.names.empty() && foreign.size() == f.names.size())
+    throw Error(path, "none of its syscalls exists on " + guest + " guests (" + joined(foreign) + ")");
+  if (warn && !foreign.empty())
+    std::fprintf(stderr, "vmitrace: warning: %s: not syscalls of %s guests, ignored: %s\n", path.c_str(),
+                 guest.c_str(), joined(foreign).c_str());
+  return foreign;
 }
 
 LinuxFilter load_linux_filter(const std::string& path, bool warn) {

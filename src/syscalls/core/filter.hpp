@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "event/record.hpp"
+
 namespace vmitrace::syscalls {
 
 // The names in file order, duplicates removed. Throws vmitrace::Error("PATH: problem")
@@ -26,5 +28,13 @@ std::string unknown_names_warning(const std::string& path, const LinuxFilter& f)
 // read + check; prints the warning line (once) on stderr when warn is set; throws
 // Error("PATH: no known syscall names") when nothing valid remains.
 LinuxFilter load_linux_filter(const std::string& path, bool warn = true);
+
+// The names of f that are syscalls of none of `abis` (the guest's own ABIs: `open` is
+// known to the tables but arm64 has no such call). When no name remains, throws
+// Error("PATH: none of its syscalls exists on GUEST guests (...)"); otherwise, when warn is
+// set, prints "vmitrace: warning: PATH: not syscalls of GUEST guests, ignored: a, b".
+std::vector<std::string> check_filter_for_guest(const std::string& path, const LinuxFilter& f,
+                                                const std::vector<event::Abi>& abis,
+                                                const std::string& guest, bool warn);
 
 }  // namespace vmitrace::syscalls

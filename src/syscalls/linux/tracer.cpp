@@ -87,7 +87,7 @@ struct LinuxTracer final : Tracer {
   oslinux::Arch arch = oslinux::Arch::x86_64;
   Abi native_abi = Abi::linux_x64, compat_abi = Abi::linux_ia32;  // i386: ia32 both
   Reg ret_reg = Reg::rax;     // a function's return value
-  Reg space_reg = Reg::cr3;   // the events' CR3 field (arm64: TTBR0_EL1, see README)
+  Reg space_reg = Reg::cr3;   // the events' CR3 field (arm64: TTBR0_EL1, see docs/ARM64.md)
   CaptureLimits limits;
 
   bool filtered = false;
@@ -139,6 +139,8 @@ struct LinuxTracer final : Tracer {
     std::optional<LinuxFilter> filter;
     if (!cfg.filter_file.empty()) {
       filter = load_linux_filter(cfg.filter_file, cfg.warn_unknown_filter_names);
+      check_filter_for_guest(cfg.filter_file, *filter, {native_abi, compat_abi},
+                             std::string(oslinux::arch_name(arch)) + " Linux", cfg.warn_unknown_filter_names);
       filtered = true;
       for (const auto& n : filter->names)
         for (Abi a : abis)
