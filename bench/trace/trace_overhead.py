@@ -19,6 +19,7 @@ Exit 77 (skipped, with the reason) when the lab kernel or its initramfs is missi
 import argparse
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -85,18 +86,26 @@ def boot(kernel, rounds, wrapper, tmp, tag):
     load = os.getloadavg()[0]
     err = open(os.path.join(tmp, f"stderr-{tag}.txt"), "w+")
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True, env=env)
+    # Its own process group: an interrupted benchmark (Ctrl-C, meson's timeout) kills
+    # QEMU and vmitrace with it.
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True, env=env,
+                            start_new_session=True)
     # The host CPU of the bench phase alone (QEMU and vmitrace), sampled when the guest
     # prints its start and end lines: unlike time on a clock, CPU time does not grow
     # while the host's other jobs hold the CPUs.
     marks = {}
-    while proc.poll() is None:
-        time.sleep(0.05)
-        if len(marks) < 2 and os.path.exists(log):
-            text = open(log, errors="replace").read()
-            for m in ("start", "end"):
-                if m not in marks and f"GT bench {m} uptime=" in text:
-                    marks[m] = tree_cpu(proc.pid)
+    try:
+        while proc.poll() is None:
+            time.sleep(0.05)
+            if len(marks) < 2 and os.path.exists(log):
+                text = open(log, errors="replace").read()
+                for m in ("start", "end"):
+                    if m not in marks and f"GT bench {m} uptime=" in text:
+                        marks[m] = tree_cpu(proc.pid)
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     wall = time.monotonic() - t0
     err.seek(0)
     stderr = err.read()
@@ -139,6 +148,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--no-nanosleep", action="store_true", help="skip the nanosleep(1 us) cost")
     a = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwinds through run()'s cleanup
     why = missing_lab(a.kernel)
     if why:
         print(f"SKIP: {why}")
