@@ -19,6 +19,7 @@ Exit 77 (skipped, with the reason) when the lab kernel or its initramfs is missi
 import argparse
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -86,8 +87,8 @@ def boot(kernel, rounds, wrapper, tmp, tag):
     load = os.getloadavg()[0]
     err = open(os.path.join(tmp, f"stderr-{tag}.txt"), "w+")
     t0 = time.monotonic()
-    # Its own process group: an interrupted benchmark (Ctrl-C, meson's timeout) kills
-    # QEMU and vmitrace with it.
+    # Its own process group: an interrupted benchmark (Ctrl-C, meson's timeout) stops the
+    # boot with it (launch.sh passes SIGTERM on to the group timeout(1) runs QEMU in).
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, text=True, env=env,
                             start_new_session=True)
     # The host CPU of the bench phase alone (QEMU and vmitrace), sampled when the guest
@@ -103,8 +104,12 @@ def boot(kernel, rounds, wrapper, tmp, tag):
                     if m not in marks and f"GT bench {m} uptime=" in text:
                         marks[m] = tree_cpu(proc.pid)
     except BaseException:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         raise
     wall = time.monotonic() - t0
     err.seek(0)
@@ -168,15 +173,20 @@ def main():
     }
     res = {m: [] for m in modes}
     order = list(modes)
-    for i in range(a.repeat):
-        # Interleaved, so drift hits every mode alike, and each round starts with the
-        # next mode, so that no mode always follows the same one.
-        for m in order[i % len(order):] + order[:i % len(order)]:
-            res[m].append(run(a.kernel, a.rounds, modes[m], tmp, f"{m}-{i}"))
-    report(a, modes, res)
-    if not a.no_nanosleep:
-        nanosleep_cost(a, vmitrace, tmp)
-    subprocess.run(["rm", "-rf", tmp])
+    try:
+        for i in range(a.repeat):
+            # Interleaved, so drift hits every mode alike, and each round starts with the
+            # next mode, so that no mode always follows the same one.
+            for m in order[i % len(order):] + order[:i % len(order)]:
+                res[m].append(run(a.kernel, a.rounds, modes[m], tmp, f"{m}-{i}"))
+        report(a, modes, res)
+        if not a.no_nanosleep:
+            nanosleep_cost(a, vmitrace, tmp)
+    except (KeyboardInterrupt, SystemExit) as e:
+        if isinstance(e, KeyboardInterrupt) or e.code == 143:
+            shutil.rmtree(tmp, ignore_errors=True)  # interrupted; a failure keeps its logs
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def report(a, modes, res):
