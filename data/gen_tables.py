@@ -24,8 +24,8 @@ KINDS = {"int_", "uint_", "ptr", "string", "string_array", "fd", "dirfd", "mode"
          "fd_pair_out", "out_buffer", "msghdr", "futex_op", "futex_timeout",
          "futex_timeout32", "prctl_arg", "wait_status_out", "siginfo_out",
          "clone_ptid_out", "msghdr_out", "mmsghdr", "mmsghdr_out", "socket_protocol",
-         "fcntl_arg", "statx_flags", "futex_val3", "sigset", "sigaction", "rlimit",
-         "sigset_out", "sigaction_out", "rlimit_out", "timespec_out", "utsname_out",
+         "fcntl_arg", "statx_flags", "futex_val3", "sigset", "sigaction", "rlimit", "rlimit32",
+         "sigset_out", "sigaction_out", "rlimit_out", "rlimit32_out", "timespec_out", "utsname_out",
          "sysinfo_out", "statfs_out", "dirent64_out", "out_string", "random_out",
          "ioctl_arg", "iovec_data", "gid_list_out", "cpu_mask_out", "sockopt_name",
          "timespec_pair", "timespec32_pair", "sockopt_val"}
@@ -45,9 +45,11 @@ OUT_STRUCTS = {"struct stat *": "stat_out", "struct compat_stat *": "stat32_out"
 KIND_SETS = {"open_flags": "open_flags", "prot": "prot", "mmap_flags": "mmap_flags",
              "prctl_option": "prctl_option", "arch_prctl_code": "arch_prctl_code",
              "signal": "signals", "clone_flags": "clone_flags",
-             "socket_type": "socket_type", "ioctl_cmd": "ioctl_cmd", "futex_op": "futex_cmd"}
-# Decoded kinds whose set an architecture may replace: {open_flags:open_flags_arm}.
-SET_KINDS = {"open_flags"}
+             "socket_type": "socket_type", "ioctl_cmd": "ioctl_cmd", "futex_op": "futex_cmd",
+             "fcntl_arg": "open_flags"}
+# Decoded kinds whose set an architecture may replace: {open_flags:open_flags_arm};
+# for a kind that also names an argument, after it: {fcntl_arg:cmd:open_flags_arm}.
+SET_KINDS = {"open_flags", "fcntl_arg"}
 # Integer arguments that hold user addresses (shown in hex like pointers).
 ADDR_NAMES = {"addr", "start", "brk", "new_addr", "newsp", "tls", "tls_val", "entry"}
 
@@ -119,8 +121,8 @@ def derive_kind(ctype, name):
 
 
 def parse_arg(text, where):
-    m = re.fullmatch(r"(.*?)\s*(?:\{(\w+)(?::(\w+))?\})?", text.strip())
-    decl, kind, param = m.group(1), m.group(2), m.group(3)
+    m = re.fullmatch(r"(.*?)\s*(?:\{(\w+)(?::(\w+))?(?::(\w+))?\})?", text.strip())
+    decl, kind, param, param2 = m.group(1), m.group(2), m.group(3), m.group(4)
     if kind == "enum":
         kind = "enum_"
     nm = re.search(r"(\w+)$", decl)
@@ -133,12 +135,17 @@ def parse_arg(text, where):
     if param is not None and kind not in LEN_KINDS | {"flags", "enum_"} | SET_KINDS:
         raise DataError(f"{where}: only {{buffer:LEN}}-like kinds, {{flags:SET}}, {{enum:SET}} and "
                         f"{{open_flags:SET}} take a parameter")
+    if param2 is not None and not (kind in LEN_KINDS and kind in SET_KINDS):
+        raise DataError(f"{where}: only {{fcntl_arg:ARG:SET}} takes a second parameter")
     if param is None and kind in ("flags", "enum_"):
         raise DataError(f"{where}: {{{kind}}} needs a constant set: {{{kind}:SET}}")
     explicit = kind is not None
     kind = kind or derive_kind(ctype, name)
     lenarg = param if kind in LEN_KINDS else None
-    cset = param if kind in ("flags", "enum_") or (param and kind in SET_KINDS) else KIND_SETS.get(kind)
+    if kind in LEN_KINDS:
+        cset = param2 or KIND_SETS.get(kind)
+    else:
+        cset = param if kind in ("flags", "enum_") or (param and kind in SET_KINDS) else KIND_SETS.get(kind)
     return {"name": name, "ctype": ctype, "kind": kind, "lenarg": lenarg, "set": cset,
             "where": where, "explicit": explicit}
 
@@ -211,7 +218,7 @@ def read_syscalls(path):
             nr = int(cols[0])
         except ValueError:
             raise DataError(f"{where}: bad number '{cols[0]}'")
-        if not 0 <= nr < 4096:
+        if not (0 <= nr < 4096 or 0x0f0000 <= nr < 0x0f0100):  # ARM's private calls up there
             raise DataError(f"{where}: number {nr} out of range")
         name = cols[1]
         if not re.fullmatch(r"\w+", name) or name in names:
@@ -293,9 +300,12 @@ def emit_table(out, ident, abi, rows, set_kinds):
         out.append(f"  {{{r['nr']}, {cstr(r['name'])}, {cstr(r['symbol'])}, {len(r['args'])}, "
                    f"{{{', '.join(args)}}}, {cstr(r['alt'])}, RetKind::{r['ret']}}},")
     out.append("};")
-    limit = rows[-1]["nr"] + 1 if rows else 0
+    # Numbers from 0x10000 on (ARM's private calls at 0x0f0000) are too sparse for
+    # the dense index: lookup() searches the number-sorted entries for them.
+    dense = [r for r in rows if r["nr"] < 0x10000]
+    limit = dense[-1]["nr"] + 1 if dense else 0
     by_nr = [-1] * limit
-    for i, r in enumerate(rows):
+    for i, r in enumerate(dense):
         by_nr[r["nr"]] = i
     out.append(f"const int16_t k{ident}ByNr[] = {{{', '.join(map(str, by_nr)) or '-1'}}};")
     order = sorted(range(len(rows)), key=lambda i: rows[i]["name"])

@@ -1,8 +1,8 @@
 // Windows guests for the fuzz targets: the tests' synthetic guest (WinGuest through
-// BasicScenario, tests/plugin_windows/win_scenario.hpp) laid out once per profile
+// BasicScenario, tests/tracer_windows/win_scenario.hpp) laid out once per profile
 // (our synthetic x64 and x86 ISFs, and the real Windows ISFs of ../shared/data when
 // present; each with a win32k module in session space and its shadow table
-// descriptor, tests/plugin_windows/win32k_guest.hpp), then made hostile per input: up
+// descriptor, tests/tracer_windows/win32k_guest.hpp), then made hostile per input: up
 // to 32 patches of arbitrary bytes or of pointers to other structures of the guest
 // (the win32k descriptor, header and table among them), unmapped pages that read the
 // input's bytes (wrapping, so that any pointer leads back into fuzzer data) unless

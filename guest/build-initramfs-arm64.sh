@@ -6,6 +6,9 @@
 # Debian's strace arm64 with its libraries and loader (staged by
 # fetch-strace.sh arm64) and guest/init as /init. The busybox .debs are only
 # downloaded and unpacked, never installed.
+# Also the arm64 userland archive (.cache/guest/initramfs-userland-arm64.cpio.gz,
+# for the `userland` workload): the same tree plus Debian's arm64 programs
+# (fetch-userland.sh arm64).
 # Rebuilt only when an input changes (hash kept in initramfs-arm64.stamp).
 set -euo pipefail
 
@@ -22,18 +25,21 @@ busybox64_deb=$(fetch_deb busybox-static arm64)
 busybox32_deb=$(fetch_deb busybox-static armhf)
 "$guest/fetch-strace.sh" arm64
 strace_stamp="$cache/strace-root-arm64.stamp"
+"$guest/fetch-userland.sh" arm64
+userland_stamp="$cache/userland-root-arm64.stamp"
+out_userland="$cache/initramfs-userland-arm64.cpio.gz"
 
 inputs_hash() {
   {
     sha256sum "$0" "$guest/initramfs-lib.sh" "$guest/init" "$guest"/workload/*.[ch] /bin/busybox \
-      "$busybox64_deb" "$busybox32_deb" "$strace_stamp" | awk '{ print $1 }'
+      "$busybox64_deb" "$busybox32_deb" "$strace_stamp" "$userland_stamp" | awk '{ print $1 }'
     $cc64 --version | head -n 1
     $cc32 --version | head -n 1
     echo "${LAB_CFLAGS[*]} ${CFLAGS32[*]}"
   } | sha256sum | awk '{ print $1 }'
 }
 want=$(inputs_hash)
-if [[ -s $out && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+if [[ -s $out && -s $out_userland && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
   exit 0
 fi
 
@@ -59,6 +65,13 @@ chmod 755 "$root/init" "$root/bin/lab64" "$root/bin/lab32" "$root/bin/busybox" "
 mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true   # /init reopens it from devtmpfs otherwise
 
 pack "$root" "$tmp/initramfs.cpio.gz"
+
+# The userland archive: the same tree plus the staged Debian programs.
+cp -a "$cache/userland-root-arm64/." "$root/"
+rm -f "$root/.python-files"
+pack "$root" "$tmp/initramfs-userland.cpio.gz"
+
 mv "$tmp/initramfs.cpio.gz" "$out"
+mv "$tmp/initramfs-userland.cpio.gz" "$out_userland"
 echo "$want" >"$stamp"
-echo "build-initramfs-arm64: wrote $out ($(stat -c %s "$out") bytes)"
+echo "build-initramfs-arm64: wrote $out ($(stat -c %s "$out") bytes) and $out_userland ($(stat -c %s "$out_userland") bytes)"

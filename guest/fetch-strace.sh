@@ -10,16 +10,14 @@
 # libraries and the loader into .cache/guest/strace-root/.
 # arm64 (the arm64 lab; the host cannot run the binary): downloads strace:arm64
 # and everything its Depends reach (libc6 included), follows the ELF NEEDED
-# entries and the program interpreter (readelf) through the unpacked packages
-# and copies them into .cache/guest/strace-root-arm64/.
+# entries (copy_needed, initramfs-lib.sh) and the program interpreter through
+# the unpacked packages and copies them into .cache/guest/strace-root-arm64/.
 # The tree is merged into the archive by build-initramfs.sh (-arm64.sh).
 # Idempotent: a stamp holding the .debs' and host libraries' hashes skips the
 # work when nothing changed.
 set -euo pipefail
 
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-cache="$repo/.cache/guest"
-debs="$cache/debs"
+. "$(dirname "$0")/initramfs-lib.sh"   # repo, cache, debs, die, copy_needed
 arch=${1:-amd64}
 case "$arch" in
   amd64) stage="$cache/strace-root" ;;
@@ -27,9 +25,6 @@ case "$arch" in
   *) echo "fetch-strace: unknown architecture '$arch' (amd64 or arm64)" >&2; exit 2 ;;
 esac
 stamp="$stage.stamp"
-mkdir -p "$debs"
-
-die() { echo "fetch-strace: $*" >&2; exit 1; }
 for tool in apt-get dpkg dpkg-deb ldd readelf; do command -v $tool >/dev/null || die "needs $tool (a Debian host)"; done
 
 download() {  # download PACKAGE: its $arch .deb into $debs unless already there
@@ -79,7 +74,7 @@ host_libs() { ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// {
 inputs_hash() {
   local -a host=()
   [[ -f $stage/.host-libs ]] && mapfile -t host <"$stage/.host-libs"
-  { sha256sum "$0" "${pkg_debs[@]}" "${host[@]}" 2>&1 | awk '{ print $1 }'; } | sha256sum | awk '{ print $1 }'
+  { sha256sum "$0" "$repo/guest/initramfs-lib.sh" "${pkg_debs[@]}" "${host[@]}" 2>&1 | awk '{ print $1 }'; } | sha256sum | awk '{ print $1 }'
 }
 want=$(inputs_hash)
 if [[ -x $stage/bin/strace && -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
@@ -118,21 +113,11 @@ else
   # The loader at the path the binary names, then every NEEDED object, transitively.
   interp=$(readelf -lW "$bin" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
   [[ $interp == /* && -e $tmp/x$interp ]] || die "$bin: program interpreter '$interp' not in the unpacked packages"
-  mkdir -p "$out$(dirname "$interp")" "$out/lib/aarch64-linux-gnu"
+  mkdir -p "$out$(dirname "$interp")"
   cp -L "$tmp/x$interp" "$out$interp"
-  todo=("$bin") done_libs=" "
-  while [[ ${#todo[@]} -gt 0 ]]; do
-    for so in $(readelf -dW "${todo[0]}" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-      [[ $done_libs == *" $so "* || $so == "${interp##*/}" ]] && continue
-      done_libs+="$so "
-      lib=$(compgen -G "$tmp/x/lib/aarch64-linux-gnu/$so" || compgen -G "$tmp/x/usr/lib/aarch64-linux-gnu/$so" || true)
-      [[ -n $lib ]] || die "$so (needed by ${todo[0]##*/}) is in none of the unpacked packages"
-      cp -L "$lib" "$out/lib/aarch64-linux-gnu/$so"
-      todo+=("$lib")
-      n=$((n + 1))
-    done
-    todo=("${todo[@]:1}")
-  done
+  triplet=aarch64-linux-gnu
+  copy_needed "$tmp/x" "$out" "$bin"
+  n=$copied
   [[ -s $out/lib/aarch64-linux-gnu/libc.so.6 ]] || die "$bin does not need libc.so.6?"
   version="strace $(dpkg-deb -f "$strace_deb" Version) (arm64, not run on this host)"
 fi

@@ -95,6 +95,7 @@ else
   fi
   # The userland workload's Debian programs live in their own (larger) archive.
   [[ $workload == userland && $arch == x86_64 ]] && lab_initrd="$cache/initramfs-userland.cpio.gz"
+  [[ $workload == userland && $arch == aarch64 ]] && lab_initrd="$cache/initramfs-userland-arm64.cpio.gz"
   initrd="$kdir/initramfs.cpio.gz"
   [[ -s $initrd ]] || initrd="$lab_initrd"
   [[ -s $initrd ]] || die "$initrd missing: run guest/setup.sh"

@@ -1,6 +1,6 @@
-// Per-event cost of the Windows tracer next to the Linux plugin, both driven through
+// Per-event cost of the Windows tracer next to the Linux tracer, both driven through
 // the syscalls::make_tracer entry point over the tests' synthetic guests (the same
-// builders as tests/plugin_windows and tests/plugin), in one run: host CPU per
+// builders as tests/tracer_windows and tests/tracer), in one run: host CPU per
 // syscall (entry + return hook) and guest reads per event, then the ratio.
 //
 // Hooks are called directly (no backend dispatch) and the sink only counts, so the
@@ -13,7 +13,7 @@
 #include <map>
 #include <string>
 
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 #include "scenario.hpp"
 
 namespace {
@@ -36,7 +36,7 @@ vmi::HookFn hook_at(FakeBackend& b, uint64_t va) {
 // --- Linux: x64_sys_call(regs, nr) + syscall_exit_to_user_mode(regs), pt_regs-keyed
 // returns (the lab kernels' plan: ret_from_fork in the profile).
 struct LinuxCall {
-  PluginGuest g{fork_aware_profile()};
+  TracerGuest g{fork_aware_profile()};
   GuestThread t;
   FakeVcpu* v = nullptr;
   vmi::HookFn entry, ret;  // ret: the syscall_exit_to_user_mode hook
@@ -52,7 +52,7 @@ struct LinuxCall {
     nr = nr_of(name);
     g.frame64(t, nr, args);
     g.mem.write_u64(t.regs + ptregs::ax, 3);
-    g.mem.write_u64(t.regs - PluginGuest::kExitFrame, g.rt(Sym::do_syscall_64 + 0x80));
+    g.mem.write_u64(t.regs - TracerGuest::kExitFrame, g.rt(Sym::do_syscall_64 + 0x80));
     v = g.cpus[0].get();
     entry_va = g.rt(Sym::x64_sys_call);
     ret_va = g.rt(Sym::exit_to_user);
@@ -66,7 +66,7 @@ struct LinuxCall {
   }
   void leave() {
     v->reg(vmi::Reg::rdi) = t.regs;
-    v->reg(vmi::Reg::rsp) = t.regs - PluginGuest::kExitFrame;
+    v->reg(vmi::Reg::rsp) = t.regs - TracerGuest::kExitFrame;
     ret(*v, ret_va);
   }
   uint64_t reads() const { return v->reads; }

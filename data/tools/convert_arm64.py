@@ -62,6 +62,21 @@ AARCH32 = {
 }
 
 
+# ARM's private calls (__ARM_NR_BASE + n, 0x0f0000 up) that arm64's compat_arm_syscall
+# serves (arch/arm64/kernel/sys_compat.c): no entry point of their own ("-"), traced
+# through the dispatcher only.
+ARM_PRIVATE = {"cacheflush": ["unsigned long start {ptr}", "unsigned long end {ptr}", "int flags"],
+               "set_tls": ["unsigned long tls"]}
+
+# Kinds a compat function's argument can take from x86-64's declaration of the same
+# call: values whose meaning no word size changes (flags, enums, modes, hex) and
+# structures read with the task's pointer size (sigaction) or of one size (sigset).
+COMPAT_KINDS = re.compile(r"\{(flags|enum|hex|mode|sigaction|sigaction_out|sigset|sigset_out|fcntl_arg|"
+                          r"socket_protocol|futex_val3|ioctl_arg|rlimit|rlimit_out)(:[\w:]+)?\}$")
+# ... where x86-64's structure has a compat twin of its own kind.
+COMPAT_STRUCTS = {("struct compat_rlimit *", "{rlimit}"): "{rlimit32}",
+                  ("struct compat_rlimit *", "{rlimit_out}"): "{rlimit32_out}"}
+
 # Numbers arm's table reserves that arm64 kernels leave to sys_ni_syscall.
 NOT_IMPLEMENTED = {"uselib", "bdflush", "_sysctl", "nfsservctl", "lookup_dcookie",
                    "pciconfig_iobase", "pciconfig_read", "pciconfig_write", "vserver"}
@@ -69,14 +84,39 @@ NOT_IMPLEMENTED = {"uselib", "bdflush", "_sysctl", "nfsservctl", "lookup_dcookie
 
 def arm_arg(decl):
     """An x86 declaration as arm (both ABIs) needs it: arm's O_* bits differ from
-    x86's (O_DIRECTORY, O_NOFOLLOW, O_DIRECT, O_LARGEFILE); arm64's struct stat
+    x86's (O_DIRECTORY, O_NOFOLLOW, O_DIRECT, O_LARGEFILE: open's, pipe2's and dup3's
+    flags, fcntl's F_SETFL argument); arm64's struct stat
     (asm-generic) and arm's struct stat64 (EABI-aligned st_size) are not x86's: both
     are {stat_arm_out} (arm's compat_stat is i386's struct stat, byte for byte)."""
-    decl = decl.replace("{open_flags}", "{open_flags:open_flags_arm}")
+    for x86, arm in (("{open_flags}", "{open_flags:open_flags_arm}"), ("{flags:open_flags}", "{flags:open_flags_arm}"),
+                     ("{fcntl_arg:cmd}", "{fcntl_arg:cmd:open_flags_arm}")):
+        decl = decl.replace(x86, arm)
     base = re.sub(r"\s*\{.*\}$", "", decl)
     if re.match(r"(const )?struct (stat|stat64) \*", base):
         return base + " {stat_arm_out}"
     return decl
+
+
+def compat_kinds(args, x64_row):
+    """A compat function's declaration with the kinds x86-64's declaration of the same
+    call gives its arguments of the same name, where COMPAT_KINDS allows them."""
+    if not x64_row:
+        return args
+    theirs = {re.sub(r"\s*\{.*\}$", "", a).split()[-1].lstrip("*"): a for a in split_row(x64_row)[0]}
+    out = []
+    for a in args:
+        decl = re.sub(r"\s*\{.*\}$", "", a)
+        name = decl.split()[-1].lstrip("*")
+        kind = COMPAT_KINDS.search(theirs.get(name, ""))
+        if ("{" in a and not a.endswith(" {ptr}")) or not kind:  # {ptr}: ia32's "not decoded"
+            out.append(a)
+            continue
+        ctype = " ".join(decl.split()[:-1]).replace("const ", "") + (" *" if "*" in decl.split()[-1] else "")
+        k = kind.group(0)
+        if k in ("{rlimit}", "{rlimit_out}"):  # x86-64's struct rlimit: only as a compat twin
+            k = COMPAT_STRUCTS.get((ctype, k))
+        out.append(decl + " " + k if k else a)
+    return out
 
 
 def cpp_defines(cpp, header):
@@ -141,7 +181,8 @@ def main():
     x64_by_fn = {function_of(c[2], "__x64_"): c for c in x64.values() if c[2] != "-"}
     x64_by_name = {c[1]: c for c in x64.values()}
     ia32_by_name = {c[1]: c for c in ia32.values()}
-    clone_args = split_row(ia32_by_name["clone"])[0]
+    # kernel/fork.c's CLONE_BACKWARDS declaration names it tls (ia32's compat one tls_val).
+    clone_args = [a.replace(" tls_val", " tls") for a in split_row(ia32_by_name["clone"])[0]]
 
     # arm64: number -> kernel function from the generic header, names from -dM.
     expanded = subprocess.run(
@@ -212,9 +253,22 @@ def main():
                 args, ret = split_row(src)
                 if "ia32_" in fn:  # an x86 wrapper: arm64 has its own or none
                     missing.append(name)
+                # A native function serving compat tasks too reads what it reads for
+                # 64-bit ones: x86-64's declaration, with its kinds (widths capped).
+                native = x64_by_fn.get(fn)
+                if fn.startswith("sys_") and native and len(split_row(native)[0]) == len(args):
+                    args, ret = split_row(native)
+                elif fn.startswith("compat_sys_"):
+                    args = compat_kinds(args, x64_by_fn.get("sys_" + fn[len("compat_sys_"):])
+                                        or x64_by_name.get(name) or x64_by_name.get(name.removesuffix("64")))
         if name == "clone":
             args = clone_args
         rows[nr] = [name, "__arm64_" + fn, "-"] + [arm_arg(a) for a in args] + ret
+    for m in re.finditer(r"#define __ARM_NR_(\w+) \(__ARM_NR_BASE\+(\d+)\)",
+                         subprocess.run(["arm-linux-gnueabihf-cpp", "-dM", "-P", "-"], input="#include <asm/unistd.h>\n",
+                                        capture_output=True, text=True, check=True).stdout):
+        if m.group(1) in ARM_PRIVATE:
+            rows[0x0f0000 + int(m.group(2))] = [m.group(1), "-", "-"] + ARM_PRIVATE[m.group(1)]
     write_table(dst / "linux-arm32.tbl",
                 "Linux arm EABI system calls of AArch32 tasks on arm64 kernels (compat), kernels 6.1 .. 6.17", rows)
     if missing:

@@ -13,7 +13,9 @@ d=/tmp/vmitrace-userland
 /usr/bin/stat $d/tree/link >/dev/null
 /usr/bin/sha256sum /usr/bin/ls >/dev/null
 /usr/bin/head -c 100 /usr/bin/ls >/dev/null
-/lib64/ld-linux-x86-64.so.2 --list /usr/bin/tar >/dev/null
+ldso=/lib64/ld-linux-x86-64.so.2   # the x86-64 lab's loader, else the arm64 lab's
+[ -x $ldso ] || ldso=/lib/ld-linux-aarch64.so.1
+$ldso --list /usr/bin/tar >/dev/null
 /usr/bin/touch $d/tree/stamp
 /usr/bin/chmod 0640 $d/tree/stamp
 /usr/bin/readlink -f $d/tree/link >/dev/null
@@ -28,4 +30,11 @@ d=/tmp/vmitrace-userland
 /usr/bin/gzip -dc $d/tree.tar.gz | /usr/bin/tar -tvf - >/dev/null
 /usr/bin/python3 -I /usr/lib/vmitrace/userland.py
 /usr/bin/rm -r $d/tree
+# The arm64 lab: AArch32 (compat) tasks too, Debian's armhf busybox (arm EABI numbers,
+# 32-bit arguments and structures) under the same strace.
+if [ $ldso = /lib/ld-linux-aarch64.so.1 ] && [ -x /bin32/busybox ]; then
+  /bin32/busybox sh -c 'd=/tmp/vmitrace-a32; b=/bin32/busybox; $b mkdir -p $d; echo hello >$d/f
+    $b cat $d/f >/dev/null; $b ls -l $d >/dev/null; $b stat $d/f >/dev/null; $b cp $d/f $d/g
+    $b sha256sum $d/g >/dev/null; $b wc $d/g >/dev/null; $b rm -r $d; $b ls /nonexistent 2>/dev/null; true'
+fi
 echo "GT userland done"

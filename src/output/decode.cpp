@@ -167,10 +167,10 @@ void socket_protocol(std::string& out, uint64_t family, uint64_t v) {
   else dec(out, sign_extend(v, 32));
 }
 
-void fcntl_arg(std::string& out, uint64_t cmd, uint64_t v) {
+void fcntl_arg(std::string& out, uint64_t cmd, uint64_t v, const syscalls::ConstSet* open_set) {
   switch (cmd & 0xffffffffu) {
     case 2: flags(out, syscalls::consts::fd_flags, v); break;  // F_SETFD
-    case 4: open_flags(out, v); break;                          // F_SETFL
+    case 4: open_flags(out, v, open_set); break;                // F_SETFL
     case 5: case 6: case 7: case 12: case 13: case 14:          // F_GETLK.. F_SETLKW64
     case 15: case 16:                                           // F_SETOWN_EX, F_GETOWN_EX
     case 36: case 37: case 38:                                  // F_OFD_GETLK..

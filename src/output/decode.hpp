@@ -30,7 +30,7 @@ void flags(std::string& out, const syscalls::ConstSet& set, uint64_t v);
 void enumeration(std::string& out, const syscalls::ConstSet& set, uint64_t v);
 // open(2) flags: the access mode first (O_RDONLY...), then the other flags.
 // `flags`: the architecture's set above the access mode (nullptr: x86's).
-void open_flags(std::string& out, uint64_t v, const syscalls::ConstSet* flags = nullptr);
+void open_flags(std::string& out, uint64_t v, const syscalls::ConstSet* open_set = nullptr);
 // clone(2) flags: CLONE_* names then the exit signal of the low byte ("...|SIGCHLD").
 void clone_flags(std::string& out, uint64_t v);
 // socket(2) type: SOCK_* of the low 4 bits, then SOCK_CLOEXEC/SOCK_NONBLOCK.
@@ -50,7 +50,8 @@ void dirfd(std::string& out, int64_t fd);
 void socket_protocol(std::string& out, uint64_t family, uint64_t v);
 // fcntl(2) third argument by command: FD_CLOEXEC (F_SETFD), open flags (F_SETFL), a
 // pointer (the F_*LK and F_*OWN_EX structures), else decimal.
-void fcntl_arg(std::string& out, uint64_t cmd, uint64_t v);
+// open_set: the O_* set of F_SETFL's argument (the architecture's; nullptr: x86's).
+void fcntl_arg(std::string& out, uint64_t cmd, uint64_t v, const syscalls::ConstSet* open_set = nullptr);
 // statx(2) flags: the sync type by name (AT_STATX_SYNC_AS_STAT for 0) then the AT_* bits.
 void statx_flags(std::string& out, uint64_t v);
 // setsockopt/getsockopt optname at `level`: SO_* for SOL_SOCKET (hex when unnamed),
@@ -113,8 +114,9 @@ void sigset(std::string& out, std::string_view bytes);
 // only with SA_RESTORER).
 void sigaction(std::string& out, std::string_view bytes, unsigned ptr_size);
 // --- process and system information (decode_info.cpp)
-// struct rlimit64: {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}.
-void rlimit(std::string& out, std::string_view bytes);
+// struct rlimit64 (word 8): {rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}; struct
+// compat_rlimit (word 4): its u32 fields, RLIM_INFINITY for ~0u.
+void rlimit(std::string& out, std::string_view bytes, unsigned word);
 // struct new_utsname: {sysname="Linux", nodename=..., release=..., version=...,
 // machine=..., domainname=...}.
 void utsname(std::string& out, std::string_view bytes);

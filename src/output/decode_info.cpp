@@ -7,8 +7,10 @@ namespace vmitrace::output::decode {
 namespace {
 
 // strace's rlimit value: RLIM64_INFINITY, multiples of 1024 as N*1024, else decimal.
-void rlim_value(std::string& out, uint64_t v) {
-  if (v == ~uint64_t{0}) {
+void rlim_value(std::string& out, uint64_t v, unsigned word) {
+  if (word == 4 && v == 0xffffffffu) {
+    out.append("RLIM_INFINITY");
+  } else if (v == ~uint64_t{0}) {
     out.append("RLIM64_INFINITY");
   } else if (v > 1024 && v % 1024 == 0) {
     udec(out, v / 1024);
@@ -20,16 +22,24 @@ void rlim_value(std::string& out, uint64_t v) {
 
 }  // namespace
 
-void rlimit(std::string& out, std::string_view b) {
+void rlimit(std::string& out, std::string_view b, unsigned word) {
   uint64_t cur = 0, max = 0;
-  if (!get(b, 0, cur) || !get(b, 8, max)) {
+  bool ok;
+  if (word == 4) {
+    uint32_t c = 0, m = 0;
+    ok = get(b, 0, c) && get(b, 4, m);
+    cur = c, max = m;
+  } else {
+    ok = get(b, 0, cur) && get(b, 8, max);
+  }
+  if (!ok) {
     out.append("{...}");
     return;
   }
   out.append("{rlim_cur=");
-  rlim_value(out, cur);
+  rlim_value(out, cur, word);
   out.append(", rlim_max=");
-  rlim_value(out, max);
+  rlim_value(out, max, word);
   out += '}';
 }
 

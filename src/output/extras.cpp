@@ -102,7 +102,8 @@ void append_out_args(Line& line, const event::Record& r, const syscalls::Syscall
           break;
         case ArgKind::sigset_out: decode::sigset(text, b); break;
         case ArgKind::sigaction_out: decode::sigaction(text, b, ptr_size); break;
-        case ArgKind::rlimit_out: decode::rlimit(text, b); break;
+        case ArgKind::rlimit_out: decode::rlimit(text, b, 8); break;
+        case ArgKind::rlimit32_out: decode::rlimit(text, b, 4); break;
         case ArgKind::timespec_out: decode::timespec(text, b); break;
         case ArgKind::utsname_out: decode::utsname(text, b); break;
         case ArgKind::sysinfo_out: decode::sysinfo(text, b); break;

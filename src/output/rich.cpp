@@ -122,7 +122,7 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
       decode::socket_protocol(out, a.all && ai.len_arg >= 0 ? a.all[ai.len_arg] & 0xffffffffu : 0, v);
       break;
     case ArgKind::fcntl_arg:
-      if (a.all && ai.len_arg >= 0) decode::fcntl_arg(out, a.all[ai.len_arg], v);
+      if (a.all && ai.len_arg >= 0) decode::fcntl_arg(out, a.all[ai.len_arg], v, ai.set);
       else decode::hex(out, v);
       break;
     case ArgKind::statx_flags: decode::statx_flags(out, v); break;
@@ -145,7 +145,8 @@ void render(std::string& out, const ArgValue& a, const FormatOptions& opt) {
       else uncaptured_pointer(out, a.blob, v);
       break;
     case ArgKind::rlimit:
-      if (captured(a.blob)) decode::rlimit(out, bytes(a.blob));
+    case ArgKind::rlimit32:
+      if (captured(a.blob)) decode::rlimit(out, bytes(a.blob), ai.kind == ArgKind::rlimit32 ? 4 : 8);
       else uncaptured_pointer(out, a.blob, v);
       break;
     case ArgKind::ptr:

@@ -16,10 +16,14 @@
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "error_of.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace vmitrace;
 using Bytes = std::vector<uint8_t>;
+using test::error_of;
+using test::TempDir;
 
 namespace {
 
@@ -77,33 +81,6 @@ Bytes lz4_legacy(const Bytes& in) {
   return out;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/vmitrace-file-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name, const Bytes& content) const {
-    std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(content.data()), content.size());
-    return p;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
 }  // namespace
 
 TEST(ReadFile, ReadsWholeFile) {
@@ -111,7 +88,7 @@ TEST(ReadFile, ReadsWholeFile) {
   Bytes content = sample(100000);
   EXPECT_EQ(read_file(d.file("a.bin", content)), content);
   EXPECT_EQ(read_file_decompressed(d.file("a.bin", content)), content);
-  EXPECT_TRUE(read_file(d.file("empty", {})).empty());
+  EXPECT_TRUE(read_file(d.file("empty", Bytes{})).empty());
 }
 
 TEST(ReadFile, ErrorsNameTheFile) {

@@ -13,9 +13,11 @@
 
 #include "common/error.hpp"
 #include "common/write_file.hpp"
+#include "error_of.hpp"
 
 namespace fs = std::filesystem;
 using namespace vmitrace;
+using test::error_of;
 
 namespace {
 
@@ -42,15 +44,6 @@ size_t entries(const fs::path& dir) {
   size_t n = 0;
   for ([[maybe_unused]] auto& e : fs::directory_iterator(dir)) ++n;
   return n;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

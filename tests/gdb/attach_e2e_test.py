@@ -29,7 +29,19 @@ Kernel 686 (the 32-bit lab: i386 686-pae under qemu-system-i386, PAE paging) run
 the same checks with lab32 and file32.txt, with the profile built from the -dbg
 package's DWARF (cached as .cache/guest/kernel-686/profile.json).
 
-usage: attach_e2e_test.py --build BUILD --kernel 6.1|6.12|686 --variant reset|reset-noprofile|running|ram|smp2|lifetime
+Kernels arm64-6.1 and arm64-6.12 (Debian's arm64 kernels under qemu-system-aarch64 -M
+virt, the gdbstub's aarch64 description and system registers), variant reset: the
+filter of trace_e2e_test's arm64 `filter` variant (openat close mmap prctl nanosleep
+execve exit exit_group) with returns, checked as that test checks a run (every call
+lab64 and lab32 report, in their thread, with its return value; Type arm64 / arm32;
+names, paths, PR_SET_NAME; the hook plan and each event's hooked function; execve and
+the calls that never return; CR3 = TTBR0_EL1 per process); vmitrace is stopped after lab32 (6.1:
+SIGTERM, 6.12: SIGINT, i.e. Ctrl-C) and must detach cleanly (exit 0, no warning); the
+guest then runs programs that make the hooked calls, so a breakpoint left in would keep
+it from finishing.
+
+usage: attach_e2e_test.py --build BUILD --kernel 6.1|6.12|686|arm64-6.1|arm64-6.12
+                          --variant reset|reset-noprofile|running|ram|smp2|lifetime
 Skips (exit 77) when the lab guest is not built.
 """
 import argparse
@@ -44,15 +56,11 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests/lab"))
+sys.path.insert(0, os.path.join(ROOT, "tests/integration"))
 from qemu_monitor import monitor  # noqa: E402
+import trace_e2e_test as run_e2e  # noqa: E402  (the run tests' GT parsing and event checks)
+from trace_e2e_test import check, failures  # noqa: E402  (one list of failures for both)
 FILES = {"lab64": "/tmp/vmitrace-lab/file64.txt", "lab32": "/tmp/vmitrace-lab/file32.txt"}
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def wait_for(path, pattern, timeout):
@@ -180,6 +188,23 @@ def lifetime(vmitrace, profile, filt, tmp, sock, serial, kernel):
                 p.wait()
 
 
+def check_arm64(events, console, stderr):
+    """Entries and returns of lab64 (Type arm64) and lab32 (AArch32, Type arm32) checked
+    as trace_e2e_test checks its arm64 `filter` variant: every call the programs report,
+    the hook plan and each event's hooked function, execve and the calls that never
+    return, CR3 (TTBR0_EL1) per process."""
+    gt = run_e2e.parse_gt(console)
+    if not check(len(events) > 0, "no events"):
+        return
+    run_e2e.check_schema(events)
+    pairs = run_e2e.pair(events)
+    for prog, typ in (("lab64", "arm64"), ("lab32", "arm32")):
+        run_e2e.check_prog(pairs, gt, prog, typ, FILES[prog], True, run_e2e.FILTER_ARM64)
+        run_e2e.check_exec_and_exit(pairs, gt, prog, typ, True)
+    run_e2e.check_arm64_hooks(pairs, stderr, run_e2e.FILTER_ARM64, True)
+    run_e2e.check_arm64_spaces(events, gt)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
@@ -187,6 +212,9 @@ def main():
     ap.add_argument("--variant", default="reset",
                     choices=["reset", "reset-noprofile", "running", "ram", "smp2", "lifetime"])
     a = ap.parse_args()
+    arm = a.kernel.startswith("arm64-")
+    if arm and a.variant != "reset":
+        ap.error("the arm64 kernels have the reset variant only")
     no_profile = a.variant.endswith("-noprofile")
     a.variant = a.variant.removesuffix("-noprofile")
     kdir = os.path.join(ROOT, ".cache/guest", "kernel-" + a.kernel)
@@ -194,7 +222,8 @@ def main():
     is32 = a.kernel == "686"
     prog = "lab32" if is32 else "lab64"
     lab_file = FILES[prog]
-    initrd = "initramfs-i386.cpio.gz" if is32 else "initramfs.cpio.gz"
+    last = "lab32" if arm else prog  # the lab program after which vmitrace is stopped
+    initrd = "initramfs-i386.cpio.gz" if is32 else "initramfs-arm64.cpio.gz" if arm else "initramfs.cpio.gz"
     if not os.path.exists(vmlinuz) or not os.path.exists(os.path.join(ROOT, ".cache/guest", initrd)):
         print(f"SKIP: lab guest not built ({vmlinuz}); run guest/setup.sh")
         return 77
@@ -213,7 +242,8 @@ def main():
     else:
         subprocess.run([vmitrace, "profile", vmlinuz, "--output", profile], check=True, capture_output=True)
     with open(filt, "w") as f:
-        f.write("nanosleep\n" if a.variant in ("running", "lifetime") else "openat\n")
+        f.write("".join(n + "\n" for n in run_e2e.FILTER_ARM64) if arm else
+                "nanosleep\n" if a.variant in ("running", "lifetime") else "openat\n")
     if a.variant == "lifetime":
         lifetime(vmitrace, profile, filt, tmp, sock, serial, a.kernel)
         for f in failures:
@@ -238,12 +268,13 @@ def main():
             check(wait_for(serial, r"GT workload nanosleep start", 120), "guest did not start its workload")
             time.sleep(1)
         cmd = [vmitrace, "attach", "-d", "unix:" + sock] + ([] if no_profile else ["-r", profile]) + [
-               "--syscalls_filter_file", filt, "--disable_sysret", "--output", events]
+               "--syscalls_filter_file", filt, "--output", events] + ([] if arm else ["--disable_sysret"])
         if a.variant == "ram":
             cmd += ["--guest-ram", ram]
         if a.variant == "running":  # stops by itself: --max-events detaches, exit 0
             cmd += ["--max-events", str(MAX_EVENTS), "--on-backpressure", "drop"]
         env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "cache"))  # no cached profile
+        attached_at = time.time()
         tracer = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "w"), env=env)
         if a.variant == "running":
             end = time.time() + 60
@@ -252,7 +283,7 @@ def main():
                     break
                 time.sleep(0.2)
         else:
-            check(wait_for(serial, rf"GT exit prog={prog} ", 240), f"{prog} did not finish while traced")
+            check(wait_for(serial, rf"GT exit prog={last} ", 240), f"{last} did not finish while traced")
         if a.variant == "running":
             try:
                 rc = tracer.wait(timeout=120)
@@ -262,9 +293,13 @@ def main():
                 rc = tracer.wait(timeout=60)
             check(rc == 0, f"vmitrace attach exited {rc} after --max-events")
         else:
-            tracer.send_signal(signal.SIGTERM)
+            # arm64-6.12 is stopped as a user at a terminal would (Ctrl-C), the others with SIGTERM.
+            sig = signal.SIGINT if a.kernel == "arm64-6.12" else signal.SIGTERM
+            tracer.send_signal(sig)
             rc = tracer.wait(timeout=60)
-            check(rc == 0, f"vmitrace attach exited {rc} after SIGTERM")
+            print(f"vmitrace attach ran {time.time() - attached_at:.1f} s (QEMU started with -S; {sig.name} after {last})")
+            check(rc == 0, f"vmitrace attach exited {rc} after {sig.name}")
+            check("WARNING" not in open(log).read(), f"vmitrace attach did not detach cleanly after {sig.name}")
         check(wait_for(serial, r"GT done", 240), "the guest did not finish after detach")
         try:
             qemu.wait(timeout=60)
@@ -286,7 +321,9 @@ def main():
         except ValueError:
             check(False, "not JSON: " + line[:80])
     m = re.search(rf"GT {prog} start pid=(\d+)", console)
-    if a.variant == "running":
+    if arm:
+        check_arm64(evs, console, open(log).read())
+    elif a.variant == "running":
         mine = [e for e in evs if e.get("Method") == "nanosleep" and e.get("ProcessName") == prog]
         check(len(mine) >= 5, f"only {len(mine)} nanosleep events from {prog}")
         check(len(evs) == MAX_EVENTS, f"{len(evs)} events written, --max-events {MAX_EVENTS}")

@@ -22,6 +22,7 @@
 #include "backends/gdb/detach_guard.hpp"
 #include "backends/gdb/gdb_backend.hpp"
 #include "backends/gdb/target_desc.hpp"
+#include "../vmi/fake_phys.hpp"
 
 using namespace vmitrace;
 using namespace vmitrace::gdb;
@@ -285,6 +286,52 @@ TEST(GdbBackend, DetachRemovesEveryBreakpoint) {
   EXPECT_EQ(std::count(reqs.begin(), reqs.end(), "z0,2000,1"), 1);
 }
 
+// A gated hook's breakpoint is in the guest only while the gate is open (a return
+// site every syscall passes costs no stop while no traced entry waits for it).
+TEST(GdbBackend, GatedBreakpointFollowsTheGate) {
+  UnixStub stub([](const std::string& r) { return qemu_like(r); });
+  GdbBackend b(opts(stub.endpoint()));
+  auto count = [&](const std::string& s) {
+    auto reqs = stub.requests();
+    return std::count(reqs.begin(), reqs.end(), s);
+  };
+  auto id = b.add_gated_hook(0x3000, [](vmi::Vcpu&, uint64_t) {});
+  EXPECT_EQ(count("Z0,3000,1"), 0);
+  b.set_gate(true);
+  EXPECT_EQ(count("Z0,3000,1"), 1);
+  b.set_gate(true);  // no change, no packet
+  EXPECT_EQ(count("Z0,3000,1"), 1);
+  b.set_gate(false);
+  EXPECT_EQ(count("z0,3000,1"), 1);
+  // A site with a plain hook too keeps its breakpoint whatever the gate.
+  b.add_hook(0x3000, [](vmi::Vcpu&, uint64_t) {});
+  EXPECT_EQ(count("Z0,3000,1"), 2);
+  b.set_gate(true);
+  b.set_gate(false);
+  EXPECT_EQ(count("z0,3000,1"), 1);
+  b.remove_hook(id);
+  EXPECT_TRUE(b.detach());
+  EXPECT_EQ(count("z0,3000,1"), 2);
+}
+
+// At a stop on a breakpoint shared with a plain hook, a gated hook runs only while the
+// gate is open.
+TEST(GdbBackend, GatedHookSkippedWhileClosed) {
+  UnixStub stub([](const std::string& r) { return qemu_like(r); });
+  GdbBackend b(opts(stub.endpoint()));
+  std::atomic<bool> stop{false};
+  int plain = 0, gated = 0;
+  b.add_gated_hook(0xffffffff81000000ull, [&](vmi::Vcpu&, uint64_t) { ++gated; });
+  b.add_hook(0xffffffff81000000ull, [&](vmi::Vcpu&, uint64_t) {
+    if (++plain == 1) b.set_gate(true);  // the second hit finds it open
+    else stop = true;
+  });
+  b.run(stop);
+  EXPECT_EQ(plain, 2);
+  EXPECT_EQ(gated, 1);
+  EXPECT_TRUE(b.detach());
+}
+
 TEST(GdbBackend, SilentPeerIsNotAGdbstub) {
   UnixStub stub([](const std::string&) { return std::string("<silent>"); });
   auto t0 = std::chrono::steady_clock::now();
@@ -298,13 +345,136 @@ TEST(GdbBackend, SilentPeerIsNotAGdbstub) {
 }
 
 TEST(GdbBackend, OtherArchitectureRejected) {
-  UnixStub stub([](const std::string& r) { return qemu_like(r, "aarch64"); });
+  UnixStub stub([](const std::string& r) { return qemu_like(r, "riscv:rv64"); });
   try {
     GdbBackend b(opts(stub.endpoint()));
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("aarch64"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'riscv:rv64', not x86"), std::string::npos) << e.what();
   }
+}
+
+// An aarch64 stub as QEMU's (qemu-system-aarch64 -M virt): the core feature in 'g'
+// (x0..x30, sp, pc, cpsr: 268 bytes), the system registers through 'p' by their
+// regnum, guest-physical memory through 'm' in physical mode. A kernel page mapped
+// through TTBR1_EL1's four levels is read by virtual address.
+constexpr uint64_t kArmTtbr1 = 0x40100000, kArmPc = 0xffff800008010000ull, kArmData = 0xffff800009123456ull;
+constexpr uint64_t kArmTcr = 16 | (16ull << 16) | (2ull << 30);  // 48-bit VAs, 4 KiB granules
+
+std::string aarch64_stub(const std::string& req, vmitrace::testing::FakePhys& ram) {
+  if (req.rfind("qXfer:features:read:target.xml:", 0) == 0)
+    return "l<target><architecture>aarch64</architecture><xi:include href=\"aarch64-core.xml\"/>"
+           "<xi:include href=\"system-registers.xml\"/></target>";
+  if (req.rfind("qXfer:features:read:aarch64-core.xml:", 0) == 0) {
+    std::string x = "l<feature name=\"org.gnu.gdb.aarch64.core\">";
+    for (int i = 0; i < 31; ++i) x += "<reg name=\"x" + std::to_string(i) + "\" bitsize=\"64\"/>";
+    return x + "<reg name=\"sp\" bitsize=\"64\"/><reg name=\"pc\" bitsize=\"64\"/>"
+               "<reg name=\"cpsr\" bitsize=\"32\"/></feature>";
+  }
+  if (req.rfind("qXfer:features:read:system-registers.xml:", 0) == 0)
+    return "l<feature name=\"org.qemu.gdb.arm.sys.regs\"><reg name=\"TTBR0_EL1\" bitsize=\"64\" regnum=\"93\"/>"
+           "<reg name=\"TTBR1_EL1\" bitsize=\"64\" regnum=\"94\"/><reg name=\"TCR_EL1\" bitsize=\"64\" "
+           "regnum=\"95\"/><reg name=\"SP_EL0\" bitsize=\"64\" regnum=\"154\"/><reg name=\"VBAR\" "
+           "bitsize=\"64\" regnum=\"282\"/></feature>";
+  if (req == "g") {
+    std::string g;
+    for (uint64_t i = 0; i < 31; ++i) {
+      uint64_t v = 0x100 + i;
+      g += to_hex(&v, 8);
+    }
+    uint64_t sp = 0xffff800010003f00ull, pc = kArmPc;
+    uint32_t cpsr = 0x3c5;  // EL1h, interrupts masked
+    return g + to_hex(&sp, 8) + to_hex(&pc, 8) + to_hex(&cpsr, 4);
+  }
+  if (req[0] == 'p') {
+    unsigned n = std::stoul(req.substr(1), nullptr, 16);
+    uint64_t v = n == 93 ? 0x41000000 : n == 94 ? kArmTtbr1 : n == 95 ? kArmTcr
+               : n == 154 ? 0xffff000002c24600ull : n == 282 ? 0xffff800008010800ull : 0;
+    return to_hex(&v, 8);
+  }
+  if (req[0] == 'm') {
+    size_t comma = req.find(',');
+    uint64_t pa = std::stoull(req.substr(1, comma - 1), nullptr, 16);
+    size_t len = std::stoul(req.substr(comma + 1), nullptr, 16);
+    std::string buf(len, '\0');
+    size_t n = ram.read(pa, buf.data(), len);
+    return n ? to_hex(buf.data(), n) : "E14";
+  }
+  return qemu_like(req);
+}
+
+TEST(GdbBackend, Aarch64RegistersPagesAndBreakpoints) {
+  vmitrace::testing::FakePhys ram;
+  const uint64_t t1 = kArmTtbr1, t2 = t1 + 0x1000, t3 = t1 + 0x2000, t4 = t1 + 0x3000;
+  auto idx = [](uint64_t va, unsigned level) { return (va >> (39 - 9 * level)) & 0x1ff; };
+  ram.put64(t1 + idx(kArmData, 0) * 8, t2 | 3);
+  ram.put64(t2 + idx(kArmData, 1) * 8, t3 | 3);
+  ram.put64(t3 + idx(kArmData, 2) * 8, t4 | 3);
+  ram.put64(t4 + idx(kArmData, 3) * 8, 0x41234000 | 3 | (1u << 10));
+  ram.write(0x41234456, "hello");
+  UnixStub stub([&](const std::string& r) { return aarch64_stub(r, ram); });
+  GdbBackend b(opts(stub.endpoint()));
+  EXPECT_EQ(b.target().architecture, "aarch64");
+  EXPECT_EQ(b.machine(), "arm64");
+  std::atomic<bool> stop{false};
+  bool called = false;
+  // Linux arm64's kernel space: TTBR1's half.
+  b.when_in_kernel(vmi::KernelSpace{{0xffff000000000000ull, UINT64_MAX}, {}}, [&](vmi::Vcpu& v) {
+    uint64_t pc = 0, x1 = 0, sp = 0, cur = 0, vbar = 0, cpsr = 0, tcr = 0;
+    EXPECT_TRUE(v.read_reg(vmi::Reg::pc, pc));
+    EXPECT_EQ(pc, kArmPc);
+    EXPECT_TRUE(v.read_reg(vmi::arm64_x(1), x1));
+    EXPECT_EQ(x1, 0x101u);
+    EXPECT_TRUE(v.read_reg(vmi::Reg::sp, sp));
+    EXPECT_EQ(sp, 0xffff800010003f00ull);
+    EXPECT_TRUE(v.read_reg(vmi::Reg::pstate, cpsr));
+    EXPECT_EQ(cpsr, 0x3c5u);
+    EXPECT_TRUE(v.read_reg(vmi::Reg::sp_el0, cur));  // through 'p', by regnum
+    EXPECT_EQ(cur, 0xffff000002c24600ull);
+    EXPECT_TRUE(v.read_reg(vmi::Reg::vbar_el1, vbar));
+    EXPECT_EQ(vbar, 0xffff800008010800ull);
+    EXPECT_TRUE(v.read_reg(vmi::Reg::tcr_el1, tcr));
+    EXPECT_EQ(tcr, kArmTcr);
+    uint64_t rax = 0;
+    EXPECT_FALSE(v.read_reg(vmi::Reg::rax, rax));  // an x86 register
+    EXPECT_EQ(v.pointer_size(), 8u);
+    char buf[8] = {};
+    EXPECT_EQ(v.read_virt(kArmData, buf, 5), 5u);
+    EXPECT_STREQ(buf, "hello");
+    EXPECT_EQ(v.read_virt(kArmData & 0x0000ffffffffffffull, buf, 5), 0u);  // TTBR0's half: unmapped
+    called = true;
+    stop = true;
+    return true;
+  });
+  b.add_hook(0xffff800008020000ull, [](vmi::Vcpu&, uint64_t) {});
+  b.run(stop);
+  EXPECT_TRUE(called);
+  EXPECT_TRUE(b.detach());
+  auto reqs = stub.requests();
+  auto has = [&](const std::string& s) { return std::find(reqs.begin(), reqs.end(), s) != reqs.end(); };
+  // A64 instructions are 4 bytes: the breakpoint's kind.
+  EXPECT_TRUE(has("Z0,ffff800008020000,4"));
+  EXPECT_TRUE(has("z0,ffff800008020000,4"));
+  EXPECT_TRUE(has("p5e"));  // TTBR1_EL1 (regnum 94) for the walk
+  EXPECT_EQ(reqs.back(), "D");
+}
+
+// --guest-ram has x86 layouts only: on an aarch64 guest it is refused with one line
+// naming the file, before anything is read from it.
+TEST(GdbBackend, Aarch64GuestRamRefused) {
+  std::string path = "/tmp/vmitrace-gdbtest-ram-arm-" + std::to_string(::getpid());
+  { std::ofstream(path) << std::string(4096, 'a'); }
+  vmitrace::testing::FakePhys ram;
+  UnixStub stub([&](const std::string& r) { return aarch64_stub(r, ram); });
+  GdbBackendOptions o = opts(stub.endpoint());
+  o.guest_ram = path;
+  try {
+    GdbBackend b(o);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": the RAM layouts known are x86's"), std::string::npos) << e.what();
+  }
+  ::unlink(path.c_str());
 }
 
 TEST(GdbBackend, BadGuestRamFile) {

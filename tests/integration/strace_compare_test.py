@@ -5,9 +5,13 @@ and prints strace's log on the console (`GT strace begin lines=N`, each line as
 `ST <line>`, `GT strace end`) while vmitrace traces the run from outside.
 
 One script for every guest:
-  --kernel 6.1|6.12   the lab guest (guest/launch.sh) with its `userland` workload:
+  --kernel 6.1|6.12|arm64-6.1|arm64-6.12
+                      the lab guest (guest/launch.sh) with its `userland` workload:
                       Debian's coreutils, tar|gzip, the dynamic loader, python3 with a
-                      thread and sockets, and lab64 (guest/workload/userland.sh)
+                      thread and sockets, and lab64 (guest/workload/userland.sh); arm64-*:
+                      the same programs from Debian's arm64 packages (their own archive,
+                      initramfs-userland-arm64.cpio.gz) and the armhf busybox as
+                      AArch32 (compat) tasks
   --qemu "CMD"        any guest QEMU boots with CMD (a disk image...) whose init runs its
                       workload under strace as above: `vmitrace run ... -- CMD -serial
                       file:CONSOLE` (CMD must not take the serial port itself)
@@ -27,7 +31,7 @@ points to) or `mismatch`. The sequence, return values, errno and fd paths must a
 the arguments at MIN_ARGS_RATE percent at least. The rates (in all and per program) and every
 difference (with its cause when KNOWN_DIFFS has one) are printed.
 
-usage: strace_compare_test.py --build BUILD --kernel 6.1|6.12 [--keep]
+usage: strace_compare_test.py --build BUILD --kernel 6.1|6.12|arm64-6.1|arm64-6.12 [--keep]
        strace_compare_test.py --build BUILD --qemu "qemu-system-x86_64 ..." [--run-opt=OPT]... [--label NAME] [--keep]
        strace_compare_test.py --console LOG --events JSONL [--label NAME]
 """
@@ -58,6 +62,7 @@ KEY_ALIASES = {"clone": {"child_stack": "newsp", "flags": "clone_flags", "parent
 KNOWN_DIFFS = {
     ("rt_sigreturn", "arg0"): "strace prints the signal mask of the frame the call restores ({mask=[]}, read "
                               "from the user stack); the kernel declares no argument and vmitrace shows none",
+    ("sigreturn", "arg0"): "as rt_sigreturn's (arm's non-RT signal frame of AArch32 tasks)",
     ("getsockname", "usockaddr_len"): "strace prints the length before and after the call ([128 => 2]); "
                                       "vmitrace reads it at return only ([2])",
     ("getpeername", "usockaddr_len"): "as getsockname's",
@@ -79,9 +84,11 @@ def check(cond, what):
     return cond
 
 
-def signed64(hexstr):
-    v = int(hexstr, 16)
-    return v - (1 << 64) if v >= 1 << 63 else v
+def signed_ret(hexstr, abi):
+    """The Ret field as the task's ABI sees it: 32 bits for compat tasks (x32, arm32)."""
+    bits = 32 if abi in ("x32", "arm32") else 64
+    v = int(hexstr, 16) & ((1 << bits) - 1)
+    return v - (1 << bits) if v >= 1 << (bits - 1) else v
 
 
 def vmitrace_calls(events, tids, main_tid):
@@ -101,14 +108,14 @@ def vmitrace_calls(events, tids, main_tid):
             args = [(k, ev[k]) for k in keys[: ev["NArgs"]]]
             paths = {k[: -len("_path")]: ev[k] for k in keys[ev["NArgs"]:] if k.endswith("_path")}
             c = {"name": ev["Method"], "args": args, "paths": paths, "out": {}, "ret": None, "info": None,
-                 "uid": ev["EventUID"]}
+                 "uid": ev["EventUID"], "abi": ev.get("Type")}
             calls[tid].append(c)
             open_call[tid] = c
         else:
             c = open_call.pop(tid, None)
             if c is None or c["name"] != ev["Method"]:
                 continue  # a return without its entry (fork/clone child's first return)
-            c["ret"], c["info"] = signed64(ev["Ret"]), ev.get("Info", "")
+            c["ret"], c["info"] = signed_ret(ev["Ret"], c["abi"]), ev.get("Info", "")
             c["ret_path"] = ev.get("Ret_path")
             c["out"] = {k: ev[k] for k in ev if k not in FIXED_RET}
     return calls
@@ -356,7 +363,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     guest = ap.add_mutually_exclusive_group(required=True)
-    guest.add_argument("--kernel", help="the lab guest of this kernel (6.1, 6.12)")
+    guest.add_argument("--kernel", help="the lab guest of this kernel (6.1, 6.12, arm64-6.1, arm64-6.12)")
     guest.add_argument("--qemu", help="the QEMU command line of another guest")
     guest.add_argument("--console", help="a stored console log (with --events: no boot)")
     ap.add_argument("--events", help="the stored vmitrace json events of that run")
@@ -375,9 +382,13 @@ def main():
     events_path, console_path = os.path.join(tmp, "events.jsonl"), os.path.join(tmp, "console.log")
     run_opts = ["--args", "rich", "-o", "json", "--output", events_path, "--capture-buffers", "256"] + a.run_opt
     if a.kernel:
-        if not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs-userland.cpio.gz")):
-            print("FAIL: the lab is not set up (no initramfs-userland.cpio.gz): run guest/setup.sh",
-                  file=sys.stderr)
+        arm = a.kernel.startswith("arm64-")
+        archive = "initramfs-userland-arm64.cpio.gz" if arm else "initramfs-userland.cpio.gz"
+        if not os.path.exists(os.path.join(ROOT, ".cache/guest", archive)):
+            if arm and os.environ.get("VMITRACE_LAB_ARM64") == "0":
+                print(f"SKIP: the arm64 lab is not set up (no {archive}; VMITRACE_LAB_ARM64=0 skips it)")
+                return 77
+            print(f"FAIL: the lab is not set up (no {archive}): run guest/setup.sh", file=sys.stderr)
             return 1
         cmd = ([os.path.join(ROOT, "guest/launch.sh"), "--kernel", a.kernel, "--workload", "userland",
                 "--log", console_path, "--timeout", "600", "--", vmitrace, "run"] + run_opts + ["--"])

@@ -11,6 +11,7 @@
 #include "json_line.hpp"
 #include "output/decode.hpp"
 #include "rendered.hpp"
+#include "syscalls/tables/constants.hpp"
 
 using namespace vmitrace;
 using event::Capture;
@@ -31,6 +32,10 @@ TEST(StraceRender, Scalars) {
   EXPECT_EQ(rendered([](auto& s) { d::socket_protocol(s, 1, 0); }), "0");            // AF_UNIX
   EXPECT_EQ(rendered([](auto& s) { d::fcntl_arg(s, 2, 1); }), "FD_CLOEXEC");          // F_SETFD
   EXPECT_EQ(rendered([](auto& s) { d::fcntl_arg(s, 4, 0x800); }), "O_RDONLY|O_NONBLOCK");  // F_SETFL
+  EXPECT_EQ(rendered([](auto& s) { d::fcntl_arg(s, 4, 0x8802); }), "O_RDWR|O_NONBLOCK|O_LARGEFILE");
+  // arm/arm64: F_GETFL's flags given back (O_LARGEFILE is 0400000 there, 0100000 O_NOFOLLOW)
+  EXPECT_EQ(rendered([](auto& s) { d::fcntl_arg(s, 4, 0x20802, &vmitrace::syscalls::consts::open_flags_arm); }),
+            "O_RDWR|O_NONBLOCK|O_LARGEFILE");
   EXPECT_EQ(rendered([](auto& s) { d::fcntl_arg(s, 1030, 10); }), "10");              // F_DUPFD_CLOEXEC
   EXPECT_EQ(rendered([](auto& s) { d::fcntl_arg(s, 6, 0x7ffd0000); }), "0x7ffd0000"); // F_SETLK: a pointer
   EXPECT_EQ(rendered([](auto& s) { d::statx_flags(s, 0x900); }),
@@ -72,11 +77,16 @@ TEST(StraceRender, Sigaction) {
 
 TEST(StraceRender, ResourceLimitsUnameSysinfo) {
   const uint64_t stack[2] = {8192 * 1024, ~0ull};
-  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(stack, 16)); }),
+  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(stack, 16), 8); }),
             "{rlim_cur=8192*1024, rlim_max=RLIM64_INFINITY}");
   const uint64_t small[2] = {1024, 1000};  // 1024 itself is no multiple strace abbreviates
-  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(small, 16)); }), "{rlim_cur=1024, rlim_max=1000}");
-  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(small, 8)); }), "{...}");
+  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(small, 16), 8); }), "{rlim_cur=1024, rlim_max=1000}");
+  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(small, 8), 8); }), "{...}");
+  // struct compat_rlimit (arm32's ugetrlimit): u32 fields, ~0u is RLIM_INFINITY
+  const uint32_t stack32[2] = {8192 * 1024, ~0u};
+  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(stack32, 8), 4); }),
+            "{rlim_cur=8192*1024, rlim_max=RLIM_INFINITY}");
+  EXPECT_EQ(rendered([&](auto& s) { d::rlimit(s, bytes(stack32, 7), 4); }), "{...}");
 
   char uts[6 * 65] = {};
   const char* f[] = {"Linux", "(none)", "6.1.0-57-cloud-amd64", "#1 SMP \"x\"", "x86_64", "(none)"};

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "../common/error_of.hpp"
+#include "../common/temp_dir.hpp"
 #include "common/error.hpp"
 
 namespace vmitrace::test {
@@ -21,37 +23,6 @@ inline std::string lab_kernel(const std::string& version) {
   return repo_root() + "/.cache/guest/kernel-" + version + "/vmlinuz";
 }
 inline bool exists(const std::string& p) { return std::filesystem::exists(p); }
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/vmitrace-profile-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name, const std::string& content) const {
-    std::string p = path_ + "/" + name;
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-  std::string file(const std::string& name, const std::vector<uint8_t>& content) const {
-    return file(name, std::string(content.begin(), content.end()));
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// The one-line message of the vmitrace::Error that fn throws, or "no error".
-inline std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
 
 // Runs a shell command; returns its stdout and sets *status to the exit status.
 inline std::string run(const std::string& cmd, int* status) {

@@ -49,7 +49,7 @@ class GdbVcpu final : public vmi::Vcpu {
       return false;
     }
     out = 0;
-    std::memcpy(&out, raw.data(), bytes);  // target byte order: little-endian x86
+    std::memcpy(&out, raw.data(), bytes);  // target byte order: little-endian (x86, aarch64)
     return true;
   }
 
@@ -71,11 +71,26 @@ class GdbVcpu final : public vmi::Vcpu {
     return true;
   }
 
+  // TTBR0_EL1, TTBR1_EL1 and TCR_EL1, once per stop.
+  bool arm64_paging(vmi::Arm64PagingRegs& p) {
+    if (!have_paging_) {
+      if (!read_reg(Reg::ttbr0_el1, arm64_.ttbr0) || !read_reg(Reg::ttbr1_el1, arm64_.ttbr1) ||
+          !read_reg(Reg::tcr_el1, arm64_.tcr))
+        return false;
+      have_paging_ = true;
+    }
+    p = arm64_;
+    return true;
+  }
+
   size_t read_virt(uint64_t va, void* buf, size_t len) override {
-    vmi::PagingRegs p;
-    if (!paging(p)) return 0;
     try {
-      return b_.walker_.read_virt(p, va, buf, len);
+      if (b_.target_ == vmi::GdbTarget::aarch64) {
+        vmi::Arm64PagingRegs p;
+        return arm64_paging(p) ? b_.arm64_walker_.read_virt(p, va, buf, len) : 0;
+      }
+      vmi::PagingRegs p;
+      return paging(p) ? b_.walker_.read_virt(p, va, buf, len) : 0;
     } catch (const GdbTimeout&) {
       return 0;
     }
@@ -88,7 +103,9 @@ class GdbVcpu final : public vmi::Vcpu {
   }
 
   unsigned pointer_size() const override {
-    // Long mode active (EFER.LMA) -> 8; a stub without efer is an i386 target.
+    // aarch64: 8 (the kernel is AArch64 even when an AArch32 task runs). x86: long
+    // mode active (EFER.LMA) -> 8; a stub without efer is an i386 target.
+    if (b_.target_ == vmi::GdbTarget::aarch64) return 8;
     auto* self = const_cast<GdbVcpu*>(this);
     uint64_t efer = 0;
     if (b_.efer_index_ < 0) return 4;
@@ -103,23 +120,13 @@ class GdbVcpu final : public vmi::Vcpu {
   bool have_g_ = false, have_paging_ = false;
   std::string g_;
   vmi::PagingRegs paging_;
+  vmi::Arm64PagingRegs arm64_;
 };
 
-namespace {
-
-// Names per vmi::Reg, x86-64 then i386 spelling (the arm64 registers are not read
-// through the stub yet: nullptr).
-const char* const kNames64[static_cast<size_t>(Reg::count)] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
-                                "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15",
-                                "rip", "eflags", "cr0", "cr3", "cr4", "fs_base", "gs_base", "k_gs_base"};
-const char* const kNames32[static_cast<size_t>(Reg::count)] = {"eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp",
-                                "",    "",    "",    "",    "",    "",    "",    "",
-                                "eip", "eflags", "cr0", "cr3", "cr4", "fs_base", "gs_base", "k_gs_base"};
-
-}  // namespace
-
 GdbBackend::GdbBackend(const GdbBackendOptions& opt)
-    : opt_(opt), walker_([this](uint64_t pa, void* b, size_t l) { return phys_read(pa, b, l); }) {
+    : opt_(opt),
+      walker_([this](uint64_t pa, void* b, size_t l) { return phys_read(pa, b, l); }),
+      arm64_walker_([this](uint64_t pa, void* b, size_t l) { return phys_read(pa, b, l); }) {
   if (!opt_.guest_ram.empty()) ram_ = std::make_unique<GuestRam>(opt_.guest_ram, opt_.machine);
   ClientOptions co;
   co.timeout_ms = opt_.timeout_ms;
@@ -160,27 +167,7 @@ GdbBackend::GdbBackend(const GdbBackendOptions& opt)
     }
     return all;
   });
-  if (desc_.architecture.rfind("i386", 0) != 0)
-    throw Error(opt_.endpoint, "the stub's target is '" + desc_.architecture + "', not x86 (i386 or i386:x86-64)");
-  for (int i = 0; i < static_cast<int>(Reg::count); ++i) {
-    reg_index_[i] = -1;
-    for (const char* n : {kNames64[i], kNames32[i]}) {
-      if (!n || !*n || reg_index_[i] >= 0) continue;
-      for (size_t k = 0; k < desc_.regs.size(); ++k)
-        if (desc_.regs[k].name == n) reg_index_[i] = static_cast<int>(k);
-    }
-  }
-  auto index_of = [&](const char* n) {
-    for (size_t k = 0; k < desc_.regs.size(); ++k)
-      if (desc_.regs[k].name == n) return static_cast<int>(k);
-    return -1;
-  };
-  cr0_index_ = index_of("cr0");
-  cr3_index_ = index_of("cr3");
-  cr4_index_ = index_of("cr4");
-  efer_index_ = index_of("efer");
-  if (cr0_index_ < 0 || cr3_index_ < 0 || cr4_index_ < 0 || reg_index_[static_cast<int>(Reg::rip)] < 0)
-    throw Error(opt_.endpoint, "the target description has no cr0/cr3/cr4/rip (needs QEMU's x86 system gdbstub)");
+  find_registers();
 
   // Size of the 'g' reply: ask once (the stub decides which registers it holds).
   std::string g = client_->request("g");
@@ -211,6 +198,57 @@ GdbBackend::GdbBackend(const GdbBackendOptions& opt)
 
 GdbBackend::~GdbBackend() { detach(); }
 
+// The target from the description's <architecture>, and where each register vmi::Reg
+// names is (by QEMU's names for that target: vmi/gdb_reg_names.hpp).
+void GdbBackend::find_registers() {
+  const std::string& a = desc_.architecture;
+  if (a == "aarch64") {
+    target_ = vmi::GdbTarget::aarch64;
+    bp_kind_ = 4;
+    if (ram_)
+      throw Error(opt_.guest_ram, "the RAM layouts known are x86's (pc, q35), the stub's target is aarch64: "
+                                  "leave --guest-ram out (memory is read through the stub)");
+  } else if (a.rfind("i386", 0) == 0) {
+    target_ = a == "i386:x86-64" ? vmi::GdbTarget::x86_64 : vmi::GdbTarget::i386;
+  } else {
+    throw Error(opt_.endpoint, "the stub's target is '" + a + "', not x86 (i386, i386:x86-64) or aarch64");
+  }
+  auto index_of = [&](const char* n) {
+    for (size_t k = 0; n && k < desc_.regs.size(); ++k)
+      if (desc_.regs[k].name == n) return static_cast<int>(k);
+    return -1;
+  };
+  for (int i = 0; i < static_cast<int>(Reg::count); ++i) {
+    const auto r = static_cast<Reg>(i);
+    if (target_ == vmi::GdbTarget::aarch64) {
+      reg_index_[i] = index_of(vmi::gdb_reg_name(r, target_));
+    } else {  // the x86-64 name, else the i386 one
+      reg_index_[i] = index_of(vmi::gdb_reg_name(r, vmi::GdbTarget::x86_64));
+      if (reg_index_[i] < 0) reg_index_[i] = index_of(vmi::gdb_reg_name(r, vmi::GdbTarget::i386));
+    }
+  }
+  auto have = [&](std::initializer_list<Reg> regs) {
+    for (Reg r : regs)
+      if (reg_index_[static_cast<int>(r)] < 0) return false;
+    return true;
+  };
+  if (target_ == vmi::GdbTarget::aarch64) {
+    // The page walk needs TTBR0/TTBR1/TCR; the OS layer SP_EL0 (current) and VBAR (KASLR).
+    if (!have({Reg::pc, Reg::sp, Reg::x0, Reg::pstate, Reg::ttbr0_el1, Reg::ttbr1_el1, Reg::tcr_el1,
+               Reg::sp_el0, Reg::vbar_el1}))
+      throw Error(opt_.endpoint,
+                  "the target description has no pc/cpsr/SP_EL0/TTBR0_EL1/TTBR1_EL1/TCR_EL1/VBAR (needs QEMU's "
+                  "aarch64 system gdbstub with its system registers, QEMU 5.2 or later)");
+    return;
+  }
+  cr0_index_ = index_of("cr0");
+  cr3_index_ = index_of("cr3");
+  cr4_index_ = index_of("cr4");
+  efer_index_ = index_of("efer");
+  if (cr0_index_ < 0 || cr3_index_ < 0 || cr4_index_ < 0 || !have({Reg::rip}))
+    throw Error(opt_.endpoint, "the target description has no cr0/cr3/cr4/rip (needs QEMU's x86 system gdbstub)");
+}
+
 void GdbBackend::select_thread(const std::string& tid) {
   if (tid == cur_thread_) return;
   if (client_->request("Hg" + tid) != "OK") throw GdbError(opt_.endpoint, "cannot select thread " + tid);
@@ -238,7 +276,7 @@ size_t GdbBackend::phys_read(uint64_t pa, void* buf, size_t len) {
 
 void GdbBackend::insert_bp(uint64_t va) {
   char q[48];
-  std::snprintf(q, sizeof q, "Z0,%llx,1", static_cast<unsigned long long>(va));
+  std::snprintf(q, sizeof q, "Z0,%llx,%u", static_cast<unsigned long long>(va), bp_kind_);
   std::string r = client_->request(q);
   if (r != "OK") throw GdbError(opt_.endpoint, std::string("cannot set a breakpoint (") + q + " -> " + r.substr(0, 8) + ")");
   inserted_.insert(va);
@@ -246,35 +284,68 @@ void GdbBackend::insert_bp(uint64_t va) {
 
 void GdbBackend::remove_bp(uint64_t va) {
   char q[48];
-  std::snprintf(q, sizeof q, "z0,%llx,1", static_cast<unsigned long long>(va));
+  std::snprintf(q, sizeof q, "z0,%llx,%u", static_cast<unsigned long long>(va), bp_kind_);
   client_->request(q);
   inserted_.erase(va);
 }
 
-vmi::HookId GdbBackend::add_hook(uint64_t va, vmi::HookFn fn) {
-  // Called while the guest is stopped (from when_in_kernel or a hook), so the
-  // breakpoint can go in at once.
-  if (sites_[va]++ == 0 && !detached_) insert_bp(va);
+bool GdbBackend::Site::wanted(bool gate_open) const { return plain > 0 || (gated > 0 && gate_open); }
+
+// Puts the breakpoint at va in or takes it out as its hooks and the gate want. Only
+// while the guest is stopped (packets to a running stub get no answer until it
+// stops); otherwise resume() does it.
+void GdbBackend::apply_site(uint64_t va) {
+  if (detached_) return;
+  if (running_) {
+    sites_dirty_ = true;
+    return;
+  }
+  auto s = sites_.find(va);
+  const bool want = s != sites_.end() && s->second.wanted(gate_open_);
+  if (want && !inserted_.count(va)) insert_bp(va);
+  if (!want && inserted_.count(va)) {
+    try {
+      remove_bp(va);
+    } catch (const GdbError&) {
+    }
+  }
+}
+
+vmi::HookId GdbBackend::add_entry(uint64_t va, vmi::HookFn fn, bool gated) {
+  Site& s = sites_[va];
+  ++(gated ? s.gated : s.plain);
   vmi::HookId id = next_id_++;
-  hooks_.emplace(id, Hook{va, std::move(fn)});
+  hooks_.emplace(id, Hook{va, std::move(fn), gated});
+  apply_site(va);
   return id;
+}
+
+vmi::HookId GdbBackend::add_hook(uint64_t va, vmi::HookFn fn) { return add_entry(va, std::move(fn), false); }
+
+vmi::HookId GdbBackend::add_gated_hook(uint64_t va, vmi::HookFn fn) { return add_entry(va, std::move(fn), true); }
+
+// A gated site's breakpoint is in the guest only while the gate is open: a return site
+// that every syscall passes (a filter file's per-syscall functions return through
+// invoke_syscall) then stops the guest only between a traced entry and its return.
+// Each change costs a Z or z packet per gated site.
+void GdbBackend::set_gate(bool open) {
+  if (open == gate_open_) return;
+  gate_open_ = open;
+  for (const auto& [va, s] : sites_)
+    if (s.gated > 0 && s.plain == 0) apply_site(va);
 }
 
 void GdbBackend::remove_hook(vmi::HookId id) {
   auto it = hooks_.find(id);
   if (it == hooks_.end()) return;
-  uint64_t va = it->second.va;
+  const uint64_t va = it->second.va;
+  const bool gated = it->second.gated;
   hooks_.erase(it);
   auto s = sites_.find(va);
-  if (s != sites_.end() && --s->second == 0) {
-    sites_.erase(s);
-    if (!detached_ && !running_) {
-      try {
-        remove_bp(va);
-      } catch (const GdbError&) {
-      }
-    }
-  }
+  if (s == sites_.end()) return;
+  --(gated ? s->second.gated : s->second.plain);
+  if (s->second.plain == 0 && s->second.gated == 0) sites_.erase(s);
+  apply_site(va);
 }
 
 void GdbBackend::when_in_kernel(const vmi::KernelSpace& kernel, std::function<bool(vmi::Vcpu&)> fn) {
@@ -282,7 +353,14 @@ void GdbBackend::when_in_kernel(const vmi::KernelSpace& kernel, std::function<bo
 }
 
 void GdbBackend::resume() {
+  if (sites_dirty_) {  // a change while the guest ran: every site as wanted now
+    sites_dirty_ = false;
+    std::vector<uint64_t> vas(inserted_.begin(), inserted_.end());
+    for (const auto& [va, s] : sites_) vas.push_back(va);
+    for (uint64_t va : vas) apply_site(va);
+  }
   walker_.invalidate();
+  arm64_walker_.invalidate();
   for (auto& v : vcpus_) v->invalidate();
   client_->send("c");
   running_ = true;
@@ -350,19 +428,19 @@ void GdbBackend::step_over(const std::string& tid, uint64_t va) {
     if (!v.read_reg(Reg::rip, ip) || ip != va) return;
     dance_ = true;
   }
-  remove_bp(va);
+  if (inserted_.count(va)) remove_bp(va);  // (a closing gate may have taken it out already)
   client_->send("vCont;s:" + tid);
   running_ = true;
   if (!wait_stop(r, opt_.timeout_ms)) throw GdbTimeout(opt_.endpoint, "single step did not stop (timeout)");
   cur_thread_ = stop_thread(r);
-  if (sites_.count(va)) insert_bp(va);
+  apply_site(va);  // back in if still wanted
 }
 
 void GdbBackend::on_stop(const std::string& reply) {
   std::string tid = stop_thread(reply);
   GdbVcpu& v = vcpu_for(tid);
   uint64_t ip = 0;
-  if (v.read_reg(Reg::rip, ip) && sites_.count(ip)) {
+  if (v.read_reg(Reg::rip, ip) && inserted_.count(ip)) {
     ++stats_.hook_hits;
     // Copy the ids first: a hook may add or remove hooks.
     std::vector<vmi::HookId> ids;
@@ -370,7 +448,8 @@ void GdbBackend::on_stop(const std::string& reply) {
       if (h.va == ip) ids.push_back(id);
     for (auto id : ids) {
       auto it = hooks_.find(id);
-      if (it != hooks_.end()) {
+      // Gated hooks only while the gate is open (their site may hold plain hooks too).
+      if (it != hooks_.end() && (!it->second.gated || gate_open_)) {
         auto fn = it->second.fn;  // the hook may remove itself
         fn(v, ip);
       }
@@ -433,7 +512,7 @@ void GdbBackend::detach_blind() noexcept {
   try {
     char q[48];
     for (uint64_t va : inserted_) {
-      std::snprintf(q, sizeof q, "z0,%llx,1", static_cast<unsigned long long>(va));
+      std::snprintf(q, sizeof q, "z0,%llx,%u", static_cast<unsigned long long>(va), bp_kind_);
       client_->send_blind(q);
     }
     if (phys_mode_) client_->send_blind("Qqemu.PhyMemMode:0");

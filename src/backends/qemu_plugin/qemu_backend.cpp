@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "common/error.hpp"
+#include "vmi/gdb_reg_names.hpp"
 
 namespace vmitrace::backends::qemu {
 namespace {
@@ -21,34 +22,6 @@ uint64_t monotonic_ns() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
-
-// Names QEMU's gdbstub gives the registers (qemu_plugin_get_registers lists the same
-// ones): x86_64 target, i386, aarch64 (core x0..x30 sp pc cpsr, and the system
-// registers of the "org.qemu.gdb.arm.sys.regs" feature; VBAR_EL1 is "VBAR" there).
-struct RegNames {
-  const char* x64;
-  const char* i386;
-  const char* aarch64;
-};
-constexpr RegNames kRegNames[] = {
-    {"rax", "eax", nullptr}, {"rbx", "ebx", nullptr}, {"rcx", "ecx", nullptr}, {"rdx", "edx", nullptr},
-    {"rsi", "esi", nullptr}, {"rdi", "edi", nullptr}, {"rbp", "ebp", nullptr}, {"rsp", "esp", "sp"},
-    {"r8", nullptr, nullptr}, {"r9", nullptr, nullptr}, {"r10", nullptr, nullptr}, {"r11", nullptr, nullptr},
-    {"r12", nullptr, nullptr}, {"r13", nullptr, nullptr}, {"r14", nullptr, nullptr}, {"r15", nullptr, nullptr},
-    {"rip", "eip", "pc"}, {"eflags", "eflags", nullptr}, {"cr0", "cr0", nullptr}, {"cr3", "cr3", nullptr},
-    {"cr4", "cr4", nullptr}, {"fs_base", "fs_base", nullptr}, {"gs_base", "gs_base", nullptr},
-    {"k_gs_base", "k_gs_base", nullptr},
-    {nullptr, nullptr, "x0"}, {nullptr, nullptr, "x1"}, {nullptr, nullptr, "x2"}, {nullptr, nullptr, "x3"},
-    {nullptr, nullptr, "x4"}, {nullptr, nullptr, "x5"}, {nullptr, nullptr, "x6"}, {nullptr, nullptr, "x7"},
-    {nullptr, nullptr, "x8"}, {nullptr, nullptr, "x9"}, {nullptr, nullptr, "x10"}, {nullptr, nullptr, "x11"},
-    {nullptr, nullptr, "x12"}, {nullptr, nullptr, "x13"}, {nullptr, nullptr, "x14"}, {nullptr, nullptr, "x15"},
-    {nullptr, nullptr, "x16"}, {nullptr, nullptr, "x17"}, {nullptr, nullptr, "x18"}, {nullptr, nullptr, "x19"},
-    {nullptr, nullptr, "x20"}, {nullptr, nullptr, "x21"}, {nullptr, nullptr, "x22"}, {nullptr, nullptr, "x23"},
-    {nullptr, nullptr, "x24"}, {nullptr, nullptr, "x25"}, {nullptr, nullptr, "x26"}, {nullptr, nullptr, "x27"},
-    {nullptr, nullptr, "x28"}, {nullptr, nullptr, "x29"}, {nullptr, nullptr, "x30"},
-    {nullptr, nullptr, "cpsr"}, {nullptr, nullptr, "SP_EL0"}, {nullptr, nullptr, "TTBR0_EL1"},
-    {nullptr, nullptr, "TTBR1_EL1"}, {nullptr, nullptr, "TCR_EL1"}, {nullptr, nullptr, "VBAR"}};
-static_assert(sizeof(kRegNames) / sizeof(kRegNames[0]) == static_cast<size_t>(vmi::Reg::count));
 
 }  // namespace
 
@@ -70,9 +43,9 @@ void QemuVcpu::init_registers() {
     const auto& d = g_array_index(regs, qemu_plugin_reg_descriptor, i);
     if (!d.name) continue;
     for (size_t r = 0; r < static_cast<size_t>(vmi::Reg::count); ++r) {
-      const char* want = arch_ == Arch::aarch64 ? kRegNames[r].aarch64
-                         : pointer_size_ == 8   ? kRegNames[r].x64
-                                                : kRegNames[r].i386;
+      const char* want = vmi::gdb_reg_name(static_cast<vmi::Reg>(r), arch_ == Arch::aarch64 ? vmi::GdbTarget::aarch64
+                                                                     : pointer_size_ == 8 ? vmi::GdbTarget::x86_64
+                                                                                          : vmi::GdbTarget::i386);
       if (want && std::strcmp(d.name, want) == 0) regs_[r] = d.handle;
     }
   }

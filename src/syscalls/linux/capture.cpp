@@ -91,6 +91,7 @@ uint32_t out_struct_size(ArgKind k) {
     case ArgKind::siginfo_out: return 128;    // siginfo_t / compat_siginfo_t
     case ArgKind::sigset_out: return 8;       // sigset_t (64 signals)
     case ArgKind::rlimit_out: return 16;      // struct rlimit64
+    case ArgKind::rlimit32_out: return 8;     // struct compat_rlimit
     case ArgKind::timespec_out: return 16;    // struct __kernel_timespec
     case ArgKind::utsname_out: return 6 * 65; // struct new_utsname
     case ArgKind::sysinfo_out: return 112;    // struct sysinfo (x86-64)
@@ -293,11 +294,12 @@ unsigned capture_entry_args(vmi::Vcpu& cpu, event::Builder& b, const SyscallInfo
       case ArgKind::sigset:
       case ArgKind::sigaction:
       case ArgKind::rlimit:
+      case ArgKind::rlimit32:
         if (va == 0) continue;
         c = read_bytes(cpu, va,
                        a.kind == ArgKind::sigaction ? sigaction_size(lim.user_ptr)
-                       : a.kind == ArgKind::sigset  ? 8
-                                                    : 16,
+                       : a.kind == ArgKind::sigset || a.kind == ArgKind::rlimit32 ? 8
+                                                                                   : 16,
                        scratch, &len);
         break;
       default: continue;

@@ -1,5 +1,6 @@
 // Lookups over the generated arrays (see linux_data.hpp): by number through a dense
-// index, by name through a name-sorted index (binary search).
+// index (numbers above it: binary search of the number-sorted entries), by name through
+// a name-sorted index (binary search).
 #include "syscalls/tables/linux.hpp"
 
 #include <algorithm>
@@ -24,7 +25,13 @@ const data::TableData* table_of(event::Abi abi) {
 
 const SyscallInfo* lookup(event::Abi abi, uint32_t nr) {
   const data::TableData* t = table_of(abi);
-  if (!t || nr >= t->nr_limit) return nullptr;
+  if (!t) return nullptr;
+  if (nr >= t->nr_limit) {  // ARM's private calls (0x0f0000 + n) and the like
+    const SyscallInfo* end = t->entries + t->count;
+    const SyscallInfo* it =
+        std::lower_bound(t->entries, end, nr, [](const SyscallInfo& e, uint32_t n) { return e.nr < n; });
+    return it != end && it->nr == nr ? it : nullptr;
+  }
   int16_t i = t->by_nr[nr];
   return i < 0 ? nullptr : &t->entries[i];
 }

@@ -70,6 +70,7 @@ enum class ArgKind : uint8_t {
   sigset,      // sigset_t * (8 bytes): [HUP INT], ~[RTMIN] when most bits are set
   sigaction,   // const struct sigaction * (x86-64 32 bytes; ia32 compat 20)
   rlimit,      // const struct rlimit64 * (16 bytes)
+  rlimit32,    // const struct compat_rlimit * (8 bytes: arm32's setrlimit)
   timespec_pair,   // utimensat's struct __kernel_timespec[2] (32 bytes)
   timespec32_pair, // the same with old_timespec32[2] (ia32 utimensat, 16 bytes)
   sockopt_val,     // setsockopt optval (len_arg = optlen): the int when optlen is 4
@@ -96,6 +97,7 @@ enum class ArgKind : uint8_t {
   sigset_out,    // sigset_t * (rt_sigprocmask oset)
   sigaction_out, // struct sigaction * (rt_sigaction oact)
   rlimit_out,    // struct rlimit64 * (prlimit64 old_rlim)
+  rlimit32_out,  // struct compat_rlimit * (arm32's ugetrlimit)
   timespec_out,  // struct __kernel_timespec * (clock_gettime tp)
   utsname_out,   // struct new_utsname * (uname)
   sysinfo_out,   // struct sysinfo *
@@ -180,14 +182,14 @@ bool returns_fd(const SyscallInfo& info, const uint64_t* args, int64_t ret);
 // *len_arg); out_buffer: the first min(ret, --capture-buffers) bytes;
 // wait_status_out, clone_ptid_out: 4 bytes; siginfo_out: 128 bytes; msghdr_out: as
 // msghdr; mmsghdr_out: as mmsghdr; prctl_arg (PR_GET_NAME): the name, at most 16 bytes;
-// sigset_out 8, sigaction_out as sigaction, rlimit_out 16, timespec_out 16,
+// sigset_out 8, sigaction_out as sigaction, rlimit_out 16, rlimit32_out 8, timespec_out 16,
 // utsname_out 390, sysinfo_out 112, statfs_out 120 bytes; dirent64_out: the first
 // min(ret, kMaxDirentBytes) bytes; out_string: min(ret, string limit) bytes (a final
 // NUL dropped); random_out: as out_buffer; gid_list_out: min(ret, kMaxGroups) u32;
 // cpu_mask_out: min(ret, kMaxCpuMaskBytes) bytes.
 // ioctl_arg: ioctl_out_size(cmd) bytes (TCGETS's struct termios, TIOCGWINSZ's winsize,
 // SIOCGIFFLAGS's ifreq).
-// Entry blobs of the structures: sigset 8 bytes, sigaction 32 (ia32 20), rlimit 16,
+// Entry blobs of the structures: sigset 8 bytes, sigaction 32 (ia32 20), rlimit 16, rlimit32 8,
 // timespec_pair 32, timespec32_pair 16, sockopt_val 4 (only when optlen is 4),
 // ioctl_arg kIfreqSize for SIOCSIFFLAGS (the ifreq the kernel reads).
 inline constexpr uint32_t kMaxSockaddr = 128;  // sizeof(struct sockaddr_storage)

@@ -13,7 +13,7 @@ struct TableData {
   const SyscallInfo* entries;  // sorted by number
   size_t count;
   const int16_t* by_nr;        // [nr_limit]: index into entries, -1 for a hole
-  uint32_t nr_limit;
+  uint32_t nr_limit;           // numbers above (0x0f0000 + n on arm): search entries
   const uint16_t* by_name;     // [count]: indices into entries, sorted by name
 };
 

@@ -3,7 +3,7 @@
 // healthy guest gets none and pays no extra guest read.
 #include <gtest/gtest.h>
 
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 #include "syscalls/linux/context_health.hpp"
 
 namespace vmitrace::testing {
@@ -48,13 +48,13 @@ TEST(ContextHealth, SustainedFailureIsRateLimited) {
   EXPECT_NE(err.find("1000 of the last 1000 events"), std::string::npos);
 }
 
-// Through the plugin: a process whose cred pointer leads nowhere (the profile's cred
+// Through the tracer: a process whose cred pointer leads nowhere (the profile's cred
 // offset wrong for it, or a hostile guest) is named with the offsets involved.
-TEST(ContextHealth, PluginWarnsWithTheProfilesOffsets) {
+TEST(ContextHealth, TracerWarnsWithTheProfilesOffsets) {
   syscalls::TracerConfig cfg;
   cfg.profile_path = "kernel.json";
   cfg.disable_sysret = true;
-  PluginGuest g(dispatcher_profile(), cfg);
+  TracerGuest g(dispatcher_profile(), cfg);
   ::testing::internal::CaptureStderr();
   g.boot();
   auto ok = g.thread(100, 100, "ok");

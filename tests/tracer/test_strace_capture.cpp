@@ -1,4 +1,4 @@
-// What the plugin reads for the renderings that match strace on Debian's programs:
+// What the tracer reads for the renderings that match strace on Debian's programs:
 // writev's buffers, getdents64's records, an end-of-file read, readlink/getcwd strings,
 // struct sigaction at entry and return, TCGETS's termios, TIOCGWINSZ's winsize,
 // utimensat's times; with the hostile cases
@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "extras_of.hpp"
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 #include "syscalls/linux/capture.hpp"
 
 namespace vmitrace::testing {
@@ -27,7 +27,7 @@ syscalls::TracerConfig limits(uint32_t strings, uint32_t buffers) {
 std::string u16(uint16_t v) { return std::string(reinterpret_cast<const char*>(&v), 2); }
 
 TEST(StraceCapture, WritevBuffersWithTheirPairs) {
-  PluginGuest g(dispatcher_profile(), limits(256, 4));
+  TracerGuest g(dispatcher_profile(), limits(256, 4));
   g.boot();
   auto t = g.thread(10, 10, "ld.so");
   g.mem.write_str(0x500000, "\t");
@@ -49,7 +49,7 @@ TEST(StraceCapture, WritevBuffersWithTheirPairs) {
   EXPECT_EQ(st, Capture::truncated);
 
   // Without --capture-buffers: the pairs only.
-  PluginGuest g0(dispatcher_profile(), limits(256, 0));
+  TracerGuest g0(dispatcher_profile(), limits(256, 0));
   g0.boot();
   auto t0 = g0.thread(10, 10, "ld.so");
   g0.mem.write(0x510000, iov, sizeof iov);
@@ -58,7 +58,7 @@ TEST(StraceCapture, WritevBuffersWithTheirPairs) {
 }
 
 TEST(StraceCapture, OutStructuresAndStrings) {
-  PluginGuest g(dispatcher_profile(), limits(8, 16));
+  TracerGuest g(dispatcher_profile(), limits(8, 16));
   g.boot();
   auto t = g.thread(10, 10, "ls");
 
@@ -182,7 +182,7 @@ TEST(StraceCapture, OutStructuresAndStrings) {
 }
 
 TEST(StraceCapture, UtimensatTimesAtEntry) {
-  PluginGuest g(dispatcher_profile(), limits(256, 0));
+  TracerGuest g(dispatcher_profile(), limits(256, 0));
   g.boot();
   auto t = g.thread(10, 10, "touch");
   const int64_t times[4] = {1700000000, 0, 1700000000, 0};

@@ -1,4 +1,4 @@
-// arm64 Linux through the same OS layer and plugin: pt_regs from the profile, KASLR
+// arm64 Linux through the same OS layer and tracer: pt_regs from the profile, KASLR
 // from VBAR_EL1 or the pc, the task in SP_EL0, one dispatcher (invoke_syscall) for
 // arm64 and AArch32 tasks told apart by pstate, per-syscall functions with the number
 // from syscallno, returns through the link register's site, TTBR0_EL1 as CR3.
@@ -7,7 +7,7 @@
 #include "common/error.hpp"
 #include "os/linux/arm64_user.hpp"
 #include "os/linux/kernel.hpp"
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 #include "syscalls/tables/constants.hpp"
 #include "syscalls/linux/hook_plan.hpp"
 
@@ -39,7 +39,7 @@ struct Arm64Guest {
   FakeBackend backend;
   CollectSink sink;
   profile::Profile prof;
-  std::unique_ptr<syscalls::Tracer> plugin;
+  std::unique_ptr<syscalls::Tracer> tracer;
 
   explicit Arm64Guest(profile::Profile p, syscalls::TracerConfig cfg = {}) : prof(std::move(p)) {
     mem.write_str(rt(A64::kBanner), A64::kBannerText);
@@ -50,12 +50,12 @@ struct Arm64Guest {
     cpu.reg(Reg::vbar_el1) = rt(A64::kVectors);
     cpu.reg(Reg::sp_el0) = kInit;
     cpu.reg(Reg::ttbr0_el1) = A64::kTtbr0;
-    plugin = syscalls::make_tracer(cfg, prof, backend, sink);
+    tracer = syscalls::make_tracer(cfg, prof, backend, sink);
   }
   void boot() {
-    plugin->start();
+    tracer->start();
     ASSERT_TRUE(backend.run_kernel(cpu));
-    ASSERT_TRUE(plugin->tracing()) << plugin->error();
+    ASSERT_TRUE(tracer->tracing()) << tracer->error();
   }
   GuestThread thread(int32_t pid, const std::string& comm) {
     const uint64_t task = 0xffff000003000000ull + static_cast<uint64_t>(pid) * 0x1000;
@@ -173,7 +173,7 @@ TEST(Arm64, CurrentTaskIsSpEl0) {
 TEST(Arm64, NativeAndAarch32ThroughInvokeSyscallWithReturns) {
   Arm64Guest g(arm64_profile());
   g.boot();
-  EXPECT_EQ(g.plugin->hook_plan(),
+  EXPECT_EQ(g.tracer->hook_plan(),
             "arm64 and arm32 (AArch32 tasks, told apart by pstate) via invoke_syscall, "
             "return via return addresses of the hooked functions");
   const GuestThread t = g.thread(95, "lab64");
@@ -217,7 +217,7 @@ TEST(Arm64, NativeAndAarch32ThroughInvokeSyscallWithReturns) {
   // exit_group (arm64 94, arm 248) leaves nothing pending.
   g.enter(t, 94, {0, 0, 0, 0, 0, 0}, false);
   g.enter(t32, 248, {0, 0, 0, 0, 0, 0}, true);
-  EXPECT_EQ(g.plugin->stats().syscalls, 4u);
+  EXPECT_EQ(g.tracer->stats().syscalls, 4u);
   EXPECT_FALSE(g.backend.gate_open);
 }
 
@@ -326,6 +326,41 @@ TEST(Arm64, ProfileOfTheOtherInstructionSetIsOneLine) {
   }
 }
 
+// The arm tables are generated from the x86 ones (data/tools/convert_arm64.py): a native
+// kernel function x86-64 also has (on arm32: one that serves compat tasks as well, so
+// it reads the same structures, sized by the task's ABI where they hold pointers)
+// decodes its arguments as on x86-64, but for the layouts arm has of its own (O_* bits,
+// struct stat).
+TEST(Arm64, TableDecodesWhatX64Decodes) {
+  int compared = 0;
+  for (Abi abi : {Abi::linux_arm64, Abi::linux_arm32})
+  for (const syscalls::SyscallInfo& a : syscalls::table(abi)) {
+    std::string_view fn(a.symbol);
+    if (!fn.starts_with("__arm64_sys_") || a.name == std::string_view("clone")) continue;
+    const syscalls::SyscallInfo* x = nullptr;
+    for (const syscalls::SyscallInfo& c : syscalls::table(Abi::linux_x64))
+      if (std::string_view(c.symbol).starts_with("__x64_") && std::string_view(c.symbol).substr(6) == fn.substr(8))
+        x = &c;
+    if (x == nullptr) continue;
+    ASSERT_EQ(a.nargs, x->nargs) << a.name;
+    for (int i = 0; i < a.nargs; ++i) {
+      SCOPED_TRACE(std::string(a.name) + "." + a.args[i].name);
+      EXPECT_STREQ(a.args[i].name, x->args[i].name);
+      if (x->args[i].kind == syscalls::ArgKind::stat_out) {
+        EXPECT_EQ(a.args[i].kind, syscalls::ArgKind::stat_arm_out);
+        continue;
+      }
+      EXPECT_EQ(a.args[i].kind, x->args[i].kind);
+      if (x->args[i].set == &syscalls::consts::open_flags)
+        EXPECT_EQ(a.args[i].set, &syscalls::consts::open_flags_arm);
+      else
+        EXPECT_EQ(a.args[i].set, x->args[i].set);
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 700);
+}
+
 TEST(Arm64, TablesAreGeneratedWithArgumentsAndArmFlags) {
   const syscalls::SyscallInfo* o = syscalls::lookup(Abi::linux_arm64, "openat");
   ASSERT_NE(o, nullptr);
@@ -337,9 +372,26 @@ TEST(Arm64, TablesAreGeneratedWithArgumentsAndArmFlags) {
   for (Abi a : {Abi::linux_arm64, Abi::linux_arm32}) {
     const syscalls::SyscallInfo* c = syscalls::lookup(a, "clone");
     ASSERT_NE(c, nullptr);
-    EXPECT_STREQ(c->args[3].name, "tls_val");
+    EXPECT_STREQ(c->args[3].name, "tls");  // kernel/fork.c's name, the key strace prints
+    EXPECT_EQ(c->args[3].kind, syscalls::ArgKind::ptr);
     EXPECT_STREQ(c->args[4].name, "child_tidptr");
   }
+  // ARM's private calls, above the dense index: found by number and by name, served by
+  // compat_arm_syscall (no entry point to hook).
+  const syscalls::SyscallInfo* tls = syscalls::lookup(Abi::linux_arm32, 0x0f0005);
+  ASSERT_NE(tls, nullptr);
+  EXPECT_STREQ(tls->name, "set_tls");
+  EXPECT_STREQ(tls->symbol, "");
+  EXPECT_EQ(tls->args[0].kind, syscalls::ArgKind::ptr);
+  EXPECT_EQ(syscalls::lookup(Abi::linux_arm32, "set_tls"), tls);
+  EXPECT_EQ(syscalls::lookup(Abi::linux_arm32, 0x0f0004), nullptr);  // usr32: not on arm64
+  EXPECT_EQ(syscalls::lookup(Abi::linux_arm32, 0xffffffffu), nullptr);
+  EXPECT_EQ(syscalls::lookup(Abi::linux_arm64, 0x0f0005), nullptr);
+  // compat functions take the kinds whose meaning no word size changes from x86-64
+  const syscalls::SyscallInfo* sa = syscalls::lookup(Abi::linux_arm32, "rt_sigaction");
+  ASSERT_NE(sa, nullptr);
+  EXPECT_EQ(sa->args[1].kind, syscalls::ArgKind::sigaction);  // read with 4-byte pointers
+  EXPECT_EQ(sa->args[1].bits, 32u);
   const syscalls::SyscallInfo* m2 = syscalls::lookup(Abi::linux_arm32, 192);
   ASSERT_NE(m2, nullptr);
   EXPECT_STREQ(m2->name, "mmap2");

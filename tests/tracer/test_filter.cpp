@@ -2,25 +2,18 @@
 
 #include <filesystem>
 
+#include "../common/error_of.hpp"
 #include "common/error.hpp"
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 #include "syscalls/core/filter.hpp"
 
 namespace vmitrace::testing {
 namespace {
 
 using syscalls::load_linux_filter;
+using test::error_of;
 using syscalls::parse_filter;
 using syscalls::read_filter_file;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(Filter, CommentsBlanksWhitespaceAndDuplicates) {
   auto n = parse_filter("# header\n\n  openat  \r\n\tread # trailing comment\nopenat\n   \n#x\nwrite");
@@ -69,7 +62,7 @@ TEST(Filter, DirectoryAndMissingFileAreErrors) {
   EXPECT_EQ(error_of([&] { read_filter_file(missing); }), missing + ": No such file or directory");
 }
 
-TEST(Filter, PluginRejectsBadFilterFile) {
+TEST(Filter, TracerRejectsBadFilterFile) {
   FakeBackend be;
   CollectSink sink;
   syscalls::TracerConfig cfg;

@@ -1,4 +1,4 @@
-// The plugin's side of the start-up self-check: a verdict that the profile does not
+// The tracer's side of the start-up self-check: a verdict that the profile does not
 // fit, confirmed on further samples, stops tracing through the fatal path (one
 // message, on_fatal once, no hook placed); a pass is said once; a vCPU without its
 // per-CPU base is waited out.
@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "common/error.hpp"
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 
 namespace vmitrace::testing {
 namespace {
@@ -31,7 +31,7 @@ syscalls::TracerConfig named(const char* path, int* fatal_calls, std::string* fa
 TEST(ProfileFit, HookWithoutCodeStopsTracingWithOneMessage) {
   int fatal_calls = 0;
   std::string fatal_msg;
-  PluginGuest g(dispatcher_profile(), named("kernel.json", &fatal_calls, &fatal_msg));
+  TracerGuest g(dispatcher_profile(), named("kernel.json", &fatal_calls, &fatal_msg));
   uint8_t zeros[16] = {};
   g.mem.write(g.rt(Sym::x64_sys_call), zeros, sizeof zeros);
   g.tracer->start();
@@ -52,8 +52,8 @@ TEST(ProfileFit, HookWithoutCodeStopsTracingWithOneMessage) {
 TEST(ProfileFit, CurrentTaskPointingNowhereStopsTracing) {
   int fatal_calls = 0;
   std::string fatal_msg;
-  PluginGuest g(dispatcher_profile(), named("kernel.json", &fatal_calls, &fatal_msg));
-  for (unsigned c = 0; c < 2; ++c) g.mem.write_u64(PluginGuest::gs(c) + Synth::kPcpuHot + Synth::kCurrentOff, 0);
+  TracerGuest g(dispatcher_profile(), named("kernel.json", &fatal_calls, &fatal_msg));
+  for (unsigned c = 0; c < 2; ++c) g.mem.write_u64(TracerGuest::gs(c) + Synth::kPcpuHot + Synth::kCurrentOff, 0);
   g.tracer->start();
   ::testing::internal::CaptureStderr();
   for (int i = 0; i < 3; ++i) g.backend.run_kernel(*g.cpus[i % 2]);
@@ -69,8 +69,8 @@ TEST(ProfileFit, CurrentTaskPointingNowhereStopsTracing) {
 TEST(ProfileFit, AFailureThenAPassTraces) {
   // A sample that fails (e.g. the task list changing under the walk on another vCPU)
   // does not stop tracing when a later one passes.
-  PluginGuest g(dispatcher_profile());
-  g.mem.write_u64(PluginGuest::gs(0) + Synth::kPcpuHot + Synth::kCurrentOff, 0);
+  TracerGuest g(dispatcher_profile());
+  g.mem.write_u64(TracerGuest::gs(0) + Synth::kPcpuHot + Synth::kCurrentOff, 0);
   g.tracer->start();
   ::testing::internal::CaptureStderr();
   EXPECT_FALSE(g.backend.run_kernel(*g.cpus[0]));
@@ -85,13 +85,13 @@ TEST(ProfileFit, AFailureThenAPassTraces) {
 }
 
 TEST(ProfileFit, NoPerCpuBaseYetIsWaitedOut) {
-  PluginGuest g(dispatcher_profile());
+  TracerGuest g(dispatcher_profile());
   g.tracer->start();
   g.cpus[0]->reg(vmi::Reg::gs_base) = 0;  // early boot
   for (int i = 0; i < 20; ++i) EXPECT_FALSE(g.backend.run_kernel(*g.cpus[0]));
   EXPECT_FALSE(g.tracer->tracing());
   EXPECT_EQ(g.tracer->error(), "");
-  g.cpus[0]->reg(vmi::Reg::gs_base) = PluginGuest::gs(0);
+  g.cpus[0]->reg(vmi::Reg::gs_base) = TracerGuest::gs(0);
   ::testing::internal::CaptureStderr();
   EXPECT_TRUE(g.backend.run_kernel(*g.cpus[0]));
   ::testing::internal::GetCapturedStderr();

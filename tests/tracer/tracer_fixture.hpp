@@ -1,5 +1,5 @@
 // A synthetic x86-64 guest kernel with syscall dispatchers, and a sink that keeps
-// the records, for driving the syscalls plugin through a fake backend.
+// the records, for driving the Linux tracer through a fake backend.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -86,14 +86,14 @@ struct GuestThread {
   std::string comm;
 };
 
-class PluginGuest {
+class TracerGuest {
  public:
   static constexpr uint64_t kSlide = 0x2e00000;
   static constexpr uint64_t kInit = 0xffff888001000000ull;
   static constexpr uint64_t kCred = 0xffff888002000000ull;
   static constexpr uint64_t kCr3 = 0x1ad2c000;
 
-  explicit PluginGuest(profile::Profile p, syscalls::TracerConfig cfg = {})
+  explicit TracerGuest(profile::Profile p, syscalls::TracerConfig cfg = {})
       : prof_(std::move(p)), cfg_(std::move(cfg)) {
     mem.write_str(Synth::kBanner + kSlide, Synth::kBannerText);
     write_task(mem, {kInit, 1, 1, "init", kInit, kInit, kCred});

@@ -6,7 +6,7 @@
 
 #include "extras_of.hpp"
 #include "fake_files.hpp"
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 #include "syscalls/linux/capture.hpp"
 
 namespace vmitrace::testing {
@@ -18,7 +18,7 @@ using event::Extra;
 std::string bytes_of(const void* p, size_t n) { return {static_cast<const char*>(p), n}; }
 
 TEST(CondCapture, FutexTimeoutOnlyForWaitingCommands) {
-  PluginGuest g(dispatcher_profile());
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto t = g.thread(10, 10, "f");
   const int64_t ts[2] = {2, 7};
@@ -39,7 +39,7 @@ TEST(CondCapture, FutexTimeoutOnlyForWaitingCommands) {
 }
 
 TEST(CondCapture, PrctlNameInAndOut) {
-  PluginGuest g(dispatcher_profile());
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto t = g.thread(10, 10, "p");
   Capture st;
@@ -74,7 +74,7 @@ TEST(CondCapture, PrctlNameInAndOut) {
 }
 
 TEST(CondCapture, WaitStatusSiginfoAndCloneTid) {
-  PluginGuest g(dispatcher_profile());
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto t = g.thread(10, 10, "w");
   // wait4: the status when a child was reaped; nothing for WNOHANG's 0 or an error.
@@ -133,7 +133,7 @@ uint16_t u16_at(const std::string& b, size_t off) {
 }
 
 TEST(CondCapture, MsghdrBoundedAndMarked) {
-  PluginGuest g(dispatcher_profile());
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto t = g.thread(10, 10, "m");
   Capture st;
@@ -188,7 +188,7 @@ TEST(CondCapture, MsghdrBoundedAndMarked) {
 }
 
 TEST(CondCapture, MmsghdrFirstMessageAndCount) {
-  PluginGuest g(dispatcher_profile());
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto t = g.thread(10, 10, "m");
   Capture st;
@@ -236,7 +236,7 @@ struct FilesGuest {
   void install(int n, const char* name) {
     g.mem.write_u64(fds + 8 * n, f.file(mnt, f.dentry(name, tmp, sb)));
   }
-  PluginGuest g;
+  TracerGuest g;
   GuestThread t{};
   FakeFiles f{g.mem};
   uint64_t fds = 0, sb = 0, mnt = 0, tmp = 0;
@@ -244,7 +244,7 @@ struct FilesGuest {
 
 TEST(CondCapture, RetPathOfReturnedFds) {
   FilesGuest fg;
-  PluginGuest& g = fg.g;
+  TracerGuest& g = fg.g;
   const GuestThread& t = fg.t;
   g.mem.write_str(0x500000, "/tmp/x");
 

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 #include "syscalls/linux/hook_plan.hpp"
 
 namespace vmitrace::testing {
@@ -143,7 +143,7 @@ TEST(HookPlan, NothingToHookIsAnError) {
   }
 }
 
-TEST(HookPlan, PluginConstructorReportsMissingHookPoints) {
+TEST(HookPlan, TracerConstructorReportsMissingHookPoints) {
   FakeBackend be;
   CollectSink sink;
   syscalls::TracerConfig cfg;
@@ -151,13 +151,13 @@ TEST(HookPlan, PluginConstructorReportsMissingHookPoints) {
   EXPECT_THROW(syscalls::make_tracer(cfg, synthetic_profile(), be, sink), Error);
 }
 
-TEST(HookPlan, FilteredPluginHooksOnlyListedAndDropsOthers) {
+TEST(HookPlan, FilteredTracerHooksOnlyListedAndDropsOthers) {
   auto p = dispatcher_profile();
   add_per_syscall(p);
   TempFile f("openat\n");
   syscalls::TracerConfig cfg;
   cfg.filter_file = f.path;
-  PluginGuest g(p, cfg);
+  TracerGuest g(p, cfg);
   g.boot();
   const uint64_t openat_fn = p.symbols.at(syscalls::lookup(Abi::linux_x64, "openat")->symbol).address;
   EXPECT_TRUE(g.backend.hooked(g.rt(openat_fn)));
@@ -180,7 +180,7 @@ TEST(HookPlan, FilterAppliedAtDispatchers) {
   TempFile f("# only this one\nopenat\n");
   syscalls::TracerConfig cfg;
   cfg.filter_file = f.path;
-  PluginGuest g(dispatcher_profile(), cfg);
+  TracerGuest g(dispatcher_profile(), cfg);
   g.boot();
   auto t = g.thread(21, 21, "x");
   g.enter64(0, t, nr_of("read"));

@@ -2,7 +2,7 @@
 // syscalls::make_tracer gives a tracer that builds the profile from guest memory once a vCPU runs kernel code
 // (syscalls/linux/memory_start.cpp over oslinux::ProfileProbe). The lab-kernel cases
 // are in tests/profile (ProfileProbe.*) and the e2e trace-*-memory tests; here what
-// the plugin does before and instead of a profile.
+// the tracer does before and instead of a profile.
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -10,7 +10,7 @@
 
 #include "../profile/synthetic_kernel.hpp"
 #include "common/error.hpp"
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 
 namespace vmitrace::testing {
 namespace {
@@ -46,16 +46,16 @@ TEST(MemoryStart, NotLinuxIsFatalAfterBoundedOffers) {
   std::vector<syscalls::StartPhase> phases;
   Started g(0xfffff80000001000ull,  // upper half, as a Windows kernel
             [&](syscalls::TracerConfig& c) { c.on_start_phase = [&](syscalls::StartPhase p) { phases.push_back(p); }; });
-  auto [be, cpu, fatal, plugin] = std::tie(g.be, g.cpu, g.fatal, *g.tracer);
+  auto [be, cpu, fatal, tracer] = std::tie(g.be, g.cpu, g.fatal, *g.tracer);
   int offers = 0;
   while (!be.run_kernel(cpu) && ++offers < 200) {
   }
   EXPECT_LE(offers, 50);
   EXPECT_NE(fatal.find("not a Linux guest?"), std::string::npos) << fatal;
-  EXPECT_EQ(plugin.error(), fatal);
-  EXPECT_FALSE(plugin.tracing());
+  EXPECT_EQ(tracer.error(), fatal);
+  EXPECT_FALSE(tracer.tracing());
   EXPECT_TRUE(be.hooks.empty());
-  EXPECT_EQ(plugin.stats().syscalls, 0u);
+  EXPECT_EQ(tracer.stats().syscalls, 0u);
   ASSERT_FALSE(phases.empty());
   EXPECT_EQ(phases.front(), syscalls::StartPhase::kernel_code_seen);
 }
@@ -78,7 +78,7 @@ TEST(MemoryStart, PagingOffIsNotCounted) {
 TEST(MemoryStart, WaitsAtInitcallsThenHandsOver) {
   using test::SyntheticKernel;
   Started g(SyntheticKernel::kBase64 + 0x40);
-  auto [be, cpu, fatal, mem, plugin] = std::tie(g.be, g.cpu, g.fatal, g.mem, *g.tracer);
+  auto [be, cpu, fatal, mem, tracer] = std::tie(g.be, g.cpu, g.fatal, g.mem, *g.tracer);
   std::vector<uint8_t> img = test::synthetic_kernel(8);
   mem.write(SyntheticKernel::kBase64, img.data(), img.size());
   const uint64_t vmcoreinfo_ptr = SyntheticKernel::kBase64 + 0x300, initcall = SyntheticKernel::kBase64 + 0x10;
@@ -92,7 +92,7 @@ TEST(MemoryStart, WaitsAtInitcallsThenHandsOver) {
   EXPECT_EQ(be.fire(initcall, cpu), 1);
   EXPECT_FALSE(be.hooked(initcall));
   EXPECT_NE(fatal.find("task_struct"), std::string::npos) << fatal;
-  EXPECT_EQ(plugin.error(), fatal);
+  EXPECT_EQ(tracer.error(), fatal);
 }
 
 // The filter is checked when the tracer is made (syscalls::validate in `run`, before

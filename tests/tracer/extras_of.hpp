@@ -1,4 +1,4 @@
-// For the plugin tests: the extras of a captured record, copied out for comparison.
+// For the tracer tests: the extras of a captured record, copied out for comparison.
 #pragma once
 #include <string>
 #include <vector>

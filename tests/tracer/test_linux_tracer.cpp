@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 
 namespace vmitrace::testing {
 namespace {
@@ -12,8 +12,8 @@ using event::Capture;
 using event::Kind;
 using vmi::Reg;
 
-TEST(Plugin, PrintsPlanFindsKernelAndPlacesHooks) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, PrintsPlanFindsKernelAndPlacesHooks) {
+  TracerGuest g(dispatcher_profile());
   ::testing::internal::CaptureStderr();
   g.boot();
   std::string err = ::testing::internal::GetCapturedStderr();
@@ -30,8 +30,8 @@ TEST(Plugin, PrintsPlanFindsKernelAndPlacesHooks) {
   EXPECT_EQ(g.backend.hooks.size(), 3u);
 }
 
-TEST(Plugin, OpenatEntryAndReturn) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, OpenatEntryAndReturn) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto t = g.thread(1234, 1234, "cat");
   g.mem.write_str(0x7ffc0000a000, "/etc/passwd");
@@ -50,7 +50,7 @@ TEST(Plugin, OpenatEntryAndReturn) {
   EXPECT_EQ(r.args[2], 0x80000u);
   EXPECT_EQ(r.args[3], 0x1a4u);  // from pt_regs->r10, not cx (0xc0ffee)
   EXPECT_EQ(r.vcpu, 1u);
-  EXPECT_EQ(r.cr3, PluginGuest::kCr3 + 0x1000);
+  EXPECT_EQ(r.cr3, TracerGuest::kCr3 + 0x1000);
   EXPECT_EQ(r.time_ns, 1700000000123456789ull);
   EXPECT_EQ(r.pid, 1234);
   EXPECT_EQ(r.tid, 1234);
@@ -80,8 +80,8 @@ TEST(Plugin, OpenatEntryAndReturn) {
   EXPECT_EQ(g.tracer->stats().sysrets, 1u);
 }
 
-TEST(Plugin, TwoThreadsOfOneProcessOnTwoVcpusPairCorrectly) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, TwoThreadsOfOneProcessOnTwoVcpusPairCorrectly) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto a = g.thread(500, 500, "app");
   auto b = g.thread(501, 500, "app-worker", a.task);
@@ -108,8 +108,8 @@ TEST(Plugin, TwoThreadsOfOneProcessOnTwoVcpusPairCorrectly) {
   EXPECT_EQ(g.tracer->stats().entries_lost, 0u);
 }
 
-TEST(Plugin, LostReturnDoesNotMispair) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, LostReturnDoesNotMispair) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto t = g.thread(42, 42, "sh");
   g.enter64(0, t, nr_of("openat"));  // its return is lost
@@ -122,15 +122,15 @@ TEST(Plugin, LostReturnDoesNotMispair) {
   EXPECT_EQ(g.sink.rec(2).nr, nr_of("close"));
   auto st = g.tracer->stats();
   EXPECT_EQ(st.entries_lost, 1u);
-  EXPECT_EQ(g.backend.gated_skips, 1);  // the second return never reached the plugin
+  EXPECT_EQ(g.backend.gated_skips, 1);  // the second return never reached the tracer
   EXPECT_EQ(st.returns_unpaired, 0u);
   EXPECT_EQ(st.pending, 0u);
 }
 
 // The return hook fires only while an entry waits: open on the first pending
 // entry, still open while another thread's entry waits, closed when none is left.
-TEST(Plugin, ReturnGateFollowsPendingEntries) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, ReturnGateFollowsPendingEntries) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto a = g.thread(42, 42, "sh");
   auto b = g.thread(43, 43, "sh");
@@ -151,8 +151,8 @@ TEST(Plugin, ReturnGateFollowsPendingEntries) {
   EXPECT_EQ(g.tracer->stats().returns_unpaired, 0u);
 }
 
-TEST(Plugin, ExitGroupLeavesNothingPending) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, ExitGroupLeavesNothingPending) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto t = g.thread(77, 77, "true");
   g.enter64(0, t, nr_of("exit_group"), {0});
@@ -161,8 +161,8 @@ TEST(Plugin, ExitGroupLeavesNothingPending) {
   EXPECT_EQ(g.tracer->stats().pending, 0u);
 }
 
-TEST(Plugin, ReturnFromForkIsIgnored) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, ReturnFromForkIsIgnored) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto parent = g.thread(90, 90, "sh");
   auto child = g.thread(91, 91, "sh");
@@ -175,8 +175,8 @@ TEST(Plugin, ReturnFromForkIsIgnored) {
   EXPECT_EQ(g.tracer->stats().returns_unpaired, 1u);
 }
 
-TEST(Plugin, RecycledTaskStructDoesNotInheritAnEntry) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, RecycledTaskStructDoesNotInheritAnEntry) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto t = g.thread(60, 60, "old");
   g.enter64(0, t, nr_of("read"));
@@ -186,8 +186,8 @@ TEST(Plugin, RecycledTaskStructDoesNotInheritAnEntry) {
   EXPECT_EQ(g.tracer->stats().entries_lost, 1u);
 }
 
-TEST(Plugin, ExecveFromANonLeaderThreadStillPairs) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, ExecveFromANonLeaderThreadStillPairs) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto leader = g.thread(700, 700, "mt");
   auto t = g.thread(701, 700, "mt", leader.task);
@@ -202,8 +202,8 @@ TEST(Plugin, ExecveFromANonLeaderThreadStillPairs) {
 
 // --- pending entries keyed by pt_regs (the kernel has ret_from_fork) ----------
 
-TEST(PluginForkAware, PairsAndRepeatsTheEntrysContext) {
-  PluginGuest g(fork_aware_profile());
+TEST(LinuxTracerForkAware, PairsAndRepeatsTheEntrysContext) {
+  TracerGuest g(fork_aware_profile());
   g.boot();
   auto t = g.thread(300, 300, "cat");
   g.enter64(0, t, nr_of("read"), {3, 0x1000, 64});
@@ -219,8 +219,8 @@ TEST(PluginForkAware, PairsAndRepeatsTheEntrysContext) {
   EXPECT_EQ(g.tracer->stats().pending, 0u);
 }
 
-TEST(PluginForkAware, ThreadThatDiedInASyscallLeavesNoEntryForTheNextOnItsStack) {
-  PluginGuest g(fork_aware_profile());
+TEST(LinuxTracerForkAware, ThreadThatDiedInASyscallLeavesNoEntryForTheNextOnItsStack) {
+  TracerGuest g(fork_aware_profile());
   g.boot();
   auto dead = g.thread(400, 400, "victim");
   g.enter64(0, dead, nr_of("wait4"));  // killed while blocked: never returns
@@ -239,8 +239,8 @@ TEST(PluginForkAware, ThreadThatDiedInASyscallLeavesNoEntryForTheNextOnItsStack)
   EXPECT_EQ(g.sink.rec(2).ret, 401);
 }
 
-TEST(PluginForkAware, ForkChildReturnWithoutEntryIsIgnored) {
-  PluginGuest g(fork_aware_profile());
+TEST(LinuxTracerForkAware, ForkChildReturnWithoutEntryIsIgnored) {
+  TracerGuest g(fork_aware_profile());
   g.boot();
   auto parent = g.thread(90, 90, "sh");
   auto child = g.thread(91, 91, "sh");
@@ -254,8 +254,8 @@ TEST(PluginForkAware, ForkChildReturnWithoutEntryIsIgnored) {
   EXPECT_EQ(g.tracer->stats().entries_lost, 0u);
 }
 
-TEST(PluginForkAware, NamesReadAgainAfterPrctlAndExecve) {
-  PluginGuest g(fork_aware_profile());
+TEST(LinuxTracerForkAware, NamesReadAgainAfterPrctlAndExecve) {
+  TracerGuest g(fork_aware_profile());
   g.boot();
   auto t = g.thread(500, 500, "before");
   g.enter64(0, t, nr_of("prctl"), {15 /* PR_SET_NAME */});
@@ -271,8 +271,8 @@ TEST(PluginForkAware, NamesReadAgainAfterPrctlAndExecve) {
   EXPECT_EQ(g.sink.rec(3).process(), "newprog");
 }
 
-TEST(PluginForkAware, UserIdReadAgainAfterSetuidEvenAtTheSameCredAddress) {
-  PluginGuest g(fork_aware_profile());
+TEST(LinuxTracerForkAware, UserIdReadAgainAfterSetuidEvenAtTheSameCredAddress) {
+  TracerGuest g(fork_aware_profile());
   g.boot();
   auto t = g.thread(800, 800, "su");
   g.enter64(0, t, nr_of("getpid"));
@@ -280,15 +280,15 @@ TEST(PluginForkAware, UserIdReadAgainAfterSetuidEvenAtTheSameCredAddress) {
   EXPECT_EQ(g.sink.rec(0).uid, 0);
   g.enter64(0, t, nr_of("setuid"), {1000});
   // A new cred allocated where a freed one was: same pointer, new uid.
-  g.mem.write_u32(PluginGuest::kCred + Synth::kUid, 1000);
+  g.mem.write_u32(TracerGuest::kCred + Synth::kUid, 1000);
   g.leave(0, t, 0);
   g.enter64(0, t, nr_of("getpid"));
   ASSERT_EQ(g.sink.count(), 5u);
   EXPECT_EQ(g.sink.rec(4).uid, 1000);
 }
 
-TEST(PluginForkAware, UnreadableExitFrameDropsTheEntry) {
-  PluginGuest g(fork_aware_profile());
+TEST(LinuxTracerForkAware, UnreadableExitFrameDropsTheEntry) {
+  TracerGuest g(fork_aware_profile());
   g.boot();
   auto t = g.thread(600, 600, "x");
   g.enter64(0, t, nr_of("read"));
@@ -301,8 +301,8 @@ TEST(PluginForkAware, UnreadableExitFrameDropsTheEntry) {
   EXPECT_GE(g.tracer->stats().read_failures, 1u);
 }
 
-TEST(Plugin, Ia32ThroughIa32SysCall) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, Ia32ThroughIa32SysCall) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto t = g.thread(300, 300, "prog32");
   g.on_cpu(0, t);
@@ -333,10 +333,10 @@ TEST(Plugin, Ia32ThroughIa32SysCall) {
   EXPECT_EQ(g.sink.rec(1).nr, open32);
 }
 
-TEST(Plugin, StringCaptureLimitsPagesAndBadPointers) {
+TEST(LinuxTracer, StringCaptureLimitsPagesAndBadPointers) {
   syscalls::TracerConfig cfg;
   cfg.string_limit = 16;
-  PluginGuest g(dispatcher_profile(), cfg);
+  TracerGuest g(dispatcher_profile(), cfg);
   g.boot();
   auto t = g.thread(10, 10, "x");
   const uint32_t openat = nr_of("openat");
@@ -373,8 +373,8 @@ TEST(Plugin, StringCaptureLimitsPagesAndBadPointers) {
   EXPECT_EQ(st, Capture::ok);
 }
 
-TEST(Plugin, UnmappedTaskGivesMarkedContext) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, UnmappedTaskGivesMarkedContext) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   GuestThread ghost{0xffff8880ffff0000ull, 0xffffc90000100f58ull, 0, 0, ""};
   g.mem.map(ghost.regs, 168);
@@ -389,8 +389,8 @@ TEST(Plugin, UnmappedTaskGivesMarkedContext) {
   EXPECT_GT(g.tracer->stats().read_failures, 0u);
 }
 
-TEST(Plugin, UnreadablePtRegsIsFlaggedNotCrashing) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, UnreadablePtRegsIsFlaggedNotCrashing) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto t = g.thread(11, 11, "x");
   g.on_cpu(0, t);
@@ -403,8 +403,8 @@ TEST(Plugin, UnreadablePtRegsIsFlaggedNotCrashing) {
   EXPECT_EQ(g.sink.rec(0).args[0], 0u);
 }
 
-TEST(Plugin, UnknownNumberKeepsSixRawArguments) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, UnknownNumberKeepsSixRawArguments) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   auto t = g.thread(12, 12, "x");
   g.enter64(0, t, 1999, {1, 2, 3, 4, 5, 6});
@@ -414,10 +414,10 @@ TEST(Plugin, UnknownNumberKeepsSixRawArguments) {
   EXPECT_EQ(g.sink.rec(0).args[5], 6u);
 }
 
-TEST(Plugin, DisableSysretPlacesNoReturnHook) {
+TEST(LinuxTracer, DisableSysretPlacesNoReturnHook) {
   syscalls::TracerConfig cfg;
   cfg.disable_sysret = true;
-  PluginGuest g(dispatcher_profile(), cfg);
+  TracerGuest g(dispatcher_profile(), cfg);
   g.boot();
   EXPECT_FALSE(g.backend.hooked(g.rt(Sym::exit_to_user)));
   auto t = g.thread(13, 13, "x");
@@ -427,14 +427,14 @@ TEST(Plugin, DisableSysretPlacesNoReturnHook) {
   EXPECT_EQ(g.tracer->stats().pending, 0u);
 }
 
-TEST(Plugin, BannerMismatchStopsTracingWithOneMessage) {
+TEST(LinuxTracer, BannerMismatchStopsTracingWithOneMessage) {
   syscalls::TracerConfig cfg;
   cfg.profile_path = "guest.json";
   int fatal_calls = 0;
   std::string fatal_msg;
   cfg.on_fatal = [&](const std::string& m) { ++fatal_calls; fatal_msg = m; };
-  PluginGuest g(dispatcher_profile(), cfg);
-  g.mem.write_str(Synth::kBanner + PluginGuest::kSlide, "Linux version 5.10.0-8-amd64 x\n");
+  TracerGuest g(dispatcher_profile(), cfg);
+  g.mem.write_str(Synth::kBanner + TracerGuest::kSlide, "Linux version 5.10.0-8-amd64 x\n");
   g.tracer->start();
   ::testing::internal::CaptureStderr();
   EXPECT_TRUE(g.backend.run_kernel(*g.cpus[0]));
@@ -450,8 +450,8 @@ TEST(Plugin, BannerMismatchStopsTracingWithOneMessage) {
 
 // Linux gives its own kernel space to when_in_kernel: the upper half, and i386's
 // PAGE_OFFSET (0xc0000000); code below it is not offered.
-TEST(Plugin, KernelSpaceIsLinuxs) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, KernelSpaceIsLinuxs) {
+  TracerGuest g(dispatcher_profile());
   g.tracer->start();
   EXPECT_EQ(g.backend.kernel_space.range64.first, 0xffff800000000000u);
   EXPECT_EQ(g.backend.kernel_space.range64.last, UINT64_MAX);
@@ -465,8 +465,8 @@ TEST(Plugin, KernelSpaceIsLinuxs) {
   EXPECT_TRUE(g.tracer->tracing());
 }
 
-TEST(Plugin, KernelNotReadableYetRetries) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, KernelNotReadableYetRetries) {
+  TracerGuest g(dispatcher_profile());
   g.tracer->start();
   FakeMemory nothing;
   FakeVcpu early(nothing, 0);
@@ -477,9 +477,9 @@ TEST(Plugin, KernelNotReadableYetRetries) {
   EXPECT_TRUE(g.tracer->tracing());
 }
 
-TEST(Plugin, ProfileOfTheOtherWordSizeIsAFatalError) {
+TEST(LinuxTracer, ProfileOfTheOtherWordSizeIsAFatalError) {
   // A 64-bit profile, a 32-bit kernel running (paging on, no long mode, eip 0xc1...).
-  PluginGuest g(dispatcher_profile());
+  TracerGuest g(dispatcher_profile());
   g.tracer->start();
   FakeMemory nothing;
   FakeVcpu bios(nothing, 0, 4);
@@ -497,18 +497,18 @@ TEST(Plugin, ProfileOfTheOtherWordSizeIsAFatalError) {
       << g.tracer->error();
 }
 
-TEST(Plugin, HooksRemovedOnDestruction) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, HooksRemovedOnDestruction) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   g.tracer.reset();
   EXPECT_EQ(g.backend.hooks.size(), 0u);
 }
 
-TEST(Plugin, DoSyscall64BothArgumentOrders) {
+TEST(LinuxTracer, DoSyscall64BothArgumentOrders) {
   auto p = synthetic_profile();
   add_symbol(p, "do_syscall_64", Sym::do_syscall_64);
   add_symbol(p, "syscall_exit_to_user_mode", Sym::exit_to_user);
-  PluginGuest g(p);
+  TracerGuest g(p);
   g.boot();
   auto t = g.thread(14, 14, "x");
   g.on_cpu(0, t);
@@ -528,12 +528,12 @@ TEST(Plugin, DoSyscall64BothArgumentOrders) {
   }
 }
 
-TEST(Plugin, Int80EmulationTakesNumberFromOrigAx) {
+TEST(LinuxTracer, Int80EmulationTakesNumberFromOrigAx) {
   auto p = synthetic_profile();
   add_symbol(p, "x64_sys_call", Sym::x64_sys_call);
   add_symbol(p, "int80_emulation", Sym::int80_emulation);
   add_symbol(p, "do_fast_syscall_32", Sym::do_fast_syscall_32);
-  PluginGuest g(p);
+  TracerGuest g(p);
   g.boot();
   EXPECT_NE(g.tracer->hook_plan().find("ia32 via int80_emulation+do_fast_syscall_32"),
             std::string::npos);
@@ -556,10 +556,10 @@ TEST(Plugin, Int80EmulationTakesNumberFromOrigAx) {
   EXPECT_EQ(g.sink.rec(1).args[5], 0x66u);
 }
 
-TEST(Plugin, ReturnAddressFallbackWhenNoExitHook) {
+TEST(LinuxTracer, ReturnAddressFallbackWhenNoExitHook) {
   auto p = synthetic_profile();
   add_symbol(p, "x64_sys_call", Sym::x64_sys_call);
-  PluginGuest g(p);
+  TracerGuest g(p);
   g.boot();
   EXPECT_NE(g.tracer->hook_plan().find("return via return addresses"), std::string::npos);
   auto t = g.thread(16, 16, "x");
@@ -580,8 +580,8 @@ TEST(Plugin, ReturnAddressFallbackWhenNoExitHook) {
   EXPECT_EQ(g.tracer->stats().entries_lost, 1u);  // the first read's return never came
 }
 
-TEST(Plugin, ConcurrentVcpusPairEveryReturn) {
-  PluginGuest g(dispatcher_profile());
+TEST(LinuxTracer, ConcurrentVcpusPairEveryReturn) {
+  TracerGuest g(dispatcher_profile());
   g.boot();
   std::vector<GuestThread> threads;
   for (int i = 0; i < 8; ++i) threads.push_back(g.thread(2000 + i, 2000, "mt"));
@@ -589,11 +589,11 @@ TEST(Plugin, ConcurrentVcpusPairEveryReturn) {
   // front so the fake memory is not restructured concurrently.
   auto drive = [&](unsigned c) {
     FakeVcpu v(g.mem, c);
-    v.reg(Reg::gs_base) = PluginGuest::gs(c);
+    v.reg(Reg::gs_base) = TracerGuest::gs(c);
     for (int round = 0; round < 500; ++round) {
       for (int k = 0; k < 4; ++k) {
         const auto& t = threads[c * 4 + k];
-        g.mem.write_u64(PluginGuest::gs(c) + Synth::kPcpuHot + Synth::kCurrentOff, t.task);
+        g.mem.write_u64(TracerGuest::gs(c) + Synth::kPcpuHot + Synth::kCurrentOff, t.task);
         g.mem.write_u64(t.regs + ptregs::orig_ax, 0);
         v.reg(Reg::rdi) = t.regs;
         v.reg(Reg::rsi) = 39;  // getpid
@@ -601,7 +601,7 @@ TEST(Plugin, ConcurrentVcpusPairEveryReturn) {
       }
       for (int k = 0; k < 4; ++k) {
         const auto& t = threads[c * 4 + k];
-        g.mem.write_u64(PluginGuest::gs(c) + Synth::kPcpuHot + Synth::kCurrentOff, t.task);
+        g.mem.write_u64(TracerGuest::gs(c) + Synth::kPcpuHot + Synth::kCurrentOff, t.task);
         g.mem.write_u64(t.regs + ptregs::ax, static_cast<uint64_t>(t.pid));
         v.reg(Reg::rdi) = t.regs;
         g.backend.fire(g.rt(Sym::exit_to_user), v);

@@ -1,4 +1,4 @@
-// A synthetic Windows guest driven through the syscalls plugin: the guest (built by
+// A synthetic Windows guest driven through the Windows tracer: the guest (built by
 // WinGuest from any profile), a vCPU over its memory, a fake backend whose hooks the
 // caller fires, and a sink for the records (the tests keep them, the fuzz targets
 // format them). call() performs a service call as KiSystemServiceCopyEnd does it

@@ -1,7 +1,7 @@
 // The per-process token bucket of --rate-limit, on a synthetic clock.
 #include <gtest/gtest.h>
 
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 #include "syscalls/core/rate_limit.hpp"
 
 namespace vmitrace::syscalls {
@@ -74,12 +74,12 @@ TEST(RateLimiter, ManyProcessesFixedTableKeepsTotalsExact) {
   EXPECT_EQ(top[0].dropped, 49u);
 }
 
-// Through the plugin: a dropped syscall's return is dropped too (no orphan sysret,
+// Through the tracer: a dropped syscall's return is dropped too (no orphan sysret,
 // no "return without entry"), both counted; other processes are not affected.
-TEST(RateLimiter, PluginDropsEntryAndReturnTogether) {
+TEST(RateLimiter, TracerDropsEntryAndReturnTogether) {
   syscalls::TracerConfig cfg;
   cfg.rate_limit = 3;
-  testing::PluginGuest g(testing::dispatcher_profile(), cfg);
+  testing::TracerGuest g(testing::dispatcher_profile(), cfg);
   g.boot();
   auto flood = g.thread(300, 300, "flood");
   auto calm = g.thread(400, 400, "calm");

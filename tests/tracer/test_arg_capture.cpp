@@ -1,4 +1,4 @@
-// What the plugin reads behind the arguments: argv with a per-string budget,
+// What the tracer reads behind the arguments: argv with a per-string budget,
 // structures at entry (sockaddr, timespec, iovec, buffers), out arguments at return
 // (stat, pipe fds, accept's address, read buffers) and fd paths, including the
 // hostile inputs (unterminated arrays, a 4 GiB sockaddr length, unmapped memory).
@@ -6,7 +6,7 @@
 
 #include "extras_of.hpp"
 #include "fake_files.hpp"
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 #include "syscalls/linux/capture.hpp"
 
 namespace vmitrace::testing {
@@ -27,7 +27,7 @@ void write_argv(FakeMemory& m, uint64_t at, const std::vector<uint64_t>& ptrs) {
 }
 
 TEST(ArgCapture, ArgvLimitIsPerStringAndCountIsBounded) {
-  PluginGuest g(dispatcher_profile(), limits(8));
+  TracerGuest g(dispatcher_profile(), limits(8));
   g.boot();
   auto t = g.thread(10, 10, "sh");
   const uint32_t execve = nr_of("execve");
@@ -63,7 +63,7 @@ TEST(ArgCapture, ArgvLimitIsPerStringAndCountIsBounded) {
 }
 
 TEST(ArgCapture, ArgvTotalIsBounded) {
-  PluginGuest g(dispatcher_profile(), limits(8192));
+  TracerGuest g(dispatcher_profile(), limits(8192));
   g.boot();
   auto t = g.thread(10, 10, "sh");
   // 32 unterminated megabyte-long strings (pages of 'A').
@@ -80,7 +80,7 @@ TEST(ArgCapture, ArgvTotalIsBounded) {
 }
 
 TEST(ArgCapture, SockaddrTimespecIovecAtEntry) {
-  PluginGuest g(dispatcher_profile(), limits(256));
+  TracerGuest g(dispatcher_profile(), limits(256));
   g.boot();
   auto t = g.thread(10, 10, "net");
   Capture st;
@@ -114,7 +114,7 @@ TEST(ArgCapture, SockaddrTimespecIovecAtEntry) {
 }
 
 TEST(ArgCapture, BuffersOnlyWhenAsked) {
-  PluginGuest g0(dispatcher_profile(), limits(256, 0));
+  TracerGuest g0(dispatcher_profile(), limits(256, 0));
   g0.boot();
   auto t0 = g0.thread(10, 10, "w");
   g0.mem.write_str(0x500000, "hello world");
@@ -123,7 +123,7 @@ TEST(ArgCapture, BuffersOnlyWhenAsked) {
   EXPECT_EQ(g0.sink.blob(0, 1, &st), "");
   EXPECT_EQ(st, Capture::none);
 
-  PluginGuest g(dispatcher_profile(), limits(256, 4));
+  TracerGuest g(dispatcher_profile(), limits(256, 4));
   g.boot();
   auto t = g.thread(10, 10, "w");
   g.mem.write_str(0x500000, "hello world");
@@ -136,7 +136,7 @@ TEST(ArgCapture, BuffersOnlyWhenAsked) {
 }
 
 TEST(ArgCapture, OutArgumentsAtReturn) {
-  PluginGuest g(dispatcher_profile(), limits(256, 8));
+  TracerGuest g(dispatcher_profile(), limits(256, 8));
   g.boot();
   auto t = g.thread(10, 10, "lab");
 
@@ -206,7 +206,7 @@ TEST(ArgCapture, OutArgumentsAtReturn) {
 TEST(ArgCapture, FdPathsOnEntry) {
   auto prof = dispatcher_profile();
   add_file_types(prof);
-  PluginGuest g(prof);
+  TracerGuest g(prof);
   g.boot();
   auto t = g.thread(10, 10, "lab");
   FakeFiles f(g.mem);

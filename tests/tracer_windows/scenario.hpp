@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "plugin_fixture.hpp"
+#include "tracer_fixture.hpp"
 #include "win_scenario.hpp"
 
 namespace vmitrace::testing {
