@@ -457,6 +457,17 @@ def mismatch_run(vmitrace, tmp, prof, want, run_opts, launch_opts):
     check("GT bench end" not in console, f"{prof}: the guest ran its workload to the end: QEMU was not stopped")
 
 
+def check_same_profile(mem_path, ref_path):
+    """A profile built from guest memory equals `vmitrace profile vmlinuz`'s but for
+    where its symbols came from."""
+    mem, file = json.load(open(mem_path)), json.load(open(ref_path))
+    check(mem["metadata"]["linux"]["symbols"] == [{"kind": "symtab", "name": "guest memory"}],
+          f"cached profile: metadata.linux.symbols {mem['metadata']['linux'].get('symbols')}")
+    for isf in (mem, file):
+        isf["metadata"]["linux"]["symbols"] = None
+    check(mem == file, f"the profile built from guest memory ({mem_path}) differs from the file route's")
+
+
 def memory_run_error(vmitrace, run_opts, launch_opts, env):
     """686: the profile cannot be built from guest memory (no BTF): one line, the run ends."""
     cmd = ([os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--workload", "bench", "--", vmitrace,
@@ -608,12 +619,7 @@ def main():
             ref = os.path.join(tmp, "file.json")
             subprocess.run([vmitrace, "profile", os.path.join(ROOT, ".cache/guest/kernel-" + a.kernel, "vmlinuz"),
                             "--output", ref], check=True, stderr=subprocess.DEVNULL)
-            mem, file = json.load(open(m.group(4))), json.load(open(ref))
-            check(mem["metadata"]["linux"]["symbols"] == [{"kind": "symtab", "name": "guest memory"}],
-                  f"cached profile: metadata.linux.symbols {mem['metadata']['linux'].get('symbols')}")
-            for isf in (mem, file):
-                isf["metadata"]["linux"]["symbols"] = None
-            check(mem == file, "the profile built from guest memory differs from the file route's")
+            check_same_profile(m.group(4), ref)
         if events:
             same_guest_from_cache(vmitrace, run_opts, launch_opts, env, events, tmp)
     if a.variant in ("full", "memory") and not is32:
