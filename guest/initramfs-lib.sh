@@ -1,6 +1,6 @@
-# Sourced by the initramfs builders (build-initramfs.sh, build-initramfs-arm64.sh)
-# and the scripts that stage trees for them (fetch-strace.sh, fetch-userland.sh):
-# what they share. Sets repo, guest, cache (where the lab's files are built) and
+# Sourced by the initramfs builders (build-initramfs.sh, build-initramfs-arm64.sh),
+# the scripts that stage trees for them (fetch-strace.sh, fetch-userland.sh) and
+# build-arm64-disk-image.sh: what they share. Sets repo, guest, cache (where the lab's files are built) and
 # debs (where .debs are kept), and die(), which names the builder.
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 guest="$repo/guest"

@@ -3,7 +3,7 @@
 # disk-image guest through its firmware and bootloader, serial console to a log,
 # and waits until the guest powers off. See guest/README.md.
 #
-#   guest/launch.sh --kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR | --disk debian|FILE
+#   guest/launch.sh --kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR | --disk debian|debian-arm64|FILE
 #                   [--smp N] [--mem MB] [--workload NAME] [--log FILE] [--timeout SEC] [--append "ARGS"] [--print-cmd]
 #                   [-- WRAPPER ARGS...]
 #
@@ -25,9 +25,13 @@ usage() {
                          qemu-system-aarch64 -M virt -cpu max,lpa2=off), or a directory
                          holding vmlinuz (and optionally initramfs.cpio.gz; an arm64
                          Image boots as arm64-*)
-  --disk debian|FILE     boot a raw disk image instead (debian: .cache/guest/debian.img,
+  --disk debian|debian-arm64|FILE
+                         boot a raw disk image instead (debian: .cache/guest/debian.img,
                          guest/build-debian-image.sh): no -kernel, SeaBIOS and the
-                         image's bootloader; writes go to a temporary snapshot
+                         image's bootloader; writes go to a temporary snapshot.
+                         debian-arm64: .cache/guest/debian-arm64.img
+                         (guest/build-arm64-disk-image.sh) under qemu-system-aarch64,
+                         UEFI (AAVMF) and GRUB
   --smp N                virtual CPUs (default 1)
   --mem MB               guest RAM in MiB (default 512)
   --workload NAME        default | bench | nanosleep | strace | userland | none (default: default)
@@ -63,7 +67,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-[[ -n $kernel || -n $disk ]] || die "--kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR or --disk debian|FILE is required"
+[[ -n $kernel || -n $disk ]] || die "--kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR or --disk debian|debian-arm64|FILE is required"
 [[ -z $kernel || -z $disk ]] || die "--kernel and --disk exclude each other"
 [[ $smp =~ ^[1-9][0-9]*$ ]] || die "--smp: '$smp' is not a positive number"
 [[ $mem =~ ^[1-9][0-9]*$ ]] || die "--mem: '$mem' is not a positive number of MiB"
@@ -74,8 +78,9 @@ arch=x86_64 lab_initrd="$cache/initramfs.cpio.gz"
 if [[ -n $disk ]]; then
   # The disk-image guest: its workload and kernel command line are in its grub.cfg.
   [[ $workload == default && -z $append ]] || die "--workload and --append do not apply to --disk (the image's grub.cfg sets them)"
-  if [[ $disk == debian ]]; then
-    disk="$cache/debian.img"
+  if [[ $disk == debian || $disk == debian-arm64 ]]; then
+    [[ $disk == debian-arm64 ]] && arch=aarch64
+    disk="$cache/$disk.img"
     [[ -s $disk ]] || die "$disk missing: run guest/setup.sh"
   fi
   [[ -f $disk && -r $disk ]] || die "--disk: '$disk' is not a readable disk image file"
@@ -142,6 +147,14 @@ machine=(-machine pc) console=ttyS0
 [[ $arch == aarch64 ]] && machine=(-machine virt -cpu max,lpa2=off) console=ttyAMA0
 if [[ -n $disk ]]; then
   boot=(-drive "file=$(qesc "$disk"),format=raw,snapshot=on")
+  if [[ $arch == aarch64 ]]; then
+    # UEFI in the virt board's two flash devices: the firmware, and its variables
+    # (written to a temporary snapshot like the disk).
+    aavmf=/usr/share/AAVMF
+    [[ -s $aavmf/AAVMF_CODE.fd ]] || die "$aavmf/AAVMF_CODE.fd missing: run scripts/install-deps.sh (qemu-efi-aarch64)"
+    boot=(-drive "if=pflash,format=raw,readonly=on,file=$aavmf/AAVMF_CODE.fd"
+          -drive "if=pflash,format=raw,snapshot=on,file=$aavmf/AAVMF_VARS.fd" "${boot[@]}")
+  fi
 else
   cmdline="console=$console panic=-1 quiet vmitrace.workload=$workload${append:+ $append}"
   boot=(-kernel "$vmlinuz" -initrd "$initrd" -append "$cmdline")

@@ -8,7 +8,7 @@ set -euo pipefail
 stamp_dir="$(cd "$(dirname "$0")/.." && pwd)/.cache"
 mkdir -p "$stamp_dir"
 stamp="$stamp_dir/deps.stamp"
-want_version=7
+want_version=8
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want_version" ]] && command -v qemu-system-x86_64 >/dev/null \
    && qemu-system-x86_64 --version | grep -q 'version 10' \
    && command -v qemu-system-aarch64 >/dev/null && qemu-system-aarch64 --version | grep -q 'version 10'; then
@@ -35,14 +35,15 @@ $SUDO apt-get update -qq || echo "install-deps: apt-get update reported errors; 
 
 # mmdebstrap, fakeroot, fdisk (sfdisk) and grub-pc-bin (GRUB's BIOS images, not
 # installed as the host's bootloader) build the disk-image guest; uidmap lets a
-# non-root user run mmdebstrap's unshare mode.
+# non-root user run mmdebstrap's unshare mode. qemu-efi-aarch64 (AAVMF, the arm64 UEFI
+# firmware) and mtools (the EFI system partition, unmounted) make the arm64 one.
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential g++ pkg-config meson ninja-build git ca-certificates \
   libsimdjson-dev libbpf-dev libelf-dev zlib1g-dev liblzma-dev libzstd-dev liblz4-dev \
   libfmt-dev libcli11-dev libgtest-dev libgmock-dev googletest libbenchmark-dev libglib2.0-dev \
   busybox-static cpio xz-utils zstd dwarves python3 python3-jsonschema \
   binutils file clang libclang-rt-14-dev lz4 gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf \
-  mmdebstrap uidmap fakeroot fdisk grub-pc-bin >/dev/null
+  mmdebstrap uidmap fakeroot fdisk grub-pc-bin qemu-efi-aarch64 mtools >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-x86 qemu-system-arm >/dev/null
 
 echo "$want_version" > "$stamp"

@@ -15,7 +15,8 @@ namespace vmitrace::app {
 profile::Profile profile_from_backend(gdb::GdbBackend& backend, const FromVmOptions& o) {
   std::atomic<bool> stop{false};
   oslinux::ProfileProbe probe({o.endpoint, o.wait_for_boot, o.cache_dir,
-                               o.guest_ram.empty() ? "through the stub" : "from " + o.guest_ram});
+                               o.guest_ram.empty() ? "through the stub" : "from " + o.guest_ram,
+                               backend.machine() == "arm64"});
   oslinux::ProfileProbe::Step step = oslinux::ProfileProbe::Step::retry;
   bool said_waiting = false;
   backend.when_in_kernel(oslinux::kKernelSpace, [&](vmi::Vcpu& cpu) {

@@ -1,5 +1,7 @@
 #include "profile/arm64_image.hpp"
 
+#include "profile/arm64_relocations.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -52,31 +54,16 @@ std::optional<PeFacts> pe_facts(const std::vector<uint8_t>& img, const std::stri
   return f;
 }
 
-// The R_AARCH64_RELATIVE table: the longest run of 24-byte Elf64_Rela entries
-// (r_offset, r_info = 1027, r_addend), 8-byte aligned. r_offset is a link-time
+// The R_AARCH64_RELATIVE table (arm64_relocations.hpp). r_offset is a link-time
 // address; which one is offset 0 (_text) the table does not say: it is the
 // 64 KiB-aligned base that puts every entry inside the image onto a zero in the
 // file (the linker left the targets empty), checked on a sample of entries.
 std::vector<std::pair<uint64_t, uint64_t>> relative_relocations(const std::vector<uint8_t>& img, uint64_t image_size) {
-  constexpr uint64_t kRelative = 1027, kEntry = 24, kMinRun = 64, kAlign = 0x10000;
+  constexpr uint64_t kEntry = kRelaEntry, kMinRun = kMinRelativeRun, kAlign = 0x10000;
   const uint8_t* d = img.data();
   const size_t n = img.size();
-  uint8_t info[8] = {};
-  for (int i = 0; i < 8; ++i) info[i] = uint8_t(kRelative >> (8 * i));
-  uint64_t best = 0, best_len = 0;
-  for (size_t pos = 8; pos + 16 <= n;) {
-    const void* hit = memmem(d + pos, n - pos, info, 8);
-    if (!hit) break;
-    size_t at = size_t(static_cast<const uint8_t*>(hit) - d);
-    if (at % 8 != 0) {
-      pos = at + 1;
-      continue;
-    }
-    uint64_t start = at - 8, len = 0;
-    while (start + (len + 1) * kEntry <= n && le64(d + start + len * kEntry + 8) == kRelative) ++len;
-    if (len > best_len) best = start, best_len = len;
-    pos = start + std::max<uint64_t>(len, 1) * kEntry + 8;
-  }
+  const RelativeRun run = longest_relative_run(d, n);
+  const uint64_t best = run.at, best_len = run.count;
   if (best_len < kMinRun) return {};
   uint64_t lo = UINT64_MAX, hi = 0;
   for (uint64_t i = 0; i < best_len; ++i) {

@@ -1,6 +1,7 @@
 #include "profile/guest_image.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace vmitrace::profile {
 
@@ -24,9 +25,34 @@ bool mapped(const GuestMemory& mem, uint64_t va) {
   return mem.read(va, &b, 1) == 1;
 }
 
+// arm64's kernel half with 48-bit VAs starts with the linear map; the image lies
+// above it, in the vmalloc area.
+constexpr uint64_t kArm64Vmalloc = 0xffff800000000000ull;
+constexpr uint64_t kArm64Align = 64 << 10;
+constexpr size_t kArm64Header = 64;
+
 }  // namespace
 
 std::optional<GuestImage> GuestImage::locate(const GuestMemory& mem) {
+  if (mem.arm64) {
+    if (mem.ip < kArm64Vmalloc) return std::nullopt;
+    uint64_t base = mem.ip & ~(kArm64Align - 1);
+    if (!mapped(mem, base)) return std::nullopt;
+    for (uint64_t n = 0; n < kMaxCopy64 / kArm64Align && base - kArm64Align >= kArm64Vmalloc &&
+                         mapped(mem, base - kArm64Align);
+         ++n)
+      base -= kArm64Align;
+    uint8_t hdr[kArm64Header];
+    if (mem.read(base, hdr, sizeof hdr) == sizeof hdr && std::memcmp(hdr + 0x38, "ARM\x64", 4) == 0) {
+      uint64_t size = 0;
+      std::memcpy(&size, hdr + 0x10, 8);  // image_size, little-endian; 0 on old kernels
+      const bool sized = size >= kArm64Align;
+      GuestImage img(mem, base, base + (sized ? std::min(size, kMaxCopy64) : kMaxCopy64), !sized);
+      img.arm64_header_ = true;
+      return img;
+    }
+    return GuestImage(mem, base, base + kMaxCopy64, true);
+  }
   if (mem.pointer_size == 8) {
     std::optional<uint64_t> first, last;
     for (uint64_t va = kTextWindow64; va < kTextWindowEnd64; va += kSlot)

@@ -8,6 +8,11 @@
 //           the 2 MiB boundary below a kernel-mode instruction pointer (kernel text;
 //           rodata, which holds kallsyms, follows it) and is at most 96 MiB; it
 //           ends at the first unmapped run (the direct map has no holes in the image).
+//   arm64:  KASLR puts the image anywhere in the vmalloc area, so the copy starts at
+//           the lowest 64 KiB step (the image's alignment) mapped without a break
+//           below a kernel-mode pc: _text, whose Image header ("ARM\x64" at 0x38)
+//           gives the image size, or _stext once the kernel unmapped the header
+//           (then the copy ends at the first unmapped run).
 // Unmapped pages inside (init memory freed at boot, the gaps between text, rodata
 // and data) read as zeros.
 #pragma once
@@ -25,8 +30,9 @@ using GuestRead = std::function<size_t(uint64_t va, void* buf, size_t len)>;
 
 struct GuestMemory {
   GuestRead read;
-  unsigned pointer_size = 8;  // the guest kernel's: 8 (x86-64) or 4 (i386)
-  uint64_t ip = 0;            // a kernel-mode instruction pointer (used on i386)
+  unsigned pointer_size = 8;  // the guest kernel's: 8 (x86-64, arm64) or 4 (i386)
+  uint64_t ip = 0;            // a kernel-mode instruction pointer (used on i386 and arm64)
+  bool arm64 = false;         // an arm64 vCPU
 };
 
 class GuestImage {
@@ -43,6 +49,7 @@ class GuestImage {
   // already copied whole.
   bool read_to(uint64_t va);
   uint64_t bytes_read() const { return bytes_read_; }  // mapped bytes read so far
+  bool at_arm64_header() const { return arm64_header_; }  // arm64: base() is _text
 
  private:
   GuestImage(const GuestMemory& mem, uint64_t base, uint64_t limit, bool gap_ends)
@@ -50,6 +57,7 @@ class GuestImage {
   GuestMemory mem_;
   uint64_t base_, limit_;
   bool gap_ends_;  // a run of unmapped pages ends the image (i386) or is skipped (x86-64)
+  bool arm64_header_ = false;
   std::vector<uint8_t> bytes_;
   uint64_t bytes_read_ = 0;
 };

@@ -87,8 +87,8 @@ Vmlinux load_vmlinux(const std::string& path) {
   return v;
 }
 
-// Offsets of the "Linux version <digit>" texts in [start, start + len), in order
-// (at most a few: a kernel holds one or two copies of its banner).
+}  // namespace
+
 std::vector<uint64_t> banner_texts(const uint8_t* data, size_t size, uint64_t start, uint64_t len) {
   static const char kNeedle[] = "Linux version ";
   std::vector<uint64_t> out;
@@ -107,11 +107,13 @@ std::vector<uint64_t> banner_texts(const uint8_t* data, size_t size, uint64_t st
   return out;
 }
 
-std::string cstr_at(const uint8_t* data, size_t size, uint64_t off) {
+std::string banner_text_at(const uint8_t* data, size_t size, uint64_t off) {
   size_t n = 0;
   while (off + n < size && n < kMaxBanner && data[off + n] != 0) ++n;
   return std::string(reinterpret_cast<const char*>(data + off), n);
 }
+
+namespace {
 
 // Where linux_banner's text is: at the symbol when offset_of maps it into the
 // bytes, else the first "Linux version <digit>" in [start, start + len).
@@ -120,12 +122,12 @@ std::string find_banner(const uint8_t* data, size_t size, const std::function<st
   for (const auto& s : syms) {
     if (s.name != "linux_banner") continue;
     if (auto off = offset_of(s.address); off && *off < size) {
-      std::string b = cstr_at(data, size, *off);
+      std::string b = banner_text_at(data, size, *off);
       if (b.rfind("Linux version ", 0) == 0) return b;
     }
   }
   auto texts = banner_texts(data, size, start, len);
-  return texts.empty() ? std::string() : cstr_at(data, size, texts.front());
+  return texts.empty() ? std::string() : banner_text_at(data, size, texts.front());
 }
 
 // An ELF: symbols map through its sections, the text is looked for in .rodata.

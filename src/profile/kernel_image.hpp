@@ -30,6 +30,10 @@ struct KernelImage {
 // path: a bzImage/vmlinuz, an arm64 vmlinuz (Image, compressed, EFI zboot) or a
 // vmlinux ELF. Throws Error("PATH: problem").
 KernelImage read_kernel_image(const std::string& path);
+// Offsets of the "Linux version <digit>" texts in data[start, start + len), in order
+// (at most 16: a kernel holds one or two copies of its banner), and the text at one.
+std::vector<uint64_t> banner_texts(const uint8_t* data, size_t size, uint64_t start, uint64_t len);
+std::string banner_text_at(const uint8_t* data, size_t size, uint64_t off);
 // Extracts kallsyms from a vmlinux ELF image (both the 6.1 and the 6.2+ layouts).
 std::vector<KernelSymbol> extract_kallsyms(const std::vector<uint8_t>& vmlinux,
                                            const std::string& what);

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "profile/arm64_relocations.hpp"
 #include "profile/guest_btf.hpp"
 #include "profile/elf.hpp"
 #include "profile/kernel_image.hpp"
@@ -24,6 +25,11 @@ constexpr uint64_t kBtfChunk = 1ull << 20;
 constexpr uint64_t kBtfSearch = 32ull << 20;
 // Where KASLR moves kernel text (the link-time window holds the same range).
 constexpr uint64_t kTextWindow64 = 0xffffffff80000000ull, kTextWindowEnd64 = 0xffffffffc0000000ull;
+// arm64 (48-bit VAs): the image is linked and moved inside the vmalloc area; the
+// Image's head (its header, 64 KiB: SEGMENT_ALIGN) comes before _stext.
+constexpr uint64_t kArm64Vmalloc = 0xffff800000000000ull;
+constexpr uint64_t kArm64Head = 64 << 10;
+constexpr uint64_t kArm64OffsetAlign = 4096;
 
 constexpr uint64_t kMaxNotes = 4096;  // .notes: Xen, build id and Linux notes, a few hundred bytes
 constexpr char kImageRoute[] = " (build the profile from the kernel image: `vmitrace profile IMAGE -o k.json`, "
@@ -93,24 +99,21 @@ std::string release_of(const std::string& banner) {
   return r;
 }
 
-// The first "Linux version <digit>" of the copy: linux_banner when no symbol says
-// where it is (init/version.o's rodata comes before kallsyms').
-std::string banner_in(const GuestImage& img) {
-  static constexpr char kNeedle[] = "Linux version ";
+// Offset in the copy of linux_banner's text when no symbol says where it is: the last
+// "Linux version <digit>" text ending in "\n\0" in [0, end) (since 6.1
+// init/version.c keeps a weak copy; the one linux_banner names, in
+// init/version-timestamp.c, is linked after it), as the file route takes it from an
+// arm64 Image. `end`: where rodata ends when known (arm64: the relocation table,
+// in init data): .data and .bss hold printed copies once the kernel has run (the log
+// buffer's records, without the newline; the console's line buffers, with it).
+std::optional<uint64_t> banner_offset_in(const GuestImage& img, size_t end) {
   const auto& b = img.bytes();
-  for (size_t pos = 0; pos < b.size();) {
-    const void* hit = memmem(b.data() + pos, b.size() - pos, kNeedle, sizeof kNeedle - 1);
-    if (!hit) break;
-    size_t off = size_t(static_cast<const uint8_t*>(hit) - b.data());
-    size_t after = off + sizeof kNeedle - 1;
-    if (after < b.size() && std::isdigit(b[after])) {
-      size_t end = off;
-      while (end < b.size() && end - off < kMaxBanner && b[end]) ++end;
-      return std::string(reinterpret_cast<const char*>(b.data() + off), end - off);
-    }
-    pos = off + 1;
+  auto texts = banner_texts(b.data(), b.size(), 0, std::min(end, b.size()));
+  for (auto it = texts.rbegin(); it != texts.rend(); ++it) {
+    const size_t len = banner_text_at(b.data(), b.size(), *it).size();
+    if (*it + len < b.size() && b[*it + len] == 0 && b[*it + len - 1] == '\n') return *it;
   }
-  return {};
+  return std::nullopt;
 }
 
 std::vector<uint8_t> read_btf(const GuestMemory& mem, uint64_t start, uint64_t stop, const std::string& what) {
@@ -161,20 +164,39 @@ RunningKernel read_running_kernel(const GuestMemory& mem, const std::string& wha
   const bool is64 = mem.pointer_size == 8;
   std::optional<GuestImage> img = GuestImage::locate(mem);
   if (!img)
-    throw KernelNotMapped(what, is64 ? "no kernel image mapped in " + hex(kTextWindow64) + ".." + hex(kTextWindowEnd64) +
-                                           " (not a Linux guest?)"
-                                     : "no kernel mapped at the vCPU's kernel-mode instruction pointer");
+    throw KernelNotMapped(what, mem.arm64 ? "no kernel image mapped at the vCPU's kernel-mode pc (" + hex(mem.ip) + ")"
+                                : is64    ? "no kernel image mapped in " + hex(kTextWindow64) + ".." +
+                                                hex(kTextWindowEnd64) + " (not a Linux guest?)"
+                                          : "no kernel mapped at the vCPU's kernel-mode instruction pointer");
   size_t tables_at = 0;
   RunningKernel k;
   k.is64 = is64;
+  k.arm64 = mem.arm64;
   k.symbols = kallsyms_of(*img, is64, what, &tables_at);
-  std::unordered_map<std::string_view, uint64_t> at;
+  std::unordered_map<std::string_view, uint64_t> at;  // views of k.symbols' names: appended to at the end
   for (const auto& s : k.symbols) at.try_emplace(s.name, s.address);
   auto need = [&](std::string_view name) { return at.count(name) != 0; };
-  // Kernels without CONFIG_KALLSYMS_ALL (Debian's 686-pae) list text symbols only.
+  std::vector<KernelSymbol> added;
+  size_t rodata_end = SIZE_MAX;  // arm64: where the copy's text and rodata end, when known
+  // Kernels without CONFIG_KALLSYMS_ALL (Debian's 686-pae, bookworm's arm64) list text
+  // symbols only.
   const bool data_symbols = need("linux_banner");
+  if (k.arm64) {
+    // The whole image: the relocation table lies in init data, near its end.
+    img->read_to(img->window_end());
+    const auto& b = img->bytes();
+    const RelativeRun run = longest_relative_run(b.data(), b.size());
+    k.kaslr_offset = kaslr_offset_from_relocations(b.data(), b.size(), img->base(), run);
+    if (run.count) rodata_end = run.at;  // the table is in init data, after text and rodata
+  }
 
-  k.banner = data_symbols ? read_cstring(mem, at["linux_banner"], kMaxBanner) : banner_in(*img);
+  uint64_t banner_va = 0;  // where the text was found without a symbol
+  if (data_symbols) {
+    k.banner = read_cstring(mem, at["linux_banner"], kMaxBanner);
+  } else if (auto off = banner_offset_in(*img, rodata_end)) {
+    k.banner = banner_text_at(img->bytes().data(), img->bytes().size(), *off);
+    banner_va = img->base() + *off;
+  }
   if (k.banner.rfind("Linux version ", 0) != 0)
     throw Error(what, data_symbols ? "linux_banner in guest memory (" + hex(at["linux_banner"]) + ") is not a Linux banner"
                                    : std::string("no Linux banner in the kernel image in guest memory"));
@@ -187,6 +209,22 @@ RunningKernel read_running_kernel(const GuestMemory& mem, const std::string& wha
     k.btf = read_btf(mem, at["__start_BTF"], at["__stop_BTF"], what);
   } else if (data_symbols) {
     throw Error(what, no_btf);
+  } else if (k.arm64) {
+    // No data symbols: .BTF is found by its header in the copy, as in an Image file,
+    // and the symbols the file route adds to such a kernel's kallsyms are added here.
+    const auto& b = img->bytes();
+    auto blob = find_btf_blob(b.data(), b.size());
+    if (!blob) throw Error(what, no_btf);
+    k.btf.assign(b.begin() + long(blob->offset), b.begin() + long(blob->offset + blob->size));
+    if (!need("_text")) {
+      // The head (with the Image header) is unmapped once the kernel runs on its final
+      // page tables: _text is then the head's size below _stext.
+      const uint64_t text = img->at_arm64_header() ? img->base() : need("_stext") ? at["_stext"] - kArm64Head : 0;
+      if (!text) throw Error(what, "no _text or _stext among the kallsyms in guest memory");
+      added.push_back(KernelSymbol{"_text", 'T', text});
+      at["_text"] = text;
+    }
+    added.push_back(KernelSymbol{"linux_banner", 'D', banner_va});
   } else {
     // No data symbols to say where .BTF is: it follows kallsyms in rodata, if anywhere.
     img->read_to(img->base() + tables_at + kBtfSearch);
@@ -202,10 +240,11 @@ RunningKernel read_running_kernel(const GuestMemory& mem, const std::string& wha
     k.build_id = gnu_build_id(notes.data(), notes.size()).value_or("");
   }
   k.image_base = img->base();
-  k.bytes_read = img->bytes_read() + k.btf.size();
+  k.bytes_read = img->bytes_read() + (data_symbols ? k.btf.size() : 0);
   k.text = need("_text") ? at["_text"] : img->base();
   k.vmcoreinfo_data = need("vmcoreinfo_data") ? at["vmcoreinfo_data"] : 0;
   k.stext = need("_stext") ? at["_stext"] : 0;
+  k.symbols.insert(k.symbols.end(), added.begin(), added.end());
   return k;
 }
 
@@ -213,9 +252,13 @@ std::optional<uint64_t> running_kaslr_offset(const GuestMemory& mem, const Runni
                                              bool* incomplete) {
   // Only the kernel knows the KASLR offset; it writes it in vmcoreinfo.
   const std::string kernel = "Linux " + k.release;
+  if (k.kaslr_offset) return k.kaslr_offset;
   if (!k.is64 || !k.vmcoreinfo_data)
     throw Error(what, "cannot tell the KASLR offset of " + kernel +
-                          " (no KERNELOFFSET in vmcoreinfo: kernel without CONFIG_CRASH_CORE?)" + kImageRoute);
+                          (k.arm64 ? " (no relocation table in guest memory: the kernel frees it once booted; and "
+                                     "no vmcoreinfo_data among its kallsyms)"
+                                   : " (no KERNELOFFSET in vmcoreinfo: kernel without CONFIG_CRASH_CORE?)") +
+                          kImageRoute);
   uint64_t note = 0;
   if (mem.read(k.vmcoreinfo_data, &note, 8) != 8 || !note) return std::nullopt;  // allocated by an early initcall
   const std::string text = read_cstring(mem, note, kVmcoreinfoBytes);
@@ -230,20 +273,28 @@ std::optional<uint64_t> running_kaslr_offset(const GuestMemory& mem, const Runni
   if (!offset)
     throw Error(what, "cannot tell the KASLR offset of " + kernel +
                           " (no KERNELOFFSET in vmcoreinfo: kernel without CONFIG_CRASH_CORE?)" + kImageRoute);
-  if (*offset % kStep != 0 || k.text - *offset < kTextWindow64 || k.text - *offset >= kTextWindowEnd64)
+  const bool fits = k.arm64 ? *offset % kArm64OffsetAlign == 0 && k.text >= kArm64Vmalloc &&
+                                  *offset <= k.text - kArm64Vmalloc
+                            : *offset % kStep == 0 && k.text - *offset >= kTextWindow64 &&
+                                  k.text - *offset < kTextWindowEnd64;
+  if (!fits)
     throw Error(what, "vmcoreinfo's KERNELOFFSET=" + hex(*offset) + " does not fit _text at " + hex(k.text));
   return offset;
 }
 
 Profile assemble_memory_profile(RunningKernel k, uint64_t kaslr_offset, const std::string& what,
                                 MemoryProfileInfo* info) {
-  for (auto& s : k.symbols)  // per-CPU symbols keep their offsets: KASLR moves only the image
-    if (s.address >= kTextWindow64 && s.address < kTextWindowEnd64) s.address -= kaslr_offset;
+  // x86-64's per-CPU symbols keep their offsets: KASLR moves only the image. arm64's
+  // kallsyms are all inside the image.
+  for (auto& s : k.symbols)
+    if (k.arm64 ? s.address >= kArm64Vmalloc : s.address >= kTextWindow64 && s.address < kTextWindowEnd64)
+      s.address -= kaslr_offset;
   ProfileParts parts;
   parts.btf = k.btf.data();
   parts.btf_size = k.btf.size();
   parts.btf_what = what + " (.BTF in guest memory)";
   parts.is_64bit = k.is64;
+  if (k.arm64) parts.architecture = "arm64";
   parts.symbols = std::move(k.symbols);
   parts.banner = k.banner;
   parts.symbols_kind = "symtab";

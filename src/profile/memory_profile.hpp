@@ -9,8 +9,15 @@
 //      which turns the running addresses back into link-time ones: the ISF holds
 //      what the file route writes for the same kernel;
 //   5. assemble_linux_profile, the file route's own assembly step.
+// arm64 (GuestMemory::arm64): the image is found below the vCPU's pc; the KASLR offset
+// comes first from the kernel's relocation table (arm64_relocations.hpp), in memory
+// from the first instruction until init memory is freed, so a booting kernel needs no
+// wait; vmcoreinfo is the fallback. Kernels without CONFIG_KALLSYMS_ALL (bookworm's
+// 6.1 arm64) get linux_banner, _text and .BTF from the image's contents, as the file
+// route does with their Image.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +57,8 @@ struct RunningKernel {
   uint64_t text = 0;                  // running _text (the image base without it)
   uint64_t vmcoreinfo_data = 0;       // running address of the symbol; 0: none
   uint64_t stext = 0;                 // running _stext; 0: none
+  bool arm64 = false;
+  std::optional<uint64_t> kaslr_offset;  // known without vmcoreinfo (arm64's relocations)
 
   // Names this kernel build (banner and build id): the key of its cached profile.
   std::string identity() const;

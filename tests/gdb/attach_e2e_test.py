@@ -213,8 +213,8 @@ def main():
                     choices=["reset", "reset-noprofile", "running", "ram", "smp2", "lifetime"])
     a = ap.parse_args()
     arm = a.kernel.startswith("arm64-")
-    if arm and a.variant != "reset":
-        ap.error("the arm64 kernels have the reset variant only")
+    if arm and a.variant not in ("reset", "reset-noprofile"):
+        ap.error("the arm64 kernels have the reset variants only")
     no_profile = a.variant.endswith("-noprofile")
     a.variant = a.variant.removesuffix("-noprofile")
     kdir = os.path.join(ROOT, ".cache/guest", "kernel-" + a.kernel)
@@ -340,8 +340,9 @@ def main():
             check(hits and all(e.get("Type") == "x32" for e in hits), "32-bit kernel events are not Type x32")
     if no_profile:
         attach_log = open(log).read()
-        check(re.search(r"profile from guest memory: Linux \S+, [\d,]+ symbols", attach_log),
-              "no 'profile from guest memory' line from attach without -r")
+        built = re.search(r"profile from guest memory: Linux \S+, [\d,]+ symbols.*; saved as (\S+)\)$", attach_log, re.M)
+        if check(built, "no 'profile from guest memory ... saved as' line from attach without -r"):
+            run_e2e.check_same_profile(built.group(1), profile)
     print(open(log).read().strip())
     print(f"{len(evs)} events; artifacts in {tmp}")
     if failures:

@@ -5,6 +5,7 @@ the events against the ground truth the guest's workload printed on its console
 
 usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12|686|arm64-6.1|arm64-6.12
                         --variant full|smp2|filter|nosysret|mismatch|width|memory [--smp N]
+                        [--disk debian-arm64]
 
 686 is the 32-bit lab (i386 686-pae kernel without BTF, under qemu-system-i386): only
 lab32 runs there, and its profile comes from the -dbg package's DWARF (built once into
@@ -22,7 +23,12 @@ task (Type "arm64"), lab32 as an AArch32 one (Type "arm32", arm EABI numbers). E
 variant there also checks the hook plan and each event's Module, the execve of both
 programs and their exit/exit_group calls (no return), CR3 (TTBR0) per address space
 and the vCPUs; its filter adds execve, exit and exit_group to the list. --smp N runs
-any variant on N vCPUs (smp2: 2).
+any variant on N vCPUs (smp2: 2). Their `memory` builds the profile from the kernel's
+relocation table in memory (no wait for vmcoreinfo) and checks it the same way.
+`--disk debian-arm64 --kernel arm64-6.1 --variant memory` boots the arm64 disk-image
+guest instead (UEFI firmware, GRUB, the arm64-6.1 kernel and the lab's initramfs from
+its EFI system partition): `vmitrace run` with neither -r nor -kernel nor
+--profile-from, the same checks.
 """
 import argparse
 import json
@@ -306,8 +312,9 @@ def check_arm64_hooks(pairs, stderr, only, sysret):
     dispatcher of 5.10+) for both ABIs. A filter: the per-syscall functions the tables
     name (__arm64_sys_*, AArch32: __arm64_compat_sys_* or the shared __arm64_sys_*), each
     hooked once, invoke_syscall not at all; every event's Module is its own function."""
-    m = re.search(r"^vmitrace: hooks: (.*)$", stderr, re.M)
-    plan = m.group(1) if m else ""
+    # The last plan: the memory route says "chosen once the profile is built" first.
+    plans = re.findall(r"^vmitrace: hooks: (.*)$", stderr, re.M)
+    plan = plans[-1] if plans else ""
     ret = "none (disable_sysret)" if not sysret else "return addresses of the hooked functions"
     check(plan.endswith(", return via " + ret), f"arm64: hook plan {plan!r} does not return via {ret}")
     mods = {p[0]["Module"] for p in pairs}
@@ -450,6 +457,17 @@ def mismatch_run(vmitrace, tmp, prof, want, run_opts, launch_opts):
     check("GT bench end" not in console, f"{prof}: the guest ran its workload to the end: QEMU was not stopped")
 
 
+def check_same_profile(mem_path, ref_path):
+    """A profile built from guest memory equals `vmitrace profile vmlinuz`'s but for
+    where its symbols came from."""
+    mem, file = json.load(open(mem_path)), json.load(open(ref_path))
+    check(mem["metadata"]["linux"]["symbols"] == [{"kind": "symtab", "name": "guest memory"}],
+          f"cached profile: metadata.linux.symbols {mem['metadata']['linux'].get('symbols')}")
+    for isf in (mem, file):
+        isf["metadata"]["linux"]["symbols"] = None
+    check(mem == file, f"the profile built from guest memory ({mem_path}) differs from the file route's")
+
+
 def memory_run_error(vmitrace, run_opts, launch_opts, env):
     """686: the profile cannot be built from guest memory (no BTF): one line, the run ends."""
     cmd = ([os.path.join(ROOT, "guest/launch.sh")] + launch_opts + ["--workload", "bench", "--", vmitrace,
@@ -489,7 +507,11 @@ def main():
     ap.add_argument("--smp", type=int, help="virtual CPUs (default 2 for smp2, else 1)")
     ap.add_argument("--profile", help="trace with this profile (-r) instead of the one vmitrace builds "
                     "from the kernel image")
+    ap.add_argument("--disk", choices=["debian-arm64"], help="boot this disk image (which carries --kernel's "
+                    "kernel) instead; --variant memory only")
     a = ap.parse_args()
+    if a.disk and a.variant != "memory":
+        ap.error("--disk goes with --variant memory")
     vmitrace = os.path.join(a.build, "vmitrace")
     arm = a.kernel.startswith("arm64-")
     if not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs.cpio.gz")):
@@ -497,6 +519,9 @@ def main():
         return 1
     if arm and not os.path.exists(os.path.join(ROOT, ".cache/guest/initramfs-arm64.cpio.gz")):
         print("FAIL: the arm64 lab is not set up: run guest/setup.sh", file=sys.stderr)
+        return 1
+    if a.disk and not os.path.exists(os.path.join(ROOT, f".cache/guest/{a.disk}.img")):
+        print(f"FAIL: the {a.disk} disk image is not built: run guest/setup.sh", file=sys.stderr)
         return 1
     if (a.kernel == "686" or a.variant == "width") and not os.path.exists(
             os.path.join(ROOT, ".cache/guest/kernel-686/vmlinux-dbg")):
@@ -506,7 +531,7 @@ def main():
     events_path = os.path.join(tmp, "events.jsonl")
     console_path = os.path.join(tmp, "console.log")
     run_opts = ["-o", "json", "--output", events_path]
-    launch_opts = ["--kernel", a.kernel, "--log", console_path, "--timeout", "600"]
+    launch_opts = (["--disk", a.disk] if a.disk else ["--kernel", a.kernel]) + ["--log", console_path, "--timeout", "600"]
     capture = 0
     env = None
     if a.variant == "memory":  # an empty profile cache of its own
@@ -517,7 +542,8 @@ def main():
                 print("FAIL:", f)
             subprocess.run(["rm", "-rf", tmp])
             return 1 if failures else 0
-        run_opts += ["--profile-from", "memory"]
+        if not a.disk:  # a disk image has no -kernel: the memory route is the default
+            run_opts += ["--profile-from", "memory"]
     smp = a.smp or (2 if a.variant == "smp2" else 1)
     if smp > 1:
         launch_opts += ["--smp", str(smp)]
@@ -593,12 +619,7 @@ def main():
             ref = os.path.join(tmp, "file.json")
             subprocess.run([vmitrace, "profile", os.path.join(ROOT, ".cache/guest/kernel-" + a.kernel, "vmlinuz"),
                             "--output", ref], check=True, stderr=subprocess.DEVNULL)
-            mem, file = json.load(open(m.group(4))), json.load(open(ref))
-            check(mem["metadata"]["linux"]["symbols"] == [{"kind": "symtab", "name": "guest memory"}],
-                  f"cached profile: metadata.linux.symbols {mem['metadata']['linux'].get('symbols')}")
-            for isf in (mem, file):
-                isf["metadata"]["linux"]["symbols"] = None
-            check(mem == file, "the profile built from guest memory differs from the file route's")
+            check_same_profile(m.group(4), ref)
         if events:
             same_guest_from_cache(vmitrace, run_opts, launch_opts, env, events, tmp)
     if a.variant in ("full", "memory") and not is32:

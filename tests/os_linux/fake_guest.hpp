@@ -58,6 +58,7 @@ class FakeVcpu : public vmi::Vcpu {
       : mem_(mem), index_(index), ptr_size_(ptr_size) {}
   unsigned index() const override { return index_; }
   bool read_reg(vmi::Reg r, uint64_t& out) override {
+    ++reg_reads[static_cast<size_t>(r)];
     out = regs[static_cast<size_t>(r)];
     return true;
   }
@@ -71,6 +72,7 @@ class FakeVcpu : public vmi::Vcpu {
 
   uint64_t regs[static_cast<size_t>(vmi::Reg::count)] = {};
   uint64_t reads = 0;
+  uint64_t reg_reads[static_cast<size_t>(vmi::Reg::count)] = {};  // per register
 
  private:
   const FakeMemory& mem_;

@@ -242,9 +242,18 @@ TEST(Arm64, UserMemoryUnderPanThroughTheTasksTablesAndTheLinearMap) {
   g.cpu.reg(Reg::ttbr0_el1) = pgd | 1;  // CnP
   g.cpu.reg(Reg::tcr_el1) = 16 | (16ull << 16) | (2ull << 30);
   g.cpu.reg(Reg::pstate) = oslinux::kPstatePan | 0x5;  // EL1h, PAN
+  // A hook call that reads no user memory (close, then its return) never reads PSTATE
+  // (a register read per event saved on the hot path).
+  const auto pstate_reads = [&] { return g.cpu.reg_reads[static_cast<size_t>(Reg::pstate)]; };
+  g.enter(t, 57, {3, 0, 0, 0, 0, 0}, false);
+  g.leave(t, 0);
+  ASSERT_EQ(g.sink.count(), 2u);
+  EXPECT_EQ(pstate_reads(), 0u);
+  g.sink.records.clear();
   g.enter(t, 56, {static_cast<uint64_t>(-100), user_va, 0, 0, 0, 0}, false);
   ASSERT_EQ(g.sink.count(), 1u);
   EXPECT_EQ(g.sink.blob(0, 1), "/tmp/vmitrace-lab/file64.txt");
+  EXPECT_EQ(pstate_reads(), 1u);  // once per hook call, at its first user read
   // Without PAN the same address is read directly (unmapped here: unreadable).
   g.cpu.reg(Reg::pstate) = 0x5;
   event::Capture st{};

@@ -31,14 +31,14 @@ vmi::Arm64PageWalker& walker() {
 
 }  // namespace
 
-Arm64UserVcpu::Arm64UserVcpu(vmi::Vcpu& inner, const LinuxKernel& kernel) : inner_(inner), kernel_(kernel) {
-  uint64_t pstate = 0;
-  pan_ = inner_.read_reg(vmi::Reg::pstate, pstate) && (pstate & kPstatePan);
-}
-
 size_t Arm64UserVcpu::read_virt(uint64_t va, void* buf, size_t len) {
-  if (!pan_ || ((va >> 55) & 1)) return inner_.read_virt(va, buf, len);  // kernel half: no PAN
-  return read_user(va, buf, len);
+  if ((va >> 55) & 1) return inner_.read_virt(va, buf, len);  // kernel half: no PAN
+  if (!pan_read_) {
+    pan_read_ = true;
+    uint64_t pstate = 0;
+    pan_ = inner_.read_reg(vmi::Reg::pstate, pstate) && (pstate & kPstatePan);
+  }
+  return pan_ ? read_user(va, buf, len) : inner_.read_virt(va, buf, len);
 }
 
 size_t Arm64UserVcpu::read_user(uint64_t va, void* buf, size_t len) {

@@ -21,8 +21,9 @@ inline constexpr uint64_t kPstatePan = 1ull << 22;  // PSTATE.PAN in the cpsr re
 
 class Arm64UserVcpu final : public vmi::Vcpu {
  public:
-  // One per hook call (on the vCPU thread): reads PSTATE once.
-  Arm64UserVcpu(vmi::Vcpu& inner, const LinuxKernel& kernel);
+  // One per hook call (on the vCPU thread). PSTATE is read at the first read of a user
+  // address, not before: most hook calls read kernel memory only.
+  Arm64UserVcpu(vmi::Vcpu& inner, const LinuxKernel& kernel) : inner_(inner), kernel_(kernel) {}
   unsigned index() const override { return inner_.index(); }
   bool read_reg(vmi::Reg r, uint64_t& out) override { return inner_.read_reg(r, out); }
   size_t read_virt(uint64_t va, void* buf, size_t len) override;
@@ -34,7 +35,7 @@ class Arm64UserVcpu final : public vmi::Vcpu {
 
   vmi::Vcpu& inner_;
   const LinuxKernel& kernel_;
-  bool pan_ = false;
+  bool pan_read_ = false, pan_ = false;
   bool regs_read_ = false, regs_ok_ = false;
   uint64_t ttbr0_ = 0, tcr_ = 0, linear_ = 0;
 };

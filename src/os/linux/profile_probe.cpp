@@ -38,10 +38,11 @@ double thread_cpu_seconds() {
 
 }  // namespace
 
-profile::GuestMemory guest_memory_of(vmi::Vcpu& cpu) {
+profile::GuestMemory guest_memory_of(vmi::Vcpu& cpu, bool arm64) {
   uint64_t ip = 0;
   cpu.read_reg(vmi::Reg::rip, ip);
-  return {[&cpu](uint64_t va, void* buf, size_t len) { return cpu.read_virt(va, buf, len); }, cpu.pointer_size(), ip};
+  return {[&cpu](uint64_t va, void* buf, size_t len) { return cpu.read_virt(va, buf, len); }, cpu.pointer_size(), ip,
+          arm64};
 }
 
 ProfileProbe::Step ProfileProbe::fail(const std::string& why) {
@@ -66,7 +67,7 @@ ProfileProbe::Step ProfileProbe::offer(vmi::Vcpu& cpu, bool poll_now) {
   // Firmware and boot loaders run with paging off (on i386 also at 0xfffffff0, inside
   // the kernel range): no kernel there yet.
   if (uint64_t cr0 = 0; cpu.read_reg(vmi::Reg::cr0, cr0) && !(cr0 & kCr0Paging)) return Step::retry;
-  const profile::GuestMemory mem = guest_memory_of(cpu);
+  const profile::GuestMemory mem = guest_memory_of(cpu, o_.arm64);
   struct Timed {  // every offer that reads guest memory counts in the cost
     ProfileProbe& p;
     std::chrono::steady_clock::time_point t0;

@@ -24,8 +24,8 @@
 namespace vmitrace::oslinux {
 
 // A reader of guest-virtual memory through this vCPU (its page tables), for the
-// profile layer.
-profile::GuestMemory guest_memory_of(vmi::Vcpu& cpu);
+// profile layer; arm64: the backend's machine is arm64 (vmi::Backend::machine()).
+profile::GuestMemory guest_memory_of(vmi::Vcpu& cpu, bool arm64);
 
 class ProfileProbe {
  public:
@@ -34,6 +34,7 @@ class ProfileProbe {
     bool wait_for_offset = false;       // vmcoreinfo not set up yet: wait (else an error)
     std::string cache_dir;              // where built profiles are kept; "": none
     std::string reads_via;              // for the summary: "through the stub", ...
+    bool arm64 = false;                 // an arm64 guest (Backend::machine() == "arm64")
   };
   explicit ProfileProbe(Options o) : o_(std::move(o)) {}
 

@@ -16,7 +16,7 @@ class MemoryProfileTracer final : public Tracer {
  public:
   MemoryProfileTracer(const TracerConfig& c, vmi::Backend& b, TracerFactory make)
       : Tracer(c, b, oslinux::kKernelSpace), make_(std::move(make)),
-        probe_({"guest memory", true, c.profile_cache, ""}) {
+        probe_({"guest memory", true, c.profile_cache, "", b.machine() == "arm64"}) {
     // The filter is read again by the tracer that traces; it warns then, not here.
     if (!cfg.filter_file.empty()) (void)load_linux_filter(cfg.filter_file, false);
   }
