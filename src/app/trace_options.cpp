@@ -28,8 +28,11 @@ void add_trace_options(CLI::App& cmd, TraceOptions& o) {
                  "win32k profile (Windows guests: also trace win32k services; unused for Linux)");
   cmd.add_flag("--disable_sysret,--disable-sysret", c.disable_sysret,
                "Do not hook syscall returns (no sysret events)");
-  cmd.add_option("--args", o.args_style, "Argument rendering: raw or rich")
-      ->check(CLI::IsMember({"raw", "rich"}));
+  cmd.add_option("--args", o.args_style,
+                 "Argument rendering: raw (DRAKVUF's hex) or rich (as strace prints them; i386's "
+                 "socketcall shown as the call it makes)")
+      ->check(CLI::IsMember({"raw", "rich"}))
+      ->each([&c](const std::string& v) { c.socket_calls = v == "rich"; });
   cmd.add_option("--user-names,--user_names", o.user_names,
                  "Linux UserName from the uid: 'android' (root, system, shell, u0_a52, u0_i3, ...) "
                  "or a passwd file copied from the guest (default: root for uid 0, else empty)");

@@ -22,6 +22,9 @@ struct CaptureOptions {
   bool fd_paths = true;              // <arg>_path keys for fd arguments
   uint32_t capture_buffers = 0;      // first bytes of read/write/recv/send buffers (0 = none)
   uint32_t rate_limit = 0;           // syscalls per second per process; 0 = no limit
+  // i386's socketcall reported as the call it makes (socket, connect...), as strace shows
+  // it: with --args rich. Off (raw, DRAKVUF's view): socketcall as the guest called it.
+  bool socket_calls = false;
 
   bool operator==(const CaptureOptions&) const = default;
 };

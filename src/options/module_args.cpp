@@ -53,7 +53,7 @@ std::string encode_module_args(const std::string& module_path, const ModuleArgs&
   if (!c.win32k_profile.empty()) s += ",win32k=" + escape(c.win32k_profile);
   s += std::string(",sysret=") + on_off(!c.disable_sysret) + ",strlen=" + std::to_string(c.string_limit) +
        ",bufs=" + std::to_string(c.capture_buffers) + ",fdpaths=" + on_off(c.fd_paths) +
-       ",ratelimit=" + std::to_string(c.rate_limit) + ",backpressure=" + (a.block ? "block" : "drop");
+       ",ratelimit=" + std::to_string(c.rate_limit) + ",sockcalls=" + on_off(c.socket_calls) + ",backpressure=" + (a.block ? "block" : "drop");
   return s;
 }
 
@@ -77,6 +77,7 @@ ModuleArgs parse_module_args(int argc, const char* const* argv) {
     else if (key == "strlen") c.string_limit = parse_number(key, val, 1, kMaxStringLimit);
     else if (key == "bufs") c.capture_buffers = parse_number(key, val, 0, kMaxBufferCapture);
     else if (key == "fdpaths") c.fd_paths = parse_bool(key, val);
+    else if (key == "sockcalls") c.socket_calls = parse_bool(key, val);
     else if (key == "ratelimit") c.rate_limit = parse_number(key, val, 0, kMaxRateLimit);
     else if (key == "backpressure") {
       if (val != "block" && val != "drop") bad(key, val, "block or drop");

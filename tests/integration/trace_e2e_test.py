@@ -598,7 +598,8 @@ def main():
         check(all(e.get("Type", "x32") == "x32" for e in events), "a 32-bit kernel gave a non-x32 event")
     if a.variant == "filter":
         for what in (f"unknown syscall names ignored: no_such_call",
-                     f"not syscalls of {'arm64' if arm else 'x86_64'} Linux guests, ignored: {FOREIGN[arm]}"):
+                     f"not syscalls of {'arm64' if arm else 'i386' if a.kernel == '686' else 'x86_64'} Linux guests, "
+                     f"ignored: {FOREIGN[arm]}"):
             n = r.stderr.count(f"vmitrace: warning: {fpath}: {what}\n")
             check(n == 1, f"filter: the warning '{what}' printed {n} times, not once")
         # arm64: exactly the listed names (x86 has always let lab32's mmap2 pass too)

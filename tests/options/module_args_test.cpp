@@ -86,6 +86,7 @@ TEST(ModuleArgs, RoundTripsEveryField) {
   a.capture.disable_sysret = true;
   a.capture.string_limit = 8192;
   a.capture.fd_paths = false;
+  a.capture.socket_calls = true;
   a.capture.capture_buffers = 64;
   a.capture.rate_limit = 10000000;
   std::string file;

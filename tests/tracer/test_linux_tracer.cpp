@@ -333,53 +333,68 @@ TEST(LinuxTracer, Ia32ThroughIa32SysCall) {
   EXPECT_EQ(g.sink.rec(1).nr, open32);
 }
 
-// i386's socketcall(call, args): reported as the call it makes, with that call's
-// arguments from the u32 array (strace's view); its return paired with that call.
+// i386's socketcall(call, args) under --args rich (socket_calls): reported as the call
+// it makes, with that call's arguments from the u32 array (strace's view); its return
+// paired with that call. Without it (raw, DRAKVUF's view): socketcall as called.
 TEST(LinuxTracer, Ia32SocketcallIsTheCallItMakes) {
-  TracerGuest g(dispatcher_profile());
-  g.boot();
-  auto t = g.thread(301, 301, "prog32");
-  g.on_cpu(0, t);
-  auto& c = *g.cpus[0];
-  auto socketcall = [&](uint32_t call, uint32_t args) {
-    g.mem.write_u64(t.regs + ptregs::bx, call);
-    g.mem.write_u64(t.regs + ptregs::cx, args);
-    c.reg(Reg::rdi) = t.regs;
-    c.reg(Reg::rsi) = nr_of("socketcall", Abi::linux_ia32);
-    g.backend.fire(g.rt(Sym::ia32_sys_call), c);
-  };
-  const uint32_t words[4] = {3, 0x0804b000, 5, 0};  // send(3, "ping\n", 5, 0)
-  g.mem.write(0x0804c000, words, sizeof words);
-  g.mem.write_str(0x0804b000, "ping\n");
-  socketcall(9, 0x0804c000);
-  ASSERT_EQ(g.sink.count(), 1u);
-  const syscalls::SyscallInfo* send = syscalls::lookup(Abi::linux_ia32, "send");
-  ASSERT_NE(send, nullptr);
-  EXPECT_EQ(g.sink.rec(0).nr, send->nr);
-  EXPECT_EQ(g.sink.rec(0).nargs, 4u);
-  EXPECT_EQ(g.sink.rec(0).args[0], 3u);
-  EXPECT_EQ(g.sink.rec(0).args[1], 0x0804b000u);
-  EXPECT_EQ(g.sink.rec(0).args[2], 5u);
-  g.leave(0, t, 5);
-  ASSERT_EQ(g.sink.count(), 2u);
-  EXPECT_EQ(g.sink.rec(1).nr, send->nr);
-  // socket(AF_UNIX, SOCK_STREAM, 0): the call with a number of its own gets it.
-  const uint32_t sock[3] = {1, 1, 0};
-  g.mem.write(0x0804c100, sock, sizeof sock);
-  socketcall(1, 0x0804c100);
-  EXPECT_EQ(g.sink.rec(2).nr, nr_of("socket", Abi::linux_ia32));
-  EXPECT_EQ(g.sink.rec(2).args[0], 1u);
-  g.leave(0, t, 3);
-  // An unknown call or an unreadable array: socketcall itself, its two raw arguments.
-  socketcall(99, 0x0804c000);
-  EXPECT_EQ(g.sink.rec(4).nr, nr_of("socketcall", Abi::linux_ia32));
-  EXPECT_EQ(g.sink.rec(4).args[0], 99u);
-  g.leave(0, t, -22);
-  socketcall(9, 0x0badf000);
-  EXPECT_EQ(g.sink.rec(6).nr, nr_of("socketcall", Abi::linux_ia32));
-  EXPECT_EQ(g.sink.rec(6).args[1], 0x0badf000u);
-  g.leave(0, t, -14);
-  EXPECT_EQ(g.tracer->stats().pending, 0u);
+  for (bool rich : {false, true}) {
+    syscalls::TracerConfig cfg;
+    cfg.socket_calls = rich;
+    TracerGuest g(dispatcher_profile(), cfg);
+    g.boot();
+    auto t = g.thread(301, 301, "prog32");
+    g.on_cpu(0, t);
+    auto& c = *g.cpus[0];
+    auto socketcall = [&](uint32_t call, uint32_t args) {
+      g.mem.write_u64(t.regs + ptregs::bx, call);
+      g.mem.write_u64(t.regs + ptregs::cx, args);
+      c.reg(Reg::rdi) = t.regs;
+      c.reg(Reg::rsi) = nr_of("socketcall", Abi::linux_ia32);
+      g.backend.fire(g.rt(Sym::ia32_sys_call), c);
+    };
+    const uint32_t words[4] = {3, 0x0804b000, 5, 0};  // send(3, "ping\n", 5, 0)
+    g.mem.write(0x0804c000, words, sizeof words);
+    g.mem.write_str(0x0804b000, "ping\n");
+    socketcall(9, 0x0804c000);
+    ASSERT_EQ(g.sink.count(), 1u);
+    if (!rich) {
+      EXPECT_EQ(g.sink.rec(0).nr, nr_of("socketcall", Abi::linux_ia32));
+      EXPECT_EQ(g.sink.rec(0).nargs, 2u);
+      EXPECT_EQ(g.sink.rec(0).args[0], 9u);
+      EXPECT_EQ(g.sink.rec(0).args[1], 0x0804c000u);
+      g.leave(0, t, 5);
+      ASSERT_EQ(g.sink.count(), 2u);
+      EXPECT_EQ(g.sink.rec(1).nr, nr_of("socketcall", Abi::linux_ia32));
+      continue;
+    }
+    const syscalls::SyscallInfo* send = syscalls::lookup(Abi::linux_ia32, "send");
+    ASSERT_NE(send, nullptr);
+    EXPECT_EQ(g.sink.rec(0).nr, send->nr);
+    EXPECT_EQ(g.sink.rec(0).nargs, 4u);
+    EXPECT_EQ(g.sink.rec(0).args[0], 3u);
+    EXPECT_EQ(g.sink.rec(0).args[1], 0x0804b000u);
+    EXPECT_EQ(g.sink.rec(0).args[2], 5u);
+    g.leave(0, t, 5);
+    ASSERT_EQ(g.sink.count(), 2u);
+    EXPECT_EQ(g.sink.rec(1).nr, send->nr);
+    // socket(AF_UNIX, SOCK_STREAM, 0): the call with a number of its own gets it.
+    const uint32_t sock[3] = {1, 1, 0};
+    g.mem.write(0x0804c100, sock, sizeof sock);
+    socketcall(1, 0x0804c100);
+    EXPECT_EQ(g.sink.rec(2).nr, nr_of("socket", Abi::linux_ia32));
+    EXPECT_EQ(g.sink.rec(2).args[0], 1u);
+    g.leave(0, t, 3);
+    // An unknown call or an unreadable array: socketcall itself, its two raw arguments.
+    socketcall(99, 0x0804c000);
+    EXPECT_EQ(g.sink.rec(4).nr, nr_of("socketcall", Abi::linux_ia32));
+    EXPECT_EQ(g.sink.rec(4).args[0], 99u);
+    g.leave(0, t, -22);
+    socketcall(9, 0x0badf000);
+    EXPECT_EQ(g.sink.rec(6).nr, nr_of("socketcall", Abi::linux_ia32));
+    EXPECT_EQ(g.sink.rec(6).args[1], 0x0badf000u);
+    g.leave(0, t, -14);
+    EXPECT_EQ(g.tracer->stats().pending, 0u);
+  }
 }
 
 TEST(LinuxTracer, StringCaptureLimitsPagesAndBadPointers) {

@@ -440,7 +440,7 @@ struct LinuxTracer final : Tracer {
       n_read_fail.fetch_add(1, std::memory_order_relaxed);
     }
     // i386's socketcall: reported as the call it makes (socket, connect...), as strace does.
-    if (abi == Abi::linux_ia32 && nr == socketcall_nr && args_ok)
+    if (cfg.socket_calls && abi == Abi::linux_ia32 && nr == socketcall_nr && args_ok)
       if (const SyscallInfo* sub = socketcall_subcall(cpu, r.args, r.args)) info = sub, nr = sub->nr;
     r.nargs = info ? info->nargs : 6;  // unknown number: all six raw values
 
