@@ -82,7 +82,7 @@ class UnixStub {
         std::string r = reply_("<interrupt>");
         if (r != "<silent>") {
           std::string out = encode_packet(r);
-          (void)!::write(fd, out.data(), out.size());
+          (void)!::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
         }
       }
       size_t used = 0;
@@ -98,11 +98,11 @@ class UnixStub {
         std::string r = reply_(req);
         if (r == "<silent>") continue;
         if (r == "<noreply>") {  // acknowledged, no answer (yet): e.g. 'c'
-          (void)!::write(fd, "+", 1);
+          (void)!::send(fd, "+", 1, MSG_NOSIGNAL);
           continue;
         }
         std::string out = "+" + encode_packet(r);
-        (void)!::write(fd, out.data(), out.size());
+        (void)!::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
       }
     }
     ::close(fd);

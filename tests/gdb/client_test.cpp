@@ -50,7 +50,7 @@ class FakeStub {
         seen_.append(buf, static_cast<size_t>(n));
       }
       pos_ = seen_.find(st.expect, pos_) + st.expect.size();
-      if (!st.reply.empty()) (void)!::write(fd_, st.reply.data(), st.reply.size());
+      if (!st.reply.empty()) (void)!::send(fd_, st.reply.data(), st.reply.size(), MSG_NOSIGNAL);
     }
     // Keep draining briefly so the client's trailing acks land in seen_.
     pollfd p{fd_, POLLIN, 0};
