@@ -18,8 +18,10 @@ stamp="$cache/initramfs-arm64.stamp"
 cc64=aarch64-linux-gnu-gcc cc32=arm-linux-gnueabihf-gcc
 for tool in $cc64 $cc32 cpio gzip dpkg; do command -v $tool >/dev/null || die "needs $tool (scripts/install-deps.sh)"; done
 # AArch32: ARM state (r7 is free for the syscall number) and ARMv8's hardware
-# divide (no libgcc helpers in a -nostdlib program).
-CFLAGS32=(-marm -march=armv8-a+simd)
+# divide (no libgcc helpers in a -nostdlib program); segments 64 KiB-aligned (armhf's
+# default is 4 KiB), so that lab32 also runs on 16 KiB- and 64 KiB-page kernels
+# (arm64-16k; Debian's 4 KiB-aligned armhf busybox cannot run there).
+CFLAGS32=(-marm -march=armv8-a+simd -Wl,-z,max-page-size=0x10000)
 
 busybox64_deb=$(fetch_deb busybox-static arm64)
 busybox32_deb=$(fetch_deb busybox-static armhf)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Fetches the lab's guest kernels from Debian packages without installing them:
 # resolves the current versioned package behind linux-image-cloud-amd64 (or
-# linux-image-cloud-arm64:arm64 for the arm64-* series) in bookworm (6.1) or
-# bookworm-backports (6.12), `apt-get download`s it into .cache/guest/debs and
+# linux-image-cloud-arm64:arm64 for the arm64-* series; linux-image-arm64-16k:arm64,
+# Debian's 16 KiB-page kernel, for arm64-16k) in bookworm (6.1) or bookworm-backports
+# (6.12, 16k), `apt-get download`s it into .cache/guest/debs and
 # unpacks vmlinuz + System.map with `dpkg -x` into
 # .cache/guest/kernel-<series>/{vmlinuz,System.map,release}.
 #
-#   guest/fetch-kernels.sh [SERIES...]    SERIES: 6.1 6.12 arm64-6.1 arm64-6.12
+#   guest/fetch-kernels.sh [SERIES...]    SERIES: 6.1 6.12 arm64-6.1 arm64-6.12 arm64-16k
 #                                         (default: 6.1 6.12)
 #
 # Idempotent: when the resolved release is already unpacked it only checks.
@@ -23,11 +24,14 @@ command -v apt-cache >/dev/null && command -v dpkg >/dev/null || die "needs apt-
 # deb_arch SERIES: the Debian architecture of that series' kernel.
 deb_arch() { case "$1" in arm64-*) echo arm64 ;; *) echo amd64 ;; esac; }
 
+# meta SERIES: the package that depends on the series' current kernel.
+meta() { case "$1" in arm64-16k) echo linux-image-arm64-16k ;; *) echo "linux-image-cloud-$(deb_arch "$1")" ;; esac; }
+
 # resolve SERIES: prints the versioned image package of that series, or nothing.
 resolve() {
   local -a target=()
-  [[ $1 == *6.12 ]] && target=(-t bookworm-backports)
-  apt-cache depends "${target[@]}" "linux-image-cloud-$(deb_arch "$1"):$(deb_arch "$1")" 2>/dev/null |
+  [[ $1 == *6.12 || $1 == arm64-16k ]] && target=(-t bookworm-backports)
+  apt-cache depends "${target[@]}" "$(meta "$1"):$(deb_arch "$1")" 2>/dev/null |
     awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { sub(/:.*/, "", $2); print $2; exit }'
 }
 
@@ -56,6 +60,7 @@ matches() {
     6.12:linux-image-6.12.*-cloud-amd64) return 0 ;;
     arm64-6.1:linux-image-6.1.0-*-cloud-arm64) return 0 ;;
     arm64-6.12:linux-image-6.12.*-cloud-arm64) return 0 ;;
+    arm64-16k:linux-image-6.12.*-arm64-16k) return 0 ;;
   esac
   return 1
 }
@@ -97,7 +102,7 @@ unpack() {  # unpack SERIES PACKAGE
 
 [[ $# -gt 0 ]] || set -- 6.1 6.12
 for series in "$@"; do
-  case "$series" in 6.1|6.12|arm64-6.1|arm64-6.12) ;; *) die "unknown kernel series '$series' (6.1 6.12 arm64-6.1 arm64-6.12)" ;; esac
+  case "$series" in 6.1|6.12|arm64-6.1|arm64-6.12|arm64-16k) ;; *) die "unknown kernel series '$series' (6.1 6.12 arm64-6.1 arm64-6.12 arm64-16k)" ;; esac
   dir="$cache/kernel-$series"
   pkg=$(resolve_cached "$series")
   if [[ -z $pkg ]]; then
@@ -106,10 +111,10 @@ for series in "$@"; do
   fi
   if [[ -z $pkg ]] || ! matches "$series" "$pkg"; then
     if [[ -s $dir/vmlinuz && -s $dir/release ]]; then
-      echo "fetch-kernels: cannot resolve the $series cloud kernel (got '${pkg:-nothing}'); keeping $(cat "$dir/release")" >&2
+      echo "fetch-kernels: cannot resolve the $series kernel, $(meta "$series") (got '${pkg:-nothing}'); keeping $(cat "$dir/release")" >&2
       continue
     fi
-    die "cannot resolve the $series cloud kernel package (got '${pkg:-nothing}'); is bookworm-backports in the apt sources (and arm64 a dpkg architecture for arm64-*)? run scripts/install-deps.sh"
+    die "cannot resolve the $series kernel package behind $(meta "$series") (got '${pkg:-nothing}'); is bookworm-backports in the apt sources (and arm64 a dpkg architecture for arm64-*)? run scripts/install-deps.sh"
   fi
   release=${pkg#linux-image-}
   if [[ -s $dir/vmlinuz && -f $dir/release && "$(cat "$dir/release")" == "$release" ]]; then

@@ -3,7 +3,7 @@
 # disk-image guest through its firmware and bootloader, serial console to a log,
 # and waits until the guest powers off. See guest/README.md.
 #
-#   guest/launch.sh --kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR | --disk debian|debian-arm64|FILE
+#   guest/launch.sh --kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|arm64-16k|DIR | --disk debian|debian-arm64|FILE
 #                   [--smp N] [--mem MB] [--workload NAME] [--log FILE] [--timeout SEC] [--append "ARGS"] [--print-cmd]
 #                   [-- WRAPPER ARGS...]
 #
@@ -18,11 +18,12 @@ me="launch"
 usage() {
   sed -n '6,8p' "$0" | sed 's/^# \{0,1\}//'
   cat <<'TXT'
-  --kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR
+  --kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|arm64-16k|DIR
                          lab kernel series (686: the 32-bit lab, i386 686-pae kernel
                          under qemu-system-i386; 686np: its non-PAE linux-image-686
                          twin; arm64-*: Debian's cloud-arm64 kernels under
-                         qemu-system-aarch64 -M virt -cpu max,lpa2=off), or a directory
+                         qemu-system-aarch64 -M virt -cpu max,lpa2=off; arm64-16k:
+                         Debian's 16 KiB-page arm64 kernel), or a directory
                          holding vmlinuz (and optionally initramfs.cpio.gz; an arm64
                          Image boots as arm64-*)
   --disk debian|debian-arm64|FILE
@@ -67,7 +68,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-[[ -n $kernel || -n $disk ]] || die "--kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|DIR or --disk debian|debian-arm64|FILE is required"
+[[ -n $kernel || -n $disk ]] || die "--kernel 6.1|6.12|686|686np|arm64-6.1|arm64-6.12|arm64-16k|DIR or --disk debian|debian-arm64|FILE is required"
 [[ -z $kernel || -z $disk ]] || die "--kernel and --disk exclude each other"
 [[ $smp =~ ^[1-9][0-9]*$ ]] || die "--smp: '$smp' is not a positive number"
 [[ $mem =~ ^[1-9][0-9]*$ ]] || die "--mem: '$mem' is not a positive number of MiB"
@@ -87,9 +88,9 @@ if [[ -n $disk ]]; then
   disk="$(cd "$(dirname "$disk")" && pwd)/$(basename "$disk")"
 else
   case "$kernel" in
-    6.1|6.12|arm64-6.1|arm64-6.12) kdir="$cache/kernel-$kernel" ;;
+    6.1|6.12|arm64-6.1|arm64-6.12|arm64-16k) kdir="$cache/kernel-$kernel" ;;
     686|686np) kdir="$cache/kernel-$kernel" arch=i386 lab_initrd="$cache/initramfs-i386.cpio.gz" ;;
-    *) [[ -d $kernel ]] || die "--kernel: '$kernel' is neither 6.1, 6.12, 686, 686np, arm64-6.1, arm64-6.12 nor a directory"
+    *) [[ -d $kernel ]] || die "--kernel: '$kernel' is neither 6.1, 6.12, 686, 686np, arm64-6.1, arm64-6.12, arm64-16k nor a directory"
        kdir="$(cd "$kernel" && pwd)" ;;
   esac
   vmlinuz="$kdir/vmlinuz"
@@ -142,7 +143,8 @@ fi
 # the device tree) with every CPU feature QEMU emulates but LPA2: with it the 6.12
 # kernel (CONFIG_ARM64_VA_BITS=52) runs 52-bit VAs on 5-level tables; without it
 # both lab kernels use 48-bit VAs, 4K pages, 4 levels (what real arm64 servers and
-# phones run today).
+# phones run today), and arm64-16k (also built for 52 bits) 47-bit VAs, 16K pages,
+# 3 levels (Android 15+ phones' page size).
 machine=(-machine pc) console=ttyS0
 [[ $arch == aarch64 ]] && machine=(-machine virt -cpu max,lpa2=off) console=ttyAMA0
 if [[ -n $disk ]]; then

@@ -8,16 +8,24 @@ namespace vmitrace::vmi {
 
 namespace {
 
-constexpr uint64_t kOa48 = 0x0000fffffffff000ull;  // output / next-table address, bits 47..12
+constexpr uint64_t kOa48 = 0x0000ffffffffffffull;  // output / next-table address, bits 47..0
 constexpr unsigned kMinTxSz = 16, kMaxTxSz = 39;   // 48-bit .. 25-bit virtual addresses
 
 struct Half {
   bool upper = false;
   unsigned txsz = 0;  // TCR_EL1.TnSZ
   unsigned tg = 0;    // TCR_EL1.TGn as encoded
+  unsigned granule = 0;  // log2 of the granule: 12, 14, 16; 0 = reserved encoding
   bool disabled = false, tbi = false;
   uint64_t ttbr = 0;
 };
+
+// TGn encodings differ between the halves (TG0: 0 = 4K, 1 = 64K, 2 = 16K; TG1: 1 = 16K,
+// 2 = 4K, 3 = 64K).
+unsigned granule_shift(bool upper, unsigned tg) {
+  static constexpr unsigned kTg0[4] = {12, 16, 14, 0}, kTg1[4] = {0, 14, 12, 16};
+  return upper ? kTg1[tg] : kTg0[tg];
+}
 
 Half half(const Arm64PagingRegs& r, bool upper) {
   Half h;
@@ -35,36 +43,37 @@ Half half(const Arm64PagingRegs& r, bool upper) {
     h.tbi = (r.tcr >> 37) & 1;
     h.ttbr = r.ttbr0;
   }
+  h.granule = granule_shift(upper, h.tg);
   return h;
-}
-
-// TGn encodings differ between the halves (TG0: 0 = 4K, 1 = 64K, 2 = 16K; TG1: 2 = 4K,
-// 1 = 16K, 3 = 64K); "" means 4 KiB.
-const char* other_granule(const Half& h) {
-  if (h.upper) return h.tg == 2 ? "" : h.tg == 1 ? "16 KiB" : h.tg == 3 ? "64 KiB" : "reserved";
-  return h.tg == 0 ? "" : h.tg == 1 ? "64 KiB" : h.tg == 2 ? "16 KiB" : "reserved";
 }
 
 std::string half_problem(const Arm64PagingRegs& r, const Half& h) {
   if (h.disabled) return {};
   const char* name = h.upper ? "TTBR1" : "TTBR0";
-  const char* tg = h.upper ? "TG1" : "TG0";
   char b[200];
-  const char* g = other_granule(h);
-  if (*g) {
-    std::snprintf(b, sizeof b, "TCR_EL1 0x%llx: %s uses a %s granule (%s=%u); only 4 KiB granules are supported",
-                  static_cast<unsigned long long>(r.tcr), name, g, tg, h.tg);
+  const auto tcr = static_cast<unsigned long long>(r.tcr);
+  if (!h.granule) {
+    std::snprintf(b, sizeof b, "TCR_EL1 0x%llx: %s uses a reserved granule encoding (%s=%u)", tcr, name,
+                  h.upper ? "TG1" : "TG0", h.tg);
     return b;
   }
   if (h.txsz < kMinTxSz || ((r.tcr >> 59) & 1)) {
-    std::snprintf(b, sizeof b,
-                  "TCR_EL1 0x%llx: %s uses %u-bit virtual addresses%s; at most 48-bit ones are supported",
-                  static_cast<unsigned long long>(r.tcr), name, 64 - h.txsz, ((r.tcr >> 59) & 1) ? " (DS=1, LPA2)" : "");
+    std::snprintf(b, sizeof b, "TCR_EL1 0x%llx: %s uses %u-bit virtual addresses%s; at most 48-bit ones are supported",
+                  tcr, name, 64 - h.txsz, ((r.tcr >> 59) & 1) ? " (DS=1, LPA2)" : "");
     return b;
   }
   if (h.txsz > kMaxTxSz) {
     std::snprintf(b, sizeof b, "TCR_EL1 0x%llx: %s uses %u-bit virtual addresses; at least 25-bit ones are needed",
-                  static_cast<unsigned long long>(r.tcr), name, 64 - h.txsz);
+                  tcr, name, 64 - h.txsz);
+    return b;
+  }
+  // With 64 KiB granules and IPS = 52 bits (FEAT_LPA), descriptor bits 15..12 hold
+  // output address bits 51..48.
+  if (h.granule == 16 && ((r.tcr >> 32) & 7) == 6) {
+    std::snprintf(b, sizeof b,
+                  "TCR_EL1 0x%llx: %s uses 52-bit physical addresses with a 64 KiB granule (IPS=6); at most "
+                  "48-bit ones are supported",
+                  tcr, name);
     return b;
   }
   return {};
@@ -92,17 +101,26 @@ bool Arm64PageWalker::walk(const Arm64PagingRegs& regs, uint64_t va, Translation
   const uint64_t above = (top == 64 ? ~uint64_t{0} : ((uint64_t{1} << top) - 1)) & ~((uint64_t{1} << vabits) - 1);
   if ((va & above) != (h.upper ? above : 0)) return false;
 
-  const unsigned levels = (vabits - 12 + 8) / 9;  // 4 KiB granule: 9 bits per level
+  // A table fills one granule of 8-byte descriptors: each level resolves g - 3 bits
+  // (9, 11, 13), the last one bits g.. of the address; the first level takes what is
+  // left of the address, so it may be a shorter table.
+  const unsigned g = h.granule, bits = g - 3;
+  const unsigned levels = (vabits - g + bits - 1) / bits;  // 1..4 for the TxSZ range allowed
   const unsigned start = 4 - levels;
-  const unsigned start_shift = 12 + 9 * (3 - start);
+  const unsigned start_shift = g + bits * (3 - start);
   const uint64_t start_entries = uint64_t{1} << (vabits - start_shift);
-  // TTBR's BADDR (bits 47..1), aligned to the start table (CnP and RES0 bits dropped).
+  // Blocks: 4 KiB granules at levels 1 and 2 (1 GiB, 2 MiB); 16 KiB and 64 KiB ones at
+  // level 2 only (32 MiB, 512 MiB: their level-1 blocks need LPA2 / FEAT_LPA).
+  const unsigned first_block = g == 12 ? 1 : 2;
+  const uint64_t oa = kOa48 & ~((uint64_t{1} << g) - 1);  // tables and pages are granule-aligned
+  // TTBR's BADDR (bits 47..1), aligned to the start table, which is at least 64 bytes
+  // (CnP and RES0 bits dropped).
   uint64_t table = h.ttbr & 0x0000fffffffffffeull & ~(std::max<uint64_t>(start_entries * 8, 64) - 1);
 
   bool ro = false, el0 = true, uxn = false, pxn = false;
   for (unsigned level = start; level <= 3; ++level) {
-    const unsigned shift = 12 + 9 * (3 - level);
-    const uint64_t mask = level == start ? start_entries - 1 : 0x1ff;
+    const unsigned shift = g + bits * (3 - level);
+    const uint64_t mask = level == start ? start_entries - 1 : (uint64_t{1} << bits) - 1;
     uint64_t e = 0;
     if (read_(table + ((va >> shift) & mask) * 8, &e, 8) != 8 || !(e & 1)) return false;
     const bool is_table = (e & 2) != 0;
@@ -113,10 +131,10 @@ bool Arm64PageWalker::walk(const Arm64PagingRegs& regs, uint64_t va, Translation
       el0 &= !((e >> 61) & 1);  // APTable[0]: no EL0 access below
       uxn |= (e >> 60) & 1;
       pxn |= (e >> 59) & 1;
-      table = e & kOa48;
+      table = e & oa;
       continue;
-    } else if (level == 0) {
-      return false;  // no 512 GiB blocks with 4 KiB granules
+    } else if (level < first_block) {
+      return false;  // no block at this level for this granule
     }
     ro |= (e >> 7) & 1;     // AP[2]
     el0 &= (e >> 6) & 1;    // AP[1]

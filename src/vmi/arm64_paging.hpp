@@ -1,9 +1,11 @@
 // The arm64 stage-1 page walker (EL1&0 regime) for backends that only give physical
-// memory, next to the x86 one (x86_paging.hpp) and with the same contract: 4 KiB
-// granule, virtual addresses of up to 48 bits (3 or 4 levels by TCR_EL1.TxSZ), the
-// lower half through TTBR0_EL1 and the upper half (the kernel) through TTBR1_EL1,
-// 1 GiB and 2 MiB blocks, top-byte-ignore. 16 KiB / 64 KiB granules and 52-bit
-// addresses are refused (arm64_paging_unsupported names what was found).
+// memory, next to the x86 one (x86_paging.hpp) and with the same contract: 4 KiB,
+// 16 KiB and 64 KiB granules (TCR_EL1.TG0/TG1, each half its own), virtual addresses
+// of up to 48 bits (the levels follow from TCR_EL1.TxSZ and the granule), the lower
+// half through TTBR0_EL1 and the upper half (the kernel) through TTBR1_EL1, blocks
+// (1 GiB and 2 MiB with 4 KiB granules, 32 MiB with 16 KiB, 512 MiB with 64 KiB),
+// top-byte-ignore. 52-bit virtual addresses (TxSZ < 16, LPA2) and 52-bit physical
+// ones with 64 KiB granules are refused (arm64_paging_unsupported names what was found).
 // Descriptors come from the guest (hostile): a walk is at most four bounded reads,
 // reserved encodings fail the translation, nothing loops.
 //
@@ -24,8 +26,8 @@ struct Arm64PagingRegs {
 };
 
 // "" when the walker handles these registers, else one line naming what it found:
-// "TCR_EL1 0x...: TTBR1 uses a 16 KiB granule (TG1=1); only 4 KiB granules are
-// supported". Only the halves in use (EPDn clear) are judged; `only`: just TTBR0's
+// "TCR_EL1 0x...: TTBR1 uses 52-bit virtual addresses (DS=1, LPA2); at most 48-bit
+// ones are supported". Only the halves in use (EPDn clear) are judged; `only`: just TTBR0's
 // half (Arm64Half::lower) or TTBR1's (Arm64Half::upper).
 enum class Arm64Half : uint8_t { both, lower, upper };
 std::string arm64_paging_unsupported(const Arm64PagingRegs& r, Arm64Half only = Arm64Half::both);

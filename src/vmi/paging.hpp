@@ -1,6 +1,7 @@
 // What the page walkers (x86_paging.hpp, arm64_paging.hpp) share: the physical reader
 // they are given, the translation they give, their statistics, the small
-// direct-mapped translation cache (4 KiB granularity) in front of each walk, and the
+// direct-mapped translation cache (4 KiB granularity, also for larger pages: each 4 KiB
+// piece of one is cached on its own) in front of each walk, and the
 // page-by-page read of a virtual range.
 #pragma once
 #include <algorithm>
@@ -16,7 +17,7 @@ using PhysRead = std::function<size_t(uint64_t pa, void* buf, size_t len)>;
 
 struct Translation {
   uint64_t pa = 0;         // physical address of va
-  uint64_t page_size = 0;  // 4 KiB, 2 MiB, 4 MiB or 1 GiB
+  uint64_t page_size = 0;  // x86: 4 KiB, 2 MiB, 4 MiB, 1 GiB; arm64 also 16/64 KiB, 32/512 MiB
   bool writable = false, user = false, nx = false;
 };
 

@@ -3,7 +3,7 @@
 the events against the ground truth the guest's workload printed on its console
 (GT lines, guest/README.md).
 
-usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12|686|arm64-6.1|arm64-6.12
+usage: trace_e2e_test.py --build BUILD --kernel 6.1|6.12|686|arm64-6.1|arm64-6.12|arm64-16k
                         --variant full|smp2|filter|nosysret|mismatch|width|memory [--smp N]
                         [--disk debian-arm64]
 
@@ -29,6 +29,11 @@ relocation table in memory (no wait for vmcoreinfo) and checks it the same way.
 guest instead (UEFI firmware, GRUB, the arm64-6.1 kernel and the lab's initramfs from
 its EFI system partition): `vmitrace run` with neither -r nor -kernel nor
 --profile-from, the same checks.
+arm64-16k is Debian's 16 KiB-page arm64 kernel (47-bit VAs, 3 levels under the lab's
+lpa2=off): the same checks, every user string and buffer read through 16 KiB pages
+(the PAN walk), plus: its Image header says 16 KiB pages, no warning that user memory
+was not read, and lab32 ran (a 64 KiB-aligned AArch32 program; Debian's 4 KiB-aligned
+armhf busybox cannot run on such a kernel). Skipped when that kernel is not fetched.
 """
 import argparse
 import json
@@ -336,6 +341,22 @@ def check_arm64_hooks(pairs, stderr, only, sysret):
     check(any(p[0]["Module"].startswith("__arm64_compat_sys_") for p in pairs), "arm64: no event from a compat hook")
 
 
+def check_16k_guest(stderr, console):
+    """arm64-16k: the kernel runs 16 KiB pages (the Image header's flags, bits 2:1 = 2),
+    vmitrace read user memory through them (no warning that it could not) and the
+    AArch32 program ran (not killed by SIGSEGV: a lab32 whose segments are only 4 KiB
+    apart, from a lab built before it was 64 KiB-aligned)."""
+    with open(os.path.join(ROOT, ".cache/guest/kernel-arm64-16k/vmlinuz"), "rb") as f:
+        head = f.read(64)
+    flags = int.from_bytes(head[24:32], "little") if head[56:60] == b"ARM\x64" else None
+    check(flags is not None and (flags >> 1) & 3 == 2,
+          f"kernel-arm64-16k/vmlinuz is not a 16 KiB-page arm64 Image (header flags {flags})")
+    check("user memory (strings, buffers) is not read" not in stderr, "vmitrace did not read user memory on 16K pages")
+    check("GT exit prog=lab32 status=139" not in console,
+          "lab32 died of SIGSEGV on the 16 KiB-page kernel: its segments are not 16 KiB-aligned (rebuild the "
+          "lab: guest/setup.sh)")
+
+
 def check_exec_and_exit(pairs, gt, prog, typ, sysret):
     """The calls that do not come back as others do: the shell's execve of prog (an arm64
     call; its return runs prog, for lab32 an AArch32 task), and prog's exit_group, its
@@ -523,6 +544,10 @@ def main():
     if a.disk and not os.path.exists(os.path.join(ROOT, f".cache/guest/{a.disk}.img")):
         print(f"FAIL: the {a.disk} disk image is not built: run guest/setup.sh", file=sys.stderr)
         return 1
+    if a.kernel == "arm64-16k" and not os.path.exists(os.path.join(ROOT, ".cache/guest/kernel-arm64-16k/vmlinuz")):
+        print("SKIP: the arm64-16k kernel is not fetched (guest/fetch-kernels.sh arm64-16k, run by guest/setup.sh; "
+              "VMITRACE_LAB_ARM64=0 skips it)")
+        return 77
     if (a.kernel == "686" or a.variant == "width") and not os.path.exists(
             os.path.join(ROOT, ".cache/guest/kernel-686/vmlinux-dbg")):
         print("SKIP: the 32-bit lab is not set up (guest/fetch-kernel-686.sh; VMITRACE_LAB32=0 skips it)")
@@ -588,6 +613,8 @@ def main():
     if not is32:
         check_prog(pairs, gt, "lab64", t64, LAB_FILE64, sysret, only)
     check_prog(pairs, gt, "lab32", t32, LAB_FILE32, sysret, only)
+    if a.kernel == "arm64-16k":
+        check_16k_guest(r.stderr, console)
     if arm:
         check_arm64_hooks(pairs, r.stderr, only, sysret)
         check_exec_and_exit(pairs, gt, "lab64", t64, sysret)

@@ -55,7 +55,7 @@ fi
 
 # The arm64 lab: qemu-system-aarch64, the virt board with -cpu max (no LPA2), the PL011
 # console, the arm64 initramfs; a directory holding an arm64 Image boots the same way.
-for k in arm64-6.1 arm64-6.12; do
+for k in arm64-6.1 arm64-6.12 arm64-16k; do
   [[ -s $cache/kernel-$k/vmlinuz && -s $cache/initramfs-arm64.cpio.gz ]] || continue
   for spec in "$k" "$cache/kernel-$k"; do
     mapfile -t cmd < <("$launch" --kernel "$spec" --print-cmd)

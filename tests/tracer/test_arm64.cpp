@@ -120,6 +120,39 @@ TEST(Arm64, ArchAndPtRegsComeFromTheProfile) {
   }
 }
 
+TEST(Arm64, AddressSpacesOfEveryGranuleUpToFortyEightBitsAreLocated) {
+  const profile::Profile p = arm64_profile();
+  FakeMemory mem;
+  mem.write_str(rt(A64::kBanner), A64::kBannerText);
+  FakeVcpu cpu(mem, 0);
+  cpu.reg(Reg::vbar_el1) = rt(A64::kVectors);
+  cpu.reg(Reg::pc) = rt(A64::kInvoke);
+  // TCR_EL1 as Linux sets it, 4 KiB / 48-bit, 16 KiB / 47-bit (Debian's 16k kernel
+  // without LPA2), 64 KiB / 48-bit: the kernel is found.
+  const uint64_t g4 = 16 | (16ull << 16) | (2ull << 30), g16 = 17 | (2ull << 14) | (17ull << 16) | (1ull << 30),
+                 g64 = 16 | (1ull << 14) | (16ull << 16) | (3ull << 30);
+  for (uint64_t tcr : {g4, g16, g64}) {
+    oslinux::LinuxKernel k(p, "a64.json");
+    cpu.reg(Reg::tcr_el1) = tcr;
+    std::string err;
+    EXPECT_EQ(k.locate(cpu, &err), oslinux::LinuxKernel::Locate::found) << std::hex << tcr << ": " << err;
+  }
+  // 52-bit virtual addresses (16 KiB + LPA2, as with QEMU's -cpu max): one line
+  // naming TCR_EL1 and the way out, not a search that cannot succeed.
+  const uint64_t lpa2 = 12 | (2ull << 14) | (12ull << 16) | (1ull << 30) | (1ull << 59);
+  oslinux::LinuxKernel k(p, "a64.json");
+  cpu.reg(Reg::tcr_el1) = lpa2;
+  std::string err;
+  EXPECT_EQ(k.locate(cpu, &err), oslinux::LinuxKernel::Locate::mismatch);
+  EXPECT_EQ(err, "a64.json: the kernel's address space is not supported: TCR_EL1 0x8000000400c800c: TTBR1 uses "
+                 "52-bit virtual addresses (DS=1, LPA2); at most 48-bit ones are supported (QEMU: -cpu "
+                 "max,lpa2=off; docs/ARM64.md)");
+  // Firmware (pc below the kernel) is not judged: its TCR_EL1 is not the kernel's.
+  oslinux::LinuxKernel kf(p, "a64.json");
+  cpu.reg(Reg::pc) = 0x40001000;
+  EXPECT_NE(kf.locate(cpu, &err), oslinux::LinuxKernel::Locate::mismatch) << err;
+}
+
 TEST(Arm64, KaslrFromVbarOrFromThePc) {
   const profile::Profile p = arm64_profile();
   FakeMemory mem;
@@ -261,17 +294,35 @@ TEST(Arm64, UserMemoryUnderPanThroughTheTasksTablesAndTheLinearMap) {
   ASSERT_EQ(g.sink.count(), 2u);
   g.sink.blob(1, 1, &st);
   EXPECT_EQ(st, event::Capture::unreadable);
-  // A 16 KiB granule for TTBR0: refused with one warning naming TCR_EL1, not misread.
+  // A 16 KiB granule for TTBR0 (47 bits, 3 levels: Debian's 16k kernel): the task's
+  // tables are walked; a name across two 16 KiB pages that are apart in RAM is read whole.
+  const uint64_t pgd16 = 0x4c000000, va16 = 0x00007fffb0003ffaull;
+  auto idx16 = [](uint64_t va, unsigned level) { return (va >> (14 + 11 * (3 - level))) & 0x7ff; };
+  for (uint64_t va : {va16, va16 + 0x4000}) {
+    g.mem.write_u64(lin(pgd16) + idx16(va, 1) * 8, (pgd16 + 0x4000) | 3);
+    g.mem.write_u64(lin(pgd16 + 0x4000) + idx16(va, 2) * 8, (pgd16 + 0x8000) | 3);
+  }
+  g.mem.write_u64(lin(pgd16 + 0x8000) + idx16(va16, 3) * 8, 0x4d000000 | 0x443);
+  g.mem.write_u64(lin(pgd16 + 0x8000) + idx16(va16 + 0x4000, 3) * 8, 0x4e000000 | 0x443);
+  g.mem.write_str(lin(0x4d003ffa), "/tmp/v");
+  g.mem.write_str(lin(0x4e000000), "mitrace-lab/file64.txt");
+  g.mem.write_u64(mm + 0x48, lin(pgd16));
+  g.cpu.reg(Reg::ttbr0_el1) = pgd16;
+  g.cpu.reg(Reg::tcr_el1) = 17 | (2ull << 14) | (17ull << 16) | (1ull << 30);
   g.cpu.reg(Reg::pstate) = oslinux::kPstatePan | 0x5;
-  g.cpu.reg(Reg::tcr_el1) = 16 | (2ull << 14) | (16ull << 16) | (2ull << 30);
+  g.enter(t, 56, {static_cast<uint64_t>(-100), va16, 0, 0, 0, 0}, false);
+  ASSERT_EQ(g.sink.count(), 3u);
+  EXPECT_EQ(g.sink.blob(2, 1), "/tmp/vmitrace-lab/file64.txt");
+  // 52-bit user addresses (T0SZ 12): refused with one warning naming TCR_EL1, not misread.
+  g.cpu.reg(Reg::tcr_el1) = 12 | (2ull << 14) | (17ull << 16) | (1ull << 30);
   ::testing::internal::CaptureStderr();
-  g.enter(t, 56, {static_cast<uint64_t>(-100), user_va, 0, 0, 0, 0}, false);
-  g.enter(t, 56, {static_cast<uint64_t>(-100), user_va, 0, 0, 0, 0}, false);
+  g.enter(t, 56, {static_cast<uint64_t>(-100), va16, 0, 0, 0, 0}, false);
+  g.enter(t, 56, {static_cast<uint64_t>(-100), va16, 0, 0, 0, 0}, false);
   const std::string err = ::testing::internal::GetCapturedStderr();
-  EXPECT_EQ(err, "vmitrace: warning: profile: TCR_EL1 0x80108010: TTBR0 uses a 16 KiB granule (TG0=2); only 4 KiB "
-                 "granules are supported; user memory (strings, buffers) is not read\n");
-  ASSERT_EQ(g.sink.count(), 4u);
-  g.sink.blob(3, 1, &st);
+  EXPECT_EQ(err, "vmitrace: warning: profile: TCR_EL1 0x4011800c: TTBR0 uses 52-bit virtual addresses; at most "
+                 "48-bit ones are supported; user memory (strings, buffers) is not read\n");
+  ASSERT_EQ(g.sink.count(), 5u);
+  g.sink.blob(4, 1, &st);
   EXPECT_EQ(st, event::Capture::unreadable);
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/error.hpp"
+#include "vmi/arm64_paging.hpp"
 
 namespace vmitrace::oslinux {
 
@@ -78,6 +79,18 @@ bool LinuxKernel::scan_arm64(vmi::Vcpu& cpu, BannerScan& scan, uint64_t& slide) 
   return false;
 }
 
+std::string LinuxKernel::arm64_space_problem(vmi::Vcpu& cpu) const {
+  // Judged only while the vCPU runs kernel code (the MMU on, TCR_EL1 the kernel's):
+  // firmware and early boot have their own settings. 0 is no kernel's TCR_EL1 (T0SZ
+  // 0 is invalid): a backend that does not know the register.
+  uint64_t pc = 0, tcr = 0;
+  if (!cpu.read_reg(vmi::Reg::pc, pc) || !is_kernel_pointer(pc) || !cpu.read_reg(vmi::Reg::tcr_el1, tcr) || !tcr)
+    return {};
+  const std::string why = vmi::arm64_paging_unsupported({0, 0, tcr}, vmi::Arm64Half::upper);
+  if (why.empty()) return {};
+  return "the kernel's address space is not supported: " + why + " (QEMU: -cpu max,lpa2=off; docs/ARM64.md)";
+}
+
 bool LinuxKernel::arm64_linear_offset(vmi::Vcpu& cpu, uint64_t pgd_pa, uint64_t& out) const {
   if (const uint64_t known = linear_offset_.load(std::memory_order_relaxed)) {
     out = known;
@@ -87,8 +100,11 @@ bool LinuxKernel::arm64_linear_offset(vmi::Vcpu& cpu, uint64_t pgd_pa, uint64_t&
   uint64_t mm = 0, pgd = 0;
   const uint64_t task = current_task(cpu);
   if (!task || !read_pointer(cpu, task + task_.mm, mm) || !is_kernel_pointer(mm) ||
-      !read_pointer(cpu, mm + mm_pgd_, pgd) || !is_kernel_pointer(pgd) || (pgd & 0xfff))
+      !read_pointer(cpu, mm + mm_pgd_, pgd) || !is_kernel_pointer(pgd) || (pgd & 0x3f))
     return false;
+  // The linear map's offset is page-aligned whatever the granule: a pgd whose low bits
+  // differ from TTBR0's is not this table.
+  if ((pgd - pgd_pa) & 0xfff) return false;
   out = pgd - pgd_pa;
   linear_offset_.store(out, std::memory_order_relaxed);
   return true;

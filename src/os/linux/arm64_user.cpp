@@ -9,7 +9,9 @@
 namespace vmitrace::oslinux {
 namespace {
 
-constexpr uint64_t kBaddr = 0x0000fffffffff000ull;  // TTBR's table address (4 KiB-aligned top table)
+// TTBR's table address: bits 47..6 (a top table is at least 64 bytes and aligned to its
+// size, a page with 4 KiB granules, possibly less with 16/64 KiB ones); bit 0 is CnP.
+constexpr uint64_t kBaddr = 0x0000ffffffffffc0ull;
 
 // One walker per vCPU thread (its cache is dropped at every hook call: the guest ran
 // in between); physical reads go through the linear map of the current call.
@@ -47,7 +49,7 @@ size_t Arm64UserVcpu::read_user(uint64_t va, void* buf, size_t len) {
     regs_ok_ = inner_.read_reg(vmi::Reg::ttbr0_el1, ttbr0_) && inner_.read_reg(vmi::Reg::tcr_el1, tcr_) &&
                kernel_.arm64_linear_offset(inner_, ttbr0_ & kBaddr, linear_);
     if (regs_ok_) {
-      // 16/64 KiB granules, 52-bit addresses: the walker refuses them; say so once.
+      // 52-bit addresses: the walker refuses them; say so once.
       const std::string why = vmi::arm64_paging_unsupported({ttbr0_, 0, tcr_}, vmi::Arm64Half::lower);
       static std::atomic<bool> told{false};
       if (!why.empty() && !told.exchange(true))

@@ -49,6 +49,10 @@ LinuxKernel::Locate LinuxKernel::locate(vmi::Vcpu& cpu, std::string* error) {
   bool found = false;
   uint64_t slide = 0;
   if (arch_ == Arch::arm64) {
+    if (const std::string why = arm64_space_problem(cpu); !why.empty()) {
+      if (error) *error = what_ + ": " + why;
+      return Locate::mismatch;
+    }
     found = scan_arm64(cpu, scan, slide);
   } else {
     // Highest address the kernel text may start at, and the last slide to try.

@@ -259,6 +259,10 @@ class LinuxKernel {
   bool banner_at(vmi::Vcpu& cpu, uint64_t slide, BannerScan& scan);
   // Tries the slides an arm64 kernel may have (arm64.cpp); true with *slide set.
   bool scan_arm64(vmi::Vcpu& cpu, BannerScan& scan, uint64_t& slide);
+  // arm64, a vCPU running kernel code: "" when vmitrace can read the kernel's address
+  // space, else one line naming what TCR_EL1 holds (52-bit virtual addresses: the
+  // linear map lies below kArm64KernelSpace and no walker reads it).
+  std::string arm64_space_problem(vmi::Vcpu& cpu) const;
   event::Capture open_file(vmi::Vcpu& cpu, uint64_t files, int64_t fd, uint64_t& file) const;
   event::Capture path_text(vmi::Vcpu& cpu, uint64_t path_va, char* buf, size_t* len) const;
 
