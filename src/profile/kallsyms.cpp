@@ -63,9 +63,11 @@ struct Aligner {
 };
 
 std::optional<TokenTable> find_token_table_at(const Bytes& b, uint64_t digits) {
-  // Walk back from token '0' (0x30) to token 0.
+  // Walk back from token '0' (0x30) to token 1: tokens 1..0x2f each end at a NUL, so
+  // their starts are exact. Token 0's start is not: the table before it may end in
+  // non-NUL bytes, so token_index (its entry 1 is token 0's length + 1) places it.
   uint64_t p = digits;
-  for (int k = 0; k < 0x30; ++k) {
+  for (int k = 1; k < 0x30; ++k) {
     if (p < 2 || b.u8(p - 1) != 0) return std::nullopt;
     uint64_t q = p - 1;  // the NUL ending the previous token
     size_t len = 0;
@@ -73,28 +75,38 @@ std::optional<TokenTable> find_token_table_at(const Bytes& b, uint64_t digits) {
     if (len == 0 || len > kMaxToken) return std::nullopt;
     p = q;
   }
-  TokenTable t;
-  t.table = p;
-  uint64_t pos = p;
-  uint16_t offs[256];
-  for (int k = 0; k < 256; ++k) {
-    if (pos - p > 0xFFFF) return std::nullopt;
-    offs[k] = uint16_t(pos - p);
+  const uint64_t first = p;  // token 1
+  if (first < 2 || b.u8(first - 1) != 0) return std::nullopt;
+  uint64_t rel[256] = {};  // token k's offset from token 1
+  uint64_t pos = first;
+  for (int k = 1; k < 256; ++k) {
+    if (pos - first > 0xFFFF) return std::nullopt;
+    rel[k] = pos - first;
     size_t len = 0;
     while (b.has(pos + len, 1) && b.u8(pos + len) != 0 && len <= kMaxToken) ++len;
     if (len == 0 || len > kMaxToken || !b.has(pos + len, 1)) return std::nullopt;
-    t.tokens[k].assign(reinterpret_cast<const char*>(b.at(pos)), len);
     pos += len + 1;
   }
   // token_index follows after alignment padding (at most 7 bytes).
   for (uint64_t idx = pos; idx <= pos + 8; ++idx) {
-    if (!b.has(idx, 512)) return std::nullopt;
+    if (!b.has(idx, 512) || b.u16(idx) != 0) continue;
+    const uint64_t tok0 = b.u16(idx + 2);  // token 0's length + 1
+    if (tok0 < 2 || tok0 - 1 > kMaxToken || tok0 > first) continue;
     bool ok = true;
-    for (int k = 0; k < 256 && ok; ++k) ok = b.u16(idx + 2 * k) == offs[k];
-    if (ok) {
-      t.index = idx;
-      return t;
+    for (int k = 1; k < 256 && ok; ++k) ok = b.u16(idx + 2 * k) == tok0 + rel[k];
+    if (!ok) continue;
+    TokenTable t;
+    t.table = first - tok0;
+    t.index = idx;
+    for (uint64_t i = t.table; i + 1 < first && ok; ++i) ok = b.u8(i) != 0;  // token 0 has no NUL inside
+    if (!ok) return std::nullopt;
+    t.tokens[0].assign(reinterpret_cast<const char*>(b.at(t.table)), tok0 - 1);
+    for (int k = 1; k < 256; ++k) {
+      const uint64_t at = first + rel[k];
+      const uint64_t end = k < 255 ? first + rel[k + 1] - 1 : pos - 1;
+      t.tokens[k].assign(reinterpret_cast<const char*>(b.at(at)), end - at);
     }
+    return t;
   }
   return std::nullopt;
 }
